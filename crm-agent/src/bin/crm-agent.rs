@@ -1,0 +1,160 @@
+//! The `crm-agent` command line.
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand, ValueEnum};
+use crm_agent::domain::*;
+use crm_agent::seed::{SeedOptions, seed_demo};
+use crm_agent::store::sql::redact_url as redact;
+use crm_agent::{SqlStore, Store, UserContext};
+
+/// Default database: a SQLite file in the working directory.
+const DEFAULT_DB: &str = "sqlite://crm-agent.db";
+
+#[derive(Parser)]
+#[command(name = "crm-agent", version, about = "An embeddable, tenant-safe CRM assistant")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Create or upgrade the database schema.
+    Migrate {
+        /// Database URL (sqlite://FILE or postgres://…).
+        #[arg(long, env = "CRM_AGENT_DB", default_value = DEFAULT_DB)]
+        db: String,
+    },
+    /// Fill an empty database with the deterministic demo organizations `acme` and `globex`.
+    Seed {
+        /// Database URL (sqlite://FILE or postgres://…).
+        #[arg(long, env = "CRM_AGENT_DB", default_value = DEFAULT_DB)]
+        db: String,
+        /// Customers in acme (globex gets a fifth).
+        #[arg(long, default_value_t = 60)]
+        customers: usize,
+        /// Leads in acme.
+        #[arg(long, default_value_t = 80)]
+        leads: usize,
+        /// Deals in acme.
+        #[arg(long, default_value_t = 100)]
+        deals: usize,
+        /// Issues in acme.
+        #[arg(long, default_value_t = 40)]
+        issues: usize,
+        /// Orders in acme.
+        #[arg(long, default_value_t = 40)]
+        orders: usize,
+        /// Activities in acme.
+        #[arg(long, default_value_t = 60)]
+        activities: usize,
+        /// Random seed (same seed, same data).
+        #[arg(long, default_value_t = 42)]
+        seed: u64,
+        /// Do nothing (successfully) when the database already holds data.
+        #[arg(long)]
+        if_empty: bool,
+        /// Hide the progress bars.
+        #[arg(long)]
+        quiet: bool,
+    },
+    /// List records as one user sees them (scoped to their organization and, for customers,
+    /// their own records), as JSON.
+    List {
+        /// What to list.
+        entity: Entity,
+        /// Database URL.
+        #[arg(long, env = "CRM_AGENT_DB", default_value = DEFAULT_DB)]
+        db: String,
+        /// The user to act as (e.g. acme-owner).
+        #[arg(long)]
+        user: String,
+        /// The organization (id or slug), when the user belongs to several.
+        #[arg(long)]
+        org: Option<String>,
+        /// Page size.
+        #[arg(long, default_value_t = 20)]
+        limit: u32,
+    },
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum Entity {
+    Customers,
+    Leads,
+    Deals,
+    Issues,
+    Orders,
+    Employees,
+    Dashboard,
+}
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match run(cli).await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(err) => {
+            eprintln!("error ({}): {err}", err.kind());
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run(cli: Cli) -> crm_agent::Result<()> {
+    match cli.command {
+        Command::Migrate { db } => {
+            SqlStore::open(&db).await?;
+            println!("migrated {}", redact(&db));
+        }
+        Command::Seed { db, customers, leads, deals, issues, orders, activities, seed, if_empty, quiet } => {
+            let store = SqlStore::open(&db).await?;
+            if if_empty && !store.is_empty().await? {
+                println!("{} already holds data; nothing seeded", redact(&db));
+                return Ok(());
+            }
+            let options = SeedOptions { customers, leads, deals, issues, orders, activities, seed, progress: !quiet };
+            let started = std::time::Instant::now();
+            let report = seed_demo(&store, &options).await?;
+            println!("seeded {} in {:.1}s", redact(&db), started.elapsed().as_secs_f64());
+            for org in &report.organizations {
+                println!("  organization {:<8} {}", org.slug, org.id);
+            }
+            for user in &report.users {
+                let role =
+                    user.employee_role.as_deref().map_or(user.role.to_string(), |r| format!("{} ({r})", user.role));
+                println!("  user {:<14} {:<8} {role}", user.user_id, user.organization);
+            }
+        }
+        Command::List { entity, db, user, org, limit } => {
+            let store = SqlStore::open(&db).await?;
+            let ctx = UserContext::resolve(&store, &user, org.as_deref()).await?;
+            let scope = ctx.scope()?;
+            let page = PageRequest::first(limit);
+            let json = match entity {
+                Entity::Customers => {
+                    serde_json::to_value(store.list_customers(&scope, &CustomerFilter::default(), &page).await?)
+                }
+                Entity::Leads => serde_json::to_value(store.list_leads(&scope, &LeadFilter::default(), &page).await?),
+                Entity::Deals => serde_json::to_value(store.list_deals(&scope, &DealFilter::default(), &page).await?),
+                Entity::Issues => {
+                    serde_json::to_value(store.list_issues(&scope, &IssueFilter::default(), &page).await?)
+                }
+                Entity::Orders => {
+                    serde_json::to_value(store.list_orders(&scope, &OrderFilter::default(), &page).await?)
+                }
+                Entity::Employees => serde_json::to_value(
+                    store.list_employees(&scope, &EmployeeFilter::default(), &page).await?.map(|mut e| {
+                        e.redact_sensitive();
+                        e
+                    }),
+                ),
+                Entity::Dashboard => serde_json::to_value(store.dashboard_stats(&scope, chrono::Utc::now()).await?),
+            }
+            .map_err(|e| crm_agent::Error::Internal(e.to_string()))?;
+            println!("{}", serde_json::to_string_pretty(&json).map_err(|e| crm_agent::Error::Internal(e.to_string()))?);
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,265 @@
+use serde::{Deserialize, Serialize};
+
+use super::{
+    ActivityId, CustomerId, Date, DealId, EmployeeId, LeadId, OrganizationId, Timestamp, check, nullable, string_enum,
+};
+use crate::error::{Error, Result};
+
+string_enum! {
+    /// Kinds of activity.
+    ActivityType { Call => "call", Email => "email", Meeting => "meeting", Note => "note", Task => "task" }
+}
+
+string_enum! {
+    /// Where an activity stands.
+    ActivityStatus { Scheduled => "scheduled", InProgress => "in_progress", Completed => "completed", Cancelled => "cancelled" }
+}
+
+/// A call, email, meeting, note or task.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Activity {
+    /// Opaque id.
+    pub id: ActivityId,
+    /// The owning organization.
+    pub organization_id: OrganizationId,
+    /// Call, email, meeting, note or task.
+    pub activity_type: ActivityType,
+    /// Title.
+    pub title: String,
+    /// Description.
+    pub description: Option<String>,
+    /// The customer it concerns.
+    pub customer_id: Option<CustomerId>,
+    /// The lead it concerns.
+    pub lead_id: Option<LeadId>,
+    /// The deal it concerns.
+    pub deal_id: Option<DealId>,
+    /// Status.
+    pub status: ActivityStatus,
+    /// When it is planned.
+    pub scheduled_at: Option<Timestamp>,
+    /// When it was done.
+    pub completed_at: Option<Timestamp>,
+    /// Who does it.
+    pub assigned_to: Option<EmployeeId>,
+    /// Length of a call or meeting, in minutes.
+    pub duration_minutes: Option<u32>,
+    /// Outcome of a call.
+    pub outcome: Option<String>,
+    /// Where a meeting happens.
+    pub location: Option<String>,
+    /// Subject of an email.
+    pub email_subject: Option<String>,
+    /// Due date of a task.
+    pub due_date: Option<Date>,
+    /// The user who logged it.
+    pub created_by: Option<String>,
+    /// When the record was created.
+    pub created_at: Timestamp,
+    /// When the record was last changed.
+    pub updated_at: Timestamp,
+}
+
+/// The fields of an activity to create. The store assigns the id and timestamps.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NewActivity {
+    /// Call, email, meeting, note or task.
+    pub activity_type: ActivityType,
+    /// Title.
+    pub title: String,
+    /// Description.
+    #[serde(default)]
+    pub description: Option<String>,
+    /// The customer it concerns.
+    #[serde(default)]
+    pub customer_id: Option<CustomerId>,
+    /// The lead it concerns.
+    #[serde(default)]
+    pub lead_id: Option<LeadId>,
+    /// The deal it concerns.
+    #[serde(default)]
+    pub deal_id: Option<DealId>,
+    /// Status. (default `scheduled`).
+    #[serde(default = "default_status")]
+    pub status: ActivityStatus,
+    /// When it is planned.
+    #[serde(default)]
+    pub scheduled_at: Option<Timestamp>,
+    /// When it was done.
+    #[serde(default)]
+    pub completed_at: Option<Timestamp>,
+    /// Who does it.
+    #[serde(default)]
+    pub assigned_to: Option<EmployeeId>,
+    /// Length of a call or meeting, in minutes.
+    #[serde(default)]
+    pub duration_minutes: Option<u32>,
+    /// Outcome of a call.
+    #[serde(default)]
+    pub outcome: Option<String>,
+    /// Where a meeting happens.
+    #[serde(default)]
+    pub location: Option<String>,
+    /// Subject of an email.
+    #[serde(default)]
+    pub email_subject: Option<String>,
+    /// Due date of a task.
+    #[serde(default)]
+    pub due_date: Option<Date>,
+    /// The user who logged it.
+    #[serde(default)]
+    pub created_by: Option<String>,
+    /// Creation time; `None` means now (importers may backdate).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub created_at: Option<Timestamp>,
+}
+
+impl NewActivity {
+    /// Checks lengths, formats, ranges and references' shapes.
+    pub fn validate(&self) -> Result<()> {
+        check::required("title", &self.title)?;
+        check::opt(self.description.as_deref(), |v| check::long("description", v))?;
+        check::opt(self.outcome.as_deref(), |v| check::short("outcome", v))?;
+        check::opt(self.location.as_deref(), |v| check::short("location", v))?;
+        check::opt(self.email_subject.as_deref(), |v| check::short("email_subject", v))?;
+        check::opt(self.created_by.as_deref(), |v| check::short("created_by", v))?;
+        check_duration(self.duration_minutes)?;
+        Ok(())
+    }
+}
+
+/// A partial update of an activity. Absent fields are left alone; `null` clears a nullable field.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ActivityPatch {
+    /// New value: call, email, meeting, note or task.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub activity_type: Option<ActivityType>,
+    /// New value: title.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub title: Option<String>,
+    /// New value, or `null` to clear: description.
+    #[serde(default, skip_serializing_if = "Option::is_none", with = "nullable")]
+    pub description: Option<Option<String>>,
+    /// New value, or `null` to clear: the customer it concerns.
+    #[serde(default, skip_serializing_if = "Option::is_none", with = "nullable")]
+    pub customer_id: Option<Option<CustomerId>>,
+    /// New value, or `null` to clear: the lead it concerns.
+    #[serde(default, skip_serializing_if = "Option::is_none", with = "nullable")]
+    pub lead_id: Option<Option<LeadId>>,
+    /// New value, or `null` to clear: the deal it concerns.
+    #[serde(default, skip_serializing_if = "Option::is_none", with = "nullable")]
+    pub deal_id: Option<Option<DealId>>,
+    /// New value: status.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub status: Option<ActivityStatus>,
+    /// New value, or `null` to clear: when it is planned.
+    #[serde(default, skip_serializing_if = "Option::is_none", with = "nullable")]
+    pub scheduled_at: Option<Option<Timestamp>>,
+    /// New value, or `null` to clear: when it was done.
+    #[serde(default, skip_serializing_if = "Option::is_none", with = "nullable")]
+    pub completed_at: Option<Option<Timestamp>>,
+    /// New value, or `null` to clear: who does it.
+    #[serde(default, skip_serializing_if = "Option::is_none", with = "nullable")]
+    pub assigned_to: Option<Option<EmployeeId>>,
+    /// New value, or `null` to clear: length of a call or meeting, in minutes.
+    #[serde(default, skip_serializing_if = "Option::is_none", with = "nullable")]
+    pub duration_minutes: Option<Option<u32>>,
+    /// New value, or `null` to clear: outcome of a call.
+    #[serde(default, skip_serializing_if = "Option::is_none", with = "nullable")]
+    pub outcome: Option<Option<String>>,
+    /// New value, or `null` to clear: where a meeting happens.
+    #[serde(default, skip_serializing_if = "Option::is_none", with = "nullable")]
+    pub location: Option<Option<String>>,
+    /// New value, or `null` to clear: subject of an email.
+    #[serde(default, skip_serializing_if = "Option::is_none", with = "nullable")]
+    pub email_subject: Option<Option<String>>,
+    /// New value, or `null` to clear: due date of a task.
+    #[serde(default, skip_serializing_if = "Option::is_none", with = "nullable")]
+    pub due_date: Option<Option<Date>>,
+    /// New value, or `null` to clear: the user who logged it.
+    #[serde(default, skip_serializing_if = "Option::is_none", with = "nullable")]
+    pub created_by: Option<Option<String>>,
+}
+
+impl ActivityPatch {
+    /// Checks the given fields as [`NewActivity::validate`] does.
+    pub fn validate(&self) -> Result<()> {
+        check::opt(self.title.as_deref(), |v| check::required("title", v))?;
+        check::opt(self.description.as_ref().and_then(|v| v.as_deref()), |v| check::long("description", v))?;
+        check::opt(self.outcome.as_ref().and_then(|v| v.as_deref()), |v| check::short("outcome", v))?;
+        check::opt(self.location.as_ref().and_then(|v| v.as_deref()), |v| check::short("location", v))?;
+        check::opt(self.email_subject.as_ref().and_then(|v| v.as_deref()), |v| check::short("email_subject", v))?;
+        check::opt(self.created_by.as_ref().and_then(|v| v.as_deref()), |v| check::short("created_by", v))?;
+        check_duration(self.duration_minutes.flatten())?;
+        Ok(())
+    }
+}
+
+/// Filters of `list_activities`; all given filters must match (AND).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct ActivityFilter {
+    /// Only this type.
+    #[serde(default)]
+    pub activity_type: Option<ActivityType>,
+    /// Only this status.
+    #[serde(default)]
+    pub status: Option<ActivityStatus>,
+    /// Only about this customer.
+    #[serde(default)]
+    pub customer_id: Option<CustomerId>,
+    /// Only about this lead.
+    #[serde(default)]
+    pub lead_id: Option<LeadId>,
+    /// Only about this deal.
+    #[serde(default)]
+    pub deal_id: Option<DealId>,
+    /// Only assigned to this employee.
+    #[serde(default)]
+    pub assigned_to: Option<EmployeeId>,
+    /// Case-insensitive text over title and description.
+    #[serde(default)]
+    pub search: Option<String>,
+}
+
+fn default_status() -> ActivityStatus {
+    ActivityStatus::Scheduled
+}
+
+/// The longest accepted duration: a week.
+const MAX_DURATION_MINUTES: u32 = 7 * 24 * 60;
+
+fn check_duration(minutes: Option<u32>) -> Result<()> {
+    match minutes {
+        Some(m) if m > MAX_DURATION_MINUTES => {
+            Err(Error::invalid(format!("`duration_minutes` must be at most {MAX_DURATION_MINUTES} (got {m})")))
+        }
+        _ => Ok(()),
+    }
+}
+
+impl NewActivity {
+    /// A new scheduled activity of `activity_type`.
+    pub fn new(activity_type: ActivityType, title: impl Into<String>) -> Self {
+        NewActivity {
+            activity_type,
+            title: title.into(),
+            description: None,
+            customer_id: None,
+            lead_id: None,
+            deal_id: None,
+            status: ActivityStatus::Scheduled,
+            scheduled_at: None,
+            completed_at: None,
+            assigned_to: None,
+            duration_minutes: None,
+            outcome: None,
+            location: None,
+            email_subject: None,
+            due_date: None,
+            created_by: None,
+            created_at: None,
+        }
+    }
+}

@@ -1,0 +1,348 @@
+use serde::{Deserialize, Serialize};
+
+use super::{CustomerId, EmployeeId, OrganizationId, RoleId, Timestamp, check, nullable, string_enum};
+use crate::context::Role;
+use crate::error::{Error, Result};
+use crate::policy::Grant;
+
+string_enum! {
+    /// When a write the assistant wants to make needs a human's confirmation first.
+    ConfirmationMode { Never => "never", Destructive => "destructive", AllWrites => "all_writes" }
+}
+
+impl Default for ConfirmationMode {
+    /// Writes need confirmation by default (SPEC §4).
+    fn default() -> Self {
+        ConfirmationMode::AllWrites
+    }
+}
+
+/// Per-organization settings. Unknown keys are kept, so hosts can store their own.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct OrganizationSettings {
+    /// Extra system-prompt text for this organization's assistant.
+    #[serde(default)]
+    pub assistant_instructions: Option<String>,
+    /// When assistant writes need confirmation.
+    #[serde(default)]
+    pub confirmation_mode: ConfirmationMode,
+    /// Any other settings, kept as given.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+/// An organization: one tenant.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Organization {
+    /// Opaque id.
+    pub id: OrganizationId,
+    /// Name.
+    pub name: String,
+    /// Unique URL-safe short name.
+    pub slug: String,
+    /// Industry.
+    pub industry: Option<String>,
+    /// Website.
+    pub website: Option<String>,
+    /// Settings.
+    pub settings: OrganizationSettings,
+    /// Whether it is active.
+    pub active: bool,
+    /// When it was created.
+    pub created_at: Timestamp,
+    /// When it was last changed.
+    pub updated_at: Timestamp,
+}
+
+/// An organization to create.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NewOrganization {
+    /// Name.
+    pub name: String,
+    /// Unique slug: 1–64 of `a-z 0-9 -`, not starting or ending with `-`.
+    pub slug: String,
+    /// Industry.
+    #[serde(default)]
+    pub industry: Option<String>,
+    /// Website.
+    #[serde(default)]
+    pub website: Option<String>,
+    /// Settings.
+    #[serde(default)]
+    pub settings: OrganizationSettings,
+    /// Whether it is active (default true).
+    #[serde(default = "default_active")]
+    pub active: bool,
+    /// Creation time; `None` means now.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub created_at: Option<Timestamp>,
+}
+
+fn default_active() -> bool {
+    true
+}
+
+fn check_settings(settings: &OrganizationSettings) -> Result<()> {
+    check::opt(settings.assistant_instructions.as_deref(), |v| check::long("settings.assistant_instructions", v))
+}
+
+impl NewOrganization {
+    /// An active organization with default settings.
+    pub fn named(name: impl Into<String>, slug: impl Into<String>) -> Self {
+        NewOrganization {
+            name: name.into(),
+            slug: slug.into(),
+            industry: None,
+            website: None,
+            settings: OrganizationSettings::default(),
+            active: true,
+            created_at: None,
+        }
+    }
+
+    /// Checks the name, slug and settings.
+    pub fn validate(&self) -> Result<()> {
+        check::required("name", &self.name)?;
+        let slug_ok = !self.slug.is_empty()
+            && self.slug.len() <= 64
+            && self.slug.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+            && !self.slug.starts_with('-')
+            && !self.slug.ends_with('-');
+        if !slug_ok {
+            return Err(Error::invalid(format!(
+                "`slug` must be 1-64 lowercase letters, digits or dashes, not starting or ending with a dash (got `{}`)",
+                self.slug
+            )));
+        }
+        check::opt(self.industry.as_deref(), |v| check::short("industry", v))?;
+        check::opt(self.website.as_deref(), |v| check::short("website", v))?;
+        check_settings(&self.settings)
+    }
+}
+
+/// A partial update of the organization.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OrganizationPatch {
+    /// New name.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// New industry, or `null` to clear.
+    #[serde(default, skip_serializing_if = "Option::is_none", with = "nullable")]
+    pub industry: Option<Option<String>>,
+    /// New website, or `null` to clear.
+    #[serde(default, skip_serializing_if = "Option::is_none", with = "nullable")]
+    pub website: Option<Option<String>>,
+    /// Replacement settings.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub settings: Option<OrganizationSettings>,
+    /// Activate or deactivate.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub active: Option<bool>,
+}
+
+impl OrganizationPatch {
+    /// Checks the given fields.
+    pub fn validate(&self) -> Result<()> {
+        check::opt(self.name.as_deref(), |v| check::required("name", v))?;
+        check::opt(self.industry.as_ref().and_then(|v| v.as_deref()), |v| check::short("industry", v))?;
+        check::opt(self.website.as_ref().and_then(|v| v.as_deref()), |v| check::short("website", v))?;
+        check::opt(self.settings.as_ref(), check_settings)
+    }
+}
+
+/// A user's membership of one organization: who they are there.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Member {
+    /// The organization.
+    pub organization_id: OrganizationId,
+    /// The host's user id.
+    pub user_id: String,
+    /// The kind of principal they are there.
+    pub role: Role,
+    /// Their employee record, for staff.
+    pub employee_id: Option<EmployeeId>,
+    /// Their customer record, for customers.
+    pub customer_id: Option<CustomerId>,
+    /// Name to show.
+    pub display_name: String,
+    /// When the membership was created.
+    pub created_at: Timestamp,
+}
+
+/// A membership to add or replace.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NewMember {
+    /// The host's user id.
+    pub user_id: String,
+    /// The kind of principal.
+    pub role: Role,
+    /// Their employee record (required for employees).
+    #[serde(default)]
+    pub employee_id: Option<EmployeeId>,
+    /// Their customer record (required for customers).
+    #[serde(default)]
+    pub customer_id: Option<CustomerId>,
+    /// Name to show.
+    pub display_name: String,
+}
+
+impl NewMember {
+    /// Checks the ids and that customers and employees name their record.
+    pub fn validate(&self) -> Result<()> {
+        check::required("user_id", &self.user_id)?;
+        check::required("display_name", &self.display_name)?;
+        match self.role {
+            Role::Customer if self.customer_id.is_none() => Err(Error::invalid("a customer member needs customer_id")),
+            Role::Employee if self.employee_id.is_none() => Err(Error::invalid("an employee member needs employee_id")),
+            _ => Ok(()),
+        }
+    }
+}
+
+/// A role of an organization (system or custom) and the permissions it grants.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RoleDefinition {
+    /// Opaque id.
+    pub id: RoleId,
+    /// The owning organization.
+    pub organization_id: OrganizationId,
+    /// Unique name within the organization (`sales_rep`).
+    pub name: String,
+    /// What the role is for.
+    pub description: Option<String>,
+    /// The permissions it grants.
+    pub grants: Vec<Grant>,
+    /// Built in (seeded with the organization).
+    pub is_system: bool,
+    /// When it was created.
+    pub created_at: Timestamp,
+    /// When it was last changed.
+    pub updated_at: Timestamp,
+}
+
+/// A role to create.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NewRoleDefinition {
+    /// Name: 1–64 of `a-z 0-9 _`.
+    pub name: String,
+    /// What the role is for.
+    #[serde(default)]
+    pub description: Option<String>,
+    /// The permissions it grants.
+    #[serde(default)]
+    pub grants: Vec<Grant>,
+    /// Built in.
+    #[serde(default)]
+    pub is_system: bool,
+}
+
+/// Most grants on one role.
+pub const MAX_GRANTS: usize = 100;
+
+impl NewRoleDefinition {
+    /// Checks the name, description and number of grants.
+    pub fn validate(&self) -> Result<()> {
+        let ok = !self.name.is_empty()
+            && self.name.len() <= 64
+            && self.name.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_');
+        if !ok {
+            return Err(Error::invalid(format!(
+                "role `name` must be 1-64 lowercase letters, digits or underscores (got `{}`)",
+                self.name
+            )));
+        }
+        check::opt(self.description.as_deref(), |v| check::long("description", v))?;
+        if self.grants.len() > MAX_GRANTS {
+            return Err(Error::invalid(format!("a role has at most {MAX_GRANTS} grants")));
+        }
+        Ok(())
+    }
+}
+
+/// A change to a role.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RoleDefinitionPatch {
+    /// New description, or `null` to clear.
+    #[serde(default, skip_serializing_if = "Option::is_none", with = "nullable")]
+    pub description: Option<Option<String>>,
+    /// Replacement grants.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub grants: Option<Vec<Grant>>,
+}
+
+impl RoleDefinitionPatch {
+    /// Checks the description and number of grants.
+    pub fn validate(&self) -> Result<()> {
+        check::opt(self.description.as_ref().and_then(|v| v.as_deref()), |v| check::long("description", v))?;
+        if self.grants.as_ref().is_some_and(|g| g.len() > MAX_GRANTS) {
+            return Err(Error::invalid(format!("a role has at most {MAX_GRANTS} grants")));
+        }
+        Ok(())
+    }
+}
+
+string_enum! {
+    /// How an audited call ended.
+    AuditOutcome { Ok => "ok", Denied => "denied", Invalid => "invalid", Failed => "failed", Pending => "pending" }
+}
+
+/// One audited action (a tool call, a refusal, a failure).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AuditEvent {
+    /// Opaque id.
+    pub id: String,
+    /// The organization acted in.
+    pub organization_id: OrganizationId,
+    /// Who acted.
+    pub user_id: String,
+    /// What they did (a tool name or another action).
+    pub action: String,
+    /// How it ended.
+    pub outcome: AuditOutcome,
+    /// The error kind, when it failed.
+    pub error_kind: Option<String>,
+    /// How long it took, in microseconds.
+    pub duration_us: u64,
+    /// The arguments, with secrets redacted.
+    pub arguments: serde_json::Value,
+    /// When.
+    pub at: Timestamp,
+}
+
+/// An audit event to record.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct NewAuditEvent {
+    /// Who acted.
+    pub user_id: String,
+    /// What they did.
+    pub action: String,
+    /// How it ended.
+    pub outcome: AuditOutcome,
+    /// The error kind, when it failed.
+    pub error_kind: Option<String>,
+    /// How long it took, in microseconds.
+    pub duration_us: u64,
+    /// The arguments, with secrets redacted.
+    pub arguments: serde_json::Value,
+    /// When.
+    pub at: Timestamp,
+}
+
+/// Filters of `list_audit_events`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct AuditFilter {
+    /// Only this user's events.
+    #[serde(default)]
+    pub user_id: Option<String>,
+    /// Only this action.
+    #[serde(default)]
+    pub action: Option<String>,
+    /// Only this outcome.
+    #[serde(default)]
+    pub outcome: Option<AuditOutcome>,
+}

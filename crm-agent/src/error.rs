@@ -1,0 +1,161 @@
+//! The one error type of the core crate.
+//!
+//! Every fallible operation in `crm_agent` returns [`Result`]. Callers (tools, bindings, the HTTP
+//! layer) branch on [`Error::kind`], which is stable, rather than on variants or messages.
+
+use std::fmt;
+
+/// `Result` with the crate's [`Error`] as the default error type.
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// Everything that can go wrong inside crm-agent.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// The record does not exist *in the caller's scope*. Records of another organization are
+    /// reported this way too, so an error never confirms that a foreign id exists.
+    #[error("{entity} not found: {id}")]
+    NotFound {
+        /// The kind of record, e.g. `customer`.
+        entity: &'static str,
+        /// The id the caller asked for.
+        id: String,
+    },
+    /// The caller lacks a permission. The message names the missing permission only.
+    #[error("permission denied: {0}")]
+    PermissionDenied(String),
+    /// The input is malformed or breaks a domain rule; the message names the field.
+    #[error("invalid argument: {0}")]
+    InvalidArgument(String),
+    /// The request conflicts with the current state (e.g. resolving an already resolved issue).
+    #[error("conflict: {0}")]
+    Conflict(String),
+    /// The store (or model) does not implement this operation.
+    #[error("unsupported: {0}")]
+    Unsupported(String),
+    /// The database is temporarily unavailable (locked, down, pool exhausted). Retryable.
+    #[error("store unavailable: {0}")]
+    Unavailable(String),
+    /// Any other persistence failure.
+    #[error("store error: {0}")]
+    Store(String),
+    /// The language model failed.
+    #[error("model error: {message}")]
+    Model {
+        /// What went wrong, in words fit for a user.
+        message: String,
+        /// Whether trying again later may succeed.
+        retryable: bool,
+    },
+    /// An error raised by host code (a Python or JS store, a host callback), kept intact so a
+    /// binding can hand the original object back to its caller.
+    #[error("{0}")]
+    External(Box<dyn std::error::Error + Send + Sync + 'static>),
+    /// A bug: an invariant of crm-agent itself was broken.
+    #[error("internal error: {0}")]
+    Internal(String),
+}
+
+/// The stable classification of an [`Error`], for bindings, HTTP status codes and audit logs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum ErrorKind {
+    /// See [`Error::NotFound`].
+    NotFound,
+    /// See [`Error::PermissionDenied`].
+    PermissionDenied,
+    /// See [`Error::InvalidArgument`].
+    InvalidArgument,
+    /// See [`Error::Conflict`].
+    Conflict,
+    /// See [`Error::Unsupported`].
+    Unsupported,
+    /// See [`Error::Unavailable`].
+    Unavailable,
+    /// See [`Error::Store`].
+    Store,
+    /// See [`Error::Model`].
+    Model,
+    /// See [`Error::External`].
+    External,
+    /// See [`Error::Internal`].
+    Internal,
+}
+
+impl ErrorKind {
+    /// The stable snake_case name, e.g. `permission_denied`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ErrorKind::NotFound => "not_found",
+            ErrorKind::PermissionDenied => "permission_denied",
+            ErrorKind::InvalidArgument => "invalid_argument",
+            ErrorKind::Conflict => "conflict",
+            ErrorKind::Unsupported => "unsupported",
+            ErrorKind::Unavailable => "unavailable",
+            ErrorKind::Store => "store",
+            ErrorKind::Model => "model",
+            ErrorKind::External => "external",
+            ErrorKind::Internal => "internal",
+        }
+    }
+}
+
+impl fmt::Display for ErrorKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl Error {
+    /// The stable kind of this error.
+    pub fn kind(&self) -> ErrorKind {
+        match self {
+            Error::NotFound { .. } => ErrorKind::NotFound,
+            Error::PermissionDenied(_) => ErrorKind::PermissionDenied,
+            Error::InvalidArgument(_) => ErrorKind::InvalidArgument,
+            Error::Conflict(_) => ErrorKind::Conflict,
+            Error::Unsupported(_) => ErrorKind::Unsupported,
+            Error::Unavailable(_) => ErrorKind::Unavailable,
+            Error::Store(_) => ErrorKind::Store,
+            Error::Model { .. } => ErrorKind::Model,
+            Error::External(_) => ErrorKind::External,
+            Error::Internal(_) => ErrorKind::Internal,
+        }
+    }
+
+    /// Whether the same call may succeed if tried again later.
+    pub fn is_retryable(&self) -> bool {
+        match self {
+            Error::Unavailable(_) => true,
+            Error::Model { retryable, .. } => *retryable,
+            _ => false,
+        }
+    }
+
+    /// Shorthand for [`Error::NotFound`].
+    pub fn not_found(entity: &'static str, id: impl Into<String>) -> Self {
+        Error::NotFound { entity, id: id.into() }
+    }
+
+    /// Shorthand for [`Error::InvalidArgument`].
+    pub fn invalid(message: impl Into<String>) -> Self {
+        Error::InvalidArgument(message.into())
+    }
+
+    /// Shorthand for [`Error::Conflict`].
+    pub fn conflict(message: impl Into<String>) -> Self {
+        Error::Conflict(message.into())
+    }
+
+    /// Shorthand for [`Error::Unsupported`].
+    pub fn unsupported(operation: impl Into<String>) -> Self {
+        Error::Unsupported(operation.into())
+    }
+}
+
+impl From<serde_json::Error> for Error {
+    fn from(err: serde_json::Error) -> Self {
+        Error::InvalidArgument(err.to_string())
+    }
+}

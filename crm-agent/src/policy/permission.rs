@@ -1,0 +1,182 @@
+use std::fmt;
+use std::str::FromStr;
+
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+use crate::error::Error;
+
+crate::domain::string_enum! {
+    /// What a permission is about (SPEC §1).
+    Resource {
+        Customer => "customer",
+        Lead => "lead",
+        Deal => "deal",
+        Pipeline => "pipeline",
+        Issue => "issue",
+        Order => "order",
+        Payment => "payment",
+        Employee => "employee",
+        Activity => "activity",
+        Analytics => "analytics",
+        Role => "role",
+        Organization => "organization",
+        Audit => "audit",
+    }
+}
+
+crate::domain::string_enum! {
+    /// What a permission allows doing.
+    Action {
+        Read => "read",
+        Create => "create",
+        Update => "update",
+        Delete => "delete",
+    }
+}
+
+/// One concrete permission a tool needs, e.g. `customer:read`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Permission {
+    /// The resource.
+    pub resource: Resource,
+    /// The action on it.
+    pub action: Action,
+}
+
+impl Permission {
+    /// `resource:action`.
+    pub const fn new(resource: Resource, action: Action) -> Self {
+        Permission { resource, action }
+    }
+}
+
+impl fmt::Display for Permission {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}:{}", self.resource, self.action)
+    }
+}
+
+/// A permission as granted by a role: either part may be the wildcard `*`
+/// (`customer:*`, `*:read`, `*:*`). `None` stands for `*`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Grant {
+    /// The resource, or `None` for every resource.
+    pub resource: Option<Resource>,
+    /// The action, or `None` for every action.
+    pub action: Option<Action>,
+}
+
+impl Grant {
+    /// `*:*`.
+    pub const ALL: Grant = Grant { resource: None, action: None };
+
+    /// A grant of exactly one permission.
+    pub const fn exact(resource: Resource, action: Action) -> Self {
+        Grant { resource: Some(resource), action: Some(action) }
+    }
+
+    /// Whether this grant covers `permission`.
+    pub fn covers(&self, permission: Permission) -> bool {
+        self.resource.is_none_or(|r| r == permission.resource) && self.action.is_none_or(|a| a == permission.action)
+    }
+}
+
+impl fmt::Display for Grant {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.resource {
+            Some(r) => write!(f, "{r}:")?,
+            None => f.write_str("*:")?,
+        }
+        match self.action {
+            Some(a) => write!(f, "{a}"),
+            None => f.write_str("*"),
+        }
+    }
+}
+
+impl FromStr for Grant {
+    type Err = Error;
+
+    fn from_str(s: &str) -> Result<Self, Error> {
+        let (resource, action) = s
+            .split_once(':')
+            .ok_or_else(|| Error::invalid(format!("permission `{s}` must look like `resource:action`")))?;
+        let resource = match resource {
+            "*" => None,
+            other => Some(other.parse::<Resource>()?),
+        };
+        let action = match action {
+            "*" => None,
+            other => Some(other.parse::<Action>()?),
+        };
+        Ok(Grant { resource, action })
+    }
+}
+
+impl FromStr for Permission {
+    type Err = Error;
+
+    fn from_str(s: &str) -> Result<Self, Error> {
+        match s.parse::<Grant>()? {
+            Grant { resource: Some(resource), action: Some(action) } => Ok(Permission { resource, action }),
+            _ => Err(Error::invalid(format!("`{s}` is a wildcard grant, not a single permission"))),
+        }
+    }
+}
+
+impl Serialize for Grant {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_str(self)
+    }
+}
+
+impl<'de> Deserialize<'de> for Grant {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let s = String::deserialize(deserializer)?;
+        s.parse().map_err(serde::de::Error::custom)
+    }
+}
+
+impl Serialize for Permission {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_str(self)
+    }
+}
+
+impl<'de> Deserialize<'de> for Permission {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let s = String::deserialize(deserializer)?;
+        s.parse().map_err(serde::de::Error::custom)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn wildcards_cover_what_they_say() {
+        let read_customer = Permission::new(Resource::Customer, Action::Read);
+        assert!("customer:*".parse::<Grant>().unwrap().covers(read_customer));
+        assert!("*:read".parse::<Grant>().unwrap().covers(read_customer));
+        assert!("*:*".parse::<Grant>().unwrap().covers(read_customer));
+        assert!(!"lead:*".parse::<Grant>().unwrap().covers(read_customer));
+        assert!(!"customer:update".parse::<Grant>().unwrap().covers(read_customer));
+    }
+
+    #[test]
+    fn bad_permission_names_the_allowed_values() {
+        let err = "customer:fly".parse::<Grant>().unwrap_err().to_string();
+        assert!(err.contains("read, create, update, delete"), "{err}");
+        let err = "planet:read".parse::<Grant>().unwrap_err().to_string();
+        assert!(err.contains("customer"), "{err}");
+        assert!("customerread".parse::<Grant>().is_err());
+    }
+
+    #[test]
+    fn round_trips_through_strings() {
+        for s in ["customer:read", "lead:*", "*:update", "*:*"] {
+            assert_eq!(s.parse::<Grant>().unwrap().to_string(), s);
+        }
+    }
+}

@@ -1,0 +1,233 @@
+//! Aggregates computed from records in memory.
+//!
+//! These are the reference definitions of the stats and analytics (SPEC §3). The default
+//! [`Store`](super::Store) methods use them for small host stores; [`SqlStore`](super::SqlStore)
+//! computes the same numbers with SQL, and the conformance suite checks the two agree.
+
+use std::collections::HashMap;
+
+use crate::domain::*;
+
+fn bump(counts: &mut Counts, key: &str) {
+    *counts.entry(key.to_owned()).or_default() += 1;
+}
+
+/// Customer totals.
+pub fn customer_stats(customers: &[Customer]) -> CustomerStats {
+    let mut stats = CustomerStats { total: customers.len() as u64, ..Default::default() };
+    for c in customers {
+        bump(&mut stats.by_status, c.status.as_str());
+        bump(&mut stats.by_type, c.customer_type.as_str());
+    }
+    stats
+}
+
+/// Lead totals.
+pub fn lead_stats(leads: &[Lead]) -> LeadStats {
+    let mut stats = LeadStats { total: leads.len() as u64, ..Default::default() };
+    let mut score_sum = 0u64;
+    for l in leads {
+        bump(&mut stats.by_status, l.qualification_status.as_str());
+        bump(&mut stats.by_source, l.source.as_str());
+        stats.converted += u64::from(l.converted);
+        score_sum += u64::from(l.score);
+        stats.total_estimated_value += l.estimated_value.unwrap_or_default();
+    }
+    stats.conversion_rate = percent(stats.converted, stats.total);
+    stats.average_score =
+        if leads.is_empty() { 0.0 } else { (score_sum as f64 * 100.0 / leads.len() as f64).round() / 100.0 };
+    stats
+}
+
+/// Σ value × probability / 100, rounded to cents once at the end (as SQL does).
+fn weighted(deals: &[&Deal]) -> Money {
+    let sum: Money = deals.iter().map(|d| d.value * Money::from(d.probability)).sum();
+    (sum / Money::from(100)).round_dp(2)
+}
+
+/// Deal totals and per-stage sums (stages of every pipeline, in pipeline then stage order).
+pub fn deal_stats(deals: &[Deal], pipelines: &[Pipeline]) -> DealStats {
+    let mut stats = DealStats { total: deals.len() as u64, ..Default::default() };
+    let mut open = Vec::new();
+    let mut per_stage: HashMap<&StageId, (u64, Money)> = HashMap::new();
+    for d in deals {
+        stats.total_value += d.value;
+        match d.status {
+            DealStatus::Open => {
+                stats.open += 1;
+                stats.open_value += d.value;
+                open.push(d);
+            }
+            DealStatus::Won => {
+                stats.won += 1;
+                stats.won_value += d.value;
+            }
+            DealStatus::Lost => stats.lost += 1,
+        }
+        let entry = per_stage.entry(&d.stage_id).or_default();
+        entry.0 += 1;
+        entry.1 += d.value;
+    }
+    stats.win_rate = percent(stats.won, stats.won + stats.lost);
+    stats.weighted_pipeline = weighted(&open);
+    for pipeline in pipelines {
+        for stage in &pipeline.stages {
+            let (count, value) = per_stage.get(&stage.id).copied().unwrap_or_default();
+            stats.by_stage.push(StageTotal {
+                stage_id: stage.id.clone(),
+                stage_name: stage.name.clone(),
+                count,
+                value,
+            });
+        }
+    }
+    stats
+}
+
+/// Issue totals.
+pub fn issue_stats(issues: &[Issue]) -> IssueStats {
+    let mut stats = IssueStats { total: issues.len() as u64, ..Default::default() };
+    for i in issues {
+        bump(&mut stats.by_status, i.status.as_str());
+        bump(&mut stats.by_priority, i.priority.as_str());
+        bump(&mut stats.by_category, i.category.as_str());
+    }
+    stats
+}
+
+/// Activity totals.
+pub fn activity_stats(activities: &[Activity]) -> ActivityStats {
+    let mut stats = ActivityStats { total: activities.len() as u64, ..Default::default() };
+    for a in activities {
+        bump(&mut stats.by_type, a.activity_type.as_str());
+        bump(&mut stats.by_status, a.status.as_str());
+    }
+    stats
+}
+
+/// Whether a lead counts as qualified in the dashboard and the funnel.
+pub fn lead_is_qualified(lead: &Lead) -> bool {
+    matches!(lead.qualification_status, QualificationStatus::Qualified | QualificationStatus::Converted)
+        || lead.converted
+}
+
+/// The dashboard as of `now`.
+pub fn dashboard(
+    customers: &[Customer],
+    leads: &[Lead],
+    deals: &[Deal],
+    issues: &[Issue],
+    now: Timestamp,
+) -> DashboardStats {
+    let month_ago = now - chrono::Duration::days(30);
+    let new_customers = customers.iter().filter(|c| c.created_at > month_ago && c.created_at <= now).count() as u64;
+    let base = customers.len() as u64 - new_customers;
+    let customers_summary = CustomerSummary {
+        total: customers.len() as u64,
+        active: customers.iter().filter(|c| matches!(c.status, CustomerStatus::Active | CustomerStatus::Vip)).count()
+            as u64,
+        new_last_30_days: new_customers,
+        growth_30d_percent: percent(new_customers, base),
+    };
+    let converted = leads.iter().filter(|l| l.converted).count() as u64;
+    let leads_summary = LeadSummary {
+        total: leads.len() as u64,
+        qualified: leads.iter().filter(|l| lead_is_qualified(l)).count() as u64,
+        converted,
+        conversion_rate: percent(converted, leads.len() as u64),
+    };
+    let stats = deal_stats(deals, &[]);
+    let deals_summary = DealSummary {
+        total: stats.total,
+        open: stats.open,
+        won: stats.won,
+        lost: stats.lost,
+        win_rate: stats.win_rate,
+    };
+    let revenue = RevenueSummary {
+        won_value: stats.won_value,
+        open_pipeline_value: stats.open_value,
+        weighted_pipeline: stats.weighted_pipeline,
+    };
+    let mut issues_summary = IssueSummary::default();
+    for i in issues.iter().filter(|i| matches!(i.status, IssueStatus::Open | IssueStatus::InProgress)) {
+        issues_summary.open += 1;
+        bump(&mut issues_summary.open_by_priority, i.priority.as_str());
+    }
+    DashboardStats {
+        customers: customers_summary,
+        leads: leads_summary,
+        deals: deals_summary,
+        revenue,
+        issues: issues_summary,
+    }
+}
+
+/// leads → qualified → deals → won.
+pub fn sales_funnel(leads: &[Lead], deals: &[Deal]) -> SalesFunnel {
+    SalesFunnel::from_counts(
+        leads.len() as u64,
+        leads.iter().filter(|l| lead_is_qualified(l)).count() as u64,
+        deals.len() as u64,
+        deals.iter().filter(|d| d.status == DealStatus::Won).count() as u64,
+    )
+}
+
+/// Won value and count per bucket, by actual close date (deals won without one are left out).
+pub fn revenue_by_period(deals: &[Deal], buckets: &[(Date, Date)]) -> Vec<RevenueBucket> {
+    buckets
+        .iter()
+        .map(|&(start, end)| {
+            let won: Vec<&Deal> = deals
+                .iter()
+                .filter(|d| d.status == DealStatus::Won && d.actual_close_date.is_some_and(|c| start <= c && c < end))
+                .collect();
+            RevenueBucket { start, end, won_value: won.iter().map(|d| d.value).sum(), won_count: won.len() as u64 }
+        })
+        .collect()
+}
+
+/// Per-employee performance, by won revenue (highest first), then name.
+pub fn employee_performance(
+    employees: &[Employee],
+    customers: &[Customer],
+    leads: &[Lead],
+    deals: &[Deal],
+) -> Vec<EmployeePerformance> {
+    let mut rows: Vec<EmployeePerformance> = employees
+        .iter()
+        .map(|e| {
+            let mine = |assigned: &Option<EmployeeId>| assigned.as_ref() == Some(&e.id);
+            let my_leads: Vec<&Lead> = leads.iter().filter(|l| mine(&l.assigned_to)).collect();
+            let my_deals: Vec<&Deal> = deals.iter().filter(|d| mine(&d.assigned_to)).collect();
+            let converted = my_leads.iter().filter(|l| l.converted).count() as u64;
+            let won = my_deals.iter().filter(|d| d.status == DealStatus::Won).count() as u64;
+            let lost = my_deals.iter().filter(|d| d.status == DealStatus::Lost).count() as u64;
+            EmployeePerformance {
+                employee_id: e.id.clone(),
+                name: e.full_name(),
+                customers_assigned: customers.iter().filter(|c| mine(&c.assigned_to)).count() as u64,
+                leads_assigned: my_leads.len() as u64,
+                leads_converted: converted,
+                lead_conversion_rate: percent(converted, my_leads.len() as u64),
+                deals_won: won,
+                deals_lost: lost,
+                win_rate: percent(won, won + lost),
+                won_revenue: my_deals.iter().filter(|d| d.status == DealStatus::Won).map(|d| d.value).sum(),
+                open_pipeline: my_deals.iter().filter(|d| d.status == DealStatus::Open).map(|d| d.value).sum(),
+            }
+        })
+        .collect();
+    sort_performance(&mut rows);
+    rows
+}
+
+/// The order of `get_employee_performance`: won revenue descending, then name, then id.
+pub fn sort_performance(rows: &mut [EmployeePerformance]) {
+    rows.sort_by(|a, b| {
+        b.won_revenue
+            .cmp(&a.won_revenue)
+            .then_with(|| a.name.cmp(&b.name))
+            .then_with(|| a.employee_id.cmp(&b.employee_id))
+    });
+}

@@ -1,0 +1,1899 @@
+//! The store conformance suite: what every [`Store`] must do, as runnable checks.
+//!
+//! Public behind the `conformance` feature so a host store — in Rust, or in Python/Node through
+//! the bindings — can prove itself:
+//!
+//! ```no_run
+//! # async fn demo() {
+//! use std::sync::Arc;
+//! use crm_agent::store::conformance::{run, StoreFactory};
+//! let factory: StoreFactory = Arc::new(|| Box::pin(async {
+//!     let store = crm_agent::SqlStore::open("sqlite::memory:").await?;
+//!     Ok(Arc::new(store) as Arc<dyn crm_agent::Store>)
+//! }));
+//! let report = run(factory).await;
+//! report.assert_passed();
+//! # }
+//! ```
+//!
+//! Each case gets a fresh store from the factory and builds its own organizations, so cases are
+//! independent. A case whose [`StoreOp`]s the store does not support is skipped, not failed.
+
+use std::collections::BTreeSet;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+
+use chrono::{Datelike, Duration, Utc};
+use futures::future::join_all;
+
+use super::{Scope, Store, StoreOp, aggregate};
+use crate::domain::*;
+use crate::error::{ErrorKind, Result};
+use crate::provision;
+
+/// Makes a fresh, empty, migrated store for one case.
+pub type StoreFactory = Arc<dyn Fn() -> Pin<Box<dyn Future<Output = Result<Arc<dyn Store>>> + Send>> + Send + Sync>;
+
+/// How one case ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Outcome {
+    /// Every check held.
+    Passed,
+    /// A check failed; the message says which.
+    Failed(String),
+    /// The store does not support what the case needs.
+    Skipped(String),
+}
+
+/// The result of one case.
+#[derive(Debug, Clone)]
+pub struct CaseResult {
+    /// The case's name.
+    pub name: &'static str,
+    /// How it ended.
+    pub outcome: Outcome,
+}
+
+/// The results of a run.
+#[derive(Debug, Clone, Default)]
+pub struct Report {
+    /// One entry per case, in suite order.
+    pub cases: Vec<CaseResult>,
+}
+
+impl Report {
+    /// The failed cases.
+    pub fn failures(&self) -> Vec<&CaseResult> {
+        self.cases.iter().filter(|c| matches!(c.outcome, Outcome::Failed(_))).collect()
+    }
+
+    /// How many cases passed.
+    pub fn passed(&self) -> usize {
+        self.cases.iter().filter(|c| c.outcome == Outcome::Passed).count()
+    }
+
+    /// Panics with every failure listed unless all cases passed or were skipped.
+    pub fn assert_passed(&self) {
+        let failures = self.failures();
+        assert!(failures.is_empty(), "store conformance failures:\n{}", self.summary());
+        assert!(self.passed() > 0, "no conformance case ran");
+    }
+
+    /// One line per case.
+    pub fn summary(&self) -> String {
+        self.cases
+            .iter()
+            .map(|c| match &c.outcome {
+                Outcome::Passed => format!("ok      {}", c.name),
+                Outcome::Failed(m) => format!("FAILED  {}: {m}", c.name),
+                Outcome::Skipped(m) => format!("skipped {}: {m}", c.name),
+            })
+            .collect::<Vec<_>>()
+            .join("\n")
+    }
+}
+
+type CheckResult = std::result::Result<(), String>;
+type CaseFuture = Pin<Box<dyn Future<Output = CheckResult> + Send>>;
+
+/// One case of the suite.
+pub struct Case {
+    /// Its name.
+    pub name: &'static str,
+    /// The store operations it needs.
+    pub needs: &'static [StoreOp],
+    run: fn(Arc<dyn Store>) -> CaseFuture,
+}
+
+macro_rules! ensure {
+    ($cond:expr, $($msg:tt)+) => {
+        if !$cond {
+            return Err(format!("{} (at line {})", format!($($msg)+), line!()));
+        }
+    };
+}
+
+macro_rules! ensure_eq {
+    ($left:expr, $right:expr, $($msg:tt)+) => {{
+        let (l, r) = (&$left, &$right);
+        if l != r {
+            return Err(format!("{}: {:?} != {:?} (at line {})", format!($($msg)+), l, r, line!()));
+        }
+    }};
+    ($left:expr, $right:expr $(,)?) => {{
+        let (l, r) = (&$left, &$right);
+        if l != r {
+            return Err(format!("{} == {} failed: {:?} != {:?} (at line {})", stringify!($left), stringify!($right), l, r, line!()));
+        }
+    }};
+}
+
+/// Turns a store error into a failed check, naming the step.
+trait Step<T> {
+    fn step(self, what: &str) -> std::result::Result<T, String>;
+}
+
+impl<T> Step<T> for Result<T> {
+    fn step(self, what: &str) -> std::result::Result<T, String> {
+        self.map_err(|e| format!("{what}: unexpected error ({}): {e}", e.kind()))
+    }
+}
+
+/// Checks that `result` failed with `kind`.
+fn expect_kind<T: std::fmt::Debug>(result: Result<T>, kind: ErrorKind, what: &str) -> CheckResult {
+    match result {
+        Err(e) if e.kind() == kind => Ok(()),
+        Err(e) => Err(format!("{what}: expected {kind}, got {} ({e})", e.kind())),
+        Ok(v) => Err(format!("{what}: expected {kind}, got success: {v:?}")),
+    }
+}
+
+use std::sync::atomic::{AtomicU64, Ordering};
+static UNIQUE: AtomicU64 = AtomicU64::new(0);
+
+/// A fresh organization with defaults, plus its scope.
+async fn tenant(store: &dyn Store, label: &str) -> std::result::Result<(Organization, Scope), String> {
+    let n = UNIQUE.fetch_add(1, Ordering::Relaxed);
+    let slug = format!("{label}-{}-{n}", std::process::id());
+    let org = provision::create_organization(
+        store,
+        NewOrganization {
+            name: format!("{label} Inc"),
+            slug,
+            industry: None,
+            website: None,
+            settings: OrganizationSettings::default(),
+            active: true,
+            created_at: None,
+        },
+    )
+    .await
+    .step("create organization")?;
+    let scope = Scope::organization(org.id.clone());
+    Ok((org, scope))
+}
+
+async fn employee(store: &dyn Store, scope: &Scope, first: &str) -> std::result::Result<Employee, String> {
+    store
+        .create_employee(scope, NewEmployee::named(first, "Tester", format!("{}@example.com", first.to_lowercase())))
+        .await
+        .step("create employee")
+}
+
+async fn customer(store: &dyn Store, scope: &Scope, name: &str) -> std::result::Result<Customer, String> {
+    store.create_customer(scope, NewCustomer::named(name)).await.step("create customer")
+}
+
+async fn pipeline(store: &dyn Store, scope: &Scope) -> std::result::Result<Pipeline, String> {
+    store
+        .list_pipelines(scope)
+        .await
+        .step("list pipelines")?
+        .into_iter()
+        .next()
+        .ok_or_else(|| "no default pipeline".to_string())
+}
+
+fn stage<'a>(pipeline: &'a Pipeline, name: &str) -> std::result::Result<&'a PipelineStage, String> {
+    pipeline.stages.iter().find(|s| s.name == name).ok_or_else(|| format!("no stage {name}"))
+}
+
+fn order_items(prices: &[(u32, i64)]) -> Vec<NewOrderItem> {
+    prices
+        .iter()
+        .enumerate()
+        .map(|(i, (q, cents))| NewOrderItem {
+            product: format!("Product {i}"),
+            sku: Some(format!("SKU-{i}")),
+            quantity: *q,
+            unit_price: Money::new(*cents, 2),
+        })
+        .collect()
+}
+
+fn new_order(customer: &CustomerId, prices: &[(u32, i64)]) -> NewOrder {
+    NewOrder {
+        customer_id: customer.clone(),
+        order_type: OrderType::Purchase,
+        status: OrderStatus::Pending,
+        currency: "USD".into(),
+        tax: Money::ZERO,
+        order_date: Utc::now().date_naive(),
+        due_date: None,
+        notes: None,
+        items: order_items(prices),
+        created_at: None,
+    }
+}
+
+fn new_payment(customer: &CustomerId, order: Option<&OrderId>, cents: i64) -> NewPayment {
+    NewPayment {
+        order_id: order.cloned(),
+        customer_id: customer.clone(),
+        amount: Money::new(cents, 2),
+        currency: "USD".into(),
+        method: PaymentMethod::CreditCard,
+        payment_type: PaymentType::Incoming,
+        status: PaymentStatus::Completed,
+        payment_date: None,
+        reference: None,
+        notes: None,
+        created_at: None,
+    }
+}
+
+/// Collects every page of a list, checking `total` stays the same and no item repeats.
+macro_rules! all_pages {
+    ($store:expr, $method:ident, $scope:expr, $filter:expr, $limit:expr) => {{
+        let mut items = Vec::new();
+        let mut page = PageRequest::first($limit);
+        let mut total = None;
+        loop {
+            let batch = $store.$method($scope, $filter, &page).await.step(stringify!($method))?;
+            if let Some(t) = total {
+                ensure_eq!(t, batch.total);
+            }
+            total = Some(batch.total);
+            ensure!(batch.items.len() <= $limit as usize, "page larger than its limit");
+            items.extend(batch.items);
+            match batch.next_cursor {
+                Some(cursor) => page = PageRequest::after($limit, cursor),
+                None => break,
+            }
+        }
+        ensure_eq!(total.unwrap_or(0), items.len() as u64);
+        items
+    }};
+}
+
+fn ids<T, F: Fn(&T) -> String>(items: &[T], f: F) -> BTreeSet<String> {
+    items.iter().map(f).collect()
+}
+
+// --- the cases -------------------------------------------------------------------------------
+
+async fn organizations_and_members(store: Arc<dyn Store>) -> CheckResult {
+    let (org, scope) = tenant(&*store, "orgs").await?;
+    ensure_eq!(store.find_organization(&org.slug).await.step("find by slug")?.id, org.id);
+    ensure_eq!(store.find_organization(org.id.as_str()).await.step("find by id")?.slug, org.slug);
+    expect_kind(store.find_organization("no-such-org").await, ErrorKind::NotFound, "unknown slug")?;
+    let duplicate = NewOrganization {
+        name: "Again".into(),
+        slug: org.slug.clone(),
+        industry: None,
+        website: None,
+        settings: OrganizationSettings::default(),
+        active: true,
+        created_at: None,
+    };
+    expect_kind(store.create_organization(duplicate).await, ErrorKind::Conflict, "duplicate slug")?;
+    let mut bad = NewOrganization { slug: "Not A Slug!".into(), ..NewOrganization::named("Bad", "x") };
+    bad.name = "Bad".into();
+    expect_kind(store.create_organization(bad).await, ErrorKind::InvalidArgument, "bad slug")?;
+
+    let patched = store
+        .update_organization(
+            &scope,
+            OrganizationPatch {
+                settings: Some(OrganizationSettings {
+                    assistant_instructions: Some("Be brief.".into()),
+                    ..Default::default()
+                }),
+                ..Default::default()
+            },
+        )
+        .await
+        .step("update organization")?;
+    ensure_eq!(patched.settings.assistant_instructions.as_deref(), Some("Be brief."));
+
+    let roles = store.list_roles(&scope).await.step("list roles")?;
+    let rep = roles.iter().find(|r| r.name == "sales_rep").ok_or("no sales_rep system role")?;
+    let worker = employee(&*store, &scope, "Morgan").await?;
+    store.assign_role(&scope, &worker.id, &rep.id).await.step("assign role")?;
+    store
+        .put_member(
+            &scope,
+            NewMember {
+                user_id: "u-morgan".into(),
+                role: crate::Role::Employee,
+                employee_id: Some(worker.id.clone()),
+                customer_id: None,
+                display_name: "Morgan".into(),
+            },
+        )
+        .await
+        .step("put member")?;
+    let member = store.get_member(&scope, "u-morgan").await.step("get member")?;
+    ensure_eq!(member.employee_id.as_ref(), Some(&worker.id));
+    let ctx = crate::UserContext::resolve(&*store, "u-morgan", None).await.step("resolve context")?;
+    ensure_eq!(ctx.role, crate::Role::Employee);
+    ensure!(
+        ctx.grants.contains(&"lead:read".parse().map_err(|e| format!("{e}"))?),
+        "grants come from the employee's roles: {:?}",
+        ctx.grants
+    );
+    ensure_eq!(store.list_memberships("u-morgan").await.step("memberships")?.len(), 1);
+    expect_kind(store.get_member(&scope, "nobody").await, ErrorKind::NotFound, "unknown member")?;
+    Ok(())
+}
+
+async fn customers_crud_and_filters(store: Arc<dyn Store>) -> CheckResult {
+    let (_, scope) = tenant(&*store, "cust").await?;
+    let rep = employee(&*store, &scope, "Avery").await?;
+    let mut gold = NewCustomer::named("Zephyr Gold Ltd");
+    gold.customer_type = CustomerType::Business;
+    gold.email = Some("hello@zephyr.example".into());
+    gold.status = CustomerStatus::Vip;
+    gold.assigned_to = Some(rep.id.clone());
+    gold.credit_limit = Some(Money::new(1_250_050, 2));
+    gold.tags = vec!["key".into()];
+    gold.custom_fields.insert("tier".into(), serde_json::json!("gold"));
+    gold.custom_fields.insert("seats".into(), serde_json::json!(12));
+    let gold = store.create_customer(&scope, gold).await.step("create gold")?;
+    let plain = customer(&*store, &scope, "Plain Person").await?;
+    ensure_eq!(store.get_customer(&scope, &gold.id).await.step("get")?, gold.clone());
+    ensure_eq!(gold.credit_limit, Some(Money::new(1_250_050, 2)));
+    ensure_eq!(gold.custom_fields.get("tier"), Some(&serde_json::json!("gold")));
+
+    let everyone = CustomerFilter::default();
+    let list = store.list_customers(&scope, &everyone, &PageRequest::default()).await.step("list")?;
+    ensure_eq!(list.total, 2);
+    ensure_eq!(list.items.first().map(|c| c.id.clone()), Some(plain.id.clone()));
+    let by = |f: CustomerFilter| {
+        let store = store.clone();
+        let scope = scope.clone();
+        async move {
+            store
+                .list_customers(&scope, &f, &PageRequest::default())
+                .await
+                .map(|p| p.items.into_iter().map(|c| c.id).collect::<Vec<_>>())
+        }
+    };
+    ensure_eq!(
+        by(CustomerFilter { status: Some(CustomerStatus::Vip), ..Default::default() }).await.step("status")?,
+        vec![gold.id.clone()]
+    );
+    ensure_eq!(
+        by(CustomerFilter { customer_type: Some(CustomerType::Individual), ..Default::default() })
+            .await
+            .step("type")?,
+        vec![plain.id.clone()]
+    );
+    ensure_eq!(
+        by(CustomerFilter { assigned_to: Some(rep.id.clone()), ..Default::default() }).await.step("assigned")?,
+        vec![gold.id.clone()]
+    );
+    ensure_eq!(
+        by(CustomerFilter { search: Some("zEpHyR".into()), ..Default::default() }).await.step("search name")?,
+        vec![gold.id.clone()]
+    );
+    ensure_eq!(
+        by(CustomerFilter { search: Some("HELLO@".into()), ..Default::default() }).await.step("search email")?,
+        vec![gold.id.clone()]
+    );
+    ensure_eq!(
+        by(CustomerFilter { search: Some("%".into()), ..Default::default() }).await.step("search wildcard")?,
+        Vec::<CustomerId>::new()
+    );
+    let mut custom = CustomerFilter::default();
+    custom.custom_fields.insert("tier".into(), serde_json::json!("gold"));
+    ensure_eq!(by(custom.clone()).await.step("custom string")?, vec![gold.id.clone()]);
+    custom.custom_fields.insert("seats".into(), serde_json::json!(12));
+    ensure_eq!(by(custom.clone()).await.step("custom number")?, vec![gold.id.clone()]);
+    custom.custom_fields.insert("seats".into(), serde_json::json!(13));
+    ensure_eq!(by(custom).await.step("custom mismatch")?, Vec::<CustomerId>::new());
+    ensure_eq!(
+        by(CustomerFilter {
+            status: Some(CustomerStatus::Vip),
+            customer_type: Some(CustomerType::Individual),
+            ..Default::default()
+        })
+        .await
+        .step("AND")?,
+        Vec::<CustomerId>::new()
+    );
+
+    let patched = store
+        .update_customer(
+            &scope,
+            &gold.id,
+            CustomerPatch {
+                email: Some(None),
+                status: Some(CustomerStatus::Inactive),
+                assigned_to: Some(None),
+                ..Default::default()
+            },
+        )
+        .await
+        .step("patch")?;
+    ensure_eq!(patched.email, None);
+    ensure_eq!(patched.status, CustomerStatus::Inactive);
+    ensure_eq!(patched.assigned_to, None);
+    ensure_eq!(patched.name, gold.name);
+    ensure!(patched.updated_at >= gold.updated_at, "updated_at moves forward");
+
+    // Bad input: typed errors, nothing written.
+    let mut negative = NewCustomer::named("Negative");
+    negative.credit_limit = Some(Money::new(-1, 0));
+    expect_kind(store.create_customer(&scope, negative).await, ErrorKind::InvalidArgument, "negative money")?;
+    expect_kind(
+        store.create_customer(&scope, NewCustomer::named("x".repeat(MAX_SHORT_TEXT + 1))).await,
+        ErrorKind::InvalidArgument,
+        "oversized name",
+    )?;
+    let mut bad_email = NewCustomer::named("Bad Email");
+    bad_email.email = Some("not-an-email".into());
+    expect_kind(store.create_customer(&scope, bad_email).await, ErrorKind::InvalidArgument, "bad email")?;
+    let mut ghost = NewCustomer::named("Ghost Owner");
+    ghost.assigned_to = Some(EmployeeId::from("emp_does_not_exist"));
+    expect_kind(store.create_customer(&scope, ghost).await, ErrorKind::NotFound, "unknown assignee")?;
+    expect_kind(store.get_customer(&scope, &CustomerId::from("cus_missing")).await, ErrorKind::NotFound, "unknown id")?;
+    expect_kind(
+        store.update_customer(&scope, &CustomerId::from("cus_missing"), CustomerPatch::default()).await,
+        ErrorKind::NotFound,
+        "update unknown id",
+    )?;
+    ensure_eq!(store.list_customers(&scope, &everyone, &PageRequest::default()).await.step("count")?.total, 2);
+    Ok(())
+}
+
+async fn pagination_totals(store: Arc<dyn Store>) -> CheckResult {
+    let (_, scope) = tenant(&*store, "page").await?;
+    for i in 0..45 {
+        let mut new = NewCustomer::named(format!("Customer {i:02}"));
+        new.status = if i % 3 == 0 { CustomerStatus::Prospect } else { CustomerStatus::Active };
+        store.create_customer(&scope, new).await.step("create")?;
+    }
+    let all = all_pages!(store, list_customers, &scope, &CustomerFilter::default(), 20);
+    ensure_eq!(all.len(), 45);
+    ensure_eq!(ids(&all, |c| c.id.0.clone()).len(), 45);
+    ensure!(all.windows(2).all(|w| w[0].created_at >= w[1].created_at), "newest first");
+    let first =
+        store.list_customers(&scope, &CustomerFilter::default(), &PageRequest::first(20)).await.step("first page")?;
+    ensure_eq!((first.items.len(), first.total), (20, 45));
+    ensure!(first.next_cursor.is_some(), "a full page has a next cursor");
+    let prospects = all_pages!(
+        store,
+        list_customers,
+        &scope,
+        &CustomerFilter { status: Some(CustomerStatus::Prospect), ..Default::default() },
+        7
+    );
+    ensure_eq!(prospects.len(), 15);
+    let exact = all_pages!(store, list_customers, &scope, &CustomerFilter::default(), 15);
+    ensure_eq!(exact.len(), 45);
+    expect_kind(
+        store.list_customers(&scope, &CustomerFilter::default(), &PageRequest::after(20, "not a cursor")).await,
+        ErrorKind::InvalidArgument,
+        "garbage cursor",
+    )?;
+    Ok(())
+}
+
+async fn leads_history_and_conversion(store: Arc<dyn Store>) -> CheckResult {
+    let (_, scope) = tenant(&*store, "lead").await?;
+    let rep = employee(&*store, &scope, "Blake").await?;
+    let pipe = pipeline(&*store, &scope).await?;
+    let (lead_stage, qualified) = (stage(&pipe, "Lead")?, stage(&pipe, "Qualified")?);
+    let mut hot = NewLead::named("Hot Lead");
+    hot.company = Some("Quartz Ltd".into());
+    hot.score = 90;
+    hot.source = LeadSource::Referral;
+    hot.assigned_to = Some(rep.id.clone());
+    hot.stage_id = Some(lead_stage.id.clone());
+    hot.estimated_value = Some(Money::new(5_000, 0));
+    let hot = store.create_lead(&scope, hot).await.step("create hot")?;
+    let mut cold = NewLead::named("Cold Lead");
+    cold.score = 10;
+    let cold = store.create_lead(&scope, cold).await.step("create cold")?;
+    ensure_eq!(store.get_lead(&scope, &hot.id).await.step("get")?, hot.clone());
+
+    let list = |f: LeadFilter| {
+        let store = store.clone();
+        let scope = scope.clone();
+        async move {
+            store
+                .list_leads(&scope, &f, &PageRequest::default())
+                .await
+                .map(|p| p.items.into_iter().map(|l| l.id).collect::<Vec<_>>())
+        }
+    };
+    ensure_eq!(
+        list(LeadFilter { min_score: Some(50), ..Default::default() }).await.step("min score")?,
+        vec![hot.id.clone()]
+    );
+    ensure_eq!(
+        list(LeadFilter { max_score: Some(50), ..Default::default() }).await.step("max score")?,
+        vec![cold.id.clone()]
+    );
+    ensure_eq!(
+        list(LeadFilter { source: Some(LeadSource::Referral), ..Default::default() }).await.step("source")?,
+        vec![hot.id.clone()]
+    );
+    ensure_eq!(
+        list(LeadFilter { stage_id: Some(lead_stage.id.clone()), ..Default::default() }).await.step("stage")?,
+        vec![hot.id.clone()]
+    );
+    ensure_eq!(
+        list(LeadFilter { assigned_to: Some(rep.id.clone()), ..Default::default() }).await.step("assigned")?,
+        vec![hot.id.clone()]
+    );
+    ensure_eq!(
+        list(LeadFilter { search: Some("quartz".into()), ..Default::default() }).await.step("search")?,
+        vec![hot.id.clone()]
+    );
+
+    let moved = store
+        .update_lead(
+            &scope,
+            &hot.id,
+            LeadPatch {
+                stage_id: Some(Some(qualified.id.clone())),
+                qualification_status: Some(QualificationStatus::Qualified),
+                ..Default::default()
+            },
+            Some(NewLeadHistory {
+                from_stage_id: Some(lead_stage.id.clone()),
+                to_stage_id: Some(qualified.id.clone()),
+                from_score: None,
+                to_score: None,
+                changed_by: "u-1".into(),
+                note: Some("call went well".into()),
+            }),
+        )
+        .await
+        .step("move stage")?;
+    ensure_eq!(moved.stage_id.as_ref(), Some(&qualified.id));
+    let history = store.lead_history(&scope, &hot.id).await.step("history")?;
+    ensure_eq!(history.len(), 1);
+    ensure_eq!(history[0].to_stage_id.as_ref(), Some(&qualified.id));
+    ensure_eq!(history[0].note.as_deref(), Some("call went well"));
+    expect_kind(
+        store.lead_history(&scope, &LeadId::from("led_missing")).await,
+        ErrorKind::NotFound,
+        "history of unknown lead",
+    )?;
+    let bad_score = LeadPatch { score: Some(101), ..Default::default() };
+    expect_kind(
+        store.update_lead(&scope, &hot.id, bad_score, None).await,
+        ErrorKind::InvalidArgument,
+        "score over 100",
+    )?;
+
+    let first = store.convert_lead(&scope, &hot.id, NewCustomer::named("Quartz Ltd")).await.step("convert")?;
+    ensure!(first.newly_converted, "first conversion converts");
+    ensure!(first.lead.converted, "lead is marked converted");
+    ensure_eq!(first.lead.qualification_status, QualificationStatus::Converted);
+    ensure_eq!(first.lead.converted_customer_id.as_ref(), Some(&first.customer.id));
+    ensure_eq!(first.customer.converted_from_lead.as_ref(), Some(&hot.id));
+    let second = store.convert_lead(&scope, &hot.id, NewCustomer::named("Quartz Again")).await.step("convert again")?;
+    ensure!(!second.newly_converted, "second conversion is a no-op");
+    ensure_eq!(second.customer.id, first.customer.id);
+    ensure_eq!(
+        store
+            .list_customers(&scope, &CustomerFilter::default(), &PageRequest::default())
+            .await
+            .step("customers")?
+            .total,
+        1
+    );
+    ensure_eq!(
+        list(LeadFilter { converted: Some(true), ..Default::default() }).await.step("converted filter")?,
+        vec![hot.id.clone()]
+    );
+    expect_kind(
+        store.convert_lead(&scope, &LeadId::from("led_missing"), NewCustomer::named("x")).await,
+        ErrorKind::NotFound,
+        "convert unknown lead",
+    )?;
+    Ok(())
+}
+
+async fn concurrent_conversion_is_idempotent(store: Arc<dyn Store>) -> CheckResult {
+    let (_, scope) = tenant(&*store, "conv").await?;
+    let lead = store.create_lead(&scope, NewLead::named("Race")).await.step("create lead")?;
+    let attempts = (0..8).map(|i| {
+        let store = store.clone();
+        let scope = scope.clone();
+        let id = lead.id.clone();
+        async move { store.convert_lead(&scope, &id, NewCustomer::named(format!("Race {i}"))).await }
+    });
+    let results = join_all(attempts).await;
+    let mut customers = BTreeSet::new();
+    let mut newly = 0;
+    for r in results {
+        let r = r.step("concurrent convert")?;
+        newly += usize::from(r.newly_converted);
+        customers.insert(r.customer.id.0);
+    }
+    ensure_eq!(newly, 1);
+    ensure_eq!(customers.len(), 1);
+    ensure_eq!(
+        store
+            .list_customers(&scope, &CustomerFilter::default(), &PageRequest::default())
+            .await
+            .step("customers")?
+            .total,
+        1
+    );
+    Ok(())
+}
+
+async fn deals_and_pipelines(store: Arc<dyn Store>) -> CheckResult {
+    let (_, scope) = tenant(&*store, "deal").await?;
+    let pipe = pipeline(&*store, &scope).await?;
+    ensure_eq!(pipe.name.as_str(), "Sales Pipeline");
+    let names: Vec<&str> = pipe.stages.iter().map(|s| s.name.as_str()).collect();
+    ensure_eq!(names, vec!["Lead", "Qualified", "Proposal", "Negotiation", "Closed Won", "Closed Lost"]);
+    let probabilities: Vec<u8> = pipe.stages.iter().map(|s| s.probability).collect();
+    ensure_eq!(probabilities, vec![10, 25, 50, 75, 100, 0]);
+    let (proposal, won) = (stage(&pipe, "Proposal")?, stage(&pipe, "Closed Won")?);
+    let buyer = customer(&*store, &scope, "Buyer").await?;
+    let mut big = NewDeal::new("Big deal", pipe.id.clone(), proposal.id.clone(), Money::new(50_000, 0));
+    big.probability = 50;
+    big.customer_id = Some(buyer.id.clone());
+    big.priority = Priority::High;
+    let big = store.create_deal(&scope, big).await.step("create big")?;
+    ensure_eq!(big.expected_revenue(), Money::new(25_000, 0));
+    let small = store
+        .create_deal(&scope, NewDeal::new("Small deal", pipe.id.clone(), proposal.id.clone(), Money::new(99_99, 2)))
+        .await
+        .step("create small")?;
+    ensure_eq!(store.get_deal(&scope, &small.id).await.step("get")?.value, Money::new(9_999, 2));
+
+    let list = |f: DealFilter| {
+        let store = store.clone();
+        let scope = scope.clone();
+        async move {
+            store
+                .list_deals(&scope, &f, &PageRequest::default())
+                .await
+                .map(|p| p.items.into_iter().map(|d| d.id).collect::<Vec<_>>())
+        }
+    };
+    ensure_eq!(
+        list(DealFilter { min_value: Some(Money::new(1_000, 0)), ..Default::default() }).await.step("min value")?,
+        vec![big.id.clone()]
+    );
+    ensure_eq!(
+        list(DealFilter { max_value: Some(Money::new(100, 0)), ..Default::default() }).await.step("max value")?,
+        vec![small.id.clone()]
+    );
+    ensure_eq!(
+        list(DealFilter { priority: Some(Priority::High), ..Default::default() }).await.step("priority")?,
+        vec![big.id.clone()]
+    );
+    ensure_eq!(
+        list(DealFilter { customer_id: Some(buyer.id.clone()), ..Default::default() }).await.step("customer")?,
+        vec![big.id.clone()]
+    );
+    ensure_eq!(
+        list(DealFilter { search: Some("BIG".into()), ..Default::default() }).await.step("search")?,
+        vec![big.id.clone()]
+    );
+    ensure_eq!(
+        list(DealFilter {
+            pipeline_id: Some(pipe.id.clone()),
+            stage_id: Some(proposal.id.clone()),
+            ..Default::default()
+        })
+        .await
+        .step("stage")?
+        .len(),
+        2
+    );
+
+    let closed = store
+        .update_deal(
+            &scope,
+            &big.id,
+            DealPatch {
+                stage_id: Some(won.id.clone()),
+                status: Some(DealStatus::Won),
+                probability: Some(100),
+                actual_close_date: Some(Some(Utc::now().date_naive())),
+                ..Default::default()
+            },
+        )
+        .await
+        .step("win")?;
+    ensure_eq!(closed.status, DealStatus::Won);
+    ensure_eq!(
+        list(DealFilter { status: Some(DealStatus::Won), ..Default::default() }).await.step("won")?,
+        vec![big.id.clone()]
+    );
+
+    // A stage of another pipeline is "not found" for this pipeline.
+    let other = store
+        .create_pipeline(
+            &scope,
+            NewPipeline {
+                name: "Renewals".into(),
+                is_default: false,
+                stages: vec![NewPipelineStage {
+                    name: "Due".into(),
+                    position: 1,
+                    probability: 50,
+                    is_closed_won: false,
+                    is_closed_lost: false,
+                }],
+            },
+        )
+        .await
+        .step("second pipeline")?;
+    ensure_eq!(store.list_pipelines(&scope).await.step("pipelines")?.len(), 2);
+    expect_kind(
+        store
+            .create_deal(&scope, NewDeal::new("Mismatch", pipe.id.clone(), other.stages[0].id.clone(), Money::ONE))
+            .await,
+        ErrorKind::NotFound,
+        "stage of another pipeline",
+    )?;
+    expect_kind(
+        store
+            .update_deal(
+                &scope,
+                &small.id,
+                DealPatch { stage_id: Some(other.stages[0].id.clone()), ..Default::default() },
+            )
+            .await,
+        ErrorKind::NotFound,
+        "move to a foreign stage",
+    )?;
+    let mut negative = NewDeal::new("Negative", pipe.id.clone(), proposal.id.clone(), Money::ZERO);
+    negative.value = Money::new(-5, 0);
+    expect_kind(store.create_deal(&scope, negative).await, ErrorKind::InvalidArgument, "negative value")?;
+    Ok(())
+}
+
+async fn issues_numbers_and_comments(store: Arc<dyn Store>) -> CheckResult {
+    let (_, scope) = tenant(&*store, "iss").await?;
+    let agent = employee(&*store, &scope, "Casey").await?;
+    let buyer = customer(&*store, &scope, "Buyer").await?;
+    let year = Utc::now().year();
+    let mut first = NewIssue::titled("Broken widget");
+    first.customer_id = Some(buyer.id.clone());
+    first.priority = Priority::Urgent;
+    first.category = IssueCategory::Quality;
+    let first = store.create_issue(&scope, first).await.step("create first")?;
+    let second = store.create_issue(&scope, NewIssue::titled("Late delivery")).await.step("create second")?;
+    ensure_eq!(first.number, format!("ISS-{year}-0001"));
+    ensure_eq!(second.number, format!("ISS-{year}-0002"));
+    // Numbers are per organization: another tenant starts at 1 again.
+    let (_, other) = tenant(&*store, "iss-other").await?;
+    ensure_eq!(
+        store.create_issue(&other, NewIssue::titled("Elsewhere")).await.step("other org")?.number,
+        format!("ISS-{year}-0001")
+    );
+
+    let list = |f: IssueFilter| {
+        let store = store.clone();
+        let scope = scope.clone();
+        async move {
+            store
+                .list_issues(&scope, &f, &PageRequest::default())
+                .await
+                .map(|p| p.items.into_iter().map(|i| i.id).collect::<Vec<_>>())
+        }
+    };
+    ensure_eq!(
+        list(IssueFilter { priority: Some(Priority::Urgent), ..Default::default() }).await.step("priority")?,
+        vec![first.id.clone()]
+    );
+    ensure_eq!(
+        list(IssueFilter { category: Some(IssueCategory::Quality), ..Default::default() }).await.step("category")?,
+        vec![first.id.clone()]
+    );
+    ensure_eq!(
+        list(IssueFilter { customer_id: Some(buyer.id.clone()), ..Default::default() }).await.step("customer")?,
+        vec![first.id.clone()]
+    );
+    ensure_eq!(
+        list(IssueFilter { search: Some(format!("ISS-{year}-0002")), ..Default::default() })
+            .await
+            .step("search number")?,
+        vec![second.id.clone()]
+    );
+
+    let assigned = store
+        .update_issue(
+            &scope,
+            &first.id,
+            IssuePatch {
+                assigned_to: Some(Some(agent.id.clone())),
+                status: Some(IssueStatus::InProgress),
+                ..Default::default()
+            },
+        )
+        .await
+        .step("assign")?;
+    ensure_eq!(assigned.status, IssueStatus::InProgress);
+    ensure_eq!(
+        list(IssueFilter {
+            assigned_to: Some(agent.id.clone()),
+            status: Some(IssueStatus::InProgress),
+            ..Default::default()
+        })
+        .await
+        .step("assigned")?,
+        vec![first.id.clone()]
+    );
+    ensure_eq!(assigned.number, first.number, "number never changes");
+
+    let public = NewIssueComment {
+        issue_id: first.id.clone(),
+        author_user_id: "u-1".into(),
+        author_name: "Casey".into(),
+        body: "On it".into(),
+        internal: false,
+    };
+    store.add_issue_comment(&scope, public).await.step("public comment")?;
+    let internal = NewIssueComment {
+        issue_id: first.id.clone(),
+        author_user_id: "u-1".into(),
+        author_name: "Casey".into(),
+        body: "Customer is grumpy".into(),
+        internal: true,
+    };
+    store.add_issue_comment(&scope, internal).await.step("internal comment")?;
+    let with = store
+        .list_issue_comments(&scope, &first.id, true, &PageRequest::default())
+        .await
+        .step("comments with internal")?;
+    ensure_eq!(with.total, 2);
+    ensure_eq!(with.items[0].body.as_str(), "On it", "comments are oldest first");
+    let without = store
+        .list_issue_comments(&scope, &first.id, false, &PageRequest::default())
+        .await
+        .step("comments without internal")?;
+    ensure_eq!(without.items.len(), 1);
+    let orphan = NewIssueComment {
+        issue_id: IssueId::from("iss_missing"),
+        author_user_id: "u".into(),
+        author_name: "U".into(),
+        body: "x".into(),
+        internal: false,
+    };
+    expect_kind(store.add_issue_comment(&scope, orphan).await, ErrorKind::NotFound, "comment on unknown issue")?;
+    Ok(())
+}
+
+async fn orders_and_payments(store: Arc<dyn Store>) -> CheckResult {
+    let (_, scope) = tenant(&*store, "ord").await?;
+    let buyer = customer(&*store, &scope, "Buyer").await?;
+    let year = Utc::now().year();
+    let mut new = new_order(&buyer.id, &[(2, 1_050), (1, 99_99)]);
+    new.tax = Money::new(500, 2);
+    let order = store.create_order(&scope, new).await.step("create order")?;
+    ensure_eq!(order.number, format!("ORD-{year}-0001"));
+    ensure_eq!(order.items.len(), 2);
+    ensure_eq!(order.subtotal, Money::new(12_099, 2));
+    ensure_eq!(order.total, Money::new(12_599, 2));
+    ensure_eq!(order.items[0].total, Money::new(2_100, 2));
+    ensure_eq!(store.get_order(&scope, &order.id).await.step("get order")?, order.clone());
+    let listed =
+        store.list_orders(&scope, &OrderFilter::default(), &PageRequest::default()).await.step("list orders")?;
+    ensure_eq!(listed.total, 1);
+    ensure_eq!(
+        store
+            .list_orders(
+                &scope,
+                &OrderFilter { status: Some(OrderStatus::Completed), ..Default::default() },
+                &PageRequest::default()
+            )
+            .await
+            .step("status")?
+            .total,
+        0
+    );
+    expect_kind(
+        store.create_order(&scope, new_order(&buyer.id, &[])).await,
+        ErrorKind::InvalidArgument,
+        "order without items",
+    )?;
+    expect_kind(
+        store.create_order(&scope, new_order(&CustomerId::from("cus_missing"), &[(1, 100)])).await,
+        ErrorKind::NotFound,
+        "order for unknown customer",
+    )?;
+
+    let payment = store.create_payment(&scope, new_payment(&buyer.id, Some(&order.id), 12_599)).await.step("pay")?;
+    ensure_eq!(payment.number, format!("PAY-{year}-0001"));
+    ensure_eq!(payment.amount, order.total);
+    ensure_eq!(store.get_payment(&scope, &payment.id).await.step("get payment")?, payment.clone());
+    let by_order = store
+        .list_payments(
+            &scope,
+            &PaymentFilter { order_id: Some(order.id.clone()), ..Default::default() },
+            &PageRequest::default(),
+        )
+        .await
+        .step("by order")?;
+    ensure_eq!(by_order.total, 1);
+    expect_kind(
+        store.create_payment(&scope, new_payment(&buyer.id, None, 0)).await,
+        ErrorKind::InvalidArgument,
+        "zero payment",
+    )?;
+    // A failed write consumed no number: the next one is 0002.
+    ensure_eq!(
+        store.create_order(&scope, new_order(&buyer.id, &[(1, 100)])).await.step("second order")?.number,
+        format!("ORD-{year}-0002")
+    );
+    Ok(())
+}
+
+async fn activities_crud(store: Arc<dyn Store>) -> CheckResult {
+    let (_, scope) = tenant(&*store, "act").await?;
+    let rep = employee(&*store, &scope, "Dana").await?;
+    let buyer = customer(&*store, &scope, "Buyer").await?;
+    let mut call = NewActivity::new(ActivityType::Call, "Intro call");
+    call.customer_id = Some(buyer.id.clone());
+    call.assigned_to = Some(rep.id.clone());
+    call.duration_minutes = Some(30);
+    let call = store.create_activity(&scope, call).await.step("create call")?;
+    let note = store
+        .create_activity(&scope, NewActivity::new(ActivityType::Note, "Remember the budget"))
+        .await
+        .step("create note")?;
+    ensure_eq!(store.get_activity(&scope, &call.id).await.step("get")?, call.clone());
+    let calls = store
+        .list_activities(
+            &scope,
+            &ActivityFilter { activity_type: Some(ActivityType::Call), ..Default::default() },
+            &PageRequest::default(),
+        )
+        .await
+        .step("calls")?;
+    ensure_eq!(calls.items.iter().map(|a| a.id.clone()).collect::<Vec<_>>(), vec![call.id.clone()]);
+    let done = store
+        .update_activity(
+            &scope,
+            &note.id,
+            ActivityPatch {
+                status: Some(ActivityStatus::Completed),
+                completed_at: Some(Some(Utc::now())),
+                ..Default::default()
+            },
+        )
+        .await
+        .step("complete")?;
+    ensure_eq!(done.status, ActivityStatus::Completed);
+    ensure!(done.completed_at.is_some(), "completed_at set");
+    let mut bad = NewActivity::new(ActivityType::Meeting, "Too long");
+    bad.duration_minutes = Some(1_000_000);
+    expect_kind(store.create_activity(&scope, bad).await, ErrorKind::InvalidArgument, "absurd duration")?;
+    let mut foreign = NewActivity::new(ActivityType::Task, "Ghost deal");
+    foreign.deal_id = Some(DealId::from("dea_missing"));
+    expect_kind(store.create_activity(&scope, foreign).await, ErrorKind::NotFound, "unknown deal")?;
+    Ok(())
+}
+
+async fn roles_and_employees(store: Arc<dyn Store>) -> CheckResult {
+    let (_, scope) = tenant(&*store, "role").await?;
+    let names: Vec<String> = store.list_roles(&scope).await.step("roles")?.into_iter().map(|r| r.name).collect();
+    ensure_eq!(names, vec!["sales_manager", "sales_rep", "support_agent", "viewer"]);
+    let auditor = NewRoleDefinition {
+        name: "auditor".into(),
+        description: None,
+        grants: vec!["audit:read".parse().map_err(|e| format!("{e}"))?],
+        is_system: false,
+    };
+    let auditor = store.create_role(&scope, auditor.clone()).await.step("create role")?;
+    expect_kind(
+        store
+            .create_role(
+                &scope,
+                NewRoleDefinition { name: "auditor".into(), description: None, grants: Vec::new(), is_system: false },
+            )
+            .await,
+        ErrorKind::Conflict,
+        "duplicate role",
+    )?;
+    let widened = store
+        .update_role(
+            &scope,
+            &auditor.id,
+            RoleDefinitionPatch {
+                description: Some(Some("Reads the audit log".into())),
+                grants: Some(vec!["audit:*".parse().map_err(|e| format!("{e}"))?]),
+            },
+        )
+        .await
+        .step("update role")?;
+    ensure_eq!(widened.grants.len(), 1);
+    ensure_eq!(widened.grants[0].to_string(), "audit:*");
+
+    let mut lead = NewEmployee::named("Erin", "Lead", "erin@example.com");
+    lead.department = Some("Support".into());
+    lead.salary = Some(Money::new(70_000, 0));
+    let lead = store.create_employee(&scope, lead).await.step("create employee")?;
+    let mut junior = NewEmployee::named("Finn", "Junior", "finn@example.com");
+    junior.manager_id = Some(lead.id.clone());
+    junior.status = EmployeeStatus::OnLeave;
+    let junior = store.create_employee(&scope, junior).await.step("create junior")?;
+    let with_role = store.assign_role(&scope, &junior.id, &auditor.id).await.step("assign")?;
+    let again = store.assign_role(&scope, &junior.id, &auditor.id).await.step("assign again")?;
+    ensure_eq!(with_role.role_ids, vec![auditor.id.clone()]);
+    ensure_eq!(again.role_ids, vec![auditor.id.clone()]);
+    ensure_eq!(store.get_employee(&scope, &junior.id).await.step("get")?.role_ids, vec![auditor.id.clone()]);
+    let support = store
+        .list_employees(
+            &scope,
+            &EmployeeFilter { department: Some("Support".into()), ..Default::default() },
+            &PageRequest::default(),
+        )
+        .await
+        .step("department")?;
+    ensure_eq!(support.items.iter().map(|e| e.id.clone()).collect::<Vec<_>>(), vec![lead.id.clone()]);
+    let on_leave = store
+        .list_employees(
+            &scope,
+            &EmployeeFilter { status: Some(EmployeeStatus::OnLeave), ..Default::default() },
+            &PageRequest::default(),
+        )
+        .await
+        .step("status")?;
+    ensure_eq!(on_leave.items.len(), 1);
+    ensure_eq!(on_leave.items[0].role_ids, vec![auditor.id.clone()]);
+    let found = store
+        .list_employees(
+            &scope,
+            &EmployeeFilter { search: Some("FINN".into()), ..Default::default() },
+            &PageRequest::default(),
+        )
+        .await
+        .step("search")?;
+    ensure_eq!(found.total, 1);
+    let raised = store
+        .update_employee(
+            &scope,
+            &lead.id,
+            EmployeePatch { salary: Some(Some(Money::new(75_000, 0))), ..Default::default() },
+        )
+        .await
+        .step("raise")?;
+    ensure_eq!(raised.salary, Some(Money::new(75_000, 0)));
+    expect_kind(
+        store.assign_role(&scope, &junior.id, &RoleId::from("rol_missing")).await,
+        ErrorKind::NotFound,
+        "unknown role",
+    )?;
+    expect_kind(
+        store
+            .update_employee(
+                &scope,
+                &lead.id,
+                EmployeePatch { manager_id: Some(Some(lead.id.clone())), ..Default::default() },
+            )
+            .await,
+        ErrorKind::InvalidArgument,
+        "own manager",
+    )?;
+    Ok(())
+}
+
+/// Populates a tenant with a spread of records for aggregate and isolation checks.
+async fn populate(store: &dyn Store, scope: &Scope, label: &str) -> std::result::Result<(), String> {
+    let pipe = pipeline(store, scope).await?;
+    let rep = employee(store, scope, &format!("{label}rep")).await?;
+    let other = employee(store, scope, &format!("{label}other")).await?;
+    let mut customers = Vec::new();
+    for (i, status) in [
+        CustomerStatus::Active,
+        CustomerStatus::Vip,
+        CustomerStatus::Prospect,
+        CustomerStatus::Inactive,
+        CustomerStatus::Active,
+    ]
+    .iter()
+    .enumerate()
+    {
+        let mut new = NewCustomer::named(format!("{label} customer {i}"));
+        new.status = *status;
+        new.customer_type = if i % 2 == 0 { CustomerType::Business } else { CustomerType::Individual };
+        new.assigned_to = Some(if i % 2 == 0 { rep.id.clone() } else { other.id.clone() });
+        new.created_at = Some(Utc::now() - Duration::days(i as i64 * 20));
+        customers.push(store.create_customer(scope, new).await.step("populate customer")?);
+    }
+    for i in 0..6u8 {
+        let mut new = NewLead::named(format!("{label} lead {i}"));
+        new.score = i * 15;
+        new.source = LeadSource::ALL[usize::from(i) % LeadSource::ALL.len()];
+        new.qualification_status =
+            [QualificationStatus::New, QualificationStatus::Qualified, QualificationStatus::Contacted]
+                [usize::from(i) % 3];
+        new.assigned_to = Some(if i % 2 == 0 { rep.id.clone() } else { other.id.clone() });
+        new.estimated_value = Some(Money::new(1_000 * i64::from(i) + 1, 2));
+        let lead = store.create_lead(scope, new).await.step("populate lead")?;
+        if i == 4 {
+            let mut c = NewCustomer::named(format!("{label} converted"));
+            c.assigned_to = Some(rep.id.clone());
+            store.convert_lead(scope, &lead.id, c).await.step("populate convert")?;
+        }
+    }
+    let today = Utc::now().date_naive();
+    for (i, name) in ["Lead", "Proposal", "Closed Won", "Closed Won", "Closed Lost", "Negotiation"].iter().enumerate() {
+        let stage = stage(&pipe, name)?;
+        let mut new = NewDeal::new(
+            format!("{label} deal {i}"),
+            pipe.id.clone(),
+            stage.id.clone(),
+            Money::new(1_000_033 * (i as i64 + 1), 2),
+        );
+        new.probability = stage.probability;
+        new.status = if stage.is_closed_won {
+            DealStatus::Won
+        } else if stage.is_closed_lost {
+            DealStatus::Lost
+        } else {
+            DealStatus::Open
+        };
+        if new.status != DealStatus::Open {
+            new.actual_close_date = Some(today - Duration::days(40 * i as i64));
+        }
+        new.customer_id = Some(customers[i % customers.len()].id.clone());
+        new.assigned_to = Some(if i % 2 == 0 { rep.id.clone() } else { other.id.clone() });
+        store.create_deal(scope, new).await.step("populate deal")?;
+    }
+    for (i, status) in
+        [IssueStatus::Open, IssueStatus::InProgress, IssueStatus::Resolved, IssueStatus::Open].iter().enumerate()
+    {
+        let mut new = NewIssue::titled(format!("{label} issue {i}"));
+        new.status = *status;
+        new.priority = Priority::ALL[i % 4];
+        new.customer_id = Some(customers[i % 2].id.clone());
+        let issue = store.create_issue(scope, new).await.step("populate issue")?;
+        store
+            .add_issue_comment(
+                scope,
+                NewIssueComment {
+                    issue_id: issue.id.clone(),
+                    author_user_id: "staff".into(),
+                    author_name: "Staff".into(),
+                    body: format!("{label} internal"),
+                    internal: true,
+                },
+            )
+            .await
+            .step("populate comment")?;
+        store
+            .add_issue_comment(
+                scope,
+                NewIssueComment {
+                    issue_id: issue.id,
+                    author_user_id: "staff".into(),
+                    author_name: "Staff".into(),
+                    body: format!("{label} public"),
+                    internal: false,
+                },
+            )
+            .await
+            .step("populate comment")?;
+    }
+    for (i, c) in customers.iter().take(2).enumerate() {
+        let order = store
+            .create_order(scope, new_order(&c.id, &[(1, 10_000 * (i as i64 + 1))]))
+            .await
+            .step("populate order")?;
+        store
+            .create_payment(scope, new_payment(&c.id, Some(&order.id), 10_000 * (i as i64 + 1)))
+            .await
+            .step("populate payment")?;
+    }
+    for (i, t) in ActivityType::ALL.iter().enumerate() {
+        let mut new = NewActivity::new(*t, format!("{label} activity {i}"));
+        new.customer_id = Some(customers[i % customers.len()].id.clone());
+        new.status = if i % 2 == 0 { ActivityStatus::Completed } else { ActivityStatus::Scheduled };
+        store.create_activity(scope, new).await.step("populate activity")?;
+    }
+    Ok(())
+}
+
+async fn aggregates_match_reference(store: Arc<dyn Store>) -> CheckResult {
+    let (_, scope) = tenant(&*store, "agg").await?;
+    populate(&*store, &scope, "agg").await?;
+    let (_, noise) = tenant(&*store, "agg-noise").await?;
+    populate(&*store, &noise, "noise").await?;
+    let customers = all_pages!(store, list_customers, &scope, &CustomerFilter::default(), 100);
+    let leads = all_pages!(store, list_leads, &scope, &LeadFilter::default(), 100);
+    let deals = all_pages!(store, list_deals, &scope, &DealFilter::default(), 100);
+    let issues = all_pages!(store, list_issues, &scope, &IssueFilter::default(), 100);
+    let activities = all_pages!(store, list_activities, &scope, &ActivityFilter::default(), 100);
+    let employees = all_pages!(store, list_employees, &scope, &EmployeeFilter::default(), 100);
+    let pipelines = store.list_pipelines(&scope).await.step("pipelines")?;
+    ensure_eq!(store.customer_stats(&scope).await.step("customer stats")?, aggregate::customer_stats(&customers));
+    ensure_eq!(store.lead_stats(&scope).await.step("lead stats")?, aggregate::lead_stats(&leads));
+    ensure_eq!(store.deal_stats(&scope).await.step("deal stats")?, aggregate::deal_stats(&deals, &pipelines));
+    ensure_eq!(store.issue_stats(&scope).await.step("issue stats")?, aggregate::issue_stats(&issues));
+    ensure_eq!(store.activity_stats(&scope).await.step("activity stats")?, aggregate::activity_stats(&activities));
+    let now = Utc::now();
+    ensure_eq!(
+        store.dashboard_stats(&scope, now).await.step("dashboard")?,
+        aggregate::dashboard(&customers, &leads, &deals, &issues, now)
+    );
+    ensure_eq!(store.sales_funnel(&scope).await.step("funnel")?, aggregate::sales_funnel(&leads, &deals));
+    for period in [Period::Day, Period::Week, Period::Month, Period::Quarter, Period::Year] {
+        let buckets = period.buckets(now.date_naive(), 8);
+        ensure_eq!(
+            store.revenue_by_period(&scope, &buckets).await.step("revenue")?,
+            aggregate::revenue_by_period(&deals, &buckets)
+        );
+    }
+    ensure_eq!(
+        store.employee_performance(&scope).await.step("performance")?,
+        aggregate::employee_performance(&employees, &customers, &leads, &deals)
+    );
+    // Sanity on the numbers themselves, so a store and the reference cannot agree on nonsense.
+    let stats = store.deal_stats(&scope).await.step("deal stats")?;
+    ensure_eq!((stats.total, stats.open, stats.won, stats.lost), (6, 3, 2, 1));
+    ensure_eq!(stats.won_value, Money::new(1_000_033 * 7, 2));
+    ensure_eq!(stats.win_rate, 66.67);
+    let dashboard = store.dashboard_stats(&scope, now).await.step("dashboard")?;
+    ensure_eq!(dashboard.customers.total, 6);
+    ensure_eq!(dashboard.issues.open, 3);
+    ensure_eq!(dashboard.leads.converted, 1);
+    Ok(())
+}
+
+/// Every way organization A could see or touch organization B's data.
+async fn tenant_isolation(store: Arc<dyn Store>) -> CheckResult {
+    let (org_a, a) = tenant(&*store, "iso-a").await?;
+    let (org_b, b) = tenant(&*store, "iso-b").await?;
+    populate(&*store, &a, "alpha").await?;
+    populate(&*store, &b, "bravo").await?;
+    let page = PageRequest::first(100);
+    let b_customers = store.list_customers(&b, &CustomerFilter::default(), &page).await.step("b customers")?.items;
+    let b_leads = store.list_leads(&b, &LeadFilter::default(), &page).await.step("b leads")?.items;
+    let b_deals = store.list_deals(&b, &DealFilter::default(), &page).await.step("b deals")?.items;
+    let b_issues = store.list_issues(&b, &IssueFilter::default(), &page).await.step("b issues")?.items;
+    let b_orders = store.list_orders(&b, &OrderFilter::default(), &page).await.step("b orders")?.items;
+    let b_payments = store.list_payments(&b, &PaymentFilter::default(), &page).await.step("b payments")?.items;
+    let b_activities = store.list_activities(&b, &ActivityFilter::default(), &page).await.step("b activities")?.items;
+    let b_employees = store.list_employees(&b, &EmployeeFilter::default(), &page).await.step("b employees")?.items;
+    let b_roles = store.list_roles(&b).await.step("b roles")?;
+    let b_pipeline = pipeline(&*store, &b).await?;
+
+    // Lists and searches from A show nothing of B.
+    let leak = |json: String| -> CheckResult {
+        ensure!(
+            !json.contains("bravo") && !json.contains(org_b.id.as_str()),
+            "organization A saw B's data: {}",
+            &json[..json.len().min(300)]
+        );
+        Ok(())
+    };
+    let text = |v: &dyn erased::Json| v.json();
+    leak(text(
+        &store
+            .list_customers(&a, &CustomerFilter { search: Some("bravo".into()), ..Default::default() }, &page)
+            .await
+            .step("search")?,
+    ))?;
+    leak(text(&store.list_customers(&a, &CustomerFilter::default(), &page).await.step("list")?))?;
+    leak(text(&store.list_leads(&a, &LeadFilter::default(), &page).await.step("list")?))?;
+    leak(text(&store.list_deals(&a, &DealFilter::default(), &page).await.step("list")?))?;
+    leak(text(&store.list_issues(&a, &IssueFilter::default(), &page).await.step("list")?))?;
+    leak(text(&store.list_orders(&a, &OrderFilter::default(), &page).await.step("list")?))?;
+    leak(text(&store.list_payments(&a, &PaymentFilter::default(), &page).await.step("list")?))?;
+    leak(text(&store.list_activities(&a, &ActivityFilter::default(), &page).await.step("list")?))?;
+    leak(text(&store.list_employees(&a, &EmployeeFilter::default(), &page).await.step("list")?))?;
+    leak(text(&store.list_roles(&a).await.step("roles")?))?;
+    leak(text(&store.list_pipelines(&a).await.step("pipelines")?))?;
+    leak(text(&store.list_audit_events(&a, &AuditFilter::default(), &page).await.step("audit")?))?;
+    leak(text(&store.employee_performance(&a).await.step("performance")?))?;
+    leak(text(&store.deal_stats(&a).await.step("deal stats")?))?;
+    ensure_eq!(store.get_organization(&a).await.step("org")?.id, org_a.id);
+    // Filters naming B's ids find nothing.
+    ensure_eq!(
+        store
+            .list_deals(&a, &DealFilter { customer_id: Some(b_customers[0].id.clone()), ..Default::default() }, &page)
+            .await
+            .step("foreign filter")?
+            .total,
+        0
+    );
+    ensure_eq!(
+        store
+            .list_customers(
+                &a,
+                &CustomerFilter { assigned_to: Some(b_employees[0].id.clone()), ..Default::default() },
+                &page
+            )
+            .await
+            .step("foreign filter")?
+            .total,
+        0
+    );
+    // Aggregates of A equal A's alone (B was populated identically, so any leak doubles them).
+    ensure_eq!(store.customer_stats(&a).await.step("stats")?.total, 6);
+    ensure_eq!(store.dashboard_stats(&a, Utc::now()).await.step("dashboard")?.deals.total, 6);
+
+    // Reads of B's ids from A are "not found".
+    let nf = ErrorKind::NotFound;
+    expect_kind(store.get_customer(&a, &b_customers[0].id).await, nf, "get foreign customer")?;
+    expect_kind(store.get_lead(&a, &b_leads[0].id).await, nf, "get foreign lead")?;
+    expect_kind(store.lead_history(&a, &b_leads[0].id).await, nf, "foreign lead history")?;
+    expect_kind(store.get_deal(&a, &b_deals[0].id).await, nf, "get foreign deal")?;
+    expect_kind(store.get_issue(&a, &b_issues[0].id).await, nf, "get foreign issue")?;
+    expect_kind(store.list_issue_comments(&a, &b_issues[0].id, true, &page).await, nf, "foreign comments")?;
+    expect_kind(store.get_order(&a, &b_orders[0].id).await, nf, "get foreign order")?;
+    expect_kind(store.get_payment(&a, &b_payments[0].id).await, nf, "get foreign payment")?;
+    expect_kind(store.get_activity(&a, &b_activities[0].id).await, nf, "get foreign activity")?;
+    expect_kind(store.get_employee(&a, &b_employees[0].id).await, nf, "get foreign employee")?;
+    expect_kind(store.get_member(&a, "nobody").await, nf, "foreign member")?;
+
+    // Writes to B's ids from A are "not found" and change nothing.
+    expect_kind(
+        store
+            .update_customer(
+                &a,
+                &b_customers[0].id,
+                CustomerPatch { name: Some("hijacked".into()), ..Default::default() },
+            )
+            .await,
+        nf,
+        "update foreign customer",
+    )?;
+    expect_kind(
+        store
+            .update_lead(&a, &b_leads[0].id, LeadPatch { name: Some("hijacked".into()), ..Default::default() }, None)
+            .await,
+        nf,
+        "update foreign lead",
+    )?;
+    expect_kind(
+        store.convert_lead(&a, &b_leads[0].id, NewCustomer::named("hijacked")).await,
+        nf,
+        "convert foreign lead",
+    )?;
+    expect_kind(
+        store.update_deal(&a, &b_deals[0].id, DealPatch { title: Some("hijacked".into()), ..Default::default() }).await,
+        nf,
+        "update foreign deal",
+    )?;
+    expect_kind(
+        store
+            .update_issue(&a, &b_issues[0].id, IssuePatch { title: Some("hijacked".into()), ..Default::default() })
+            .await,
+        nf,
+        "update foreign issue",
+    )?;
+    expect_kind(
+        store
+            .update_activity(
+                &a,
+                &b_activities[0].id,
+                ActivityPatch { title: Some("hijacked".into()), ..Default::default() },
+            )
+            .await,
+        nf,
+        "update foreign activity",
+    )?;
+    expect_kind(
+        store
+            .update_employee(
+                &a,
+                &b_employees[0].id,
+                EmployeePatch { first_name: Some("hijacked".into()), ..Default::default() },
+            )
+            .await,
+        nf,
+        "update foreign employee",
+    )?;
+    expect_kind(
+        store
+            .update_role(
+                &a,
+                &b_roles[0].id,
+                RoleDefinitionPatch { description: Some(Some("hijacked".into())), grants: None },
+            )
+            .await,
+        nf,
+        "update foreign role",
+    )?;
+    expect_kind(
+        store
+            .add_issue_comment(
+                &a,
+                NewIssueComment {
+                    issue_id: b_issues[0].id.clone(),
+                    author_user_id: "x".into(),
+                    author_name: "x".into(),
+                    body: "hijacked".into(),
+                    internal: false,
+                },
+            )
+            .await,
+        nf,
+        "comment on foreign issue",
+    )?;
+    // References from A's writes to B's records are "not found".
+    let a_employee =
+        store.list_employees(&a, &EmployeeFilter::default(), &page).await.step("a employees")?.items[0].id.clone();
+    let a_role = store.list_roles(&a).await.step("a roles")?[0].id.clone();
+    let a_pipeline = pipeline(&*store, &a).await?;
+    let mut c = NewCustomer::named("hijacked");
+    c.assigned_to = Some(b_employees[0].id.clone());
+    expect_kind(store.create_customer(&a, c).await, nf, "assign to foreign employee")?;
+    expect_kind(store.assign_role(&a, &a_employee, &b_roles[0].id).await, nf, "assign foreign role")?;
+    expect_kind(store.assign_role(&a, &b_employees[0].id, &a_role).await, nf, "role to foreign employee")?;
+    let mut l = NewLead::named("hijacked");
+    l.stage_id = Some(b_pipeline.stages[0].id.clone());
+    expect_kind(store.create_lead(&a, l).await, nf, "lead in foreign stage")?;
+    expect_kind(
+        store
+            .create_deal(
+                &a,
+                NewDeal::new("hijacked", b_pipeline.id.clone(), b_pipeline.stages[0].id.clone(), Money::ONE),
+            )
+            .await,
+        nf,
+        "deal in foreign pipeline",
+    )?;
+    let mut d = NewDeal::new("hijacked", a_pipeline.id.clone(), a_pipeline.stages[0].id.clone(), Money::ONE);
+    d.customer_id = Some(b_customers[0].id.clone());
+    expect_kind(store.create_deal(&a, d).await, nf, "deal for foreign customer")?;
+    let mut i = NewIssue::titled("hijacked");
+    i.order_id = Some(b_orders[0].id.clone());
+    expect_kind(store.create_issue(&a, i).await, nf, "issue on foreign order")?;
+    expect_kind(
+        store.create_order(&a, new_order(&b_customers[0].id, &[(1, 100)])).await,
+        nf,
+        "order for foreign customer",
+    )?;
+    expect_kind(
+        store.create_payment(&a, new_payment(&b_customers[0].id, None, 100)).await,
+        nf,
+        "payment for foreign customer",
+    )?;
+    let mut act = NewActivity::new(ActivityType::Call, "hijacked");
+    act.lead_id = Some(b_leads[0].id.clone());
+    expect_kind(store.create_activity(&a, act).await, nf, "activity on foreign lead")?;
+    expect_kind(
+        store
+            .put_member(
+                &a,
+                NewMember {
+                    user_id: "spy".into(),
+                    role: crate::Role::Employee,
+                    employee_id: Some(b_employees[0].id.clone()),
+                    customer_id: None,
+                    display_name: "Spy".into(),
+                },
+            )
+            .await,
+        nf,
+        "member as foreign employee",
+    )?;
+    if store.supports(StoreOp::WriteCustomers) {
+        let batch =
+            vec![NewCustomer { assigned_to: Some(b_employees[0].id.clone()), ..NewCustomer::named("hijacked") }];
+        expect_kind(store.import_customers(&a, batch).await, nf, "import referencing foreign employee")?;
+    }
+
+    // B is exactly as it was.
+    let after = store.list_customers(&b, &CustomerFilter::default(), &page).await.step("b after")?.items;
+    ensure_eq!(after, b_customers);
+    ensure_eq!(store.list_leads(&b, &LeadFilter::default(), &page).await.step("b after")?.items, b_leads);
+    ensure_eq!(store.list_deals(&b, &DealFilter::default(), &page).await.step("b after")?.items, b_deals);
+    ensure_eq!(store.list_issues(&b, &IssueFilter::default(), &page).await.step("b after")?.items, b_issues);
+    ensure_eq!(store.list_employees(&b, &EmployeeFilter::default(), &page).await.step("b after")?.items, b_employees);
+    ensure_eq!(store.list_roles(&b).await.step("b after")?, b_roles);
+    ensure_eq!(store.list_issue_comments(&b, &b_issues[0].id, true, &page).await.step("b comments")?.total, 2);
+    leak(text(
+        &store
+            .list_customers(&a, &CustomerFilter { search: Some("hijacked".into()), ..Default::default() }, &page)
+            .await
+            .step("a after")?,
+    ))?;
+    Ok(())
+}
+
+/// A customer scope sees only that customer's own records.
+async fn customer_scope(store: Arc<dyn Store>) -> CheckResult {
+    let (_, org) = tenant(&*store, "cs").await?;
+    populate(&*store, &org, "cs").await?;
+    let page = PageRequest::first(100);
+    let customers = store.list_customers(&org, &CustomerFilter::default(), &page).await.step("customers")?.items;
+    // The customer with issues, orders and payments of their own.
+    let me = customers.iter().find(|c| c.name == "cs customer 0").ok_or("no customer 0")?.clone();
+    let other = customers.iter().find(|c| c.name == "cs customer 1").ok_or("no customer 1")?.clone();
+    let mine = Scope::customer(org.organization_id().clone(), me.id.clone());
+
+    let seen = store.list_customers(&mine, &CustomerFilter::default(), &page).await.step("own customers")?;
+    ensure_eq!(seen.items.iter().map(|c| c.id.clone()).collect::<Vec<_>>(), vec![me.id.clone()]);
+    ensure_eq!(seen.total, 1);
+    ensure_eq!(store.get_customer(&mine, &me.id).await.step("own record")?.id, me.id);
+    expect_kind(store.get_customer(&mine, &other.id).await, ErrorKind::NotFound, "another customer's record")?;
+
+    let issues = store.list_issues(&mine, &IssueFilter::default(), &page).await.step("own issues")?;
+    ensure!(!issues.items.is_empty(), "the customer has issues");
+    ensure!(issues.items.iter().all(|i| i.customer_id.as_ref() == Some(&me.id)), "only own issues");
+    let others = store
+        .list_issues(&org, &IssueFilter { customer_id: Some(other.id.clone()), ..Default::default() }, &page)
+        .await
+        .step("other issues")?;
+    expect_kind(store.get_issue(&mine, &others.items[0].id).await, ErrorKind::NotFound, "another customer's issue")?;
+    // Asking for the other customer's issues by filter still shows nothing.
+    ensure_eq!(
+        store
+            .list_issues(&mine, &IssueFilter { customer_id: Some(other.id.clone()), ..Default::default() }, &page)
+            .await
+            .step("filter trick")?
+            .total,
+        0
+    );
+    let comments = store.list_issue_comments(&mine, &issues.items[0].id, true, &page).await.step("own comments")?;
+    ensure!(comments.items.iter().all(|c| !c.internal), "internal comments never reach a customer");
+    ensure_eq!(comments.total, 1);
+    expect_kind(
+        store.list_issue_comments(&mine, &others.items[0].id, false, &page).await,
+        ErrorKind::NotFound,
+        "comments on another's issue",
+    )?;
+
+    let orders = store.list_orders(&mine, &OrderFilter::default(), &page).await.step("own orders")?;
+    ensure_eq!(orders.total, 1);
+    ensure!(orders.items.iter().all(|o| o.customer_id == me.id), "only own orders");
+    let payments = store.list_payments(&mine, &PaymentFilter::default(), &page).await.step("own payments")?;
+    ensure_eq!(payments.total, 1);
+    let other_orders = store
+        .list_orders(&org, &OrderFilter { customer_id: Some(other.id.clone()), ..Default::default() }, &page)
+        .await
+        .step("other orders")?;
+    expect_kind(store.get_order(&mine, &other_orders.items[0].id).await, ErrorKind::NotFound, "another's order")?;
+
+    // Nothing without a customer link is visible.
+    ensure_eq!(store.list_leads(&mine, &LeadFilter::default(), &page).await.step("leads")?.total, 0);
+    ensure_eq!(store.list_deals(&mine, &DealFilter::default(), &page).await.step("deals")?.total, 0);
+    ensure_eq!(store.list_employees(&mine, &EmployeeFilter::default(), &page).await.step("employees")?.total, 0);
+    ensure_eq!(store.list_activities(&mine, &ActivityFilter::default(), &page).await.step("activities")?.total, 0);
+    ensure_eq!(store.list_audit_events(&mine, &AuditFilter::default(), &page).await.step("audit")?.total, 0);
+    ensure!(store.list_roles(&mine).await.step("roles")?.is_empty(), "roles hidden");
+    ensure_eq!(store.deal_stats(&mine).await.step("deal stats")?.total, 0);
+    ensure_eq!(store.employee_performance(&mine).await.step("performance")?.len(), 0);
+
+    // Writes: own issues and comments only.
+    let mut raised = NewIssue::titled("My own problem");
+    raised.customer_id = Some(me.id.clone());
+    let raised = store.create_issue(&mine, raised).await.step("raise own issue")?;
+    ensure_eq!(raised.customer_id.as_ref(), Some(&me.id));
+    let mut for_other = NewIssue::titled("Pretending");
+    for_other.customer_id = Some(other.id.clone());
+    expect_kind(store.create_issue(&mine, for_other).await, ErrorKind::NotFound, "issue for another customer")?;
+    expect_kind(
+        store.create_issue(&mine, NewIssue::titled("Nobody's")).await,
+        ErrorKind::NotFound,
+        "issue without the customer",
+    )?;
+    store
+        .add_issue_comment(
+            &mine,
+            NewIssueComment {
+                issue_id: raised.id.clone(),
+                author_user_id: "me".into(),
+                author_name: "Me".into(),
+                body: "Any news?".into(),
+                internal: false,
+            },
+        )
+        .await
+        .step("comment own issue")?;
+    expect_kind(
+        store
+            .add_issue_comment(
+                &mine,
+                NewIssueComment {
+                    issue_id: others.items[0].id.clone(),
+                    author_user_id: "me".into(),
+                    author_name: "Me".into(),
+                    body: "x".into(),
+                    internal: false,
+                },
+            )
+            .await,
+        ErrorKind::NotFound,
+        "comment on another's issue",
+    )?;
+    expect_kind(
+        store
+            .update_issue(&mine, &others.items[0].id, IssuePatch { title: Some("x".into()), ..Default::default() })
+            .await,
+        ErrorKind::NotFound,
+        "update another's issue",
+    )?;
+    expect_kind(
+        store.create_lead(&mine, NewLead::named("x")).await,
+        ErrorKind::PermissionDenied,
+        "customer creating a lead",
+    )?;
+    expect_kind(
+        store.create_customer(&mine, NewCustomer::named("x")).await,
+        ErrorKind::PermissionDenied,
+        "customer creating a customer",
+    )?;
+    Ok(())
+}
+
+async fn concurrent_numbers(store: Arc<dyn Store>) -> CheckResult {
+    let (_, scope) = tenant(&*store, "num").await?;
+    let buyer = customer(&*store, &scope, "Buyer").await?;
+    let issues = (0..50).map(|i| {
+        let store = store.clone();
+        let scope = scope.clone();
+        async move { store.create_issue(&scope, NewIssue::titled(format!("Concurrent {i}"))).await.map(|i| i.number) }
+    });
+    let orders = (0..50).map(|_| {
+        let store = store.clone();
+        let scope = scope.clone();
+        let customer = buyer.id.clone();
+        async move { store.create_order(&scope, new_order(&customer, &[(1, 100)])).await.map(|o| o.number) }
+    });
+    let (issue_numbers, order_numbers) = futures::join!(join_all(issues), join_all(orders));
+    let year = Utc::now().year();
+    for (numbers, kind) in [(issue_numbers, NumberKind::Issue), (order_numbers, NumberKind::Order)] {
+        let numbers: BTreeSet<String> = numbers.into_iter().collect::<Result<_>>().step("concurrent create")?;
+        let expected: BTreeSet<String> = (1..=50).map(|n| kind.format(year, n)).collect();
+        ensure_eq!(numbers, expected);
+    }
+    Ok(())
+}
+
+async fn failed_multi_row_writes_roll_back(store: Arc<dyn Store>) -> CheckResult {
+    let (_, a) = tenant(&*store, "rb").await?;
+    let (_, b) = tenant(&*store, "rb-other").await?;
+    let foreign = employee(&*store, &b, "Foreign").await?;
+    let foreign_stage = pipeline(&*store, &b).await?.stages[0].id.clone();
+    let lead = store.create_lead(&a, NewLead::named("Rollback")).await.step("create lead")?;
+    // Conversion claims the lead, then fails on the customer's foreign assignee: the claim must roll back.
+    let mut customer = NewCustomer::named("Should not exist");
+    customer.assigned_to = Some(foreign.id.clone());
+    expect_kind(
+        store.convert_lead(&a, &lead.id, customer).await,
+        ErrorKind::NotFound,
+        "conversion with a foreign assignee",
+    )?;
+    let after = store.get_lead(&a, &lead.id).await.step("lead after")?;
+    ensure!(!after.converted && after.converted_customer_id.is_none(), "the lead is not half-converted");
+    ensure_eq!(after, lead.clone());
+    ensure_eq!(
+        store.list_customers(&a, &CustomerFilter::default(), &PageRequest::default()).await.step("customers")?.total,
+        0
+    );
+    // A lead update whose history entry is invalid leaves the lead unchanged.
+    let history = NewLeadHistory {
+        from_stage_id: None,
+        to_stage_id: Some(foreign_stage),
+        from_score: None,
+        to_score: None,
+        changed_by: "u".into(),
+        note: None,
+    };
+    expect_kind(
+        store
+            .update_lead(&a, &lead.id, LeadPatch { name: Some("Renamed".into()), ..Default::default() }, Some(history))
+            .await,
+        ErrorKind::NotFound,
+        "history with a foreign stage",
+    )?;
+    ensure_eq!(store.get_lead(&a, &lead.id).await.step("lead after")?.name, "Rollback".to_string());
+    ensure!(store.lead_history(&a, &lead.id).await.step("history")?.is_empty(), "no history row was kept");
+    // The conversion still works afterwards.
+    ensure!(
+        store.convert_lead(&a, &lead.id, NewCustomer::named("Real")).await.step("convert")?.newly_converted,
+        "converts after the failure"
+    );
+    Ok(())
+}
+
+async fn audit_events(store: Arc<dyn Store>) -> CheckResult {
+    let (_, scope) = tenant(&*store, "aud").await?;
+    for (i, outcome) in [AuditOutcome::Ok, AuditOutcome::Denied, AuditOutcome::Ok].iter().enumerate() {
+        store
+            .record_audit(
+                &scope,
+                NewAuditEvent {
+                    user_id: format!("u{}", i % 2),
+                    action: "get_customer".into(),
+                    outcome: *outcome,
+                    error_kind: None,
+                    duration_us: 12,
+                    arguments: serde_json::json!({"id": i}),
+                    at: Utc::now(),
+                },
+            )
+            .await
+            .step("record")?;
+    }
+    let all = store.list_audit_events(&scope, &AuditFilter::default(), &PageRequest::default()).await.step("list")?;
+    ensure_eq!(all.total, 3);
+    ensure_eq!(all.items[0].arguments, serde_json::json!({"id": 2}), "newest first");
+    let denied = store
+        .list_audit_events(
+            &scope,
+            &AuditFilter { outcome: Some(AuditOutcome::Denied), ..Default::default() },
+            &PageRequest::default(),
+        )
+        .await
+        .step("denied")?;
+    ensure_eq!(denied.total, 1);
+    let u0 = store
+        .list_audit_events(
+            &scope,
+            &AuditFilter { user_id: Some("u0".into()), ..Default::default() },
+            &PageRequest::default(),
+        )
+        .await
+        .step("user")?;
+    ensure_eq!(u0.total, 2);
+    Ok(())
+}
+
+/// Serializes anything for leak checks.
+mod erased {
+    pub(super) trait Json {
+        fn json(&self) -> String;
+    }
+    impl<T: serde::Serialize> Json for T {
+        fn json(&self) -> String {
+            serde_json::to_string(self).unwrap_or_default()
+        }
+    }
+}
+
+macro_rules! case {
+    ($name:ident, [$($op:ident),* $(,)?]) => {
+        Case { name: stringify!($name), needs: &[$(StoreOp::$op),*], run: |store| Box::pin($name(store)) }
+    };
+}
+
+/// Every case of the suite, in order.
+pub fn cases() -> Vec<Case> {
+    vec![
+        case!(organizations_and_members, [Organizations, Members, Roles, ReadEmployees, WriteEmployees]),
+        case!(customers_crud_and_filters, [Organizations, ReadCustomers, WriteCustomers, WriteEmployees]),
+        case!(pagination_totals, [Organizations, ReadCustomers, WriteCustomers]),
+        case!(
+            leads_history_and_conversion,
+            [Organizations, ReadLeads, WriteLeads, ConvertLeads, ReadPipelines, WriteEmployees, ReadCustomers]
+        ),
+        case!(concurrent_conversion_is_idempotent, [Organizations, WriteLeads, ConvertLeads, ReadCustomers]),
+        case!(
+            deals_and_pipelines,
+            [Organizations, ReadDeals, WriteDeals, ReadPipelines, WritePipelines, WriteCustomers]
+        ),
+        case!(issues_numbers_and_comments, [Organizations, ReadIssues, WriteIssues, WriteCustomers, WriteEmployees]),
+        case!(
+            orders_and_payments,
+            [Organizations, ReadOrders, WriteOrders, ReadPayments, WritePayments, WriteCustomers]
+        ),
+        case!(activities_crud, [Organizations, ReadActivities, WriteActivities, WriteCustomers, WriteEmployees]),
+        case!(roles_and_employees, [Organizations, Roles, ReadEmployees, WriteEmployees]),
+        case!(
+            aggregates_match_reference,
+            [
+                Organizations,
+                ReadCustomers,
+                WriteCustomers,
+                ReadLeads,
+                WriteLeads,
+                ConvertLeads,
+                ReadDeals,
+                WriteDeals,
+                ReadPipelines,
+                ReadIssues,
+                WriteIssues,
+                WriteOrders,
+                WritePayments,
+                ReadActivities,
+                WriteActivities,
+                ReadEmployees,
+                WriteEmployees
+            ]
+        ),
+        case!(
+            tenant_isolation,
+            [
+                Organizations,
+                Members,
+                Roles,
+                ReadCustomers,
+                WriteCustomers,
+                ReadLeads,
+                WriteLeads,
+                ConvertLeads,
+                ReadDeals,
+                WriteDeals,
+                ReadPipelines,
+                ReadIssues,
+                WriteIssues,
+                ReadOrders,
+                WriteOrders,
+                ReadPayments,
+                WritePayments,
+                ReadActivities,
+                WriteActivities,
+                ReadEmployees,
+                WriteEmployees,
+                Audit
+            ]
+        ),
+        case!(
+            customer_scope,
+            [
+                Organizations,
+                Roles,
+                ReadCustomers,
+                WriteCustomers,
+                ReadLeads,
+                WriteLeads,
+                ConvertLeads,
+                ReadDeals,
+                WriteDeals,
+                ReadIssues,
+                WriteIssues,
+                ReadOrders,
+                WriteOrders,
+                ReadPayments,
+                WritePayments,
+                ReadActivities,
+                WriteActivities,
+                ReadEmployees,
+                WriteEmployees,
+                Audit
+            ]
+        ),
+        case!(concurrent_numbers, [Organizations, WriteIssues, WriteOrders, WriteCustomers]),
+        case!(
+            failed_multi_row_writes_roll_back,
+            [Organizations, ReadLeads, WriteLeads, ConvertLeads, ReadCustomers, WriteEmployees, ReadPipelines]
+        ),
+        case!(audit_events, [Organizations, Audit]),
+    ]
+}
+
+/// Runs every case against fresh stores from `factory`, one after another.
+pub async fn run(factory: StoreFactory) -> Report {
+    run_cases(factory, cases()).await
+}
+
+/// Runs the given cases.
+pub async fn run_cases(factory: StoreFactory, cases: Vec<Case>) -> Report {
+    let mut report = Report::default();
+    for case in cases {
+        let outcome = match factory().await {
+            Err(e) => Outcome::Failed(format!("could not create a store: {e}")),
+            Ok(store) => match case.needs.iter().find(|op| !store.supports(**op)) {
+                Some(op) => Outcome::Skipped(format!("store does not support {op:?}")),
+                None => match (case.run)(store).await {
+                    Ok(()) => Outcome::Passed,
+                    Err(message) => Outcome::Failed(message),
+                },
+            },
+        };
+        report.cases.push(CaseResult { name: case.name, outcome });
+    }
+    report
+}

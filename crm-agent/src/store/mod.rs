@@ -1,0 +1,574 @@
+//! Persistence: the [`Store`] trait, the [`Scope`] every call carries, and [`SqlStore`].
+//!
+//! A store is persistence only: it queries, inserts, updates and aggregates, always inside the
+//! [`Scope`] it is given, and keeps referential integrity inside that scope (a referenced id of
+//! another organization is "not found"). Business rules — status transitions, what a tool may
+//! do, confirmations — live in the core, so a host store (Python over the Django ORM, JS over
+//! Prisma) stays small and hard to get wrong.
+//!
+//! Every method has a default: entity operations report [`Error::Unsupported`] (so a host may
+//! implement only some entities, and report what it has through [`Store::supports`]), and
+//! aggregates are computed from the list methods. [`SqlStore`] overrides the aggregates with
+//! single SQL queries.
+
+use async_trait::async_trait;
+
+use crate::domain::*;
+use crate::error::{Error, Result};
+
+pub mod aggregate;
+#[cfg(any(test, feature = "conformance"))]
+pub mod conformance;
+pub mod sql;
+
+pub use sql::SqlStore;
+
+/// Where a store call may look: one organization, and for customer users only their own records.
+///
+/// Built by the core from a [`crate::UserContext`]; tools never build one.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct Scope {
+    organization_id: OrganizationId,
+    customer_id: Option<CustomerId>,
+}
+
+impl Scope {
+    /// Everything inside `organization_id`.
+    pub fn organization(organization_id: OrganizationId) -> Self {
+        Scope { organization_id, customer_id: None }
+    }
+
+    /// Only the records of `customer_id` inside `organization_id`: their customer record, their
+    /// issues (and comments), orders, payments, deals and activities. Nothing without a customer
+    /// link (leads, employees, roles, audit events) is visible.
+    pub fn customer(organization_id: OrganizationId, customer_id: CustomerId) -> Self {
+        Scope { organization_id, customer_id: Some(customer_id) }
+    }
+
+    /// The organization.
+    pub fn organization_id(&self) -> &OrganizationId {
+        &self.organization_id
+    }
+
+    /// The customer restriction, if any.
+    pub fn customer_id(&self) -> Option<&CustomerId> {
+        self.customer_id.as_ref()
+    }
+
+    /// Whether this scope is restricted to one customer.
+    pub fn is_customer(&self) -> bool {
+        self.customer_id.is_some()
+    }
+}
+
+/// Groups of store operations, for [`Store::supports`]. Tools declare the groups they need and
+/// are hidden when the store lacks one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[non_exhaustive]
+pub enum StoreOp {
+    /// create/find/get/update organization.
+    Organizations,
+    /// add/get members, list a user's memberships.
+    Members,
+    /// list/create/update/assign roles.
+    Roles,
+    /// list/get employees.
+    ReadEmployees,
+    /// create/update employees.
+    WriteEmployees,
+    /// list/get customers.
+    ReadCustomers,
+    /// create/update customers.
+    WriteCustomers,
+    /// list/get leads and their history.
+    ReadLeads,
+    /// create/update leads.
+    WriteLeads,
+    /// convert a lead into a customer atomically.
+    ConvertLeads,
+    /// list pipelines.
+    ReadPipelines,
+    /// create pipelines.
+    WritePipelines,
+    /// list/get deals.
+    ReadDeals,
+    /// create/update deals.
+    WriteDeals,
+    /// list/get issues and their comments.
+    ReadIssues,
+    /// create/update issues, add comments.
+    WriteIssues,
+    /// list/get orders.
+    ReadOrders,
+    /// create orders.
+    WriteOrders,
+    /// list/get payments.
+    ReadPayments,
+    /// create payments.
+    WritePayments,
+    /// list/get activities.
+    ReadActivities,
+    /// create/update activities.
+    WriteActivities,
+    /// record and list audit events.
+    Audit,
+}
+
+impl StoreOp {
+    /// Every group.
+    pub const ALL: &'static [StoreOp] = &[
+        StoreOp::Organizations,
+        StoreOp::Members,
+        StoreOp::Roles,
+        StoreOp::ReadEmployees,
+        StoreOp::WriteEmployees,
+        StoreOp::ReadCustomers,
+        StoreOp::WriteCustomers,
+        StoreOp::ReadLeads,
+        StoreOp::WriteLeads,
+        StoreOp::ConvertLeads,
+        StoreOp::ReadPipelines,
+        StoreOp::WritePipelines,
+        StoreOp::ReadDeals,
+        StoreOp::WriteDeals,
+        StoreOp::ReadIssues,
+        StoreOp::WriteIssues,
+        StoreOp::ReadOrders,
+        StoreOp::WriteOrders,
+        StoreOp::ReadPayments,
+        StoreOp::WritePayments,
+        StoreOp::ReadActivities,
+        StoreOp::WriteActivities,
+        StoreOp::Audit,
+    ];
+}
+
+fn unsupported<T>(operation: &str) -> Result<T> {
+    Err(Error::unsupported(format!("this store does not implement `{operation}`")))
+}
+
+/// Fetches every page of a list method (used by the default aggregates).
+macro_rules! collect_all {
+    ($store:ident . $method:ident ( $scope:expr, $filter:expr )) => {{
+        let mut items = Vec::new();
+        let mut page = PageRequest::first(PageRequest::MAX_LIMIT);
+        loop {
+            let batch = $store.$method($scope, $filter, &page).await?;
+            items.extend(batch.items);
+            match batch.next_cursor {
+                Some(cursor) => page = PageRequest::after(PageRequest::MAX_LIMIT, cursor),
+                None => break,
+            }
+        }
+        items
+    }};
+}
+
+/// Persistence for crm-agent. See the [module docs](self).
+///
+/// Every method takes the caller's [`Scope`] (except the few organization look-ups that
+/// establish one). Lists return pages newest first with `total` and `next_cursor`; the cursor
+/// is opaque and store-defined. Writes that touch several rows are atomic.
+#[async_trait]
+pub trait Store: Send + Sync + 'static {
+    /// Whether this store implements the operations of `op`. Defaults to `true`; partial
+    /// stores override it so the tools they cannot serve are hidden.
+    fn supports(&self, op: StoreOp) -> bool {
+        let _ = op;
+        true
+    }
+
+    // --- organizations and members -------------------------------------------------------
+
+    /// Creates an organization (a tenant). Slugs are unique: a taken slug is a conflict.
+    async fn create_organization(&self, new: NewOrganization) -> Result<Organization> {
+        let _ = new;
+        unsupported("create_organization")
+    }
+    /// Finds an organization by id or slug. Used to establish a scope, so it takes none.
+    async fn find_organization(&self, id_or_slug: &str) -> Result<Organization> {
+        let _ = id_or_slug;
+        unsupported("find_organization")
+    }
+    /// The scope's organization.
+    async fn get_organization(&self, scope: &Scope) -> Result<Organization> {
+        let _ = scope;
+        unsupported("get_organization")
+    }
+    /// Updates the scope's organization.
+    async fn update_organization(&self, scope: &Scope, patch: OrganizationPatch) -> Result<Organization> {
+        let _ = (scope, patch);
+        unsupported("update_organization")
+    }
+    /// Adds (or replaces) a user's membership of the scope's organization.
+    async fn put_member(&self, scope: &Scope, member: NewMember) -> Result<Member> {
+        let _ = (scope, member);
+        unsupported("put_member")
+    }
+    /// A user's membership of the scope's organization.
+    async fn get_member(&self, scope: &Scope, user_id: &str) -> Result<Member> {
+        let _ = (scope, user_id);
+        unsupported("get_member")
+    }
+    /// Every membership of one user, across organizations (the user's own data only).
+    async fn list_memberships(&self, user_id: &str) -> Result<Vec<Member>> {
+        let _ = user_id;
+        unsupported("list_memberships")
+    }
+
+    // --- roles -----------------------------------------------------------------------------
+
+    /// The organization's roles, by name.
+    async fn list_roles(&self, scope: &Scope) -> Result<Vec<RoleDefinition>> {
+        let _ = scope;
+        unsupported("list_roles")
+    }
+    /// Creates a role; a taken name is a conflict.
+    async fn create_role(&self, scope: &Scope, new: NewRoleDefinition) -> Result<RoleDefinition> {
+        let _ = (scope, new);
+        unsupported("create_role")
+    }
+    /// Updates a role's description or grants.
+    async fn update_role(&self, scope: &Scope, id: &RoleId, patch: RoleDefinitionPatch) -> Result<RoleDefinition> {
+        let _ = (scope, id, patch);
+        unsupported("update_role")
+    }
+    /// Gives an employee a role (idempotent) and returns the employee.
+    async fn assign_role(&self, scope: &Scope, employee: &EmployeeId, role: &RoleId) -> Result<Employee> {
+        let _ = (scope, employee, role);
+        unsupported("assign_role")
+    }
+
+    // --- employees ---------------------------------------------------------------------------
+
+    /// Lists employees.
+    async fn list_employees(
+        &self,
+        scope: &Scope,
+        filter: &EmployeeFilter,
+        page: &PageRequest,
+    ) -> Result<Page<Employee>> {
+        let _ = (scope, filter, page);
+        unsupported("list_employees")
+    }
+    /// One employee.
+    async fn get_employee(&self, scope: &Scope, id: &EmployeeId) -> Result<Employee> {
+        let _ = (scope, id);
+        unsupported("get_employee")
+    }
+    /// Creates an employee.
+    async fn create_employee(&self, scope: &Scope, new: NewEmployee) -> Result<Employee> {
+        let _ = (scope, new);
+        unsupported("create_employee")
+    }
+    /// Updates an employee.
+    async fn update_employee(&self, scope: &Scope, id: &EmployeeId, patch: EmployeePatch) -> Result<Employee> {
+        let _ = (scope, id, patch);
+        unsupported("update_employee")
+    }
+
+    // --- customers ---------------------------------------------------------------------------
+
+    /// Lists customers.
+    async fn list_customers(
+        &self,
+        scope: &Scope,
+        filter: &CustomerFilter,
+        page: &PageRequest,
+    ) -> Result<Page<Customer>> {
+        let _ = (scope, filter, page);
+        unsupported("list_customers")
+    }
+    /// One customer.
+    async fn get_customer(&self, scope: &Scope, id: &CustomerId) -> Result<Customer> {
+        let _ = (scope, id);
+        unsupported("get_customer")
+    }
+    /// Creates a customer.
+    async fn create_customer(&self, scope: &Scope, new: NewCustomer) -> Result<Customer> {
+        let _ = (scope, new);
+        unsupported("create_customer")
+    }
+    /// Updates a customer.
+    async fn update_customer(&self, scope: &Scope, id: &CustomerId, patch: CustomerPatch) -> Result<Customer> {
+        let _ = (scope, id, patch);
+        unsupported("update_customer")
+    }
+    /// Creates many customers at once (demo data, imports); returns their ids in order.
+    async fn import_customers(&self, scope: &Scope, batch: Vec<NewCustomer>) -> Result<Vec<CustomerId>> {
+        let mut ids = Vec::with_capacity(batch.len());
+        for new in batch {
+            ids.push(self.create_customer(scope, new).await?.id);
+        }
+        Ok(ids)
+    }
+    /// Customer totals by status and type.
+    async fn customer_stats(&self, scope: &Scope) -> Result<CustomerStats> {
+        let customers = collect_all!(self.list_customers(scope, &CustomerFilter::default()));
+        Ok(aggregate::customer_stats(&customers))
+    }
+
+    // --- pipelines -------------------------------------------------------------------------
+
+    /// The organization's pipelines with their stages in order.
+    async fn list_pipelines(&self, scope: &Scope) -> Result<Vec<Pipeline>> {
+        let _ = scope;
+        unsupported("list_pipelines")
+    }
+    /// Creates a pipeline with its stages (atomically).
+    async fn create_pipeline(&self, scope: &Scope, new: NewPipeline) -> Result<Pipeline> {
+        let _ = (scope, new);
+        unsupported("create_pipeline")
+    }
+
+    // --- leads -------------------------------------------------------------------------------
+
+    /// Lists leads.
+    async fn list_leads(&self, scope: &Scope, filter: &LeadFilter, page: &PageRequest) -> Result<Page<Lead>> {
+        let _ = (scope, filter, page);
+        unsupported("list_leads")
+    }
+    /// One lead.
+    async fn get_lead(&self, scope: &Scope, id: &LeadId) -> Result<Lead> {
+        let _ = (scope, id);
+        unsupported("get_lead")
+    }
+    /// Creates a lead.
+    async fn create_lead(&self, scope: &Scope, new: NewLead) -> Result<Lead> {
+        let _ = (scope, new);
+        unsupported("create_lead")
+    }
+    /// Updates a lead and, atomically with it, appends `history` (a stage or score change).
+    async fn update_lead(
+        &self,
+        scope: &Scope,
+        id: &LeadId,
+        patch: LeadPatch,
+        history: Option<NewLeadHistory>,
+    ) -> Result<Lead> {
+        let _ = (scope, id, patch, history);
+        unsupported("update_lead")
+    }
+    /// A lead's history, oldest first.
+    async fn lead_history(&self, scope: &Scope, id: &LeadId) -> Result<Vec<LeadHistory>> {
+        let _ = (scope, id);
+        unsupported("lead_history")
+    }
+    /// Converts a lead into a new customer, atomically: creates `customer`, marks the lead
+    /// converted (status `converted`, date, customer id). A lead converted before is left alone
+    /// and its existing customer returned with `newly_converted: false`.
+    async fn convert_lead(&self, scope: &Scope, id: &LeadId, customer: NewCustomer) -> Result<LeadConversion> {
+        let _ = (scope, id, customer);
+        unsupported("convert_lead")
+    }
+    /// Creates many leads at once; returns their ids in order.
+    async fn import_leads(&self, scope: &Scope, batch: Vec<NewLead>) -> Result<Vec<LeadId>> {
+        let mut ids = Vec::with_capacity(batch.len());
+        for new in batch {
+            ids.push(self.create_lead(scope, new).await?.id);
+        }
+        Ok(ids)
+    }
+    /// Lead totals.
+    async fn lead_stats(&self, scope: &Scope) -> Result<LeadStats> {
+        let leads = collect_all!(self.list_leads(scope, &LeadFilter::default()));
+        Ok(aggregate::lead_stats(&leads))
+    }
+
+    // --- deals -------------------------------------------------------------------------------
+
+    /// Lists deals.
+    async fn list_deals(&self, scope: &Scope, filter: &DealFilter, page: &PageRequest) -> Result<Page<Deal>> {
+        let _ = (scope, filter, page);
+        unsupported("list_deals")
+    }
+    /// One deal.
+    async fn get_deal(&self, scope: &Scope, id: &DealId) -> Result<Deal> {
+        let _ = (scope, id);
+        unsupported("get_deal")
+    }
+    /// Creates a deal. Its stage must belong to its pipeline.
+    async fn create_deal(&self, scope: &Scope, new: NewDeal) -> Result<Deal> {
+        let _ = (scope, new);
+        unsupported("create_deal")
+    }
+    /// Updates a deal.
+    async fn update_deal(&self, scope: &Scope, id: &DealId, patch: DealPatch) -> Result<Deal> {
+        let _ = (scope, id, patch);
+        unsupported("update_deal")
+    }
+    /// Creates many deals at once; returns their ids in order.
+    async fn import_deals(&self, scope: &Scope, batch: Vec<NewDeal>) -> Result<Vec<DealId>> {
+        let mut ids = Vec::with_capacity(batch.len());
+        for new in batch {
+            ids.push(self.create_deal(scope, new).await?.id);
+        }
+        Ok(ids)
+    }
+    /// Deal totals and per-stage sums.
+    async fn deal_stats(&self, scope: &Scope) -> Result<DealStats> {
+        let deals = collect_all!(self.list_deals(scope, &DealFilter::default()));
+        let pipelines = self.list_pipelines(scope).await?;
+        Ok(aggregate::deal_stats(&deals, &pipelines))
+    }
+
+    // --- issues ------------------------------------------------------------------------------
+
+    /// Lists issues.
+    async fn list_issues(&self, scope: &Scope, filter: &IssueFilter, page: &PageRequest) -> Result<Page<Issue>> {
+        let _ = (scope, filter, page);
+        unsupported("list_issues")
+    }
+    /// One issue.
+    async fn get_issue(&self, scope: &Scope, id: &IssueId) -> Result<Issue> {
+        let _ = (scope, id);
+        unsupported("get_issue")
+    }
+    /// Creates an issue, allocating its `ISS-YYYY-NNNN` number (unique per organization,
+    /// race-free; see [`NumberKind::format`]).
+    async fn create_issue(&self, scope: &Scope, new: NewIssue) -> Result<Issue> {
+        let _ = (scope, new);
+        unsupported("create_issue")
+    }
+    /// Updates an issue.
+    async fn update_issue(&self, scope: &Scope, id: &IssueId, patch: IssuePatch) -> Result<Issue> {
+        let _ = (scope, id, patch);
+        unsupported("update_issue")
+    }
+    /// Adds a comment to an issue.
+    async fn add_issue_comment(&self, scope: &Scope, new: NewIssueComment) -> Result<IssueComment> {
+        let _ = (scope, new);
+        unsupported("add_issue_comment")
+    }
+    /// An issue's comments, oldest first; internal ones only when `include_internal`.
+    async fn list_issue_comments(
+        &self,
+        scope: &Scope,
+        issue: &IssueId,
+        include_internal: bool,
+        page: &PageRequest,
+    ) -> Result<Page<IssueComment>> {
+        let _ = (scope, issue, include_internal, page);
+        unsupported("list_issue_comments")
+    }
+    /// Issue totals.
+    async fn issue_stats(&self, scope: &Scope) -> Result<IssueStats> {
+        let issues = collect_all!(self.list_issues(scope, &IssueFilter::default()));
+        Ok(aggregate::issue_stats(&issues))
+    }
+
+    // --- orders and payments -----------------------------------------------------------------
+
+    /// Lists orders (without items).
+    async fn list_orders(&self, scope: &Scope, filter: &OrderFilter, page: &PageRequest) -> Result<Page<Order>> {
+        let _ = (scope, filter, page);
+        unsupported("list_orders")
+    }
+    /// One order with its items.
+    async fn get_order(&self, scope: &Scope, id: &OrderId) -> Result<Order> {
+        let _ = (scope, id);
+        unsupported("get_order")
+    }
+    /// Creates an order and its items atomically, allocating its `ORD-` number.
+    async fn create_order(&self, scope: &Scope, new: NewOrder) -> Result<Order> {
+        let _ = (scope, new);
+        unsupported("create_order")
+    }
+    /// Lists payments.
+    async fn list_payments(&self, scope: &Scope, filter: &PaymentFilter, page: &PageRequest) -> Result<Page<Payment>> {
+        let _ = (scope, filter, page);
+        unsupported("list_payments")
+    }
+    /// One payment.
+    async fn get_payment(&self, scope: &Scope, id: &PaymentId) -> Result<Payment> {
+        let _ = (scope, id);
+        unsupported("get_payment")
+    }
+    /// Creates a payment, allocating its `PAY-` number.
+    async fn create_payment(&self, scope: &Scope, new: NewPayment) -> Result<Payment> {
+        let _ = (scope, new);
+        unsupported("create_payment")
+    }
+
+    // --- activities ----------------------------------------------------------------------------
+
+    /// Lists activities.
+    async fn list_activities(
+        &self,
+        scope: &Scope,
+        filter: &ActivityFilter,
+        page: &PageRequest,
+    ) -> Result<Page<Activity>> {
+        let _ = (scope, filter, page);
+        unsupported("list_activities")
+    }
+    /// One activity.
+    async fn get_activity(&self, scope: &Scope, id: &ActivityId) -> Result<Activity> {
+        let _ = (scope, id);
+        unsupported("get_activity")
+    }
+    /// Creates an activity.
+    async fn create_activity(&self, scope: &Scope, new: NewActivity) -> Result<Activity> {
+        let _ = (scope, new);
+        unsupported("create_activity")
+    }
+    /// Updates an activity.
+    async fn update_activity(&self, scope: &Scope, id: &ActivityId, patch: ActivityPatch) -> Result<Activity> {
+        let _ = (scope, id, patch);
+        unsupported("update_activity")
+    }
+    /// Activity totals.
+    async fn activity_stats(&self, scope: &Scope) -> Result<ActivityStats> {
+        let activities = collect_all!(self.list_activities(scope, &ActivityFilter::default()));
+        Ok(aggregate::activity_stats(&activities))
+    }
+
+    // --- analytics -----------------------------------------------------------------------------
+
+    /// The dashboard of SPEC §3, as of `now`.
+    async fn dashboard_stats(&self, scope: &Scope, now: Timestamp) -> Result<DashboardStats> {
+        let customers = collect_all!(self.list_customers(scope, &CustomerFilter::default()));
+        let leads = collect_all!(self.list_leads(scope, &LeadFilter::default()));
+        let deals = collect_all!(self.list_deals(scope, &DealFilter::default()));
+        let issues = collect_all!(self.list_issues(scope, &IssueFilter::default()));
+        Ok(aggregate::dashboard(&customers, &leads, &deals, &issues, now))
+    }
+    /// leads → qualified → deals → won.
+    async fn sales_funnel(&self, scope: &Scope) -> Result<SalesFunnel> {
+        let leads = collect_all!(self.list_leads(scope, &LeadFilter::default()));
+        let deals = collect_all!(self.list_deals(scope, &DealFilter::default()));
+        Ok(aggregate::sales_funnel(&leads, &deals))
+    }
+    /// Won value and count per bucket (`buckets` are half-open date ranges, oldest first).
+    async fn revenue_by_period(&self, scope: &Scope, buckets: &[(Date, Date)]) -> Result<Vec<RevenueBucket>> {
+        let won = DealFilter { status: Some(DealStatus::Won), ..DealFilter::default() };
+        let deals = collect_all!(self.list_deals(scope, &won));
+        Ok(aggregate::revenue_by_period(&deals, buckets))
+    }
+    /// Per-employee performance, sorted by won revenue (highest first).
+    async fn employee_performance(&self, scope: &Scope) -> Result<Vec<EmployeePerformance>> {
+        let employees = collect_all!(self.list_employees(scope, &EmployeeFilter::default()));
+        let customers = collect_all!(self.list_customers(scope, &CustomerFilter::default()));
+        let leads = collect_all!(self.list_leads(scope, &LeadFilter::default()));
+        let deals = collect_all!(self.list_deals(scope, &DealFilter::default()));
+        Ok(aggregate::employee_performance(&employees, &customers, &leads, &deals))
+    }
+
+    // --- audit ---------------------------------------------------------------------------------
+
+    /// Records an audit event in the scope's organization.
+    async fn record_audit(&self, scope: &Scope, event: NewAuditEvent) -> Result<()> {
+        let _ = (scope, event);
+        unsupported("record_audit")
+    }
+    /// Lists audit events, newest first.
+    async fn list_audit_events(
+        &self,
+        scope: &Scope,
+        filter: &AuditFilter,
+        page: &PageRequest,
+    ) -> Result<Page<AuditEvent>> {
+        let _ = (scope, filter, page);
+        unsupported("list_audit_events")
+    }
+}

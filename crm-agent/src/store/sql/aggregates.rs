@@ -1,0 +1,348 @@
+//! Stats and analytics as SQL aggregates: grouped counts and sums computed by the database,
+//! never by loading rows. The conformance suite checks every one against the in-memory
+//! reference definitions in `store::aggregate`.
+
+use std::collections::HashMap;
+
+use super::SqlStore;
+use super::codec::{self, Row, SqlValue};
+use super::entities as e;
+use super::query::Where;
+use crate::domain::*;
+use crate::error::Result;
+use crate::store::Scope;
+use crate::store::aggregate::sort_performance;
+
+/// `CAST(COALESCE(SUM(expr), 0) AS BIGINT)`: PostgreSQL's SUM(bigint) is NUMERIC; this keeps
+/// both databases answering a 64-bit integer.
+fn sum(expr: &str) -> String {
+    format!("CAST(COALESCE(SUM({expr}), 0) AS BIGINT)")
+}
+
+fn count_if(condition: &str) -> String {
+    sum(&format!("CASE WHEN {condition} THEN 1 ELSE 0 END"))
+}
+
+/// Σ(value_cents × probability) as money: divide by 100 twice, round to cents.
+fn weighted_money(cents_times_percent: i64) -> Money {
+    Money::new(cents_times_percent, 4).round_dp(2)
+}
+
+fn add(counts: &mut Counts, key: String, n: u64) {
+    *counts.entry(key).or_default() += n;
+}
+
+impl SqlStore {
+    async fn grouped(&self, table: &e::Table, scope: &Scope, select: &str, group_by: &str) -> Result<Vec<Row>> {
+        let filter = Where::scoped(self.dialect, scope, table.visibility);
+        let sql = format!("SELECT {select} FROM {} WHERE {} GROUP BY {group_by}", table.name, filter.sql());
+        self.read(&sql, filter.args).await
+    }
+
+    pub(super) async fn sql_customer_stats(&self, scope: &Scope) -> Result<CustomerStats> {
+        let rows =
+            self.grouped(&e::CUSTOMERS, scope, "status, customer_type, COUNT(*) AS n", "status, customer_type").await?;
+        let mut stats = CustomerStats::default();
+        for r in rows {
+            let n = r.count("n")?;
+            stats.total += n;
+            add(&mut stats.by_status, r.text("status")?, n);
+            add(&mut stats.by_type, r.text("customer_type")?, n);
+        }
+        Ok(stats)
+    }
+
+    pub(super) async fn sql_lead_stats(&self, scope: &Scope) -> Result<LeadStats> {
+        let select = format!(
+            "qualification_status, source, COUNT(*) AS n, {} AS converted_n, {} AS score_sum, {} AS value_sum",
+            count_if("converted"),
+            sum("score"),
+            sum("COALESCE(estimated_value, 0)")
+        );
+        let rows = self.grouped(&e::LEADS, scope, &select, "qualification_status, source").await?;
+        let mut stats = LeadStats::default();
+        let mut score_sum = 0i64;
+        let mut value_sum = 0i64;
+        for r in rows {
+            let n = r.count("n")?;
+            stats.total += n;
+            stats.converted += r.count("converted_n")?;
+            score_sum += r.int("score_sum")?;
+            value_sum += r.int("value_sum")?;
+            add(&mut stats.by_status, r.text("qualification_status")?, n);
+            add(&mut stats.by_source, r.text("source")?, n);
+        }
+        stats.conversion_rate = percent(stats.converted, stats.total);
+        stats.average_score =
+            if stats.total == 0 { 0.0 } else { (score_sum as f64 * 100.0 / stats.total as f64).round() / 100.0 };
+        stats.total_estimated_value = codec::from_cents(value_sum);
+        Ok(stats)
+    }
+
+    pub(super) async fn sql_deal_stats(&self, scope: &Scope) -> Result<DealStats> {
+        let select = format!(
+            "stage_id, status, COUNT(*) AS n, {} AS value_sum, {} AS weighted",
+            sum("value"),
+            sum("value * probability")
+        );
+        let (rows, pipelines) = tokio::try_join!(
+            self.grouped(&e::DEALS, scope, &select, "stage_id, status"),
+            crate::store::Store::list_pipelines(self, scope)
+        )?;
+        let mut stats = DealStats::default();
+        let mut per_stage: HashMap<String, (u64, i64)> = HashMap::new();
+        let (mut total, mut won, mut open, mut weighted) = (0i64, 0i64, 0i64, 0i64);
+        for r in rows {
+            let n = r.count("n")?;
+            let value = r.int("value_sum")?;
+            stats.total += n;
+            total += value;
+            match r.parse::<DealStatus>("status")? {
+                DealStatus::Open => {
+                    stats.open += n;
+                    open += value;
+                    weighted += r.int("weighted")?;
+                }
+                DealStatus::Won => {
+                    stats.won += n;
+                    won += value;
+                }
+                DealStatus::Lost => stats.lost += n,
+            }
+            let entry = per_stage.entry(r.text("stage_id")?).or_default();
+            entry.0 += n;
+            entry.1 += value;
+        }
+        stats.win_rate = percent(stats.won, stats.won + stats.lost);
+        stats.total_value = codec::from_cents(total);
+        stats.won_value = codec::from_cents(won);
+        stats.open_value = codec::from_cents(open);
+        stats.weighted_pipeline = weighted_money(weighted);
+        for pipeline in &pipelines {
+            for stage in &pipeline.stages {
+                let (count, value) = per_stage.get(stage.id.as_str()).copied().unwrap_or_default();
+                stats.by_stage.push(StageTotal {
+                    stage_id: stage.id.clone(),
+                    stage_name: stage.name.clone(),
+                    count,
+                    value: codec::from_cents(value),
+                });
+            }
+        }
+        Ok(stats)
+    }
+
+    pub(super) async fn sql_issue_stats(&self, scope: &Scope) -> Result<IssueStats> {
+        let rows = self
+            .grouped(&e::ISSUES, scope, "status, priority, category, COUNT(*) AS n", "status, priority, category")
+            .await?;
+        let mut stats = IssueStats::default();
+        for r in rows {
+            let n = r.count("n")?;
+            stats.total += n;
+            add(&mut stats.by_status, r.text("status")?, n);
+            add(&mut stats.by_priority, r.text("priority")?, n);
+            add(&mut stats.by_category, r.text("category")?, n);
+        }
+        Ok(stats)
+    }
+
+    pub(super) async fn sql_activity_stats(&self, scope: &Scope) -> Result<ActivityStats> {
+        let rows = self
+            .grouped(&e::ACTIVITIES, scope, "activity_type, status, COUNT(*) AS n", "activity_type, status")
+            .await?;
+        let mut stats = ActivityStats::default();
+        for r in rows {
+            let n = r.count("n")?;
+            stats.total += n;
+            add(&mut stats.by_type, r.text("activity_type")?, n);
+            add(&mut stats.by_status, r.text("status")?, n);
+        }
+        Ok(stats)
+    }
+
+    async fn one_row(&self, table: &e::Table, scope: &Scope, select: &str, extra: Vec<SqlValue>) -> Result<Row> {
+        let filter = Where::scoped(self.dialect, scope, table.visibility);
+        let sql = format!("SELECT {select} FROM {} WHERE {}", table.name, filter.sql());
+        // The select list's own placeholders come first in the statement.
+        let mut args = extra;
+        args.extend(filter.args);
+        let mut rows = self.read(&sql, args).await?;
+        Ok(rows.remove(0))
+    }
+
+    pub(super) async fn sql_dashboard(&self, scope: &Scope, now: Timestamp) -> Result<DashboardStats> {
+        let month_ago = now - chrono::Duration::days(30);
+        let customer_select = format!(
+            "COUNT(*) AS total, {} AS active, {} AS recent",
+            count_if("status IN ('active', 'vip')"),
+            count_if("created_at > ? AND created_at <= ?")
+        );
+        let lead_select = format!(
+            "COUNT(*) AS total, {} AS qualified, {} AS converted_n",
+            count_if("(qualification_status IN ('qualified', 'converted') OR converted)"),
+            count_if("converted")
+        );
+        let deal_select = format!(
+            "COUNT(*) AS total, {} AS open_n, {} AS won_n, {} AS lost_n, {} AS won_value, {} AS open_value, {} AS weighted",
+            count_if("status = 'open'"),
+            count_if("status = 'won'"),
+            count_if("status = 'lost'"),
+            sum("CASE WHEN status = 'won' THEN value ELSE 0 END"),
+            sum("CASE WHEN status = 'open' THEN value ELSE 0 END"),
+            sum("CASE WHEN status = 'open' THEN value * probability ELSE 0 END")
+        );
+        let issue_filter = {
+            let mut w = Where::scoped(self.dialect, scope, e::ISSUES.visibility);
+            w.push("status IN ('open', 'in_progress')", []);
+            w
+        };
+        let issue_sql =
+            format!("SELECT priority, COUNT(*) AS n FROM issues WHERE {} GROUP BY priority", issue_filter.sql());
+        let (c, l, d, issues) = tokio::try_join!(
+            self.one_row(&e::CUSTOMERS, scope, &customer_select, vec![codec::ts(month_ago), codec::ts(now)]),
+            self.one_row(&e::LEADS, scope, &lead_select, Vec::new()),
+            self.one_row(&e::DEALS, scope, &deal_select, Vec::new()),
+            self.read(&issue_sql, issue_filter.args),
+        )?;
+        let total_customers = c.count("total")?;
+        let recent = c.count("recent")?;
+        let leads_total = l.count("total")?;
+        let converted = l.count("converted_n")?;
+        let (won, lost) = (d.count("won_n")?, d.count("lost_n")?);
+        let mut issue_summary = IssueSummary::default();
+        for r in issues {
+            let n = r.count("n")?;
+            issue_summary.open += n;
+            add(&mut issue_summary.open_by_priority, r.text("priority")?, n);
+        }
+        Ok(DashboardStats {
+            customers: CustomerSummary {
+                total: total_customers,
+                active: c.count("active")?,
+                new_last_30_days: recent,
+                growth_30d_percent: percent(recent, total_customers - recent),
+            },
+            leads: LeadSummary {
+                total: leads_total,
+                qualified: l.count("qualified")?,
+                converted,
+                conversion_rate: percent(converted, leads_total),
+            },
+            deals: DealSummary {
+                total: d.count("total")?,
+                open: d.count("open_n")?,
+                won,
+                lost,
+                win_rate: percent(won, won + lost),
+            },
+            revenue: RevenueSummary {
+                won_value: codec::from_cents(d.int("won_value")?),
+                open_pipeline_value: codec::from_cents(d.int("open_value")?),
+                weighted_pipeline: weighted_money(d.int("weighted")?),
+            },
+            issues: issue_summary,
+        })
+    }
+
+    pub(super) async fn sql_sales_funnel(&self, scope: &Scope) -> Result<SalesFunnel> {
+        let lead_select = format!(
+            "COUNT(*) AS total, {} AS qualified",
+            count_if("(qualification_status IN ('qualified', 'converted') OR converted)")
+        );
+        let deal_select = format!("COUNT(*) AS total, {} AS won_n", count_if("status = 'won'"));
+        let (l, d) = tokio::try_join!(
+            self.one_row(&e::LEADS, scope, &lead_select, Vec::new()),
+            self.one_row(&e::DEALS, scope, &deal_select, Vec::new()),
+        )?;
+        Ok(SalesFunnel::from_counts(l.count("total")?, l.count("qualified")?, d.count("total")?, d.count("won_n")?))
+    }
+
+    pub(super) async fn sql_revenue_by_period(
+        &self,
+        scope: &Scope,
+        buckets: &[(Date, Date)],
+    ) -> Result<Vec<RevenueBucket>> {
+        let (Some(first), Some(last)) = (buckets.first(), buckets.last()) else { return Ok(Vec::new()) };
+        let mut filter = Where::scoped(self.dialect, scope, e::DEALS.visibility);
+        filter.push(
+            "status = 'won' AND actual_close_date >= ? AND actual_close_date < ?",
+            [codec::date(first.0), codec::date(last.1)],
+        );
+        let sql = format!(
+            "SELECT actual_close_date, COUNT(*) AS n, {} AS value_sum FROM deals WHERE {} GROUP BY actual_close_date",
+            sum("value"),
+            filter.sql()
+        );
+        let rows = self.read(&sql, filter.args).await?;
+        let mut result: Vec<RevenueBucket> = buckets
+            .iter()
+            .map(|&(start, end)| RevenueBucket { start, end, won_value: Money::ZERO, won_count: 0 })
+            .collect();
+        for r in rows {
+            let day = r.date("actual_close_date")?;
+            if let Some(bucket) = result.iter_mut().find(|b| b.start <= day && day < b.end) {
+                bucket.won_count += r.count("n")?;
+                bucket.won_value += codec::from_cents(r.int("value_sum")?);
+            }
+        }
+        Ok(result)
+    }
+
+    pub(super) async fn sql_employee_performance(&self, scope: &Scope) -> Result<Vec<EmployeePerformance>> {
+        let employee_filter = Where::scoped(self.dialect, scope, e::EMPLOYEES.visibility);
+        let employee_sql = format!("SELECT id, first_name, last_name FROM employees WHERE {}", employee_filter.sql());
+        let lead_select = format!("assigned_to, COUNT(*) AS n, {} AS converted_n", count_if("converted"));
+        let deal_select = format!(
+            "assigned_to, {} AS won_n, {} AS lost_n, {} AS won_value, {} AS open_value",
+            count_if("status = 'won'"),
+            count_if("status = 'lost'"),
+            sum("CASE WHEN status = 'won' THEN value ELSE 0 END"),
+            sum("CASE WHEN status = 'open' THEN value ELSE 0 END")
+        );
+        let (employees, customers, leads, deals) = tokio::try_join!(
+            self.read(&employee_sql, employee_filter.args),
+            self.grouped(&e::CUSTOMERS, scope, "assigned_to, COUNT(*) AS n", "assigned_to"),
+            self.grouped(&e::LEADS, scope, &lead_select, "assigned_to"),
+            self.grouped(&e::DEALS, scope, &deal_select, "assigned_to"),
+        )?;
+        let by_assignee = |rows: Vec<Row>| -> Result<HashMap<String, Row>> {
+            let mut map = HashMap::new();
+            for r in rows {
+                if let Some(id) = r.opt_text("assigned_to")? {
+                    map.insert(id, r);
+                }
+            }
+            Ok(map)
+        };
+        let (customers, leads, deals) = (by_assignee(customers)?, by_assignee(leads)?, by_assignee(deals)?);
+        let mut result = Vec::with_capacity(employees.len());
+        for r in employees {
+            let id = r.text("id")?;
+            let customers_assigned = customers.get(&id).map(|r| r.count("n")).transpose()?.unwrap_or(0);
+            let (leads_assigned, leads_converted) = match leads.get(&id) {
+                Some(l) => (l.count("n")?, l.count("converted_n")?),
+                None => (0, 0),
+            };
+            let (won, lost, won_value, open_value) = match deals.get(&id) {
+                Some(d) => (d.count("won_n")?, d.count("lost_n")?, d.int("won_value")?, d.int("open_value")?),
+                None => (0, 0, 0, 0),
+            };
+            result.push(EmployeePerformance {
+                name: format!("{} {}", r.text("first_name")?, r.text("last_name")?),
+                employee_id: EmployeeId(id),
+                customers_assigned,
+                leads_assigned,
+                leads_converted,
+                lead_conversion_rate: percent(leads_converted, leads_assigned),
+                deals_won: won,
+                deals_lost: lost,
+                win_rate: percent(won, won + lost),
+                won_revenue: codec::from_cents(won_value),
+                open_pipeline: codec::from_cents(open_value),
+            });
+        }
+        sort_performance(&mut result);
+        Ok(result)
+    }
+}

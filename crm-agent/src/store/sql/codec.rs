@@ -1,0 +1,306 @@
+//! Values in and out of SQL: one small enum for binds, one row wrapper for reads, and the
+//! conversions between domain types and columns (money ↔ cents, time ↔ microseconds,
+//! dates ↔ `YYYY-MM-DD`, JSON ↔ TEXT).
+
+use std::str::FromStr;
+
+use rust_decimal::prelude::ToPrimitive;
+use serde::de::DeserializeOwned;
+use sqlx::postgres::{PgArguments, PgRow};
+use sqlx::query::Query;
+use sqlx::sqlite::{SqliteArguments, SqliteRow};
+use sqlx::{Postgres, Row as _, Sqlite};
+
+use crate::domain::{Date, Money, Timestamp};
+use crate::error::{Error, Result};
+
+/// A bound parameter. NULLs are typed, because PostgreSQL checks a parameter's declared type
+/// against its column.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) enum SqlValue {
+    Int(Option<i64>),
+    Text(Option<String>),
+    Bool(Option<bool>),
+}
+
+impl From<i64> for SqlValue {
+    fn from(v: i64) -> Self {
+        SqlValue::Int(Some(v))
+    }
+}
+impl From<Option<i64>> for SqlValue {
+    fn from(v: Option<i64>) -> Self {
+        SqlValue::Int(v)
+    }
+}
+impl From<bool> for SqlValue {
+    fn from(v: bool) -> Self {
+        SqlValue::Bool(Some(v))
+    }
+}
+impl From<String> for SqlValue {
+    fn from(v: String) -> Self {
+        SqlValue::Text(Some(v))
+    }
+}
+impl From<&str> for SqlValue {
+    fn from(v: &str) -> Self {
+        SqlValue::Text(Some(v.to_owned()))
+    }
+}
+impl From<&String> for SqlValue {
+    fn from(v: &String) -> Self {
+        SqlValue::Text(Some(v.clone()))
+    }
+}
+impl From<Option<String>> for SqlValue {
+    fn from(v: Option<String>) -> Self {
+        SqlValue::Text(v)
+    }
+}
+impl From<Option<&str>> for SqlValue {
+    fn from(v: Option<&str>) -> Self {
+        SqlValue::Text(v.map(str::to_owned))
+    }
+}
+
+/// Money as integer cents. Callers have validated it (≤ 2 decimals, within range).
+pub(crate) fn cents(value: Money) -> Result<i64> {
+    (value * Money::from(100)).trunc().to_i64().ok_or_else(|| Error::invalid(format!("amount {value} is out of range")))
+}
+
+pub(crate) fn money(value: Money) -> Result<SqlValue> {
+    Ok(SqlValue::Int(Some(cents(value)?)))
+}
+
+pub(crate) fn opt_money(value: Option<Money>) -> Result<SqlValue> {
+    Ok(SqlValue::Int(value.map(cents).transpose()?))
+}
+
+pub(crate) fn from_cents(cents: i64) -> Money {
+    Money::new(cents, 2)
+}
+
+pub(crate) fn ts(value: Timestamp) -> SqlValue {
+    SqlValue::Int(Some(value.timestamp_micros()))
+}
+
+pub(crate) fn opt_ts(value: Option<Timestamp>) -> SqlValue {
+    SqlValue::Int(value.map(|t| t.timestamp_micros()))
+}
+
+/// Now, truncated to what the database keeps (microseconds), so a record read back compares
+/// equal to the one returned by create.
+pub(crate) fn now() -> Timestamp {
+    truncate(chrono::Utc::now())
+}
+
+pub(crate) fn truncate(t: Timestamp) -> Timestamp {
+    Timestamp::from_timestamp_micros(t.timestamp_micros()).unwrap_or(t)
+}
+
+pub(crate) fn date(value: Date) -> SqlValue {
+    SqlValue::Text(Some(value.format("%Y-%m-%d").to_string()))
+}
+
+pub(crate) fn opt_date(value: Option<Date>) -> SqlValue {
+    SqlValue::Text(value.map(|d| d.format("%Y-%m-%d").to_string()))
+}
+
+pub(crate) fn json<T: serde::Serialize + ?Sized>(value: &T) -> Result<SqlValue> {
+    Ok(SqlValue::Text(Some(serde_json::to_string(value).map_err(|e| Error::Internal(e.to_string()))?)))
+}
+
+pub(crate) fn text<T: std::fmt::Display>(value: T) -> SqlValue {
+    SqlValue::Text(Some(value.to_string()))
+}
+
+pub(crate) fn opt_text<T: std::fmt::Display>(value: Option<T>) -> SqlValue {
+    SqlValue::Text(value.map(|v| v.to_string()))
+}
+
+pub(crate) fn bind_sqlite<'q>(
+    mut query: Query<'q, Sqlite, SqliteArguments>,
+    args: Vec<SqlValue>,
+) -> Query<'q, Sqlite, SqliteArguments> {
+    for arg in args {
+        query = match arg {
+            SqlValue::Int(v) => query.bind(v),
+            SqlValue::Text(v) => query.bind(v),
+            SqlValue::Bool(v) => query.bind(v),
+        };
+    }
+    query
+}
+
+pub(crate) fn bind_pg<'q>(
+    mut query: Query<'q, Postgres, PgArguments>,
+    args: Vec<SqlValue>,
+) -> Query<'q, Postgres, PgArguments> {
+    for arg in args {
+        query = match arg {
+            SqlValue::Int(v) => query.bind(v),
+            SqlValue::Text(v) => query.bind(v),
+            SqlValue::Bool(v) => query.bind(v),
+        };
+    }
+    query
+}
+
+/// A result row of either database.
+pub(crate) enum Row {
+    Sqlite(SqliteRow),
+    Pg(PgRow),
+}
+
+fn decode_error(column: &str, err: sqlx::Error) -> Error {
+    Error::Store(format!("cannot read column `{column}`: {err}"))
+}
+
+impl Row {
+    pub(crate) fn opt_text(&self, column: &str) -> Result<Option<String>> {
+        match self {
+            Row::Sqlite(r) => r.try_get(column),
+            Row::Pg(r) => r.try_get(column),
+        }
+        .map_err(|e| decode_error(column, e))
+    }
+
+    pub(crate) fn text(&self, column: &str) -> Result<String> {
+        self.opt_text(column)?.ok_or_else(|| Error::Store(format!("column `{column}` is NULL")))
+    }
+
+    pub(crate) fn opt_int(&self, column: &str) -> Result<Option<i64>> {
+        match self {
+            Row::Sqlite(r) => r.try_get(column),
+            Row::Pg(r) => r.try_get(column),
+        }
+        .map_err(|e| decode_error(column, e))
+    }
+
+    pub(crate) fn int(&self, column: &str) -> Result<i64> {
+        Ok(self.opt_int(column)?.unwrap_or(0))
+    }
+
+    pub(crate) fn count(&self, column: &str) -> Result<u64> {
+        Ok(u64::try_from(self.int(column)?).unwrap_or(0))
+    }
+
+    pub(crate) fn boolean(&self, column: &str) -> Result<bool> {
+        match self {
+            Row::Sqlite(r) => r.try_get(column),
+            Row::Pg(r) => r.try_get(column),
+        }
+        .map_err(|e| decode_error(column, e))
+    }
+
+    pub(crate) fn money(&self, column: &str) -> Result<Money> {
+        Ok(from_cents(self.int(column)?))
+    }
+
+    pub(crate) fn opt_money(&self, column: &str) -> Result<Option<Money>> {
+        Ok(self.opt_int(column)?.map(from_cents))
+    }
+
+    pub(crate) fn small(&self, column: &str) -> Result<u8> {
+        u8::try_from(self.int(column)?).map_err(|_| Error::Store(format!("column `{column}` is out of range")))
+    }
+
+    pub(crate) fn opt_small(&self, column: &str) -> Result<Option<u8>> {
+        self.opt_int(column)?
+            .map(|v| u8::try_from(v).map_err(|_| Error::Store(format!("column `{column}` is out of range"))))
+            .transpose()
+    }
+
+    pub(crate) fn opt_u32(&self, column: &str) -> Result<Option<u32>> {
+        self.opt_int(column)?
+            .map(|v| u32::try_from(v).map_err(|_| Error::Store(format!("column `{column}` is out of range"))))
+            .transpose()
+    }
+
+    pub(crate) fn ts(&self, column: &str) -> Result<Timestamp> {
+        self.opt_ts(column)?.ok_or_else(|| Error::Store(format!("column `{column}` is NULL")))
+    }
+
+    pub(crate) fn opt_ts(&self, column: &str) -> Result<Option<Timestamp>> {
+        self.opt_int(column)?
+            .map(|micros| {
+                Timestamp::from_timestamp_micros(micros)
+                    .ok_or_else(|| Error::Store(format!("column `{column}` is not a time")))
+            })
+            .transpose()
+    }
+
+    pub(crate) fn date(&self, column: &str) -> Result<Date> {
+        self.opt_date(column)?.ok_or_else(|| Error::Store(format!("column `{column}` is NULL")))
+    }
+
+    pub(crate) fn opt_date(&self, column: &str) -> Result<Option<Date>> {
+        self.opt_text(column)?
+            .map(|s| Date::parse_from_str(&s, "%Y-%m-%d").map_err(|e| Error::Store(format!("column `{column}`: {e}"))))
+            .transpose()
+    }
+
+    pub(crate) fn json<T: DeserializeOwned>(&self, column: &str) -> Result<T> {
+        let text = self.text(column)?;
+        serde_json::from_str(&text).map_err(|e| Error::Store(format!("column `{column}` holds bad JSON: {e}")))
+    }
+
+    /// A column holding a validated enum or id.
+    pub(crate) fn parse<T: FromStr>(&self, column: &str) -> Result<T>
+    where
+        T::Err: std::fmt::Display,
+    {
+        let text = self.text(column)?;
+        text.parse().map_err(|e| Error::Store(format!("column `{column}` holds `{text}`: {e}")))
+    }
+
+    pub(crate) fn id<T: From<String>>(&self, column: &str) -> Result<T> {
+        Ok(T::from(self.text(column)?))
+    }
+
+    pub(crate) fn opt_id<T: From<String>>(&self, column: &str) -> Result<Option<T>> {
+        Ok(self.opt_text(column)?.map(T::from))
+    }
+}
+
+/// A new record id: a short type prefix, the creation time in milliseconds (so ids sort by
+/// age and pagination by id is newest-first), and 64 more bits.
+///
+/// Like a ULID, ids made in the same millisecond by this process increase (the low bits count
+/// up from a random start), so records created one after another list in that order; ids from
+/// other processes differ in their random part.
+pub(crate) fn new_id(prefix: &str, created_at: Timestamp) -> String {
+    static LAST: std::sync::Mutex<(u64, u64)> = std::sync::Mutex::new((0, 0));
+    let millis = created_at.timestamp_millis().max(0) as u64;
+    let tail = {
+        let mut last = LAST.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        let tail = if last.0 == millis && last.1 < u64::MAX { last.1 + 1 } else { rand::random::<u64>() >> 1 };
+        *last = (millis, tail);
+        tail
+    };
+    format!("{prefix}_{millis:012x}{tail:016x}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn money_round_trips_through_cents() {
+        let m = Money::new(123456, 2);
+        assert_eq!(from_cents(cents(m).unwrap()), m);
+        assert_eq!(cents(Money::new(5, 0)).unwrap(), 500);
+    }
+
+    #[test]
+    fn ids_sort_by_creation_time() {
+        let early = new_id("cus", Timestamp::from_timestamp(1_000, 0).unwrap());
+        let late = new_id("cus", Timestamp::from_timestamp(2_000, 0).unwrap());
+        assert!(early < late);
+        let now = Timestamp::from_timestamp(3_000, 0).unwrap();
+        let ids: Vec<String> = (0..100).map(|_| new_id("cus", now)).collect();
+        assert!(ids.windows(2).all(|w| w[0] < w[1]), "ids of one millisecond increase");
+        assert_eq!(early.len(), "cus_".len() + 28);
+    }
+}

@@ -1,0 +1,427 @@
+//! [`SqlStore`]: the [`Store`](super::Store) over sqlx, for SQLite (the embedded default) and
+//! PostgreSQL (the scale-out path).
+//!
+//! Both databases share one schema (see `migrations/`) and one set of queries. Queries are
+//! written with `?` placeholders and rewritten to `$n` for PostgreSQL; the few places where the
+//! dialects differ (case-insensitive search, JSON custom-field filters) go through [`Dialect`].
+//!
+//! SQLite uses two pools: one connection that writes (so writers in this process queue in the
+//! pool instead of fighting over the file lock) and several readers (WAL lets them run beside
+//! the writer). Write transactions start with `BEGIN IMMEDIATE`, so a transaction never has to
+//! upgrade a read lock, which SQLite cannot wait for.
+
+use std::str::FromStr;
+use std::time::Duration;
+
+use sqlx::AssertSqlSafe;
+use sqlx::migrate::{Migration, MigrationType, Migrator};
+use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous};
+
+use crate::error::{Error, Result};
+
+mod aggregates;
+mod codec;
+mod entities;
+mod query;
+mod store_impl;
+
+pub(crate) use codec::{Row, SqlValue};
+
+/// The SQL flavour behind a [`SqlStore`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Dialect {
+    /// SQLite 3 (bundled).
+    Sqlite,
+    /// PostgreSQL 13 or newer.
+    Postgres,
+}
+
+#[derive(Clone)]
+enum Pools {
+    Sqlite { reader: SqlitePool, writer: SqlitePool },
+    Postgres(PgPool),
+}
+
+/// How to open a [`SqlStore`]. `SqlStoreOptions::new(url)` has sensible defaults.
+#[derive(Debug, Clone)]
+pub struct SqlStoreOptions {
+    url: String,
+    schema: Option<String>,
+    busy_timeout: Duration,
+    max_connections: u32,
+    acquire_timeout: Duration,
+}
+
+impl SqlStoreOptions {
+    /// Options for `url`: `sqlite://path/to/file.db`, `sqlite::memory:`, or `postgres://…`.
+    pub fn new(url: impl Into<String>) -> Self {
+        SqlStoreOptions {
+            url: url.into(),
+            schema: None,
+            busy_timeout: Duration::from_secs(5),
+            max_connections: 8,
+            acquire_timeout: Duration::from_secs(10),
+        }
+    }
+
+    /// PostgreSQL only: use (and create if missing) this schema instead of `public`.
+    pub fn schema(mut self, schema: impl Into<String>) -> Self {
+        self.schema = Some(schema.into());
+        self
+    }
+
+    /// SQLite only: how long to wait for another process's lock before failing with
+    /// [`Error::Unavailable`] (default 5 s).
+    pub fn busy_timeout(mut self, timeout: Duration) -> Self {
+        self.busy_timeout = timeout;
+        self
+    }
+
+    /// Size of the connection pool (readers, for SQLite). Default 8.
+    pub fn max_connections(mut self, n: u32) -> Self {
+        self.max_connections = n.max(1);
+        self
+    }
+
+    /// How long to wait for a free connection (or for PostgreSQL to answer) before failing
+    /// with [`Error::Unavailable`]. Default 10 s.
+    pub fn acquire_timeout(mut self, timeout: Duration) -> Self {
+        self.acquire_timeout = timeout;
+        self
+    }
+}
+
+/// A [`Store`](super::Store) on SQLite or PostgreSQL. Cheap to clone (pools are shared).
+#[derive(Clone)]
+pub struct SqlStore {
+    pools: Pools,
+    dialect: Dialect,
+}
+
+impl std::fmt::Debug for SqlStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SqlStore").field("dialect", &self.dialect).finish_non_exhaustive()
+    }
+}
+
+impl SqlStore {
+    /// Opens the database at `url` with default options. Does not migrate: call
+    /// [`SqlStore::migrate`] (or use [`SqlStore::open`]).
+    pub async fn connect(url: &str) -> Result<Self> {
+        Self::connect_with(SqlStoreOptions::new(url)).await
+    }
+
+    /// Opens and migrates the database at `url`: the one call most hosts need.
+    pub async fn open(url: &str) -> Result<Self> {
+        let store = Self::connect(url).await?;
+        store.migrate().await?;
+        Ok(store)
+    }
+
+    /// Opens the database described by `options`.
+    pub async fn connect_with(options: SqlStoreOptions) -> Result<Self> {
+        let url = options.url.as_str();
+        if url.starts_with("sqlite:") {
+            Self::connect_sqlite(&options).await
+        } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            Self::connect_postgres(&options).await
+        } else {
+            Err(Error::invalid(format!(
+                "unsupported database URL `{}`: use sqlite://FILE, sqlite::memory: or postgres://…",
+                redact_url(url)
+            )))
+        }
+    }
+
+    async fn connect_sqlite(options: &SqlStoreOptions) -> Result<Self> {
+        let connect = SqliteConnectOptions::from_str(&options.url)
+            .map_err(|e| Error::invalid(format!("bad SQLite URL: {e}")))?
+            .create_if_missing(true)
+            .journal_mode(SqliteJournalMode::Wal)
+            .synchronous(SqliteSynchronous::Normal)
+            .busy_timeout(options.busy_timeout)
+            .pragma("cache_size", "-32768")
+            .pragma("temp_store", "memory");
+        let in_memory = options.url.contains(":memory:") || options.url.contains("mode=memory");
+        let writer = SqlitePoolOptions::new()
+            .max_connections(1)
+            .min_connections(1)
+            .acquire_timeout(options.acquire_timeout)
+            // An in-memory database lives as long as its one connection.
+            .idle_timeout(None)
+            .max_lifetime(None)
+            .connect_with(connect.clone())
+            .await
+            .map_err(map_connect_error)?;
+        let reader = if in_memory {
+            writer.clone()
+        } else {
+            SqlitePoolOptions::new()
+                .max_connections(options.max_connections)
+                .acquire_timeout(options.acquire_timeout)
+                .connect_with(connect.read_only(true))
+                .await
+                .map_err(map_connect_error)?
+        };
+        Ok(SqlStore { pools: Pools::Sqlite { reader, writer }, dialect: Dialect::Sqlite })
+    }
+
+    async fn connect_postgres(options: &SqlStoreOptions) -> Result<Self> {
+        let mut connect =
+            PgConnectOptions::from_str(&options.url).map_err(|e| Error::invalid(format!("bad PostgreSQL URL: {e}")))?;
+        if let Some(schema) = &options.schema {
+            if !schema.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') || schema.is_empty() {
+                return Err(Error::invalid(format!("schema name `{schema}` must be letters, digits and underscores")));
+            }
+            // Create the schema on a short-lived connection, then pin every pooled connection to it.
+            let bootstrap = PgPoolOptions::new()
+                .max_connections(1)
+                .acquire_timeout(options.acquire_timeout)
+                .connect_with(connect.clone())
+                .await
+                .map_err(map_connect_error)?;
+            sqlx::query(AssertSqlSafe(format!("CREATE SCHEMA IF NOT EXISTS {schema}")))
+                .execute(&bootstrap)
+                .await
+                .map_err(map_error)?;
+            bootstrap.close().await;
+            connect = connect.options([("search_path", schema.as_str())]);
+        }
+        let pool = PgPoolOptions::new()
+            .max_connections(options.max_connections)
+            .acquire_timeout(options.acquire_timeout)
+            .connect_with(connect)
+            .await
+            .map_err(map_connect_error)?;
+        Ok(SqlStore { pools: Pools::Postgres(pool), dialect: Dialect::Postgres })
+    }
+
+    /// Which database this is.
+    pub fn dialect(&self) -> Dialect {
+        self.dialect
+    }
+
+    /// Applies the schema migrations that have not run yet. Safe to call on every start.
+    pub async fn migrate(&self) -> Result<()> {
+        let migrator = migrator();
+        let result = match &self.pools {
+            Pools::Sqlite { writer, .. } => migrator.run(writer).await,
+            Pools::Postgres(pool) => migrator.run(pool).await,
+        };
+        result.map_err(|e| match e {
+            sqlx::migrate::MigrateError::Execute(inner) => map_error(inner),
+            other => Error::Store(format!("migration failed: {other}")),
+        })
+    }
+
+    /// Closes every connection (waiting for queries in flight).
+    pub async fn close(&self) {
+        match &self.pools {
+            Pools::Sqlite { reader, writer } => {
+                reader.close().await;
+                writer.close().await;
+            }
+            Pools::Postgres(pool) => pool.close().await,
+        }
+    }
+
+    /// Whether the database holds no organization yet (a fresh install to seed).
+    pub async fn is_empty(&self) -> Result<bool> {
+        let rows = self.read("SELECT COUNT(*) AS n FROM organizations", Vec::new()).await?;
+        Ok(rows.first().map(|r| r.int("n")).transpose()?.unwrap_or(0) == 0)
+    }
+
+    // --- the small execution layer every query goes through ---------------------------------
+
+    /// Runs a read query on a reader connection.
+    pub(crate) async fn read(&self, sql: &str, args: Vec<SqlValue>) -> Result<Vec<Row>> {
+        match &self.pools {
+            Pools::Sqlite { reader, .. } => {
+                let rows = codec::bind_sqlite(sqlx::query(AssertSqlSafe(sql)), args)
+                    .fetch_all(reader)
+                    .await
+                    .map_err(map_error)?;
+                Ok(rows.into_iter().map(Row::Sqlite).collect())
+            }
+            Pools::Postgres(pool) => {
+                let sql = to_postgres_placeholders(sql);
+                let rows =
+                    codec::bind_pg(sqlx::query(AssertSqlSafe(sql)), args).fetch_all(pool).await.map_err(map_error)?;
+                Ok(rows.into_iter().map(Row::Pg).collect())
+            }
+        }
+    }
+
+    /// Starts a write transaction.
+    pub(crate) async fn begin(&self) -> Result<Tx> {
+        match &self.pools {
+            Pools::Sqlite { writer, .. } => {
+                Ok(Tx::Sqlite(writer.begin_with("BEGIN IMMEDIATE").await.map_err(map_error)?))
+            }
+            Pools::Postgres(pool) => Ok(Tx::Pg(pool.begin().await.map_err(map_error)?)),
+        }
+    }
+}
+
+/// An open write transaction. Dropped without [`Tx::commit`], it rolls back.
+pub(crate) enum Tx {
+    Sqlite(sqlx::Transaction<'static, sqlx::Sqlite>),
+    Pg(sqlx::Transaction<'static, sqlx::Postgres>),
+}
+
+impl Tx {
+    pub(crate) fn dialect(&self) -> Dialect {
+        match self {
+            Tx::Sqlite(_) => Dialect::Sqlite,
+            Tx::Pg(_) => Dialect::Postgres,
+        }
+    }
+
+    /// Runs a query inside the transaction and returns its rows.
+    pub(crate) async fn fetch(&mut self, sql: &str, args: Vec<SqlValue>) -> Result<Vec<Row>> {
+        match self {
+            Tx::Sqlite(tx) => {
+                let rows = codec::bind_sqlite(sqlx::query(AssertSqlSafe(sql)), args)
+                    .fetch_all(&mut **tx)
+                    .await
+                    .map_err(map_error)?;
+                Ok(rows.into_iter().map(Row::Sqlite).collect())
+            }
+            Tx::Pg(tx) => {
+                let sql = to_postgres_placeholders(sql);
+                let rows = codec::bind_pg(sqlx::query(AssertSqlSafe(sql)), args)
+                    .fetch_all(&mut **tx)
+                    .await
+                    .map_err(map_error)?;
+                Ok(rows.into_iter().map(Row::Pg).collect())
+            }
+        }
+    }
+
+    /// Runs a statement inside the transaction and returns how many rows it touched.
+    pub(crate) async fn execute(&mut self, sql: &str, args: Vec<SqlValue>) -> Result<u64> {
+        match self {
+            Tx::Sqlite(tx) => Ok(codec::bind_sqlite(sqlx::query(AssertSqlSafe(sql)), args)
+                .execute(&mut **tx)
+                .await
+                .map_err(map_error)?
+                .rows_affected()),
+            Tx::Pg(tx) => {
+                let sql = to_postgres_placeholders(sql);
+                Ok(codec::bind_pg(sqlx::query(AssertSqlSafe(sql)), args)
+                    .execute(&mut **tx)
+                    .await
+                    .map_err(map_error)?
+                    .rows_affected())
+            }
+        }
+    }
+
+    /// Commits.
+    pub(crate) async fn commit(self) -> Result<()> {
+        match self {
+            Tx::Sqlite(tx) => tx.commit().await.map_err(map_error),
+            Tx::Pg(tx) => tx.commit().await.map_err(map_error),
+        }
+    }
+}
+
+/// Rewrites `?` placeholders as `$1, $2, …` (our SQL never has `?` inside string literals).
+fn to_postgres_placeholders(sql: &str) -> String {
+    let mut out = String::with_capacity(sql.len() + 16);
+    let mut n = 0;
+    for c in sql.chars() {
+        if c == '?' {
+            n += 1;
+            out.push('$');
+            out.push_str(&n.to_string());
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
+fn migrator() -> Migrator {
+    // Embedded with include_str! so builds need neither a database nor sqlx's macros.
+    let migrations = vec![Migration::new(
+        1,
+        "core".into(),
+        MigrationType::Simple,
+        AssertSqlSafe(include_str!("../../../migrations/0001_core.sql")).into_sql_str(),
+        false,
+    )];
+    Migrator::with_migrations(migrations)
+}
+
+use sqlx::SqlSafeStr as _;
+
+/// `url` with its password replaced by `***`, fit for messages and logs.
+pub fn redact_url(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(scheme_end), Some(at)) if at > scheme_end => {
+            let credentials = &url[scheme_end + 3..at];
+            match credentials.split_once(':') {
+                Some((user, _)) => format!("{}{user}:***{}", &url[..scheme_end + 3], &url[at..]),
+                None => url.to_owned(),
+            }
+        }
+        _ => url.to_owned(),
+    }
+}
+
+fn map_connect_error(err: sqlx::Error) -> Error {
+    match map_error(err) {
+        Error::Store(message) => Error::Unavailable(format!("cannot connect to the database: {message}")),
+        other => other,
+    }
+}
+
+/// Maps a sqlx error onto the crate's error kinds.
+pub(crate) fn map_error(err: sqlx::Error) -> Error {
+    match &err {
+        sqlx::Error::Database(db) => {
+            let code = db.code().map(|c| c.into_owned()).unwrap_or_default();
+            let message = db.message().to_owned();
+            match code.as_str() {
+                // SQLite: BUSY, LOCKED and their extended codes (the file is locked by someone else).
+                "5" | "6" | "261" | "262" | "517" => Error::Unavailable(format!("the database is locked: {message}")),
+                // Unique violations (SQLite 2067/1555, PostgreSQL 23505).
+                "2067" | "1555" | "23505" => {
+                    Error::Conflict(format!("a record with the same key already exists ({message})"))
+                }
+                // CHECK and NOT NULL violations (SQLite 275/1299, PostgreSQL 23514/23502).
+                "275" | "1299" | "23514" | "23502" => {
+                    Error::InvalidArgument(format!("the value breaks a rule of the database: {message}"))
+                }
+                // PostgreSQL: shutting down, too many connections, read-only, serialization.
+                c if c.starts_with("57P") || c.starts_with("53") || c == "25006" || c == "40001" || c == "40P01" => {
+                    Error::Unavailable(message)
+                }
+                _ => Error::Store(message),
+            }
+        }
+        sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed | sqlx::Error::Io(_) | sqlx::Error::Tls(_) => {
+            Error::Unavailable(err.to_string())
+        }
+        sqlx::Error::WorkerCrashed => Error::Unavailable(err.to_string()),
+        _ => Error::Store(err.to_string()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn placeholders_are_numbered_for_postgres() {
+        assert_eq!(to_postgres_placeholders("a = ? AND b IN (?, ?)"), "a = $1 AND b IN ($2, $3)");
+    }
+
+    #[test]
+    fn passwords_never_reach_messages() {
+        assert_eq!(redact_url("postgres://u:secret@h/db"), "postgres://u:***@h/db");
+        assert_eq!(redact_url("postgres://h/db"), "postgres://h/db");
+    }
+}

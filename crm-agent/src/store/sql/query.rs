@@ -1,0 +1,342 @@
+//! The generic query shapes every entity shares: scope clauses, filter building, keyset
+//! pagination, get-by-id, insert, update and in-scope reference checks.
+
+use super::codec::{Row, SqlValue};
+use super::{Dialect, SqlStore, Tx};
+use crate::domain::{CustomFields, Page, PageRequest};
+use crate::error::{Error, Result};
+use crate::store::Scope;
+
+/// Who may see the rows of a table.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Visibility {
+    /// Organization-wide data with no customer link: invisible to customer scopes.
+    Internal,
+    /// The `customers` table: a customer scope sees its own row only.
+    CustomerRecord,
+    /// Rows with a `customer_id` column: a customer scope sees its own.
+    CustomerOwned,
+    /// `issue_comments`: a customer scope sees comments on its own issues.
+    IssueComment,
+    /// Configuration every member may see (pipelines and stages).
+    Shared,
+}
+
+/// A `WHERE` clause under construction: the scope first, then each filter, ANDed.
+pub(crate) struct Where {
+    dialect: Dialect,
+    clauses: Vec<String>,
+    pub(crate) args: Vec<SqlValue>,
+}
+
+impl Where {
+    /// The scope's clause for a table of `visibility`.
+    pub(crate) fn scoped(dialect: Dialect, scope: &Scope, visibility: Visibility) -> Self {
+        let mut w = Where { dialect, clauses: Vec::with_capacity(4), args: Vec::with_capacity(4) };
+        w.push("organization_id = ?", [SqlValue::from(scope.organization_id().as_str())]);
+        if let Some(customer) = scope.customer_id() {
+            let customer = SqlValue::from(customer.as_str());
+            match visibility {
+                Visibility::Internal => w.push("1 = 0", []),
+                Visibility::CustomerRecord => w.push("id = ?", [customer]),
+                Visibility::CustomerOwned => w.push("customer_id = ?", [customer]),
+                Visibility::IssueComment => w.push(
+                    "issue_id IN (SELECT id FROM issues WHERE organization_id = ? AND customer_id = ?)",
+                    [SqlValue::from(scope.organization_id().as_str()), customer],
+                ),
+                Visibility::Shared => {}
+            }
+        }
+        w
+    }
+
+    pub(crate) fn push(&mut self, clause: &str, args: impl IntoIterator<Item = SqlValue>) {
+        self.clauses.push(clause.to_owned());
+        self.args.extend(args);
+    }
+
+    /// `column = value` when the filter is given.
+    pub(crate) fn eq<T: Into<SqlValue>>(&mut self, column: &str, value: Option<T>) {
+        if let Some(value) = value {
+            self.push(&format!("{column} = ?"), [value.into()]);
+        }
+    }
+
+    /// `column <op> value` when the filter is given.
+    pub(crate) fn cmp<T: Into<SqlValue>>(&mut self, column: &str, op: &str, value: Option<T>) {
+        if let Some(value) = value {
+            self.push(&format!("{column} {op} ?"), [value.into()]);
+        }
+    }
+
+    /// Case-insensitive substring match on any of `columns`.
+    pub(crate) fn search(&mut self, columns: &[&str], text: Option<&str>) {
+        let Some(text) = text.map(str::trim).filter(|t| !t.is_empty()) else { return };
+        let escaped: String = text
+            .chars()
+            .flat_map(|c| match c {
+                '%' | '_' | '\\' => vec!['\\', c],
+                c => vec![c],
+            })
+            .collect();
+        let pattern = format!("%{escaped}%");
+        // SQLite's LIKE is case-insensitive (ASCII); PostgreSQL needs ILIKE.
+        let op = match self.dialect {
+            Dialect::Sqlite => "LIKE",
+            Dialect::Postgres => "ILIKE",
+        };
+        let clause = columns.iter().map(|c| format!("{c} {op} ? ESCAPE '\\'")).collect::<Vec<_>>().join(" OR ");
+        self.push(&format!("({clause})"), columns.iter().map(|_| SqlValue::from(pattern.as_str())));
+    }
+
+    /// Equality on each custom field (keys were validated to `[A-Za-z0-9_]`).
+    pub(crate) fn custom_fields(&mut self, fields: &CustomFields) -> Result<()> {
+        for (key, value) in fields {
+            crate::domain::check::custom_field_key("custom_fields", key)?;
+            match self.dialect {
+                Dialect::Sqlite => {
+                    let path = SqlValue::from(format!("$.\"{key}\""));
+                    let (clause, bound) = match value {
+                        serde_json::Value::String(s) => {
+                            ("json_extract(custom_fields, ?) = ?", SqlValue::from(s.as_str()))
+                        }
+                        serde_json::Value::Bool(b) => {
+                            ("json_extract(custom_fields, ?) = ?", SqlValue::Int(Some(i64::from(*b))))
+                        }
+                        serde_json::Value::Number(n) => match n.as_i64() {
+                            Some(i) => ("json_extract(custom_fields, ?) = ?", SqlValue::Int(Some(i))),
+                            // Non-integers compare through their JSON text.
+                            None => ("json_quote(json_extract(custom_fields, ?)) = ?", SqlValue::from(n.to_string())),
+                        },
+                        _ => {
+                            return Err(Error::invalid(format!(
+                                "custom field filter `{key}` must be a string, number or boolean"
+                            )));
+                        }
+                    };
+                    self.push(clause, [path, bound]);
+                }
+                Dialect::Postgres => {
+                    if !(value.is_string() || value.is_number() || value.is_boolean()) {
+                        return Err(Error::invalid(format!(
+                            "custom field filter `{key}` must be a string, number or boolean"
+                        )));
+                    }
+                    self.push(
+                        "(custom_fields::jsonb -> ?) = CAST(? AS jsonb)",
+                        [SqlValue::from(key.as_str()), SqlValue::from(value.to_string())],
+                    );
+                }
+            }
+        }
+        Ok(())
+    }
+
+    pub(crate) fn sql(&self) -> String {
+        self.clauses.join(" AND ")
+    }
+}
+
+/// Sort direction of a list (by id, which sorts by creation time).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum SortOrder {
+    NewestFirst,
+    OldestFirst,
+}
+
+/// Largest page the store serves (tools cap lower, at 100).
+const STORE_MAX_LIMIT: u32 = 1000;
+
+impl SqlStore {
+    /// One page of `table` rows matching `filter`, plus the total count.
+    pub(crate) async fn page_of(
+        &self,
+        table: &str,
+        columns: &str,
+        filter: Where,
+        page: &PageRequest,
+        order: SortOrder,
+    ) -> Result<Page<Row>> {
+        let limit = page.limit.clamp(1, STORE_MAX_LIMIT);
+        let where_sql = filter.sql();
+        let mut args = filter.args.clone();
+        let (cursor_op, direction) = match order {
+            SortOrder::NewestFirst => ("<", "DESC"),
+            SortOrder::OldestFirst => (">", "ASC"),
+        };
+        let mut sql = format!("SELECT {columns} FROM {table} WHERE {where_sql}");
+        if let Some(cursor) = &page.cursor {
+            sql.push_str(&format!(" AND id {cursor_op} ?"));
+            args.push(SqlValue::from(decode_cursor(cursor)?));
+        }
+        sql.push_str(&format!(" ORDER BY id {direction} LIMIT {}", limit + 1));
+        let mut rows = self.read(&sql, args).await?;
+        let has_more = rows.len() > limit as usize;
+        rows.truncate(limit as usize);
+        let next_cursor =
+            if has_more { rows.last().map(|r| r.text("id")).transpose()?.map(|id| encode_cursor(&id)) } else { None };
+        // A first page that is not full already holds every match: no need to count.
+        let total = if page.cursor.is_none() && !has_more {
+            rows.len() as u64
+        } else {
+            let counted =
+                self.read(&format!("SELECT COUNT(*) AS n FROM {table} WHERE {where_sql}"), filter.args).await?;
+            counted.first().map(|r| r.count("n")).transpose()?.unwrap_or(0)
+        };
+        Ok(Page { items: rows, total, next_cursor })
+    }
+
+    /// The row of `table` with `id`, if the scope can see it.
+    pub(crate) async fn row_by_id(
+        &self,
+        table: &str,
+        columns: &str,
+        entity: &'static str,
+        scope: &Scope,
+        visibility: Visibility,
+        id: &str,
+    ) -> Result<Row> {
+        let mut filter = Where::scoped(self.dialect, scope, visibility);
+        filter.push("id = ?", [SqlValue::from(id)]);
+        let sql = format!("SELECT {columns} FROM {table} WHERE {}", filter.sql());
+        self.read(&sql, filter.args).await?.into_iter().next().ok_or_else(|| Error::not_found(entity, id))
+    }
+}
+
+impl Tx {
+    /// The row of `table` with `id` inside the transaction, if the scope can see it.
+    pub(crate) async fn row_by_id(
+        &mut self,
+        table: &str,
+        columns: &str,
+        entity: &'static str,
+        scope: &Scope,
+        visibility: Visibility,
+        id: &str,
+    ) -> Result<Row> {
+        let mut filter = Where::scoped(self.dialect(), scope, visibility);
+        filter.push("id = ?", [SqlValue::from(id)]);
+        let sql = format!("SELECT {columns} FROM {table} WHERE {}", filter.sql());
+        self.fetch(&sql, filter.args).await?.into_iter().next().ok_or_else(|| Error::not_found(entity, id))
+    }
+
+    /// Fails with "not found" unless `id` is a row of `table` the scope can see. This is how
+    /// every referenced id (assignee, customer, stage, …) is kept inside the tenant.
+    pub(crate) async fn ensure_visible(&mut self, scope: &Scope, reference: &Reference<'_>) -> Result<()> {
+        let Some(id) = reference.id else { return Ok(()) };
+        self.row_by_id(reference.table, "id", reference.entity, scope, reference.visibility, id).await.map(drop)
+    }
+
+    /// Inserts one row.
+    pub(crate) async fn insert(&mut self, table: &str, values: Vec<(&'static str, SqlValue)>) -> Result<()> {
+        let columns: Vec<&str> = values.iter().map(|(c, _)| *c).collect();
+        let sql =
+            format!("INSERT INTO {table} ({}) VALUES ({})", columns.join(", "), vec!["?"; columns.len()].join(", "));
+        self.execute(&sql, values.into_iter().map(|(_, v)| v).collect()).await.map(drop)
+    }
+
+    /// Inserts many rows with multi-row `VALUES`, in chunks that stay under both databases'
+    /// parameter limits.
+    pub(crate) async fn insert_many(&mut self, table: &str, rows: Vec<Vec<(&'static str, SqlValue)>>) -> Result<()> {
+        let Some(first) = rows.first() else { return Ok(()) };
+        let columns: Vec<&str> = first.iter().map(|(c, _)| *c).collect();
+        let per_row = columns.len();
+        let rows_per_statement = (30_000 / per_row).max(1);
+        let tuple = format!("({})", vec!["?"; per_row].join(", "));
+        let mut rows = rows.into_iter().peekable();
+        while rows.peek().is_some() {
+            let chunk: Vec<_> = rows.by_ref().take(rows_per_statement).collect();
+            let sql = format!(
+                "INSERT INTO {table} ({}) VALUES {}",
+                columns.join(", "),
+                vec![tuple.as_str(); chunk.len()].join(", ")
+            );
+            let args = chunk.into_iter().flat_map(|row| row.into_iter().map(|(_, v)| v)).collect();
+            self.execute(&sql, args).await?;
+        }
+        Ok(())
+    }
+
+    /// Updates the scope-visible row `id` of `table`; "not found" when there is none.
+    pub(crate) async fn update(
+        &mut self,
+        table: &str,
+        entity: &'static str,
+        scope: &Scope,
+        visibility: Visibility,
+        id: &str,
+        values: Vec<(&'static str, SqlValue)>,
+    ) -> Result<()> {
+        if values.is_empty() {
+            // Nothing to change: still report a missing or foreign id.
+            return self.row_by_id(table, "id", entity, scope, visibility, id).await.map(drop);
+        }
+        let mut filter = Where::scoped(self.dialect(), scope, visibility);
+        filter.push("id = ?", [SqlValue::from(id)]);
+        let assignments: Vec<String> = values.iter().map(|(c, _)| format!("{c} = ?")).collect();
+        let sql = format!("UPDATE {table} SET {} WHERE {}", assignments.join(", "), filter.sql());
+        let mut args: Vec<SqlValue> = values.into_iter().map(|(_, v)| v).collect();
+        args.extend(filter.args);
+        match self.execute(&sql, args).await? {
+            0 => Err(Error::not_found(entity, id)),
+            _ => Ok(()),
+        }
+    }
+
+    /// The next per-organization number of `kind` for `year` (1, 2, …), inside this transaction,
+    /// so it rolls back with a failed insert and concurrent writers never share one.
+    pub(crate) async fn next_number(&mut self, scope: &Scope, kind: &str, year: i32) -> Result<u64> {
+        let rows = self
+            .fetch(
+                "INSERT INTO number_sequences (organization_id, kind, year, last_value) VALUES (?, ?, ?, 1) \
+                 ON CONFLICT (organization_id, kind, year) DO UPDATE SET last_value = number_sequences.last_value + 1 \
+                 RETURNING last_value",
+                vec![scope.organization_id().as_str().into(), kind.into(), i64::from(year).into()],
+            )
+            .await?;
+        let value = rows
+            .first()
+            .map(|r| r.int("last_value"))
+            .transpose()?
+            .ok_or_else(|| Error::Internal("no number allocated".into()))?;
+        Ok(value as u64)
+    }
+}
+
+/// A referenced id that must be visible in the writer's scope.
+pub(crate) struct Reference<'a> {
+    pub(crate) table: &'static str,
+    pub(crate) entity: &'static str,
+    pub(crate) visibility: Visibility,
+    pub(crate) id: Option<&'a str>,
+}
+
+/// Cursors are opaque to callers; they carry the last id seen, hex-encoded so nobody mistakes
+/// one for an id.
+fn encode_cursor(id: &str) -> String {
+    id.bytes().map(|b| format!("{b:02x}")).collect()
+}
+
+fn decode_cursor(cursor: &str) -> Result<String> {
+    let bad = || Error::invalid("`cursor` is not a cursor returned by this list");
+    if !cursor.len().is_multiple_of(2) || cursor.len() > 256 {
+        return Err(bad());
+    }
+    let bytes = (0..cursor.len())
+        .step_by(2)
+        .map(|i| u8::from_str_radix(&cursor[i..i + 2], 16).map_err(|_| bad()))
+        .collect::<Result<Vec<u8>>>()?;
+    String::from_utf8(bytes).map_err(|_| bad())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cursors_round_trip_and_reject_garbage() {
+        let id = "cus_0193a5b2c3d4e5f6a7b8c9d0e1f2";
+        assert_eq!(decode_cursor(&encode_cursor(id)).unwrap(), id);
+        assert_eq!(decode_cursor("zz").unwrap_err().kind(), crate::ErrorKind::InvalidArgument);
+    }
+}

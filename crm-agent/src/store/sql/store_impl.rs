@@ -1,0 +1,1156 @@
+//! `impl Store for SqlStore`: each method is a short transaction script over the generic
+//! query shapes of `query.rs` and the mappings of `entities.rs`.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use async_trait::async_trait;
+use chrono::Datelike;
+
+use super::codec::{self, Row, SqlValue};
+use super::entities::{self as e, Table};
+use super::query::{Reference, SortOrder, Visibility, Where};
+use super::{SqlStore, Tx};
+use crate::domain::*;
+use crate::error::{Error, Result};
+use crate::store::{Scope, Store};
+
+/// Column values of one row to write.
+type Values = Vec<(&'static str, SqlValue)>;
+
+/// Writes of organization-internal data are refused in a customer scope.
+fn require_organization_scope(scope: &Scope, what: &str) -> Result<()> {
+    if scope.is_customer() {
+        return Err(Error::PermissionDenied(format!("a customer cannot {what}")));
+    }
+    Ok(())
+}
+
+/// In a customer scope a new customer-owned record must belong to that customer.
+fn require_own_customer(scope: &Scope, customer: Option<&CustomerId>) -> Result<()> {
+    match scope.customer_id() {
+        Some(own) if customer != Some(own) => {
+            Err(Error::not_found("customer", customer.map_or("(none)", |c| c.as_str())))
+        }
+        _ => Ok(()),
+    }
+}
+
+impl Tx {
+    async fn ensure_all(&mut self, scope: &Scope, references: Vec<Reference<'_>>) -> Result<()> {
+        for reference in &references {
+            self.ensure_visible(scope, reference).await?;
+        }
+        Ok(())
+    }
+
+    /// Inserts a new entity row with a fresh id and the bookkeeping columns; returns the id.
+    async fn insert_entity(
+        &mut self,
+        table: &Table,
+        scope: &Scope,
+        mut values: Values,
+        created_at: Option<Timestamp>,
+        has_updated_at: bool,
+    ) -> Result<String> {
+        let created_at = created_at.map(codec::truncate).unwrap_or_else(codec::now);
+        let id = codec::new_id(table.id_prefix, created_at);
+        values.push(("id", id.as_str().into()));
+        values.push(("organization_id", scope.organization_id().as_str().into()));
+        values.push(("created_at", codec::ts(created_at)));
+        if has_updated_at {
+            values.push(("updated_at", codec::ts(created_at)));
+        }
+        self.insert(table.name, values).await?;
+        Ok(id)
+    }
+
+    async fn update_entity(&mut self, table: &Table, scope: &Scope, id: &str, mut values: Values) -> Result<Row> {
+        if !values.is_empty() {
+            values.push(("updated_at", codec::ts(codec::now())));
+        }
+        self.update(table.name, table.entity, scope, table.visibility, id, values).await?;
+        self.row_by_id(table.name, table.columns, table.entity, scope, table.visibility, id).await
+    }
+
+    async fn read_entity(&mut self, table: &Table, scope: &Scope, id: &str) -> Result<Row> {
+        self.row_by_id(table.name, table.columns, table.entity, scope, table.visibility, id).await
+    }
+
+    /// Every id in `ids` must be a row of `table` visible in `scope` (batched, for imports).
+    async fn ensure_all_exist(&mut self, scope: &Scope, table: &Table, ids: BTreeSet<&str>) -> Result<()> {
+        let ids: Vec<&str> = ids.into_iter().collect();
+        for chunk in ids.chunks(500) {
+            let mut filter = Where::scoped(self.dialect(), scope, table.visibility);
+            filter.push(
+                &format!("id IN ({})", vec!["?"; chunk.len()].join(", ")),
+                chunk.iter().map(|id| SqlValue::from(*id)),
+            );
+            let sql = format!("SELECT id FROM {} WHERE {}", table.name, filter.sql());
+            let found: BTreeSet<String> =
+                self.fetch(&sql, filter.args).await?.iter().map(|r| r.text("id")).collect::<Result<_>>()?;
+            if let Some(missing) = chunk.iter().find(|id| !found.contains(**id)) {
+                return Err(Error::not_found(table.entity, *missing));
+            }
+        }
+        Ok(())
+    }
+
+    /// Inserts many entity rows; returns their ids in order.
+    async fn import_entities(
+        &mut self,
+        table: &Table,
+        scope: &Scope,
+        rows: Vec<(Values, Option<Timestamp>)>,
+    ) -> Result<Vec<String>> {
+        let mut ids = Vec::with_capacity(rows.len());
+        let rows = rows
+            .into_iter()
+            .map(|(mut values, created_at)| {
+                let created_at = created_at.map(codec::truncate).unwrap_or_else(codec::now);
+                let id = codec::new_id(table.id_prefix, created_at);
+                values.push(("id", id.as_str().into()));
+                values.push(("organization_id", scope.organization_id().as_str().into()));
+                values.push(("created_at", codec::ts(created_at)));
+                values.push(("updated_at", codec::ts(created_at)));
+                ids.push(id);
+                values
+            })
+            .collect();
+        self.insert_many(table.name, rows).await?;
+        Ok(ids)
+    }
+
+    async fn stage_in_pipeline(&mut self, scope: &Scope, pipeline: &PipelineId, stage: &StageId) -> Result<()> {
+        self.ensure_visible(
+            scope,
+            &Reference {
+                table: "pipelines",
+                entity: "pipeline",
+                visibility: Visibility::Shared,
+                id: Some(pipeline.as_str()),
+            },
+        )
+        .await?;
+        let rows = self
+            .fetch(
+                "SELECT id FROM pipeline_stages WHERE organization_id = ? AND id = ? AND pipeline_id = ?",
+                vec![scope.organization_id().as_str().into(), stage.as_str().into(), pipeline.as_str().into()],
+            )
+            .await?;
+        if rows.is_empty() {
+            return Err(Error::not_found("pipeline stage", format!("{stage} in pipeline {pipeline}")));
+        }
+        Ok(())
+    }
+
+    async fn employee_with_roles(&mut self, scope: &Scope, id: &str) -> Result<Employee> {
+        let mut employee = e::employee_from_row(&self.read_entity(&e::EMPLOYEES, scope, id).await?)?;
+        let rows = self
+            .fetch(
+                "SELECT role_id FROM employee_roles WHERE organization_id = ? AND employee_id = ? ORDER BY role_id",
+                vec![scope.organization_id().as_str().into(), id.into()],
+            )
+            .await?;
+        employee.role_ids = rows.iter().map(|r| r.id("role_id")).collect::<Result<_>>()?;
+        Ok(employee)
+    }
+}
+
+impl SqlStore {
+    async fn list_of<T>(
+        &self,
+        table: &Table,
+        filter: Where,
+        page: &PageRequest,
+        order: SortOrder,
+        map: impl Fn(&Row) -> Result<T>,
+    ) -> Result<Page<T>> {
+        let rows = self.page_of(table.name, table.columns, filter, page, order).await?;
+        let items = rows.items.iter().map(map).collect::<Result<Vec<T>>>()?;
+        Ok(Page { items, total: rows.total, next_cursor: rows.next_cursor })
+    }
+
+    async fn get_of<T>(&self, table: &Table, scope: &Scope, id: &str, map: impl Fn(&Row) -> Result<T>) -> Result<T> {
+        map(&self.row_by_id(table.name, table.columns, table.entity, scope, table.visibility, id).await?)
+    }
+
+    fn filter(&self, scope: &Scope, table: &Table) -> Where {
+        Where::scoped(self.dialect, scope, table.visibility)
+    }
+
+    async fn fill_role_ids(&self, scope: &Scope, employees: &mut [Employee]) -> Result<()> {
+        if employees.is_empty() {
+            return Ok(());
+        }
+        let mut args: Vec<SqlValue> = vec![scope.organization_id().as_str().into()];
+        args.extend(employees.iter().map(|e| SqlValue::from(e.id.as_str())));
+        let sql = format!(
+            "SELECT employee_id, role_id FROM employee_roles WHERE organization_id = ? AND employee_id IN ({}) ORDER BY role_id",
+            vec!["?"; employees.len()].join(", ")
+        );
+        let mut by_employee: BTreeMap<String, Vec<RoleId>> = BTreeMap::new();
+        for row in self.read(&sql, args).await? {
+            by_employee.entry(row.text("employee_id")?).or_default().push(row.id("role_id")?);
+        }
+        for employee in employees {
+            employee.role_ids = by_employee.remove(employee.id.as_str()).unwrap_or_default();
+        }
+        Ok(())
+    }
+
+    async fn order_items(&self, scope: &Scope, order: &mut Order) -> Result<()> {
+        let rows = self
+            .read(
+                &format!(
+                    "SELECT {} FROM order_items WHERE organization_id = ? AND order_id = ? ORDER BY position",
+                    e::ORDER_ITEM_COLUMNS
+                ),
+                vec![scope.organization_id().as_str().into(), order.id.as_str().into()],
+            )
+            .await?;
+        order.items = rows.iter().map(e::order_item_from_row).collect::<Result<_>>()?;
+        Ok(())
+    }
+}
+
+#[async_trait]
+impl Store for SqlStore {
+    // --- organizations and members -----------------------------------------------------------
+
+    async fn create_organization(&self, new: NewOrganization) -> Result<Organization> {
+        new.validate()?;
+        let created_at = new.created_at.map(codec::truncate).unwrap_or_else(codec::now);
+        let id = codec::new_id("org", created_at);
+        let mut tx = self.begin().await?;
+        tx.insert(
+            "organizations",
+            vec![
+                ("id", id.as_str().into()),
+                ("name", new.name.into()),
+                ("slug", new.slug.into()),
+                ("industry", new.industry.into()),
+                ("website", new.website.into()),
+                ("settings", codec::json(&new.settings)?),
+                ("active", new.active.into()),
+                ("created_at", codec::ts(created_at)),
+                ("updated_at", codec::ts(created_at)),
+            ],
+        )
+        .await?;
+        let rows = tx
+            .fetch(&format!("SELECT {} FROM organizations WHERE id = ?", e::ORGANIZATION_COLUMNS), vec![id.into()])
+            .await?;
+        tx.commit().await?;
+        e::organization_from_row(rows.first().ok_or_else(|| Error::Internal("organization vanished".into()))?)
+    }
+
+    async fn find_organization(&self, id_or_slug: &str) -> Result<Organization> {
+        let rows = self
+            .read(
+                &format!("SELECT {} FROM organizations WHERE id = ? OR slug = ?", e::ORGANIZATION_COLUMNS),
+                vec![id_or_slug.into(), id_or_slug.into()],
+            )
+            .await?;
+        rows.first()
+            .map(e::organization_from_row)
+            .transpose()?
+            .ok_or_else(|| Error::not_found("organization", id_or_slug))
+    }
+
+    async fn get_organization(&self, scope: &Scope) -> Result<Organization> {
+        let id = scope.organization_id().as_str();
+        let rows = self
+            .read(&format!("SELECT {} FROM organizations WHERE id = ?", e::ORGANIZATION_COLUMNS), vec![id.into()])
+            .await?;
+        rows.first().map(e::organization_from_row).transpose()?.ok_or_else(|| Error::not_found("organization", id))
+    }
+
+    async fn update_organization(&self, scope: &Scope, patch: OrganizationPatch) -> Result<Organization> {
+        require_organization_scope(scope, "change the organization")?;
+        patch.validate()?;
+        let mut values: Vec<(&'static str, SqlValue)> = Vec::new();
+        if let Some(name) = patch.name {
+            values.push(("name", name.into()));
+        }
+        if let Some(industry) = patch.industry {
+            values.push(("industry", industry.into()));
+        }
+        if let Some(website) = patch.website {
+            values.push(("website", website.into()));
+        }
+        if let Some(settings) = &patch.settings {
+            values.push(("settings", codec::json(settings)?));
+        }
+        if let Some(active) = patch.active {
+            values.push(("active", active.into()));
+        }
+        let mut tx = self.begin().await?;
+        if !values.is_empty() {
+            values.push(("updated_at", codec::ts(codec::now())));
+            let assignments: Vec<String> = values.iter().map(|(c, _)| format!("{c} = ?")).collect();
+            let mut args: Vec<SqlValue> = values.into_iter().map(|(_, v)| v).collect();
+            args.push(scope.organization_id().as_str().into());
+            if tx.execute(&format!("UPDATE organizations SET {} WHERE id = ?", assignments.join(", ")), args).await?
+                == 0
+            {
+                return Err(Error::not_found("organization", scope.organization_id().as_str()));
+            }
+        }
+        tx.commit().await?;
+        self.get_organization(scope).await
+    }
+
+    async fn put_member(&self, scope: &Scope, member: NewMember) -> Result<Member> {
+        require_organization_scope(scope, "manage members")?;
+        member.validate()?;
+        let mut tx = self.begin().await?;
+        tx.ensure_all(
+            scope,
+            vec![
+                e::table_ref(&e::EMPLOYEES, member.employee_id.as_ref().map(EmployeeId::as_str)),
+                e::table_ref(&e::CUSTOMERS, member.customer_id.as_ref().map(CustomerId::as_str)),
+            ],
+        )
+        .await?;
+        tx.execute(
+            "INSERT INTO members (organization_id, user_id, role, employee_id, customer_id, display_name, created_at) \
+             VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (organization_id, user_id) DO UPDATE SET role = excluded.role, \
+             employee_id = excluded.employee_id, customer_id = excluded.customer_id, display_name = excluded.display_name",
+            vec![
+                scope.organization_id().as_str().into(),
+                member.user_id.as_str().into(),
+                member.role.as_str().into(),
+                codec::opt_text(member.employee_id.as_ref()),
+                codec::opt_text(member.customer_id.as_ref()),
+                member.display_name.into(),
+                codec::ts(codec::now()),
+            ],
+        )
+        .await?;
+        tx.commit().await?;
+        self.get_member(scope, &member.user_id).await
+    }
+
+    async fn get_member(&self, scope: &Scope, user_id: &str) -> Result<Member> {
+        let rows = self
+            .read(
+                &format!("SELECT {} FROM members WHERE organization_id = ? AND user_id = ?", e::MEMBER_COLUMNS),
+                vec![scope.organization_id().as_str().into(), user_id.into()],
+            )
+            .await?;
+        rows.first().map(e::member_from_row).transpose()?.ok_or_else(|| Error::not_found("member", user_id))
+    }
+
+    async fn list_memberships(&self, user_id: &str) -> Result<Vec<Member>> {
+        let rows = self
+            .read(
+                &format!(
+                    "SELECT {} FROM members WHERE user_id = ? ORDER BY created_at, organization_id",
+                    e::MEMBER_COLUMNS
+                ),
+                vec![user_id.into()],
+            )
+            .await?;
+        rows.iter().map(e::member_from_row).collect()
+    }
+
+    // --- roles ---------------------------------------------------------------------------------
+
+    async fn list_roles(&self, scope: &Scope) -> Result<Vec<RoleDefinition>> {
+        let filter = self.filter(scope, &e::ROLES);
+        let rows = self
+            .read(&format!("SELECT {} FROM roles WHERE {} ORDER BY name", e::ROLES.columns, filter.sql()), filter.args)
+            .await?;
+        rows.iter().map(e::role_from_row).collect()
+    }
+
+    async fn create_role(&self, scope: &Scope, new: NewRoleDefinition) -> Result<RoleDefinition> {
+        require_organization_scope(scope, "create roles")?;
+        new.validate()?;
+        let mut tx = self.begin().await?;
+        let values = vec![
+            ("name", new.name.as_str().into()),
+            ("description", new.description.clone().into()),
+            ("grants", codec::json(&new.grants)?),
+            ("is_system", new.is_system.into()),
+        ];
+        let id = match tx.insert_entity(&e::ROLES, scope, values, None, true).await {
+            Err(err) if err.kind() == crate::ErrorKind::Conflict => {
+                return Err(Error::conflict(format!("a role named `{}` already exists", new.name)));
+            }
+            other => other?,
+        };
+        let row = tx.read_entity(&e::ROLES, scope, &id).await?;
+        tx.commit().await?;
+        e::role_from_row(&row)
+    }
+
+    async fn update_role(&self, scope: &Scope, id: &RoleId, patch: RoleDefinitionPatch) -> Result<RoleDefinition> {
+        require_organization_scope(scope, "change roles")?;
+        patch.validate()?;
+        let mut values = Vec::new();
+        if let Some(description) = patch.description {
+            values.push(("description", SqlValue::from(description)));
+        }
+        if let Some(grants) = &patch.grants {
+            values.push(("grants", codec::json(grants)?));
+        }
+        let mut tx = self.begin().await?;
+        let row = tx.update_entity(&e::ROLES, scope, id.as_str(), values).await?;
+        tx.commit().await?;
+        e::role_from_row(&row)
+    }
+
+    async fn assign_role(&self, scope: &Scope, employee: &EmployeeId, role: &RoleId) -> Result<Employee> {
+        require_organization_scope(scope, "assign roles")?;
+        let mut tx = self.begin().await?;
+        tx.ensure_all(
+            scope,
+            vec![e::table_ref(&e::EMPLOYEES, Some(employee.as_str())), e::table_ref(&e::ROLES, Some(role.as_str()))],
+        )
+        .await?;
+        tx.execute(
+            "INSERT INTO employee_roles (organization_id, employee_id, role_id) VALUES (?, ?, ?) ON CONFLICT (employee_id, role_id) DO NOTHING",
+            vec![scope.organization_id().as_str().into(), employee.as_str().into(), role.as_str().into()],
+        )
+        .await?;
+        let result = tx.employee_with_roles(scope, employee.as_str()).await?;
+        tx.commit().await?;
+        Ok(result)
+    }
+
+    // --- employees -------------------------------------------------------------------------------
+
+    async fn list_employees(
+        &self,
+        scope: &Scope,
+        filter: &EmployeeFilter,
+        page: &PageRequest,
+    ) -> Result<Page<Employee>> {
+        let mut w = self.filter(scope, &e::EMPLOYEES);
+        e::employee_filter(&mut w, filter);
+        let mut result = self.list_of(&e::EMPLOYEES, w, page, SortOrder::NewestFirst, e::employee_from_row).await?;
+        self.fill_role_ids(scope, &mut result.items).await?;
+        Ok(result)
+    }
+
+    async fn get_employee(&self, scope: &Scope, id: &EmployeeId) -> Result<Employee> {
+        let mut employee = self.get_of(&e::EMPLOYEES, scope, id.as_str(), e::employee_from_row).await?;
+        self.fill_role_ids(scope, std::slice::from_mut(&mut employee)).await?;
+        Ok(employee)
+    }
+
+    async fn create_employee(&self, scope: &Scope, new: NewEmployee) -> Result<Employee> {
+        require_organization_scope(scope, "create employees")?;
+        new.validate()?;
+        let mut tx = self.begin().await?;
+        tx.ensure_all(scope, e::employee_refs(new.manager_id.as_ref())).await?;
+        let id = tx.insert_entity(&e::EMPLOYEES, scope, e::employee_insert(&new)?, new.created_at, true).await?;
+        let employee = tx.employee_with_roles(scope, &id).await?;
+        tx.commit().await?;
+        Ok(employee)
+    }
+
+    async fn update_employee(&self, scope: &Scope, id: &EmployeeId, patch: EmployeePatch) -> Result<Employee> {
+        require_organization_scope(scope, "change employees")?;
+        patch.validate()?;
+        if patch.manager_id.as_ref().and_then(|m| m.as_ref()) == Some(id) {
+            return Err(Error::invalid("an employee cannot be their own manager"));
+        }
+        let mut tx = self.begin().await?;
+        tx.ensure_all(scope, e::employee_refs(patch.manager_id.as_ref().and_then(|m| m.as_ref()))).await?;
+        tx.update_entity(&e::EMPLOYEES, scope, id.as_str(), e::employee_patch(&patch)?).await?;
+        let employee = tx.employee_with_roles(scope, id.as_str()).await?;
+        tx.commit().await?;
+        Ok(employee)
+    }
+
+    // --- customers -------------------------------------------------------------------------------
+
+    async fn list_customers(
+        &self,
+        scope: &Scope,
+        filter: &CustomerFilter,
+        page: &PageRequest,
+    ) -> Result<Page<Customer>> {
+        let mut w = self.filter(scope, &e::CUSTOMERS);
+        e::customer_filter(&mut w, filter)?;
+        self.list_of(&e::CUSTOMERS, w, page, SortOrder::NewestFirst, e::customer_from_row).await
+    }
+
+    async fn get_customer(&self, scope: &Scope, id: &CustomerId) -> Result<Customer> {
+        self.get_of(&e::CUSTOMERS, scope, id.as_str(), e::customer_from_row).await
+    }
+
+    async fn create_customer(&self, scope: &Scope, new: NewCustomer) -> Result<Customer> {
+        require_organization_scope(scope, "create customers")?;
+        new.validate()?;
+        let mut tx = self.begin().await?;
+        tx.ensure_all(scope, e::customer_refs(new.assigned_to.as_ref(), new.converted_from_lead.as_ref())).await?;
+        let id = tx.insert_entity(&e::CUSTOMERS, scope, e::customer_insert(&new)?, new.created_at, true).await?;
+        let row = tx.read_entity(&e::CUSTOMERS, scope, &id).await?;
+        tx.commit().await?;
+        e::customer_from_row(&row)
+    }
+
+    async fn update_customer(&self, scope: &Scope, id: &CustomerId, patch: CustomerPatch) -> Result<Customer> {
+        patch.validate()?;
+        let mut tx = self.begin().await?;
+        tx.ensure_all(scope, e::customer_refs(patch.assigned_to.as_ref().and_then(|a| a.as_ref()), None)).await?;
+        let row = tx.update_entity(&e::CUSTOMERS, scope, id.as_str(), e::customer_patch(&patch)?).await?;
+        tx.commit().await?;
+        e::customer_from_row(&row)
+    }
+
+    async fn import_customers(&self, scope: &Scope, batch: Vec<NewCustomer>) -> Result<Vec<CustomerId>> {
+        require_organization_scope(scope, "import customers")?;
+        let mut rows = Vec::with_capacity(batch.len());
+        let mut employees = BTreeSet::new();
+        let mut leads = BTreeSet::new();
+        for new in &batch {
+            new.validate()?;
+            employees.extend(new.assigned_to.as_ref().map(EmployeeId::as_str));
+            leads.extend(new.converted_from_lead.as_ref().map(LeadId::as_str));
+            rows.push((e::customer_insert(new)?, new.created_at));
+        }
+        let mut tx = self.begin().await?;
+        tx.ensure_all_exist(scope, &e::EMPLOYEES, employees).await?;
+        tx.ensure_all_exist(scope, &e::LEADS, leads).await?;
+        let ids = tx.import_entities(&e::CUSTOMERS, scope, rows).await?;
+        tx.commit().await?;
+        Ok(ids.into_iter().map(CustomerId).collect())
+    }
+
+    async fn customer_stats(&self, scope: &Scope) -> Result<CustomerStats> {
+        self.sql_customer_stats(scope).await
+    }
+
+    // --- pipelines -------------------------------------------------------------------------------
+
+    async fn list_pipelines(&self, scope: &Scope) -> Result<Vec<Pipeline>> {
+        let org = scope.organization_id().as_str();
+        let pipelines = self
+            .read("SELECT id, organization_id, name, is_default, created_at FROM pipelines WHERE organization_id = ? ORDER BY is_default DESC, id", vec![org.into()])
+            .await?;
+        let stages = self
+            .read(
+                &format!(
+                    "SELECT {} FROM pipeline_stages WHERE organization_id = ? ORDER BY pipeline_id, position, id",
+                    e::STAGE_COLUMNS
+                ),
+                vec![org.into()],
+            )
+            .await?;
+        let mut by_pipeline: BTreeMap<String, Vec<PipelineStage>> = BTreeMap::new();
+        for row in &stages {
+            let stage = e::stage_from_row(row)?;
+            by_pipeline.entry(stage.pipeline_id.0.clone()).or_default().push(stage);
+        }
+        pipelines
+            .iter()
+            .map(|r| {
+                let id: String = r.text("id")?;
+                Ok(Pipeline {
+                    stages: by_pipeline.remove(&id).unwrap_or_default(),
+                    id: PipelineId(id),
+                    organization_id: r.id("organization_id")?,
+                    name: r.text("name")?,
+                    is_default: r.boolean("is_default")?,
+                    created_at: r.ts("created_at")?,
+                })
+            })
+            .collect()
+    }
+
+    async fn create_pipeline(&self, scope: &Scope, new: NewPipeline) -> Result<Pipeline> {
+        require_organization_scope(scope, "create pipelines")?;
+        new.validate()?;
+        let created_at = codec::now();
+        let id = codec::new_id("pip", created_at);
+        let org = scope.organization_id().as_str();
+        let mut tx = self.begin().await?;
+        if new.is_default {
+            tx.execute("UPDATE pipelines SET is_default = ? WHERE organization_id = ?", vec![false.into(), org.into()])
+                .await?;
+        }
+        tx.insert(
+            "pipelines",
+            vec![
+                ("id", id.as_str().into()),
+                ("organization_id", org.into()),
+                ("name", new.name.as_str().into()),
+                ("is_default", new.is_default.into()),
+                ("created_at", codec::ts(created_at)),
+            ],
+        )
+        .await?;
+        let stages = new
+            .stages
+            .iter()
+            .map(|s| {
+                vec![
+                    ("id", SqlValue::from(codec::new_id("stg", created_at))),
+                    ("organization_id", org.into()),
+                    ("pipeline_id", id.as_str().into()),
+                    ("name", s.name.as_str().into()),
+                    ("position", i64::from(s.position).into()),
+                    ("probability", i64::from(s.probability).into()),
+                    ("is_closed_won", s.is_closed_won.into()),
+                    ("is_closed_lost", s.is_closed_lost.into()),
+                ]
+            })
+            .collect();
+        tx.insert_many("pipeline_stages", stages).await?;
+        tx.commit().await?;
+        self.list_pipelines(scope)
+            .await?
+            .into_iter()
+            .find(|p| p.id.as_str() == id)
+            .ok_or_else(|| Error::Internal("pipeline vanished".into()))
+    }
+
+    // --- leads -------------------------------------------------------------------------------------
+
+    async fn list_leads(&self, scope: &Scope, filter: &LeadFilter, page: &PageRequest) -> Result<Page<Lead>> {
+        let mut w = self.filter(scope, &e::LEADS);
+        e::lead_filter(&mut w, filter)?;
+        self.list_of(&e::LEADS, w, page, SortOrder::NewestFirst, e::lead_from_row).await
+    }
+
+    async fn get_lead(&self, scope: &Scope, id: &LeadId) -> Result<Lead> {
+        self.get_of(&e::LEADS, scope, id.as_str(), e::lead_from_row).await
+    }
+
+    async fn create_lead(&self, scope: &Scope, new: NewLead) -> Result<Lead> {
+        require_organization_scope(scope, "create leads")?;
+        new.validate()?;
+        let mut tx = self.begin().await?;
+        tx.ensure_all(scope, e::lead_refs(new.assigned_to.as_ref(), new.stage_id.as_ref())).await?;
+        let id = tx.insert_entity(&e::LEADS, scope, e::lead_insert(&new)?, new.created_at, true).await?;
+        let row = tx.read_entity(&e::LEADS, scope, &id).await?;
+        tx.commit().await?;
+        e::lead_from_row(&row)
+    }
+
+    async fn update_lead(
+        &self,
+        scope: &Scope,
+        id: &LeadId,
+        patch: LeadPatch,
+        history: Option<NewLeadHistory>,
+    ) -> Result<Lead> {
+        require_organization_scope(scope, "change leads")?;
+        patch.validate()?;
+        if let Some(h) = &history {
+            h.validate()?;
+        }
+        let mut tx = self.begin().await?;
+        tx.ensure_all(
+            scope,
+            e::lead_refs(
+                patch.assigned_to.as_ref().and_then(|a| a.as_ref()),
+                patch.stage_id.as_ref().and_then(|s| s.as_ref()),
+            ),
+        )
+        .await?;
+        let row = tx.update_entity(&e::LEADS, scope, id.as_str(), e::lead_patch(&patch)?).await?;
+        if let Some(h) = history {
+            tx.ensure_all(
+                scope,
+                vec![
+                    e::stage_ref(h.from_stage_id.as_ref().map(StageId::as_str)),
+                    e::stage_ref(h.to_stage_id.as_ref().map(StageId::as_str)),
+                ],
+            )
+            .await?;
+            let changed_at = codec::now();
+            tx.insert(
+                "lead_history",
+                vec![
+                    ("id", codec::new_id("lhi", changed_at).into()),
+                    ("organization_id", scope.organization_id().as_str().into()),
+                    ("lead_id", id.as_str().into()),
+                    ("from_stage_id", codec::opt_text(h.from_stage_id.as_ref())),
+                    ("to_stage_id", codec::opt_text(h.to_stage_id.as_ref())),
+                    ("from_score", SqlValue::Int(h.from_score.map(i64::from))),
+                    ("to_score", SqlValue::Int(h.to_score.map(i64::from))),
+                    ("changed_by", h.changed_by.into()),
+                    ("note", h.note.into()),
+                    ("changed_at", codec::ts(changed_at)),
+                ],
+            )
+            .await?;
+        }
+        tx.commit().await?;
+        e::lead_from_row(&row)
+    }
+
+    async fn lead_history(&self, scope: &Scope, id: &LeadId) -> Result<Vec<LeadHistory>> {
+        // Checks the lead is visible first, so a foreign id is "not found" rather than empty.
+        self.row_by_id(e::LEADS.name, "id", e::LEADS.entity, scope, e::LEADS.visibility, id.as_str()).await?;
+        let rows = self
+            .read(
+                &format!(
+                    "SELECT {} FROM lead_history WHERE organization_id = ? AND lead_id = ? ORDER BY changed_at, id",
+                    e::LEAD_HISTORY_COLUMNS
+                ),
+                vec![scope.organization_id().as_str().into(), id.as_str().into()],
+            )
+            .await?;
+        rows.iter().map(e::lead_history_from_row).collect()
+    }
+
+    async fn convert_lead(&self, scope: &Scope, id: &LeadId, customer: NewCustomer) -> Result<LeadConversion> {
+        require_organization_scope(scope, "convert leads")?;
+        customer.validate()?;
+        let now = codec::now();
+        let customer_id = codec::new_id(e::CUSTOMERS.id_prefix, now);
+        let mut tx = self.begin().await?;
+        // Claim the lead with a conditional update: of two concurrent conversions exactly one
+        // changes the row (PostgreSQL re-checks `converted = false` after the first commits).
+        let mut filter = Where::scoped(tx.dialect(), scope, e::LEADS.visibility);
+        filter.push("id = ? AND converted = ?", [SqlValue::from(id.as_str()), SqlValue::from(false)]);
+        let sql = format!(
+            "UPDATE leads SET converted = ?, converted_at = ?, converted_customer_id = ?, qualification_status = ?, updated_at = ? WHERE {}",
+            filter.sql()
+        );
+        let mut args: Vec<SqlValue> = vec![
+            true.into(),
+            codec::ts(now),
+            customer_id.as_str().into(),
+            QualificationStatus::Converted.as_str().into(),
+            codec::ts(now),
+        ];
+        args.extend(filter.args);
+        let claimed = tx.execute(&sql, args).await?;
+        if claimed == 0 {
+            drop(tx);
+            let lead = self.get_lead(scope, id).await?;
+            let existing = lead
+                .converted_customer_id
+                .clone()
+                .ok_or_else(|| Error::conflict("the lead is marked converted but has no customer"))?;
+            let customer = self.get_customer(scope, &existing).await?;
+            return Ok(LeadConversion { lead, customer, newly_converted: false });
+        }
+        let mut new = customer;
+        new.converted_from_lead = Some(id.clone());
+        tx.ensure_all(scope, e::customer_refs(new.assigned_to.as_ref(), None)).await?;
+        let mut values = e::customer_insert(&new)?;
+        values.push(("id", customer_id.as_str().into()));
+        values.push(("organization_id", scope.organization_id().as_str().into()));
+        let created_at = new.created_at.map(codec::truncate).unwrap_or(now);
+        values.push(("created_at", codec::ts(created_at)));
+        values.push(("updated_at", codec::ts(created_at)));
+        tx.insert(e::CUSTOMERS.name, values).await?;
+        let customer = e::customer_from_row(&tx.read_entity(&e::CUSTOMERS, scope, &customer_id).await?)?;
+        let lead = e::lead_from_row(&tx.read_entity(&e::LEADS, scope, id.as_str()).await?)?;
+        tx.commit().await?;
+        Ok(LeadConversion { lead, customer, newly_converted: true })
+    }
+
+    async fn import_leads(&self, scope: &Scope, batch: Vec<NewLead>) -> Result<Vec<LeadId>> {
+        require_organization_scope(scope, "import leads")?;
+        let mut rows = Vec::with_capacity(batch.len());
+        let mut employees = BTreeSet::new();
+        let mut stages = BTreeSet::new();
+        for new in &batch {
+            new.validate()?;
+            employees.extend(new.assigned_to.as_ref().map(EmployeeId::as_str));
+            stages.extend(new.stage_id.as_ref().map(StageId::as_str));
+            rows.push((e::lead_insert(new)?, new.created_at));
+        }
+        let mut tx = self.begin().await?;
+        tx.ensure_all_exist(scope, &e::EMPLOYEES, employees).await?;
+        for stage in stages {
+            tx.ensure_visible(scope, &e::stage_ref(Some(stage))).await?;
+        }
+        let ids = tx.import_entities(&e::LEADS, scope, rows).await?;
+        tx.commit().await?;
+        Ok(ids.into_iter().map(LeadId).collect())
+    }
+
+    async fn lead_stats(&self, scope: &Scope) -> Result<LeadStats> {
+        self.sql_lead_stats(scope).await
+    }
+
+    // --- deals -------------------------------------------------------------------------------------
+
+    async fn list_deals(&self, scope: &Scope, filter: &DealFilter, page: &PageRequest) -> Result<Page<Deal>> {
+        let mut w = self.filter(scope, &e::DEALS);
+        e::deal_filter(&mut w, filter)?;
+        self.list_of(&e::DEALS, w, page, SortOrder::NewestFirst, e::deal_from_row).await
+    }
+
+    async fn get_deal(&self, scope: &Scope, id: &DealId) -> Result<Deal> {
+        self.get_of(&e::DEALS, scope, id.as_str(), e::deal_from_row).await
+    }
+
+    async fn create_deal(&self, scope: &Scope, new: NewDeal) -> Result<Deal> {
+        require_organization_scope(scope, "create deals")?;
+        new.validate()?;
+        let mut tx = self.begin().await?;
+        tx.ensure_all(
+            scope,
+            vec![
+                e::table_ref(&e::CUSTOMERS, new.customer_id.as_ref().map(CustomerId::as_str)),
+                e::table_ref(&e::LEADS, new.lead_id.as_ref().map(LeadId::as_str)),
+                e::table_ref(&e::EMPLOYEES, new.assigned_to.as_ref().map(EmployeeId::as_str)),
+            ],
+        )
+        .await?;
+        tx.stage_in_pipeline(scope, &new.pipeline_id, &new.stage_id).await?;
+        let id = tx.insert_entity(&e::DEALS, scope, e::deal_insert(&new)?, new.created_at, true).await?;
+        let row = tx.read_entity(&e::DEALS, scope, &id).await?;
+        tx.commit().await?;
+        e::deal_from_row(&row)
+    }
+
+    async fn update_deal(&self, scope: &Scope, id: &DealId, patch: DealPatch) -> Result<Deal> {
+        require_organization_scope(scope, "change deals")?;
+        patch.validate()?;
+        let mut tx = self.begin().await?;
+        let current = e::deal_from_row(&tx.read_entity(&e::DEALS, scope, id.as_str()).await?)?;
+        tx.ensure_all(
+            scope,
+            vec![
+                e::table_ref(
+                    &e::CUSTOMERS,
+                    patch.customer_id.as_ref().and_then(|c| c.as_ref()).map(CustomerId::as_str),
+                ),
+                e::table_ref(&e::LEADS, patch.lead_id.as_ref().and_then(|l| l.as_ref()).map(LeadId::as_str)),
+                e::table_ref(
+                    &e::EMPLOYEES,
+                    patch.assigned_to.as_ref().and_then(|a| a.as_ref()).map(EmployeeId::as_str),
+                ),
+            ],
+        )
+        .await?;
+        if patch.pipeline_id.is_some() || patch.stage_id.is_some() {
+            let pipeline = patch.pipeline_id.as_ref().unwrap_or(&current.pipeline_id);
+            let stage = patch.stage_id.as_ref().unwrap_or(&current.stage_id);
+            tx.stage_in_pipeline(scope, pipeline, stage).await?;
+        }
+        let row = tx.update_entity(&e::DEALS, scope, id.as_str(), e::deal_patch(&patch)?).await?;
+        tx.commit().await?;
+        e::deal_from_row(&row)
+    }
+
+    async fn import_deals(&self, scope: &Scope, batch: Vec<NewDeal>) -> Result<Vec<DealId>> {
+        require_organization_scope(scope, "import deals")?;
+        let mut rows = Vec::with_capacity(batch.len());
+        let (mut customers, mut leads, mut employees, mut stages) =
+            (BTreeSet::new(), BTreeSet::new(), BTreeSet::new(), BTreeSet::new());
+        for new in &batch {
+            new.validate()?;
+            customers.extend(new.customer_id.as_ref().map(CustomerId::as_str));
+            leads.extend(new.lead_id.as_ref().map(LeadId::as_str));
+            employees.extend(new.assigned_to.as_ref().map(EmployeeId::as_str));
+            stages.insert((&new.pipeline_id, &new.stage_id));
+            rows.push((e::deal_insert(new)?, new.created_at));
+        }
+        let mut tx = self.begin().await?;
+        tx.ensure_all_exist(scope, &e::CUSTOMERS, customers).await?;
+        tx.ensure_all_exist(scope, &e::LEADS, leads).await?;
+        tx.ensure_all_exist(scope, &e::EMPLOYEES, employees).await?;
+        for (pipeline, stage) in stages {
+            tx.stage_in_pipeline(scope, pipeline, stage).await?;
+        }
+        let ids = tx.import_entities(&e::DEALS, scope, rows).await?;
+        tx.commit().await?;
+        Ok(ids.into_iter().map(DealId).collect())
+    }
+
+    async fn deal_stats(&self, scope: &Scope) -> Result<DealStats> {
+        self.sql_deal_stats(scope).await
+    }
+
+    // --- issues ----------------------------------------------------------------------------------
+
+    async fn list_issues(&self, scope: &Scope, filter: &IssueFilter, page: &PageRequest) -> Result<Page<Issue>> {
+        let mut w = self.filter(scope, &e::ISSUES);
+        e::issue_filter(&mut w, filter)?;
+        self.list_of(&e::ISSUES, w, page, SortOrder::NewestFirst, e::issue_from_row).await
+    }
+
+    async fn get_issue(&self, scope: &Scope, id: &IssueId) -> Result<Issue> {
+        self.get_of(&e::ISSUES, scope, id.as_str(), e::issue_from_row).await
+    }
+
+    async fn create_issue(&self, scope: &Scope, new: NewIssue) -> Result<Issue> {
+        new.validate()?;
+        require_own_customer(scope, new.customer_id.as_ref())?;
+        let created_at = new.created_at.map(codec::truncate).unwrap_or_else(codec::now);
+        let mut tx = self.begin().await?;
+        tx.ensure_all(scope, e::issue_refs(new.customer_id.as_ref(), new.order_id.as_ref(), new.assigned_to.as_ref()))
+            .await?;
+        let year = created_at.year();
+        let number = NumberKind::Issue.format(year, tx.next_number(scope, NumberKind::Issue.prefix(), year).await?);
+        let mut values = e::issue_insert(&new)?;
+        values.push(("number", number.into()));
+        let id = tx.insert_entity(&e::ISSUES, scope, values, Some(created_at), true).await?;
+        let row = tx.read_entity(&e::ISSUES, scope, &id).await?;
+        tx.commit().await?;
+        e::issue_from_row(&row)
+    }
+
+    async fn update_issue(&self, scope: &Scope, id: &IssueId, patch: IssuePatch) -> Result<Issue> {
+        patch.validate()?;
+        if let Some(customer) = &patch.customer_id {
+            require_own_customer(scope, customer.as_ref())?;
+        }
+        let mut tx = self.begin().await?;
+        tx.ensure_all(
+            scope,
+            e::issue_refs(
+                patch.customer_id.as_ref().and_then(|c| c.as_ref()),
+                patch.order_id.as_ref().and_then(|o| o.as_ref()),
+                patch.assigned_to.as_ref().and_then(|a| a.as_ref()),
+            ),
+        )
+        .await?;
+        let row = tx.update_entity(&e::ISSUES, scope, id.as_str(), e::issue_patch(&patch)?).await?;
+        tx.commit().await?;
+        e::issue_from_row(&row)
+    }
+
+    async fn add_issue_comment(&self, scope: &Scope, new: NewIssueComment) -> Result<IssueComment> {
+        new.validate()?;
+        let mut tx = self.begin().await?;
+        tx.ensure_visible(scope, &e::table_ref(&e::ISSUES, Some(new.issue_id.as_str()))).await?;
+        let values = vec![
+            ("issue_id", new.issue_id.as_str().into()),
+            ("author_user_id", new.author_user_id.as_str().into()),
+            ("author_name", new.author_name.as_str().into()),
+            ("body", new.body.as_str().into()),
+            ("internal", new.internal.into()),
+        ];
+        let id = tx.insert_entity(&e::COMMENTS, scope, values, None, false).await?;
+        let row = tx.read_entity(&e::COMMENTS, scope, &id).await?;
+        tx.commit().await?;
+        e::comment_from_row(&row)
+    }
+
+    async fn list_issue_comments(
+        &self,
+        scope: &Scope,
+        issue: &IssueId,
+        include_internal: bool,
+        page: &PageRequest,
+    ) -> Result<Page<IssueComment>> {
+        self.row_by_id(e::ISSUES.name, "id", e::ISSUES.entity, scope, e::ISSUES.visibility, issue.as_str()).await?;
+        let mut w = self.filter(scope, &e::COMMENTS);
+        w.push("issue_id = ?", [SqlValue::from(issue.as_str())]);
+        // Internal comments never reach a customer scope, whatever the caller asked for.
+        if !include_internal || scope.is_customer() {
+            w.push("internal = ?", [SqlValue::from(false)]);
+        }
+        self.list_of(&e::COMMENTS, w, page, SortOrder::OldestFirst, e::comment_from_row).await
+    }
+
+    async fn issue_stats(&self, scope: &Scope) -> Result<IssueStats> {
+        self.sql_issue_stats(scope).await
+    }
+
+    // --- orders and payments -----------------------------------------------------------------------
+
+    async fn list_orders(&self, scope: &Scope, filter: &OrderFilter, page: &PageRequest) -> Result<Page<Order>> {
+        let mut w = self.filter(scope, &e::ORDERS);
+        e::order_filter(&mut w, filter);
+        self.list_of(&e::ORDERS, w, page, SortOrder::NewestFirst, e::order_from_row).await
+    }
+
+    async fn get_order(&self, scope: &Scope, id: &OrderId) -> Result<Order> {
+        let mut order = self.get_of(&e::ORDERS, scope, id.as_str(), e::order_from_row).await?;
+        self.order_items(scope, &mut order).await?;
+        Ok(order)
+    }
+
+    async fn create_order(&self, scope: &Scope, new: NewOrder) -> Result<Order> {
+        new.validate()?;
+        require_own_customer(scope, Some(&new.customer_id))?;
+        let created_at = new.created_at.map(codec::truncate).unwrap_or_else(codec::now);
+        let mut tx = self.begin().await?;
+        tx.ensure_visible(scope, &e::table_ref(&e::CUSTOMERS, Some(new.customer_id.as_str()))).await?;
+        let year = created_at.year();
+        let number = NumberKind::Order.format(year, tx.next_number(scope, NumberKind::Order.prefix(), year).await?);
+        let values = vec![
+            ("number", number.into()),
+            ("customer_id", codec::text(&new.customer_id)),
+            ("order_type", codec::text(new.order_type)),
+            ("status", codec::text(new.status)),
+            ("currency", new.currency.as_str().into()),
+            ("subtotal", codec::money(new.subtotal())?),
+            ("tax", codec::money(new.tax)?),
+            ("total", codec::money(new.total())?),
+            ("order_date", codec::date(new.order_date)),
+            ("due_date", codec::opt_date(new.due_date)),
+            ("notes", new.notes.clone().into()),
+        ];
+        let id = tx.insert_entity(&e::ORDERS, scope, values, Some(created_at), true).await?;
+        let mut items = Vec::with_capacity(new.items.len());
+        for (position, item) in new.items.iter().enumerate() {
+            items.push(vec![
+                ("id", SqlValue::from(codec::new_id("itm", created_at))),
+                ("organization_id", scope.organization_id().as_str().into()),
+                ("order_id", id.as_str().into()),
+                ("position", (position as i64).into()),
+                ("product", item.product.as_str().into()),
+                ("sku", item.sku.clone().into()),
+                ("quantity", i64::from(item.quantity).into()),
+                ("unit_price", codec::money(item.unit_price)?),
+                ("total", codec::money(item.total())?),
+            ]);
+        }
+        tx.insert_many("order_items", items).await?;
+        tx.commit().await?;
+        self.get_order(scope, &OrderId(id)).await
+    }
+
+    async fn list_payments(&self, scope: &Scope, filter: &PaymentFilter, page: &PageRequest) -> Result<Page<Payment>> {
+        let mut w = self.filter(scope, &e::PAYMENTS);
+        e::payment_filter(&mut w, filter);
+        self.list_of(&e::PAYMENTS, w, page, SortOrder::NewestFirst, e::payment_from_row).await
+    }
+
+    async fn get_payment(&self, scope: &Scope, id: &PaymentId) -> Result<Payment> {
+        self.get_of(&e::PAYMENTS, scope, id.as_str(), e::payment_from_row).await
+    }
+
+    async fn create_payment(&self, scope: &Scope, new: NewPayment) -> Result<Payment> {
+        new.validate()?;
+        require_own_customer(scope, Some(&new.customer_id))?;
+        let created_at = new.created_at.map(codec::truncate).unwrap_or_else(codec::now);
+        let mut tx = self.begin().await?;
+        tx.ensure_all(
+            scope,
+            vec![
+                e::table_ref(&e::CUSTOMERS, Some(new.customer_id.as_str())),
+                e::table_ref(&e::ORDERS, new.order_id.as_ref().map(OrderId::as_str)),
+            ],
+        )
+        .await?;
+        let year = created_at.year();
+        let number = NumberKind::Payment.format(year, tx.next_number(scope, NumberKind::Payment.prefix(), year).await?);
+        let mut values = e::payment_insert(&new)?;
+        values.push(("number", number.into()));
+        let id = tx.insert_entity(&e::PAYMENTS, scope, values, Some(created_at), true).await?;
+        let row = tx.read_entity(&e::PAYMENTS, scope, &id).await?;
+        tx.commit().await?;
+        e::payment_from_row(&row)
+    }
+
+    // --- activities ------------------------------------------------------------------------------
+
+    async fn list_activities(
+        &self,
+        scope: &Scope,
+        filter: &ActivityFilter,
+        page: &PageRequest,
+    ) -> Result<Page<Activity>> {
+        let mut w = self.filter(scope, &e::ACTIVITIES);
+        e::activity_filter(&mut w, filter);
+        self.list_of(&e::ACTIVITIES, w, page, SortOrder::NewestFirst, e::activity_from_row).await
+    }
+
+    async fn get_activity(&self, scope: &Scope, id: &ActivityId) -> Result<Activity> {
+        self.get_of(&e::ACTIVITIES, scope, id.as_str(), e::activity_from_row).await
+    }
+
+    async fn create_activity(&self, scope: &Scope, new: NewActivity) -> Result<Activity> {
+        require_organization_scope(scope, "create activities")?;
+        new.validate()?;
+        let mut tx = self.begin().await?;
+        tx.ensure_all(
+            scope,
+            e::activity_refs(
+                new.customer_id.as_ref(),
+                new.lead_id.as_ref(),
+                new.deal_id.as_ref(),
+                new.assigned_to.as_ref(),
+            ),
+        )
+        .await?;
+        let id = tx.insert_entity(&e::ACTIVITIES, scope, e::activity_insert(&new), new.created_at, true).await?;
+        let row = tx.read_entity(&e::ACTIVITIES, scope, &id).await?;
+        tx.commit().await?;
+        e::activity_from_row(&row)
+    }
+
+    async fn update_activity(&self, scope: &Scope, id: &ActivityId, patch: ActivityPatch) -> Result<Activity> {
+        require_organization_scope(scope, "change activities")?;
+        patch.validate()?;
+        let mut tx = self.begin().await?;
+        tx.ensure_all(
+            scope,
+            e::activity_refs(
+                patch.customer_id.as_ref().and_then(|c| c.as_ref()),
+                patch.lead_id.as_ref().and_then(|l| l.as_ref()),
+                patch.deal_id.as_ref().and_then(|d| d.as_ref()),
+                patch.assigned_to.as_ref().and_then(|a| a.as_ref()),
+            ),
+        )
+        .await?;
+        let row = tx.update_entity(&e::ACTIVITIES, scope, id.as_str(), e::activity_patch(&patch)).await?;
+        tx.commit().await?;
+        e::activity_from_row(&row)
+    }
+
+    async fn activity_stats(&self, scope: &Scope) -> Result<ActivityStats> {
+        self.sql_activity_stats(scope).await
+    }
+
+    // --- analytics ---------------------------------------------------------------------------------
+
+    async fn dashboard_stats(&self, scope: &Scope, now: Timestamp) -> Result<DashboardStats> {
+        self.sql_dashboard(scope, now).await
+    }
+
+    async fn sales_funnel(&self, scope: &Scope) -> Result<SalesFunnel> {
+        self.sql_sales_funnel(scope).await
+    }
+
+    async fn revenue_by_period(&self, scope: &Scope, buckets: &[(Date, Date)]) -> Result<Vec<RevenueBucket>> {
+        self.sql_revenue_by_period(scope, buckets).await
+    }
+
+    async fn employee_performance(&self, scope: &Scope) -> Result<Vec<EmployeePerformance>> {
+        self.sql_employee_performance(scope).await
+    }
+
+    // --- audit ---------------------------------------------------------------------------------------
+
+    async fn record_audit(&self, scope: &Scope, event: NewAuditEvent) -> Result<()> {
+        // Audit events of customer users are recorded too: the scope's organization is what counts.
+        let organization = Scope::organization(scope.organization_id().clone());
+        let at = codec::truncate(event.at);
+        let mut tx = self.begin().await?;
+        tx.insert(
+            e::AUDIT.name,
+            vec![
+                ("id", codec::new_id(e::AUDIT.id_prefix, at).into()),
+                ("organization_id", organization.organization_id().as_str().into()),
+                ("user_id", event.user_id.into()),
+                ("action", event.action.into()),
+                ("outcome", codec::text(event.outcome)),
+                ("error_kind", event.error_kind.into()),
+                ("duration_us", i64::try_from(event.duration_us).unwrap_or(i64::MAX).into()),
+                ("arguments", codec::json(&event.arguments)?),
+                ("at", codec::ts(at)),
+            ],
+        )
+        .await?;
+        tx.commit().await
+    }
+
+    async fn list_audit_events(
+        &self,
+        scope: &Scope,
+        filter: &AuditFilter,
+        page: &PageRequest,
+    ) -> Result<Page<AuditEvent>> {
+        let mut w = self.filter(scope, &e::AUDIT);
+        e::audit_filter(&mut w, filter);
+        self.list_of(&e::AUDIT, w, page, SortOrder::NewestFirst, e::audit_from_row).await
+    }
+}
