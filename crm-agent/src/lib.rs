@@ -32,8 +32,11 @@ pub mod policy;
 pub mod provision;
 pub mod seed;
 pub mod store;
+pub mod tools;
 
 pub use context::{Role, UserContext};
 pub use error::{Error, ErrorKind, Result};
 pub use store::sql::{Dialect, SqlStoreOptions};
+pub use policy::Policy;
 pub use store::{Scope, SqlStore, Store, StoreOp};
+pub use tools::{Tool, ToolRegistry};

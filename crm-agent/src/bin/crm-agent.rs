@@ -59,6 +59,42 @@ enum Command {
         #[arg(long)]
         quiet: bool,
     },
+    /// List the tools one user may use (or, with --markdown, document the whole catalogue).
+    Tools {
+        /// Database URL.
+        #[arg(long, env = "CRM_AGENT_DB", default_value = DEFAULT_DB)]
+        db: String,
+        /// The user to act as (e.g. acme-rep).
+        #[arg(long, required_unless_present = "markdown")]
+        user: Option<String>,
+        /// The organization (id or slug), when the user belongs to several.
+        #[arg(long)]
+        org: Option<String>,
+        /// Print the declarations as JSON.
+        #[arg(long)]
+        json: bool,
+        /// Print the Markdown reference of every tool (docs/tools.md) and exit.
+        #[arg(long)]
+        markdown: bool,
+    },
+    /// Run one tool as a user, through the registry (policy, validation, scope, audit), and
+    /// print its JSON result.
+    Call {
+        /// The tool's name.
+        tool: String,
+        /// Database URL.
+        #[arg(long, env = "CRM_AGENT_DB", default_value = DEFAULT_DB)]
+        db: String,
+        /// The user to act as.
+        #[arg(long)]
+        user: String,
+        /// The organization (id or slug), when the user belongs to several.
+        #[arg(long)]
+        org: Option<String>,
+        /// The arguments as a JSON object.
+        #[arg(long, default_value = "{}")]
+        args: String,
+    },
     /// List records as one user sees them (scoped to their organization and, for customers,
     /// their own records), as JSON.
     List {
@@ -126,6 +162,35 @@ async fn run(cli: Cli) -> crm_agent::Result<()> {
                     user.employee_role.as_deref().map_or(user.role.to_string(), |r| format!("{} ({r})", user.role));
                 println!("  user {:<14} {:<8} {role}", user.user_id, user.organization);
             }
+        }
+        Command::Tools { db, user, org, json, markdown } => {
+            if markdown {
+                print!("{}", crm_agent::tools::tools_markdown(&crm_agent::tools::catalogue()));
+                return Ok(());
+            }
+            let store = std::sync::Arc::new(SqlStore::open(&db).await?);
+            let ctx = UserContext::resolve(&*store, user.as_deref().unwrap_or_default(), org.as_deref()).await?;
+            let registry = crm_agent::ToolRegistry::new(store);
+            let tools = registry.list(&ctx);
+            if json {
+                let declarations: Vec<_> = tools.iter().map(|t| t.declaration(false)).collect();
+                println!("{}", serde_json::to_string_pretty(&declarations).map_err(|e| crm_agent::Error::Internal(e.to_string()))?);
+            } else {
+                for tool in &tools {
+                    let a = tool.annotations();
+                    let kind = if a.read_only { "read" } else if a.destructive { "destructive" } else { "write" };
+                    println!("{:<28} {:<12} {}", tool.name(), kind, tool.permission_label());
+                }
+                eprintln!("{} tools for {} ({})", tools.len(), ctx.user_id, ctx.role);
+            }
+        }
+        Command::Call { tool, db, user, org, args } => {
+            let args: serde_json::Value =
+                serde_json::from_str(&args).map_err(|e| crm_agent::Error::invalid(format!("--args is not JSON: {e}")))?;
+            let store = std::sync::Arc::new(SqlStore::open(&db).await?);
+            let ctx = UserContext::resolve(&*store, &user, org.as_deref()).await?;
+            let result = crm_agent::ToolRegistry::new(store).call(&ctx, &tool, args).await?;
+            println!("{}", serde_json::to_string_pretty(&result).map_err(|e| crm_agent::Error::Internal(e.to_string()))?);
         }
         Command::List { entity, db, user, org, limit } => {
             let store = SqlStore::open(&db).await?;

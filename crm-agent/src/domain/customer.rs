@@ -16,7 +16,7 @@ string_enum! {
 }
 
 /// A customer record of one organization.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Customer {
     /// Opaque id.
     pub id: CustomerId,
@@ -71,7 +71,7 @@ pub struct Customer {
 }
 
 /// The fields of a customer to create. The store assigns the id and timestamps.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewCustomer {
     /// Display name.
@@ -205,7 +205,7 @@ impl NewCustomer {
 }
 
 /// A partial update of a customer. Absent fields are left alone; `null` clears a nullable field.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CustomerPatch {
     /// New name.
@@ -215,55 +215,55 @@ pub struct CustomerPatch {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub customer_type: Option<CustomerType>,
     /// New company name, or `null` to clear.
-    #[serde(default, skip_serializing_if = "Option::is_none", with = "nullable")]
+    #[serde(default, skip_serializing_if = "Option::is_none", deserialize_with = "nullable::deserialize", serialize_with = "nullable::serialize")]
     pub company_name: Option<Option<String>>,
     /// New email, or `null` to clear.
-    #[serde(default, skip_serializing_if = "Option::is_none", with = "nullable")]
+    #[serde(default, skip_serializing_if = "Option::is_none", deserialize_with = "nullable::deserialize", serialize_with = "nullable::serialize")]
     pub email: Option<Option<String>>,
     /// New phone, or `null` to clear.
-    #[serde(default, skip_serializing_if = "Option::is_none", with = "nullable")]
+    #[serde(default, skip_serializing_if = "Option::is_none", deserialize_with = "nullable::deserialize", serialize_with = "nullable::serialize")]
     pub phone: Option<Option<String>>,
     /// New street address, or `null` to clear.
-    #[serde(default, skip_serializing_if = "Option::is_none", with = "nullable")]
+    #[serde(default, skip_serializing_if = "Option::is_none", deserialize_with = "nullable::deserialize", serialize_with = "nullable::serialize")]
     pub address: Option<Option<String>>,
     /// New city, or `null` to clear.
-    #[serde(default, skip_serializing_if = "Option::is_none", with = "nullable")]
+    #[serde(default, skip_serializing_if = "Option::is_none", deserialize_with = "nullable::deserialize", serialize_with = "nullable::serialize")]
     pub city: Option<Option<String>>,
     /// New state, or `null` to clear.
-    #[serde(default, skip_serializing_if = "Option::is_none", with = "nullable")]
+    #[serde(default, skip_serializing_if = "Option::is_none", deserialize_with = "nullable::deserialize", serialize_with = "nullable::serialize")]
     pub state: Option<Option<String>>,
     /// New postal code, or `null` to clear.
-    #[serde(default, skip_serializing_if = "Option::is_none", with = "nullable")]
+    #[serde(default, skip_serializing_if = "Option::is_none", deserialize_with = "nullable::deserialize", serialize_with = "nullable::serialize")]
     pub postal_code: Option<Option<String>>,
     /// New country, or `null` to clear.
-    #[serde(default, skip_serializing_if = "Option::is_none", with = "nullable")]
+    #[serde(default, skip_serializing_if = "Option::is_none", deserialize_with = "nullable::deserialize", serialize_with = "nullable::serialize")]
     pub country: Option<Option<String>>,
     /// New industry, or `null` to clear.
-    #[serde(default, skip_serializing_if = "Option::is_none", with = "nullable")]
+    #[serde(default, skip_serializing_if = "Option::is_none", deserialize_with = "nullable::deserialize", serialize_with = "nullable::serialize")]
     pub industry: Option<Option<String>>,
     /// New website, or `null` to clear.
-    #[serde(default, skip_serializing_if = "Option::is_none", with = "nullable")]
+    #[serde(default, skip_serializing_if = "Option::is_none", deserialize_with = "nullable::deserialize", serialize_with = "nullable::serialize")]
     pub website: Option<Option<String>>,
     /// New status.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub status: Option<CustomerStatus>,
     /// New responsible employee, or `null` to unassign.
-    #[serde(default, skip_serializing_if = "Option::is_none", with = "nullable")]
+    #[serde(default, skip_serializing_if = "Option::is_none", deserialize_with = "nullable::deserialize", serialize_with = "nullable::serialize")]
     pub assigned_to: Option<Option<EmployeeId>>,
     /// New credit limit, or `null` to clear.
-    #[serde(default, skip_serializing_if = "Option::is_none", with = "nullable")]
+    #[serde(default, skip_serializing_if = "Option::is_none", deserialize_with = "nullable::deserialize", serialize_with = "nullable::serialize")]
     pub credit_limit: Option<Option<Money>>,
     /// New source, or `null` to clear.
-    #[serde(default, skip_serializing_if = "Option::is_none", with = "nullable")]
+    #[serde(default, skip_serializing_if = "Option::is_none", deserialize_with = "nullable::deserialize", serialize_with = "nullable::serialize")]
     pub source: Option<Option<String>>,
     /// Replacement tag list.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub tags: Option<Vec<String>>,
     /// New notes, or `null` to clear.
-    #[serde(default, skip_serializing_if = "Option::is_none", with = "nullable")]
+    #[serde(default, skip_serializing_if = "Option::is_none", deserialize_with = "nullable::deserialize", serialize_with = "nullable::serialize")]
     pub notes: Option<Option<String>>,
     /// New linked login, or `null` to unlink.
-    #[serde(default, skip_serializing_if = "Option::is_none", with = "nullable")]
+    #[serde(default, skip_serializing_if = "Option::is_none", deserialize_with = "nullable::deserialize", serialize_with = "nullable::serialize")]
     pub user_id: Option<Option<String>>,
     /// Replacement custom fields.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -298,7 +298,7 @@ impl CustomerPatch {
 }
 
 /// Filters of `list_customers`; all given filters must match (AND).
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct CustomerFilter {
     /// Only this status.
     #[serde(default)]

@@ -17,7 +17,7 @@ string_enum! {
 }
 
 /// A support issue (ticket).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Issue {
     /// Opaque id (not the `ISS-` number).
     pub id: IssueId,
@@ -56,7 +56,7 @@ pub struct Issue {
 }
 
 /// The fields of an issue to create. The store allocates the number, id and timestamps.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewIssue {
     /// Title.
@@ -101,14 +101,14 @@ impl NewIssue {
 }
 
 /// A partial update of an issue. Absent fields are left alone; `null` clears a nullable field.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct IssuePatch {
     /// New value: title.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub title: Option<String>,
     /// New value, or `null` to clear: description.
-    #[serde(default, skip_serializing_if = "Option::is_none", with = "nullable")]
+    #[serde(default, skip_serializing_if = "Option::is_none", deserialize_with = "nullable::deserialize", serialize_with = "nullable::serialize")]
     pub description: Option<Option<String>>,
     /// New value: priority.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -120,22 +120,22 @@ pub struct IssuePatch {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub status: Option<IssueStatus>,
     /// New value, or `null` to clear: the customer who raised it.
-    #[serde(default, skip_serializing_if = "Option::is_none", with = "nullable")]
+    #[serde(default, skip_serializing_if = "Option::is_none", deserialize_with = "nullable::deserialize", serialize_with = "nullable::serialize")]
     pub customer_id: Option<Option<CustomerId>>,
     /// New value, or `null` to clear: the order it is about.
-    #[serde(default, skip_serializing_if = "Option::is_none", with = "nullable")]
+    #[serde(default, skip_serializing_if = "Option::is_none", deserialize_with = "nullable::deserialize", serialize_with = "nullable::serialize")]
     pub order_id: Option<Option<OrderId>>,
     /// New value, or `null` to clear: the employee handling it.
-    #[serde(default, skip_serializing_if = "Option::is_none", with = "nullable")]
+    #[serde(default, skip_serializing_if = "Option::is_none", deserialize_with = "nullable::deserialize", serialize_with = "nullable::serialize")]
     pub assigned_to: Option<Option<EmployeeId>>,
     /// New value, or `null` to clear: how it was resolved.
-    #[serde(default, skip_serializing_if = "Option::is_none", with = "nullable")]
+    #[serde(default, skip_serializing_if = "Option::is_none", deserialize_with = "nullable::deserialize", serialize_with = "nullable::serialize")]
     pub resolution_notes: Option<Option<String>>,
     /// New value, or `null` to clear: when it was resolved.
-    #[serde(default, skip_serializing_if = "Option::is_none", with = "nullable")]
+    #[serde(default, skip_serializing_if = "Option::is_none", deserialize_with = "nullable::deserialize", serialize_with = "nullable::serialize")]
     pub resolved_at: Option<Option<Timestamp>>,
     /// New value, or `null` to clear: the user who resolved it.
-    #[serde(default, skip_serializing_if = "Option::is_none", with = "nullable")]
+    #[serde(default, skip_serializing_if = "Option::is_none", deserialize_with = "nullable::deserialize", serialize_with = "nullable::serialize")]
     pub resolved_by: Option<Option<String>>,
     /// New value: the host's own fields.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -155,7 +155,7 @@ impl IssuePatch {
 }
 
 /// Filters of `list_issues`; all given filters must match (AND).
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct IssueFilter {
     /// Only this status.
     #[serde(default)]
@@ -214,7 +214,7 @@ impl NewIssue {
 }
 
 /// A comment on an issue. Internal comments are never shown to customers.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct IssueComment {
     /// Opaque id.
     pub id: String,
@@ -235,7 +235,7 @@ pub struct IssueComment {
 }
 
 /// A comment to add.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewIssueComment {
     /// The issue.

@@ -17,7 +17,7 @@ string_enum! {
 }
 
 /// A sales lead of one organization.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Lead {
     /// Opaque id.
     pub id: LeadId,
@@ -64,7 +64,7 @@ pub struct Lead {
 }
 
 /// The fields of a lead to create. The store assigns the id and timestamps.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewLead {
     /// The contact's name.
@@ -131,23 +131,23 @@ impl NewLead {
 }
 
 /// A partial update of a lead. Absent fields are left alone; `null` clears a nullable field.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct LeadPatch {
     /// New value: the contact's name.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
     /// New value, or `null` to clear: email.
-    #[serde(default, skip_serializing_if = "Option::is_none", with = "nullable")]
+    #[serde(default, skip_serializing_if = "Option::is_none", deserialize_with = "nullable::deserialize", serialize_with = "nullable::serialize")]
     pub email: Option<Option<String>>,
     /// New value, or `null` to clear: phone.
-    #[serde(default, skip_serializing_if = "Option::is_none", with = "nullable")]
+    #[serde(default, skip_serializing_if = "Option::is_none", deserialize_with = "nullable::deserialize", serialize_with = "nullable::serialize")]
     pub phone: Option<Option<String>>,
     /// New value, or `null` to clear: the lead's company.
-    #[serde(default, skip_serializing_if = "Option::is_none", with = "nullable")]
+    #[serde(default, skip_serializing_if = "Option::is_none", deserialize_with = "nullable::deserialize", serialize_with = "nullable::serialize")]
     pub company: Option<Option<String>>,
     /// New value, or `null` to clear: job title.
-    #[serde(default, skip_serializing_if = "Option::is_none", with = "nullable")]
+    #[serde(default, skip_serializing_if = "Option::is_none", deserialize_with = "nullable::deserialize", serialize_with = "nullable::serialize")]
     pub job_title: Option<Option<String>>,
     /// New value: where the lead came from.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -159,16 +159,16 @@ pub struct LeadPatch {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub score: Option<u8>,
     /// New value, or `null` to clear: estimated deal value.
-    #[serde(default, skip_serializing_if = "Option::is_none", with = "nullable")]
+    #[serde(default, skip_serializing_if = "Option::is_none", deserialize_with = "nullable::deserialize", serialize_with = "nullable::serialize")]
     pub estimated_value: Option<Option<Money>>,
     /// New value, or `null` to clear: the responsible employee.
-    #[serde(default, skip_serializing_if = "Option::is_none", with = "nullable")]
+    #[serde(default, skip_serializing_if = "Option::is_none", deserialize_with = "nullable::deserialize", serialize_with = "nullable::serialize")]
     pub assigned_to: Option<Option<EmployeeId>>,
     /// New value, or `null` to clear: the pipeline stage.
-    #[serde(default, skip_serializing_if = "Option::is_none", with = "nullable")]
+    #[serde(default, skip_serializing_if = "Option::is_none", deserialize_with = "nullable::deserialize", serialize_with = "nullable::serialize")]
     pub stage_id: Option<Option<StageId>>,
     /// New value, or `null` to clear: notes.
-    #[serde(default, skip_serializing_if = "Option::is_none", with = "nullable")]
+    #[serde(default, skip_serializing_if = "Option::is_none", deserialize_with = "nullable::deserialize", serialize_with = "nullable::serialize")]
     pub notes: Option<Option<String>>,
     /// New value: tags.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -196,7 +196,7 @@ impl LeadPatch {
 }
 
 /// Filters of `list_leads`; all given filters must match (AND).
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct LeadFilter {
     /// Only this status.
     #[serde(default)]
@@ -263,7 +263,7 @@ impl NewLead {
 }
 
 /// One entry of a lead's history: a stage change, a score change, or both.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct LeadHistory {
     /// Opaque id.
     pub id: String,
@@ -288,7 +288,7 @@ pub struct LeadHistory {
 }
 
 /// A history entry to append together with a lead update.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewLeadHistory {
     /// Stage before the change.
@@ -316,7 +316,7 @@ impl NewLeadHistory {
 
 /// The result of converting a lead. `newly_converted` is false when the lead had already been
 /// converted and its existing customer is returned.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct LeadConversion {
     /// The lead, marked converted.
     pub lead: Lead,

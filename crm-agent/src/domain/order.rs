@@ -38,7 +38,7 @@ string_enum! {
 }
 
 /// An order of a customer, with its items.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Order {
     /// Opaque id (not the `ORD-` number).
     pub id: OrderId,
@@ -75,7 +75,7 @@ pub struct Order {
 }
 
 /// One line of an order.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct OrderItem {
     /// Opaque id.
     pub id: String,
@@ -92,7 +92,7 @@ pub struct OrderItem {
 }
 
 /// An order to create, with its items.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewOrder {
     /// The customer.
@@ -125,7 +125,7 @@ pub struct NewOrder {
 }
 
 /// One line of a new order.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewOrderItem {
     /// Product name.
@@ -214,7 +214,7 @@ impl NewOrder {
 }
 
 /// Filters of `list_orders`; all given filters must match (AND).
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct OrderFilter {
     /// Only this status.
     #[serde(default)]
@@ -231,7 +231,7 @@ pub struct OrderFilter {
 }
 
 /// A payment by (or to) a customer.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Payment {
     /// Opaque id (not the `PAY-` number).
     pub id: PaymentId,
@@ -266,7 +266,7 @@ pub struct Payment {
 }
 
 /// A payment to create.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewPayment {
     /// The order it pays.
@@ -316,7 +316,7 @@ impl NewPayment {
 }
 
 /// Filters of `list_payments`; all given filters must match (AND).
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct PaymentFilter {
     /// Only this status.
     #[serde(default)]

@@ -18,7 +18,7 @@ impl Default for ConfirmationMode {
 }
 
 /// Per-organization settings. Unknown keys are kept, so hosts can store their own.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct OrganizationSettings {
     /// Extra system-prompt text for this organization's assistant.
     #[serde(default)]
@@ -32,7 +32,7 @@ pub struct OrganizationSettings {
 }
 
 /// An organization: one tenant.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Organization {
     /// Opaque id.
     pub id: OrganizationId,
@@ -55,7 +55,7 @@ pub struct Organization {
 }
 
 /// An organization to create.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewOrganization {
     /// Name.
@@ -122,17 +122,17 @@ impl NewOrganization {
 }
 
 /// A partial update of the organization.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct OrganizationPatch {
     /// New name.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
     /// New industry, or `null` to clear.
-    #[serde(default, skip_serializing_if = "Option::is_none", with = "nullable")]
+    #[serde(default, skip_serializing_if = "Option::is_none", deserialize_with = "nullable::deserialize", serialize_with = "nullable::serialize")]
     pub industry: Option<Option<String>>,
     /// New website, or `null` to clear.
-    #[serde(default, skip_serializing_if = "Option::is_none", with = "nullable")]
+    #[serde(default, skip_serializing_if = "Option::is_none", deserialize_with = "nullable::deserialize", serialize_with = "nullable::serialize")]
     pub website: Option<Option<String>>,
     /// Replacement settings.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -153,7 +153,7 @@ impl OrganizationPatch {
 }
 
 /// A user's membership of one organization: who they are there.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Member {
     /// The organization.
     pub organization_id: OrganizationId,
@@ -172,7 +172,7 @@ pub struct Member {
 }
 
 /// A membership to add or replace.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewMember {
     /// The host's user id.
@@ -203,7 +203,7 @@ impl NewMember {
 }
 
 /// A role of an organization (system or custom) and the permissions it grants.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct RoleDefinition {
     /// Opaque id.
     pub id: RoleId,
@@ -224,7 +224,7 @@ pub struct RoleDefinition {
 }
 
 /// A role to create.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewRoleDefinition {
     /// Name: 1–64 of `a-z 0-9 _`.
@@ -264,11 +264,11 @@ impl NewRoleDefinition {
 }
 
 /// A change to a role.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RoleDefinitionPatch {
     /// New description, or `null` to clear.
-    #[serde(default, skip_serializing_if = "Option::is_none", with = "nullable")]
+    #[serde(default, skip_serializing_if = "Option::is_none", deserialize_with = "nullable::deserialize", serialize_with = "nullable::serialize")]
     pub description: Option<Option<String>>,
     /// Replacement grants.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -292,7 +292,7 @@ string_enum! {
 }
 
 /// One audited action (a tool call, a refusal, a failure).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct AuditEvent {
     /// Opaque id.
     pub id: String,
@@ -315,7 +315,7 @@ pub struct AuditEvent {
 }
 
 /// An audit event to record.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct NewAuditEvent {
     /// Who acted.
     pub user_id: String,
@@ -334,7 +334,7 @@ pub struct NewAuditEvent {
 }
 
 /// Filters of `list_audit_events`.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct AuditFilter {
     /// Only this user's events.
     #[serde(default)]

@@ -4,7 +4,7 @@ use super::{OrganizationId, PipelineId, StageId, Timestamp, check};
 use crate::error::{Error, Result};
 
 /// A sales pipeline with its stages in order.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Pipeline {
     /// Opaque id.
     pub id: PipelineId,
@@ -21,7 +21,7 @@ pub struct Pipeline {
 }
 
 /// One stage of a pipeline.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct PipelineStage {
     /// Opaque id.
     pub id: StageId,
@@ -47,7 +47,7 @@ impl PipelineStage {
 }
 
 /// A pipeline to create, with its stages.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewPipeline {
     /// Name.
@@ -60,7 +60,7 @@ pub struct NewPipeline {
 }
 
 /// A stage of a new pipeline.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewPipelineStage {
     /// Name.

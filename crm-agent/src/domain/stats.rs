@@ -15,7 +15,7 @@ pub fn percent(numerator: u64, denominator: u64) -> f64 {
 }
 
 /// `get_customer_stats`.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct CustomerStats {
     /// Every customer.
     pub total: u64,
@@ -26,7 +26,7 @@ pub struct CustomerStats {
 }
 
 /// `get_lead_stats`.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct LeadStats {
     /// Every lead.
     pub total: u64,
@@ -45,7 +45,7 @@ pub struct LeadStats {
 }
 
 /// Deals in one pipeline stage.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct StageTotal {
     /// The stage.
     pub stage_id: StageId,
@@ -58,7 +58,7 @@ pub struct StageTotal {
 }
 
 /// `get_deal_stats`.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct DealStats {
     /// Every deal.
     pub total: u64,
@@ -83,7 +83,7 @@ pub struct DealStats {
 }
 
 /// `get_issue_stats`.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct IssueStats {
     /// Every issue.
     pub total: u64,
@@ -96,7 +96,7 @@ pub struct IssueStats {
 }
 
 /// `get_activity_stats`.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct ActivityStats {
     /// Every activity.
     pub total: u64,
@@ -107,7 +107,7 @@ pub struct ActivityStats {
 }
 
 /// The customer part of the dashboard.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct CustomerSummary {
     /// Every customer.
     pub total: u64,
@@ -120,7 +120,7 @@ pub struct CustomerSummary {
 }
 
 /// The lead part of the dashboard.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct LeadSummary {
     /// Every lead.
     pub total: u64,
@@ -133,7 +133,7 @@ pub struct LeadSummary {
 }
 
 /// The deal part of the dashboard.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct DealSummary {
     /// Every deal.
     pub total: u64,
@@ -148,7 +148,7 @@ pub struct DealSummary {
 }
 
 /// The revenue part of the dashboard.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct RevenueSummary {
     /// Value of won deals.
     pub won_value: Money,
@@ -159,7 +159,7 @@ pub struct RevenueSummary {
 }
 
 /// The issue part of the dashboard.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct IssueSummary {
     /// Issues open or in progress.
     pub open: u64,
@@ -168,7 +168,7 @@ pub struct IssueSummary {
 }
 
 /// `get_dashboard_stats` (SPEC §3, analytics definitions).
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct DashboardStats {
     /// Customers.
     pub customers: CustomerSummary,
@@ -183,7 +183,7 @@ pub struct DashboardStats {
 }
 
 /// One step of the sales funnel.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct FunnelStep {
     /// `leads`, `qualified`, `deals` or `won`.
     pub name: String,
@@ -196,7 +196,7 @@ pub struct FunnelStep {
 }
 
 /// `get_sales_funnel`: leads → qualified → deals → won.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct SalesFunnel {
     /// The four steps in order.
     pub steps: Vec<FunnelStep>,
@@ -295,7 +295,7 @@ impl Period {
 }
 
 /// One bucket of `get_revenue_by_period`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct RevenueBucket {
     /// First day of the bucket.
     pub start: Date,
@@ -308,7 +308,7 @@ pub struct RevenueBucket {
 }
 
 /// One row of `get_employee_performance`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct EmployeePerformance {
     /// The employee.
     pub employee_id: EmployeeId,

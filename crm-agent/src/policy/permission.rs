@@ -124,6 +124,28 @@ impl FromStr for Permission {
     }
 }
 
+/// Both render as `"resource:action"` strings.
+macro_rules! string_schema {
+    ($ty:ty, $name:literal, $pattern:literal) => {
+        impl schemars::JsonSchema for $ty {
+            fn schema_name() -> std::borrow::Cow<'static, str> {
+                $name.into()
+            }
+
+            fn inline_schema() -> bool {
+                true
+            }
+
+            fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+                schemars::json_schema!({ "type": "string", "pattern": $pattern })
+            }
+        }
+    };
+}
+
+string_schema!(Grant, "Grant", "^([a-z]+|\\*):([a-z]+|\\*)$");
+string_schema!(Permission, "Permission", "^[a-z]+:[a-z]+$");
+
 impl Serialize for Grant {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
         serializer.collect_str(self)

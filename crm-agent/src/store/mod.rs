@@ -112,6 +112,8 @@ pub enum StoreOp {
     WriteActivities,
     /// record and list audit events.
     Audit,
+    /// claim, complete and release idempotency keys.
+    Idempotency,
 }
 
 impl StoreOp {
@@ -140,12 +142,27 @@ impl StoreOp {
         StoreOp::ReadActivities,
         StoreOp::WriteActivities,
         StoreOp::Audit,
+        StoreOp::Idempotency,
     ];
 }
 
 fn unsupported<T>(operation: &str) -> Result<T> {
     Err(Error::unsupported(format!("this store does not implement `{operation}`")))
 }
+
+/// The state of an idempotency key, as [`Store::claim_idempotency_key`] finds it.
+#[derive(Debug, Clone, PartialEq)]
+pub enum IdempotencyClaim {
+    /// The key was free and is now held by this call, which must complete or release it.
+    Claimed,
+    /// An earlier call with this key finished with this result.
+    Done(serde_json::Value),
+    /// An earlier call with this key is still running.
+    InProgress,
+}
+
+/// How long an idempotency key is remembered.
+pub const IDEMPOTENCY_WINDOW: chrono::Duration = chrono::Duration::hours(24);
 
 /// Fetches every page of a list method (used by the default aggregates).
 macro_rules! collect_all {
@@ -561,6 +578,23 @@ pub trait Store: Send + Sync + 'static {
         let _ = (scope, event);
         unsupported("record_audit")
     }
+    /// Claims `key` for `user_id`'s call of `tool`. Keys older than [`IDEMPOTENCY_WINDOW`] are
+    /// forgotten; the same key used for another tool is a conflict.
+    async fn claim_idempotency_key(&self, scope: &Scope, user_id: &str, key: &str, tool: &str, now: Timestamp) -> Result<IdempotencyClaim> {
+        let _ = (scope, user_id, key, tool, now);
+        unsupported("claim_idempotency_key")
+    }
+    /// Stores the result of the call holding `key`.
+    async fn complete_idempotency_key(&self, scope: &Scope, user_id: &str, key: &str, result: &serde_json::Value) -> Result<()> {
+        let _ = (scope, user_id, key, result);
+        unsupported("complete_idempotency_key")
+    }
+    /// Frees `key` after the call holding it failed, so a retry can run.
+    async fn release_idempotency_key(&self, scope: &Scope, user_id: &str, key: &str) -> Result<()> {
+        let _ = (scope, user_id, key);
+        unsupported("release_idempotency_key")
+    }
+
     /// Lists audit events, newest first.
     async fn list_audit_events(
         &self,

@@ -4,6 +4,8 @@
 
 use std::sync::Arc;
 
+pub mod fixture;
+
 use crm_agent::store::conformance::StoreFactory;
 use crm_agent::{SqlStore, SqlStoreOptions, Store};
 

@@ -345,13 +345,13 @@ fn to_postgres_placeholders(sql: &str) -> String {
 
 fn migrator() -> Migrator {
     // Embedded with include_str! so builds need neither a database nor sqlx's macros.
-    let migrations = vec![Migration::new(
-        1,
-        "core".into(),
-        MigrationType::Simple,
-        AssertSqlSafe(include_str!("../../../migrations/0001_core.sql")).into_sql_str(),
-        false,
-    )];
+    let migration = |version, description: &'static str, sql: &'static str| {
+        Migration::new(version, description.into(), MigrationType::Simple, AssertSqlSafe(sql).into_sql_str(), false)
+    };
+    let migrations = vec![
+        migration(1, "core", include_str!("../../../migrations/0001_core.sql")),
+        migration(2, "idempotency", include_str!("../../../migrations/0002_idempotency.sql")),
+    ];
     Migrator::with_migrations(migrations)
 }
 

@@ -12,7 +12,7 @@ use super::query::{Reference, SortOrder, Visibility, Where};
 use super::{SqlStore, Tx};
 use crate::domain::*;
 use crate::error::{Error, Result};
-use crate::store::{Scope, Store};
+use crate::store::{IdempotencyClaim, Scope, Store};
 
 /// Column values of one row to write.
 type Values = Vec<(&'static str, SqlValue)>;
@@ -1138,6 +1138,66 @@ impl Store for SqlStore {
                 ("arguments", codec::json(&event.arguments)?),
                 ("at", codec::ts(at)),
             ],
+        )
+        .await?;
+        tx.commit().await
+    }
+
+    async fn claim_idempotency_key(&self, scope: &Scope, user_id: &str, key: &str, tool: &str, now: Timestamp) -> Result<IdempotencyClaim> {
+        let org = scope.organization_id().as_str();
+        let expired = now - crate::store::IDEMPOTENCY_WINDOW;
+        let mut tx = self.begin().await?;
+        tx.execute(
+            "DELETE FROM idempotency_keys WHERE organization_id = ? AND user_id = ? AND idem_key = ? AND created_at < ?",
+            vec![org.into(), user_id.into(), key.into(), codec::ts(expired)],
+        )
+        .await?;
+        let inserted = tx
+            .execute(
+                "INSERT INTO idempotency_keys (organization_id, user_id, idem_key, tool, status, result, created_at) \
+                 VALUES (?, ?, ?, ?, 'pending', NULL, ?) ON CONFLICT (organization_id, user_id, idem_key) DO NOTHING",
+                vec![org.into(), user_id.into(), key.into(), tool.into(), codec::ts(now)],
+            )
+            .await?;
+        let claim = if inserted == 1 {
+            IdempotencyClaim::Claimed
+        } else {
+            let rows = tx
+                .fetch(
+                    "SELECT tool, status, result FROM idempotency_keys WHERE organization_id = ? AND user_id = ? AND idem_key = ?",
+                    vec![org.into(), user_id.into(), key.into()],
+                )
+                .await?;
+            let row = rows.first().ok_or_else(|| Error::Internal("idempotency key vanished".into()))?;
+            if row.text("tool")? != tool {
+                return Err(Error::conflict(format!("idempotency key `{key}` was already used for `{}`", row.text("tool")?)));
+            }
+            match row.opt_text("result")? {
+                Some(result) if row.text("status")? == "done" => {
+                    IdempotencyClaim::Done(serde_json::from_str(&result).map_err(|e| Error::Store(e.to_string()))?)
+                }
+                _ => IdempotencyClaim::InProgress,
+            }
+        };
+        tx.commit().await?;
+        Ok(claim)
+    }
+
+    async fn complete_idempotency_key(&self, scope: &Scope, user_id: &str, key: &str, result: &serde_json::Value) -> Result<()> {
+        let mut tx = self.begin().await?;
+        tx.execute(
+            "UPDATE idempotency_keys SET status = 'done', result = ? WHERE organization_id = ? AND user_id = ? AND idem_key = ?",
+            vec![codec::json(result)?, scope.organization_id().as_str().into(), user_id.into(), key.into()],
+        )
+        .await?;
+        tx.commit().await
+    }
+
+    async fn release_idempotency_key(&self, scope: &Scope, user_id: &str, key: &str) -> Result<()> {
+        let mut tx = self.begin().await?;
+        tx.execute(
+            "DELETE FROM idempotency_keys WHERE organization_id = ? AND user_id = ? AND idem_key = ? AND status = 'pending'",
+            vec![scope.organization_id().as_str().into(), user_id.into(), key.into()],
         )
         .await?;
         tx.commit().await

@@ -1,0 +1,130 @@
+//! Store benchmarks on SQLite (and PostgreSQL when `CRM_AGENT_BENCH_POSTGRES` is set).
+//!
+//! `cargo bench -p crm-agent --bench store` seeds (once, cached under `target/bench-data/`) an
+//! `acme` organization with 100k customers, 100k leads and 200k deals beside a smaller `globex`,
+//! then measures the store calls the tools lean on. Under `cargo test --benches` every
+//! benchmark runs once on a small dataset, so the bench code stays tested.
+//! Sizes can be changed with CRM_AGENT_BENCH_CUSTOMERS / _LEADS / _DEALS.
+
+use std::path::PathBuf;
+use std::time::Instant;
+
+use criterion::{criterion_group, criterion_main, Criterion};
+use crm_agent::domain::*;
+use crm_agent::seed::{seed_demo, SeedOptions};
+use crm_agent::{Scope, SqlStore, SqlStoreOptions, Store, UserContext};
+use tokio::runtime::Runtime;
+
+fn bench_mode() -> bool {
+    std::env::args().any(|a| a == "--bench")
+}
+
+fn size(var: &str, full: usize, small: usize) -> usize {
+    std::env::var(var).ok().and_then(|v| v.parse().ok()).unwrap_or(if bench_mode() { full } else { small })
+}
+
+fn options(deals_default: usize) -> SeedOptions {
+    SeedOptions {
+        customers: size("CRM_AGENT_BENCH_CUSTOMERS", 100_000, 2_000),
+        leads: size("CRM_AGENT_BENCH_LEADS", 100_000, 2_000),
+        deals: size("CRM_AGENT_BENCH_DEALS", deals_default, 4_000),
+        issues: 200,
+        orders: 200,
+        activities: 200,
+        seed: 42,
+        progress: bench_mode(),
+    }
+}
+
+/// Opens (seeding on first use) the benchmark database for `options`.
+async fn dataset(rt_label: &str, options: &SeedOptions) -> SqlStore {
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../target/bench-data");
+    std::fs::create_dir_all(&dir).expect("bench data dir");
+    let file = dir.join(format!("{rt_label}-{}c-{}l-{}d.db", options.customers, options.leads, options.deals));
+    let url = format!("sqlite://{}", file.display());
+    let store = SqlStore::open(&url).await.expect("open bench db");
+    if store.is_empty().await.expect("count") {
+        let started = Instant::now();
+        seed_demo(&store, options).await.expect("seed");
+        eprintln!("seeded {} in {:.1}s", file.display(), started.elapsed().as_secs_f64());
+    }
+    store
+}
+
+async fn owner_scope(store: &dyn Store) -> Scope {
+    UserContext::resolve(store, "acme-owner", None).await.expect("acme-owner").scope().expect("scope")
+}
+
+fn sqlite(c: &mut Criterion) {
+    let rt = Runtime::new().expect("runtime");
+    let options = options(200_000);
+    let store = rt.block_on(dataset("sqlite", &options));
+    let scope = rt.block_on(owner_scope(&store));
+    let ids: Vec<CustomerId> = rt.block_on(async {
+        store.list_customers(&scope, &CustomerFilter::default(), &PageRequest::first(100)).await.expect("ids").items.into_iter().map(|c| c.id).collect()
+    });
+    let filter = CustomerFilter { status: Some(CustomerStatus::Active), search: Some("harbor".into()), ..Default::default() };
+    let page = PageRequest::first(20);
+    let listed = rt.block_on(store.list_customers(&scope, &filter, &page)).expect("list");
+    eprintln!("list_customers(active, 'harbor'): {} of {} matching", listed.items.len(), listed.total);
+
+    let mut group = c.benchmark_group("sqlite");
+    let mut n = 0usize;
+    group.bench_function("get_customer", |b| {
+        b.to_async(&rt).iter(|| {
+            n = (n + 1) % ids.len();
+            let id = &ids[n];
+            let (store, scope) = (&store, &scope);
+            async move { store.get_customer(scope, id).await.expect("get") }
+        })
+    });
+    group.bench_function("list_customers_status_search_20", |b| {
+        b.to_async(&rt).iter(|| async { store.list_customers(&scope, &filter, &page).await.expect("list") })
+    });
+    group.bench_function("list_customers_status_20", |b| {
+        let by_status = CustomerFilter { status: Some(CustomerStatus::Active), ..Default::default() };
+        b.to_async(&rt).iter(|| {
+            let by_status = by_status.clone();
+            let (store, scope, page) = (&store, &scope, &page);
+            async move { store.list_customers(scope, &by_status, page).await.expect("list") }
+        })
+    });
+    group.bench_function("deal_stats", |b| b.to_async(&rt).iter(|| async { store.deal_stats(&scope).await.expect("stats") }));
+    group.bench_function("dashboard_stats", |b| {
+        b.to_async(&rt).iter(|| async { store.dashboard_stats(&scope, chrono::Utc::now()).await.expect("dashboard") })
+    });
+    group.finish();
+}
+
+/// PostgreSQL with 1M deals (only when CRM_AGENT_BENCH_POSTGRES names a database; the data is
+/// kept in schema `crm_bench_<size>` and reused).
+fn postgres(c: &mut Criterion) {
+    let Ok(url) = std::env::var("CRM_AGENT_BENCH_POSTGRES") else {
+        eprintln!("NOTICE: CRM_AGENT_BENCH_POSTGRES is not set; skipping the PostgreSQL benchmarks");
+        return;
+    };
+    let rt = Runtime::new().expect("runtime");
+    let options = options(1_000_000);
+    let schema = format!("crm_bench_{}c_{}d", options.customers, options.deals);
+    let store = rt.block_on(async {
+        let store = SqlStore::connect_with(SqlStoreOptions::new(&url).schema(schema)).await.expect("connect");
+        store.migrate().await.expect("migrate");
+        if store.is_empty().await.expect("count") {
+            let started = Instant::now();
+            seed_demo(&store, &options).await.expect("seed");
+            eprintln!("seeded PostgreSQL in {:.1}s", started.elapsed().as_secs_f64());
+        }
+        store
+    });
+    let scope = rt.block_on(owner_scope(&store));
+    let mut group = c.benchmark_group("postgres");
+    group.sample_size(20);
+    group.bench_function("dashboard_stats_1m_deals", |b| {
+        b.to_async(&rt).iter(|| async { store.dashboard_stats(&scope, chrono::Utc::now()).await.expect("dashboard") })
+    });
+    group.bench_function("deal_stats_1m_deals", |b| b.to_async(&rt).iter(|| async { store.deal_stats(&scope).await.expect("stats") }));
+    group.finish();
+}
+
+criterion_group!(benches, sqlite, postgres);
+criterion_main!(benches);

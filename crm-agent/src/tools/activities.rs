@@ -1,0 +1,137 @@
+//! Activity tools: calls, emails, meetings, notes and tasks.
+
+use schemars::JsonSchema;
+use serde::Deserialize;
+
+use super::args::{NoArgs, Paging, ToolPage};
+use super::{Tool, ToolContext, Toolset};
+use crate::domain::*;
+use crate::error::{Error, Result};
+use crate::policy::{Action, Permission, Resource};
+use crate::store::StoreOp;
+
+const fn activity(action: Action) -> Permission {
+    Permission::new(Resource::Activity, action)
+}
+
+/// Arguments of `list_activities`.
+#[derive(Debug, Deserialize, JsonSchema)]
+struct ListActivities {
+    #[serde(flatten)]
+    filter: ActivityFilter,
+    #[serde(flatten)]
+    paging: Paging,
+}
+
+/// Arguments naming one activity.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+struct ActivityRef {
+    /// The activity's id.
+    activity_id: ActivityId,
+}
+
+/// Arguments of `create_activity`.
+#[derive(Debug, Deserialize, JsonSchema)]
+struct CreateActivity {
+    #[serde(flatten)]
+    activity: NewActivity,
+    /// Repeat a create safely: the same key (same user, within 24 hours) returns the first result.
+    #[serde(default)]
+    idempotency_key: Option<String>,
+}
+
+/// Arguments of `update_activity`.
+#[derive(Debug, Deserialize, JsonSchema)]
+struct UpdateActivity {
+    /// The activity's id.
+    activity_id: ActivityId,
+    #[serde(flatten)]
+    changes: ActivityPatch,
+}
+
+/// Arguments of `complete_activity`.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+struct CompleteActivity {
+    /// The activity's id.
+    activity_id: ActivityId,
+    /// What came of it (e.g. the outcome of a call).
+    #[serde(default)]
+    outcome: Option<String>,
+}
+
+pub(super) fn tools() -> Vec<Tool> {
+    let sets = &[Toolset::Activities];
+    vec![
+        Tool::builder("list_activities", "List activities (calls, emails, meetings, notes, tasks), newest first. Filter by type, status, customer, lead, deal, assignee, or search text in title and description. Returns total and next_cursor.")
+            .permission(activity(Action::Read))
+            .toolsets(sets)
+            .needs(&[StoreOp::ReadActivities])
+            .handler(|cx: ToolContext, args: ListActivities| async move {
+                Ok(ToolPage::from(cx.store.list_activities(&cx.scope, &args.filter, &args.paging.request()?).await?))
+            }),
+        Tool::builder("get_activity", "Get one activity by id, with its type, status, schedule, links to customer, lead or deal, and type-specific fields.")
+            .permission(activity(Action::Read))
+            .toolsets(sets)
+            .needs(&[StoreOp::ReadActivities])
+            .handler(|cx: ToolContext, args: ActivityRef| async move { cx.store.get_activity(&cx.scope, &args.activity_id).await }),
+        Tool::builder("create_activity", "Log or schedule an activity. `activity_type` and `title` are required; status defaults to scheduled. Link it to a customer, lead or deal by id.")
+            .permission(activity(Action::Create))
+            .writes(false)
+            .toolsets(sets)
+            .needs(&[StoreOp::WriteActivities])
+            .handler(|cx: ToolContext, args: CreateActivity| async move { create(&cx, args).await }),
+        Tool::builder("update_activity", "Change an activity's fields. Only the fields given change; `null` clears an optional field. To mark one done use complete_activity.")
+            .permission(activity(Action::Update))
+            .writes(true)
+            .toolsets(sets)
+            .needs(&[StoreOp::WriteActivities])
+            .handler(|cx: ToolContext, args: UpdateActivity| async move {
+                cx.store.update_activity(&cx.scope, &args.activity_id, args.changes).await
+            }),
+        Tool::builder("complete_activity", "Mark an activity completed now, optionally with its outcome. Completing a completed activity changes nothing; a cancelled one cannot be completed. Returns the activity.")
+            .permission(activity(Action::Update))
+            .writes(true)
+            .toolsets(sets)
+            .needs(&[StoreOp::ReadActivities, StoreOp::WriteActivities])
+            .handler(|cx: ToolContext, args: CompleteActivity| async move { complete(&cx, args).await }),
+        Tool::builder("get_activity_stats", "Count activities in total, by type and by status.")
+            .permission(activity(Action::Read))
+            .toolsets(&[Toolset::Activities, Toolset::Analytics])
+            .needs(&[StoreOp::ReadActivities])
+            .handler(|cx: ToolContext, _: NoArgs| async move { cx.store.activity_stats(&cx.scope).await }),
+    ]
+}
+
+async fn create(cx: &ToolContext, args: CreateActivity) -> Result<Activity> {
+    let mut new = args.activity;
+    // The logger is the caller unless an importer says otherwise.
+    new.created_by.get_or_insert_with(|| cx.user.user_id.clone());
+    // An activity logged as already done gets a completion time, so it counts as done "now".
+    if new.status == ActivityStatus::Completed && new.completed_at.is_none() {
+        new.completed_at = Some(cx.now);
+    }
+    super::idempotency::once(cx, "create_activity", args.idempotency_key.as_deref(), || async move {
+        cx.store.create_activity(&cx.scope, new).await
+    })
+    .await
+}
+
+async fn complete(cx: &ToolContext, args: CompleteActivity) -> Result<Activity> {
+    let current = cx.store.get_activity(&cx.scope, &args.activity_id).await?;
+    match current.status {
+        ActivityStatus::Completed => return Ok(current),
+        ActivityStatus::Cancelled => {
+            return Err(Error::conflict(format!("activity `{}` was cancelled and cannot be completed", args.activity_id)));
+        }
+        ActivityStatus::Scheduled | ActivityStatus::InProgress => {}
+    }
+    let patch = ActivityPatch {
+        status: Some(ActivityStatus::Completed),
+        completed_at: Some(Some(cx.now)),
+        outcome: args.outcome.map(Some),
+        ..Default::default()
+    };
+    cx.store.update_activity(&cx.scope, &args.activity_id, patch).await
+}

@@ -1,0 +1,160 @@
+//! Analytics tools: every number is computed by the store (SQL aggregates), never by loading rows.
+
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+use super::args::NoArgs;
+use super::{Access, Tool, ToolContext, Toolset};
+use crate::domain::*;
+use crate::error::{Error, Result};
+use crate::policy::{Action, Permission, Resource};
+use crate::store::StoreOp;
+
+const ANALYTICS: Permission = Permission::new(Resource::Analytics, Action::Read);
+
+/// Arguments of `get_revenue_by_period`.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RevenueArgs {
+    /// Bucket size: day, week, month, quarter or year (default month).
+    #[serde(default)]
+    period: Option<PeriodName>,
+    /// How many buckets, ending with the current one (1 to 60, default 12).
+    #[serde(default)]
+    #[schemars(range(min = 1, max = 60))]
+    periods: Option<u32>,
+}
+
+/// The result of `get_revenue_by_period`.
+#[derive(Debug, Serialize, JsonSchema)]
+pub(super) struct RevenueByPeriod {
+    /// The bucket size used.
+    pub period: PeriodName,
+    /// The buckets, oldest first.
+    pub buckets: Vec<RevenueBucket>,
+    /// Won value over all buckets.
+    pub total_won_value: Money,
+    /// Deals won over all buckets.
+    pub total_won_count: u64,
+}
+
+/// Arguments of `get_employee_performance`.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub(super) struct PerformanceArgs {
+    /// Return only the top N employees by won revenue (1 to 100, default all).
+    #[serde(default)]
+    #[schemars(range(min = 1, max = 100))]
+    limit: Option<u32>,
+}
+
+/// The caller's own numbers (`get_quick_stats`).
+#[derive(Debug, Serialize, JsonSchema)]
+pub(super) struct QuickStats {
+    /// The caller's employee record, if they have one.
+    pub employee_id: Option<EmployeeId>,
+    /// Customers assigned to the caller.
+    pub customers_assigned: u64,
+    /// Leads assigned to the caller.
+    pub leads_assigned: u64,
+    /// Of those, converted.
+    pub leads_converted: u64,
+    /// Open deals assigned to the caller and their value.
+    pub open_deals_value: Money,
+    /// Deals the caller won.
+    pub deals_won: u64,
+    /// Value of the deals the caller won.
+    pub won_revenue: Money,
+    /// Issues assigned to the caller that are open or in progress.
+    pub open_issues_assigned: u64,
+    /// Activities assigned to the caller that are still scheduled.
+    pub scheduled_activities: u64,
+}
+
+pub(super) fn tools() -> Vec<Tool> {
+    let sets = &[Toolset::Analytics];
+    let reads = [StoreOp::ReadCustomers, StoreOp::ReadLeads, StoreOp::ReadDeals, StoreOp::ReadIssues];
+    vec![
+        Tool::builder("get_dashboard_stats", "Dashboard numbers: customers (total, active, 30-day growth %), leads (total, qualified, conversion %), deals (open, won, lost, win rate), revenue (won, open pipeline, weighted pipeline) and open issues by priority.")
+            .permission(ANALYTICS)
+            .toolsets(sets)
+            .needs(&reads)
+            .handler(|cx: ToolContext, _: NoArgs| async move { cx.store.dashboard_stats(&cx.scope, cx.now).await }),
+        Tool::builder("get_sales_funnel", "The sales funnel leads → qualified → deals → won, with each step's count, percent of leads and conversion from the previous step.")
+            .permission(ANALYTICS)
+            .toolsets(sets)
+            .needs(&[StoreOp::ReadLeads, StoreOp::ReadDeals])
+            .handler(|cx: ToolContext, _: NoArgs| async move { cx.store.sales_funnel(&cx.scope).await }),
+        Tool::builder("get_revenue_by_period", "Won deal value and count per day, week, month, quarter or year, for the last N periods (by actual close date).")
+            .permission(ANALYTICS)
+            .toolsets(sets)
+            .needs(&[StoreOp::ReadDeals])
+            .handler(|cx: ToolContext, args: RevenueArgs| async move { revenue(&cx, args).await }),
+        Tool::builder("get_employee_performance", "Per employee: customers assigned, leads and their conversion, deals won and lost, win rate, won revenue and open pipeline; sorted by won revenue.")
+            .permission(ANALYTICS)
+            .toolsets(sets)
+            .needs(&[StoreOp::ReadEmployees, StoreOp::ReadCustomers, StoreOp::ReadLeads, StoreOp::ReadDeals])
+            .handler(|cx: ToolContext, args: PerformanceArgs| async move {
+                let mut rows = cx.store.employee_performance(&cx.scope).await?;
+                if let Some(limit) = args.limit {
+                    rows.truncate(limit as usize);
+                }
+                Ok(rows)
+            }),
+        Tool::builder("get_quick_stats", "The caller's own numbers: their customers, leads, open and won deals, open issues and scheduled activities.")
+            .access(Access::Staff)
+            .toolsets(&[Toolset::Analytics, Toolset::General])
+            .needs(&[StoreOp::ReadEmployees, StoreOp::ReadIssues, StoreOp::ReadActivities, StoreOp::ReadDeals])
+            .handler(|cx: ToolContext, _: NoArgs| async move { quick_stats(&cx).await }),
+    ]
+}
+
+async fn revenue(cx: &ToolContext, args: RevenueArgs) -> Result<RevenueByPeriod> {
+    let name = args.period.unwrap_or(PeriodName::Month);
+    let count = args.periods.unwrap_or(12);
+    if !(1..=60).contains(&count) {
+        return Err(Error::invalid(format!("`periods` must be between 1 and 60 (got {count})")));
+    }
+    let buckets = Period::from(name).buckets(cx.now.date_naive(), count);
+    let buckets = cx.store.revenue_by_period(&cx.scope, &buckets).await?;
+    Ok(RevenueByPeriod {
+        period: name,
+        total_won_value: buckets.iter().map(|b| b.won_value).sum(),
+        total_won_count: buckets.iter().map(|b| b.won_count).sum(),
+        buckets,
+    })
+}
+
+async fn quick_stats(cx: &ToolContext) -> Result<QuickStats> {
+    let Some(me) = cx.user.employee_id.clone() else {
+        return Err(Error::invalid("quick stats are per employee, and this user has no employee record"));
+    };
+    let one = PageRequest::first(1);
+    let performance = cx.store.employee_performance(&cx.scope).await?;
+    let mine = performance.into_iter().find(|p| p.employee_id == me);
+    let open_issues = cx
+        .store
+        .list_issues(&cx.scope, &IssueFilter { assigned_to: Some(me.clone()), status: Some(IssueStatus::Open), ..Default::default() }, &one)
+        .await?
+        .total
+        + cx.store
+            .list_issues(&cx.scope, &IssueFilter { assigned_to: Some(me.clone()), status: Some(IssueStatus::InProgress), ..Default::default() }, &one)
+            .await?
+            .total;
+    let scheduled = cx
+        .store
+        .list_activities(&cx.scope, &ActivityFilter { assigned_to: Some(me.clone()), status: Some(ActivityStatus::Scheduled), ..Default::default() }, &one)
+        .await?
+        .total;
+    Ok(QuickStats {
+        employee_id: Some(me),
+        customers_assigned: mine.as_ref().map_or(0, |p| p.customers_assigned),
+        leads_assigned: mine.as_ref().map_or(0, |p| p.leads_assigned),
+        leads_converted: mine.as_ref().map_or(0, |p| p.leads_converted),
+        open_deals_value: mine.as_ref().map_or(Money::ZERO, |p| p.open_pipeline),
+        deals_won: mine.as_ref().map_or(0, |p| p.deals_won),
+        won_revenue: mine.as_ref().map_or(Money::ZERO, |p| p.won_revenue),
+        open_issues_assigned: open_issues,
+        scheduled_activities: scheduled,
+    })
+}

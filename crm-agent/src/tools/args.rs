@@ -1,0 +1,82 @@
+//! Shared argument and result shapes, and schema generation for tool inputs and outputs.
+
+use schemars::generate::SchemaSettings;
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use crate::domain::{Page, PageRequest};
+use crate::error::{Error, Result};
+
+/// `limit` and `cursor` of every list tool.
+#[derive(Debug, Clone, Default, Deserialize, JsonSchema)]
+pub struct Paging {
+    /// How many items to return (1 to 100, default 20).
+    #[serde(default)]
+    #[schemars(range(min = 1, max = 100))]
+    pub limit: Option<u32>,
+    /// The `next_cursor` of the previous page, to continue a list.
+    #[serde(default)]
+    pub cursor: Option<String>,
+}
+
+impl Paging {
+    /// The page request these arguments ask for.
+    pub fn request(&self) -> Result<PageRequest> {
+        let limit = self.limit.unwrap_or(PageRequest::DEFAULT_LIMIT);
+        if !(1..=PageRequest::MAX_LIMIT).contains(&limit) {
+            return Err(Error::invalid(format!("`limit` must be between 1 and {} (got {limit})", PageRequest::MAX_LIMIT)));
+        }
+        Ok(PageRequest { limit, cursor: self.cursor.clone() })
+    }
+}
+
+/// A page of results as tools return it: never silently truncated.
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+pub struct ToolPage<T> {
+    /// This page's items.
+    pub items: Vec<T>,
+    /// How many match in all.
+    pub total: u64,
+    /// Pass as `cursor` to get the next page; `null` on the last page.
+    pub next_cursor: Option<String>,
+}
+
+impl<T> From<Page<T>> for ToolPage<T> {
+    fn from(page: Page<T>) -> Self {
+        ToolPage { items: page.items, total: page.total, next_cursor: page.next_cursor }
+    }
+}
+
+/// A tool that takes no arguments.
+#[derive(Debug, Clone, Default, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub(super) struct NoArgs {}
+
+fn settings() -> SchemaSettings {
+    SchemaSettings::draft2020_12().with(|s| {
+        s.inline_subschemas = true;
+    })
+}
+
+/// The input schema of `A`: inlined, unknown properties rejected at the top level.
+pub(crate) fn input_schema<A: JsonSchema>() -> Value {
+    let mut schema = settings().for_deserialize().into_generator().into_root_schema_for::<A>().to_value();
+    if let Some(obj) = schema.as_object_mut() {
+        // The argument struct's own doc comment ("Arguments of …") says nothing to a model.
+        obj.remove("title");
+        obj.remove("description");
+        obj.entry("properties").or_insert_with(|| Value::Object(Default::default()));
+        obj.insert("additionalProperties".into(), Value::Bool(false));
+    }
+    schema
+}
+
+/// The output schema of `O`.
+pub(crate) fn output_schema<O: JsonSchema>() -> Value {
+    let mut schema = settings().for_serialize().into_generator().into_root_schema_for::<O>().to_value();
+    if let Some(obj) = schema.as_object_mut() {
+        obj.remove("title");
+    }
+    schema
+}

@@ -1,0 +1,137 @@
+//! Customer tools.
+
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+use super::args::{Paging, ToolPage};
+use super::{Tool, ToolContext, Toolset};
+use crate::domain::*;
+use crate::error::Result;
+use crate::policy::{Action, Permission, Resource};
+use crate::store::StoreOp;
+
+const fn customer(action: Action) -> Permission {
+    Permission::new(Resource::Customer, action)
+}
+
+/// Arguments of `list_customers`.
+#[derive(Debug, Deserialize, JsonSchema)]
+pub(super) struct ListCustomers {
+    #[serde(flatten)]
+    filter: CustomerFilter,
+    #[serde(flatten)]
+    paging: Paging,
+}
+
+/// Arguments naming one customer.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub(super) struct CustomerRef {
+    /// The customer's id.
+    pub customer_id: CustomerId,
+}
+
+/// Arguments of `create_customer`.
+#[derive(Debug, Deserialize, JsonSchema)]
+pub(super) struct CreateCustomer {
+    #[serde(flatten)]
+    customer: NewCustomer,
+    /// Repeat a create safely: the same key (same user, within 24 hours) returns the first result.
+    #[serde(default)]
+    idempotency_key: Option<String>,
+}
+
+/// Arguments of `update_customer`.
+#[derive(Debug, Deserialize, JsonSchema)]
+pub(super) struct UpdateCustomer {
+    /// The customer's id.
+    customer_id: CustomerId,
+    #[serde(flatten)]
+    changes: CustomerPatch,
+}
+
+/// Arguments of `deactivate_customer`.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub(super) struct DeactivateCustomer {
+    /// The customer's id.
+    customer_id: CustomerId,
+    /// Why (kept in the customer's notes).
+    #[serde(default)]
+    reason: Option<String>,
+}
+
+/// The result of `deactivate_customer`.
+#[derive(Debug, Serialize, JsonSchema)]
+pub(super) struct Deactivated {
+    /// The customer, now inactive.
+    pub customer: Customer,
+    /// False when it was inactive already.
+    pub changed: bool,
+}
+
+pub(super) fn tools() -> Vec<Tool> {
+    let sets = &[Toolset::Customers];
+    vec![
+        Tool::builder("list_customers", "List customers, newest first. Filter by status, type, assigned employee, custom fields, or search text in name, company, email and phone. Returns total and next_cursor.")
+            .permission(customer(Action::Read))
+            .for_customers()
+            .toolsets(sets)
+            .needs(&[StoreOp::ReadCustomers])
+            .handler(|cx: ToolContext, args: ListCustomers| async move {
+                Ok(ToolPage::from(cx.store.list_customers(&cx.scope, &args.filter, &args.paging.request()?).await?))
+            }),
+        Tool::builder("get_customer", "Get one customer by id, with contact details, status, assignee, tags and custom fields.")
+            .permission(customer(Action::Read))
+            .for_customers()
+            .toolsets(sets)
+            .needs(&[StoreOp::ReadCustomers])
+            .handler(|cx: ToolContext, args: CustomerRef| async move { cx.store.get_customer(&cx.scope, &args.customer_id).await }),
+        Tool::builder("create_customer", "Create a customer. Only `name` is required; type defaults to individual and status to active.")
+            .permission(customer(Action::Create))
+            .writes(false)
+            .toolsets(sets)
+            .needs(&[StoreOp::WriteCustomers])
+            .handler(|cx: ToolContext, args: CreateCustomer| async move {
+                super::idempotency::once(&cx, "create_customer", args.idempotency_key.as_deref(), || {
+                    let (cx, customer) = (cx.clone(), args.customer.clone());
+                    async move { cx.store.create_customer(&cx.scope, customer).await }
+                })
+                .await
+            }),
+        Tool::builder("update_customer", "Change a customer's fields. Only the fields given change; `null` clears an optional field.")
+            .permission(customer(Action::Update))
+            .writes(true)
+            .toolsets(sets)
+            .needs(&[StoreOp::WriteCustomers])
+            .handler(|cx: ToolContext, args: UpdateCustomer| async move {
+                cx.store.update_customer(&cx.scope, &args.customer_id, args.changes).await
+            }),
+        Tool::builder("deactivate_customer", "Deactivate a customer (status becomes inactive). Nothing is deleted; the customer can be reactivated with update_customer.")
+            .permission(customer(Action::Delete))
+            .destructive()
+            .toolsets(sets)
+            .needs(&[StoreOp::ReadCustomers, StoreOp::WriteCustomers])
+            .handler(|cx: ToolContext, args: DeactivateCustomer| async move { deactivate(&cx, args).await }),
+        Tool::builder("get_customer_stats", "Count customers in total, by status and by type.")
+            .permission(customer(Action::Read))
+            .toolsets(&[Toolset::Customers, Toolset::Analytics])
+            .needs(&[StoreOp::ReadCustomers])
+            .handler(|cx: ToolContext, _: super::args::NoArgs| async move { cx.store.customer_stats(&cx.scope).await }),
+    ]
+}
+
+async fn deactivate(cx: &ToolContext, args: DeactivateCustomer) -> Result<Deactivated> {
+    let current = cx.store.get_customer(&cx.scope, &args.customer_id).await?;
+    if current.status == CustomerStatus::Inactive {
+        return Ok(Deactivated { customer: current, changed: false });
+    }
+    let notes = match (&args.reason, &current.notes) {
+        (Some(reason), Some(notes)) => Some(Some(format!("{notes}\nDeactivated: {reason}"))),
+        (Some(reason), None) => Some(Some(format!("Deactivated: {reason}"))),
+        (None, _) => None,
+    };
+    let patch = CustomerPatch { status: Some(CustomerStatus::Inactive), notes, ..Default::default() };
+    let customer = cx.store.update_customer(&cx.scope, &args.customer_id, patch).await?;
+    Ok(Deactivated { customer, changed: true })
+}

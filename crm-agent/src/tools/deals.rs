@@ -1,0 +1,372 @@
+//! Deal and pipeline tools.
+//!
+//! A deal's stage, status, probability and close date move together (SPEC §3): every stage
+//! move goes through `stage_change`, so no tool can leave them inconsistent.
+
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+use super::args::{NoArgs, Paging, ToolPage};
+use super::{Tool, ToolContext, Toolset};
+use crate::domain::*;
+use crate::error::{Error, Result};
+use crate::policy::{Action, Permission, Resource};
+use crate::store::StoreOp;
+
+const fn deal(action: Action) -> Permission {
+    Permission::new(Resource::Deal, action)
+}
+
+/// Arguments of `list_deals`.
+#[derive(Debug, Deserialize, JsonSchema)]
+struct ListDeals {
+    #[serde(flatten)]
+    filter: DealFilter,
+    #[serde(flatten)]
+    paging: Paging,
+}
+
+/// Arguments naming one deal.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+struct DealRef {
+    /// The deal's id.
+    deal_id: DealId,
+}
+
+/// The result of `get_deal`.
+#[derive(Debug, Serialize, JsonSchema)]
+struct DealDetails {
+    /// The deal.
+    deal: Deal,
+    /// Value × probability, to the cent.
+    expected_revenue: Money,
+    /// The name of the deal's current stage.
+    stage_name: String,
+}
+
+/// Arguments of `create_deal`.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+struct CreateDeal {
+    /// Title.
+    title: String,
+    /// The customer buying.
+    #[serde(default)]
+    customer_id: Option<CustomerId>,
+    /// The lead it came from.
+    #[serde(default)]
+    lead_id: Option<LeadId>,
+    /// The pipeline (default: the organization's default pipeline; see list_pipelines).
+    #[serde(default)]
+    pipeline_id: Option<PipelineId>,
+    /// The stage within the pipeline (default: the pipeline's first open stage). Probability and status follow the stage.
+    #[serde(default)]
+    stage_id: Option<StageId>,
+    /// Deal value.
+    value: Money,
+    /// ISO currency code (default `USD`).
+    #[serde(default)]
+    currency: Option<String>,
+    /// Expected close date (YYYY-MM-DD).
+    #[serde(default)]
+    expected_close_date: Option<Date>,
+    /// Priority (default `medium`).
+    #[serde(default)]
+    priority: Option<Priority>,
+    /// The responsible employee.
+    #[serde(default)]
+    assigned_to: Option<EmployeeId>,
+    /// Tags.
+    #[serde(default)]
+    tags: Vec<String>,
+    /// Notes.
+    #[serde(default)]
+    notes: Option<String>,
+    /// The host's own fields.
+    #[serde(default)]
+    custom_fields: CustomFields,
+    /// Repeat a create safely: the same key (same user, within 24 hours) returns the first result.
+    #[serde(default)]
+    idempotency_key: Option<String>,
+}
+
+/// Arguments of `update_deal`.
+#[derive(Debug, Deserialize, JsonSchema)]
+struct UpdateDeal {
+    /// The deal's id.
+    deal_id: DealId,
+    #[serde(flatten)]
+    changes: UpdateDealFields,
+}
+
+/// The fields `update_deal` may change. Stage, status and probability are left out on purpose:
+/// they only move through move_deal_to_stage, mark_deal_won and mark_deal_lost.
+#[derive(Debug, Default, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+struct UpdateDealFields {
+    /// New value: title.
+    #[serde(default)]
+    title: Option<String>,
+    /// New value, or `null` to clear: the customer buying.
+    #[serde(default, deserialize_with = "crate::domain::nullable::deserialize")]
+    customer_id: Option<Option<CustomerId>>,
+    /// New value: deal value.
+    #[serde(default)]
+    value: Option<Money>,
+    /// New value: ISO currency code.
+    #[serde(default)]
+    currency: Option<String>,
+    /// New value (YYYY-MM-DD), or `null` to clear: expected close date.
+    #[serde(default, deserialize_with = "crate::domain::nullable::deserialize")]
+    expected_close_date: Option<Option<Date>>,
+    /// New value: priority.
+    #[serde(default)]
+    priority: Option<Priority>,
+    /// New value, or `null` to clear: the responsible employee.
+    #[serde(default, deserialize_with = "crate::domain::nullable::deserialize")]
+    assigned_to: Option<Option<EmployeeId>>,
+    /// New value: tags.
+    #[serde(default)]
+    tags: Option<Vec<String>>,
+    /// New value, or `null` to clear: notes.
+    #[serde(default, deserialize_with = "crate::domain::nullable::deserialize")]
+    notes: Option<Option<String>>,
+    /// New value: the host's own fields.
+    #[serde(default)]
+    custom_fields: Option<CustomFields>,
+}
+
+impl From<UpdateDealFields> for DealPatch {
+    fn from(f: UpdateDealFields) -> Self {
+        DealPatch {
+            title: f.title,
+            customer_id: f.customer_id,
+            value: f.value,
+            currency: f.currency,
+            expected_close_date: f.expected_close_date,
+            priority: f.priority,
+            assigned_to: f.assigned_to,
+            tags: f.tags,
+            notes: f.notes,
+            custom_fields: f.custom_fields,
+            ..Default::default()
+        }
+    }
+}
+
+/// Arguments of `move_deal_to_stage`.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+struct MoveDeal {
+    /// The deal's id.
+    deal_id: DealId,
+    /// A stage of the deal's pipeline (see list_pipelines).
+    stage_id: StageId,
+}
+
+/// Arguments of `mark_deal_lost`.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+struct MarkDealLost {
+    /// The deal's id.
+    deal_id: DealId,
+    /// Why the deal was lost.
+    reason: String,
+}
+
+pub(super) fn tools() -> Vec<Tool> {
+    let sets = &[Toolset::Sales];
+    vec![
+        Tool::builder("list_deals", "List deals, newest first. Filter by status, stage, pipeline, priority, assigned employee, customer, value range, custom fields, or search text in title and notes. Returns total and next_cursor.")
+            .permission(deal(Action::Read))
+            .toolsets(sets)
+            .needs(&[StoreOp::ReadDeals])
+            .handler(|cx: ToolContext, args: ListDeals| async move {
+                Ok(ToolPage::from(cx.store.list_deals(&cx.scope, &args.filter, &args.paging.request()?).await?))
+            }),
+        Tool::builder("get_deal", "Get one deal by id, with its stage name and expected revenue (value × probability).")
+            .permission(deal(Action::Read))
+            .toolsets(sets)
+            .needs(&[StoreOp::ReadDeals, StoreOp::ReadPipelines])
+            .handler(|cx: ToolContext, args: DealRef| async move { details(&cx, &args.deal_id).await }),
+        Tool::builder("create_deal", "Create a deal. `title` and `value` are required; it goes into the default pipeline's first open stage unless a pipeline or stage is given, and its probability and status follow the stage.")
+            .permission(deal(Action::Create))
+            .writes(false)
+            .toolsets(sets)
+            .needs(&[StoreOp::ReadPipelines, StoreOp::WriteDeals])
+            .handler(|cx: ToolContext, args: CreateDeal| async move {
+                let key = args.idempotency_key.clone();
+                let new = new_deal(&cx, args).await?;
+                super::idempotency::once(&cx, "create_deal", key.as_deref(), || {
+                    let cx = cx.clone();
+                    async move { cx.store.create_deal(&cx.scope, new).await }
+                })
+                .await
+            }),
+        Tool::builder("update_deal", "Change a deal's title, customer, value, currency, expected close date, priority, assignee, tags, notes or custom fields; `null` clears an optional field. Stage and status change only through move_deal_to_stage, mark_deal_won and mark_deal_lost.")
+            .permission(deal(Action::Update))
+            .writes(true)
+            .toolsets(sets)
+            .needs(&[StoreOp::WriteDeals])
+            .handler(|cx: ToolContext, args: UpdateDeal| async move {
+                cx.store.update_deal(&cx.scope, &args.deal_id, args.changes.into()).await
+            }),
+        Tool::builder("move_deal_to_stage", "Move a deal to another stage of its pipeline. Probability follows the stage; a closed-won stage wins the deal, a closed-lost stage loses it, and an open stage reopens a closed deal. Returns the deal.")
+            .permission(deal(Action::Update))
+            .writes(true)
+            .toolsets(sets)
+            .needs(&[StoreOp::ReadDeals, StoreOp::ReadPipelines, StoreOp::WriteDeals])
+            .handler(|cx: ToolContext, args: MoveDeal| async move { move_to(&cx, &args.deal_id, &args.stage_id).await }),
+        Tool::builder("mark_deal_won", "Mark a deal won: it moves to its pipeline's closed-won stage with probability 100 and today's close date. A deal already won is returned unchanged.")
+            .permission(deal(Action::Update))
+            .writes(true)
+            .toolsets(sets)
+            .needs(&[StoreOp::ReadDeals, StoreOp::ReadPipelines, StoreOp::WriteDeals])
+            .handler(|cx: ToolContext, args: DealRef| async move { mark_won(&cx, &args.deal_id).await }),
+        Tool::builder("mark_deal_lost", "Mark a deal lost with a reason: it moves to its pipeline's closed-lost stage with today's close date. Nothing is deleted; moving it to an open stage reopens it.")
+            .permission(deal(Action::Update))
+            .destructive()
+            .toolsets(sets)
+            .needs(&[StoreOp::ReadDeals, StoreOp::ReadPipelines, StoreOp::WriteDeals])
+            .handler(|cx: ToolContext, args: MarkDealLost| async move { mark_lost(&cx, args).await }),
+        Tool::builder("get_deal_stats", "Count deals in total and by status, with win rate, total, won and open value, weighted pipeline, and count and value per stage.")
+            .permission(deal(Action::Read))
+            .toolsets(&[Toolset::Sales, Toolset::Analytics])
+            .needs(&[StoreOp::ReadDeals, StoreOp::ReadPipelines])
+            .handler(|cx: ToolContext, _: NoArgs| async move { cx.store.deal_stats(&cx.scope).await }),
+        Tool::builder("list_pipelines", "List the organization's sales pipelines with their stages in order: id, name, probability, and whether a stage is closed-won or closed-lost.")
+            .permission(Permission::new(Resource::Pipeline, Action::Read))
+            .toolsets(sets)
+            .needs(&[StoreOp::ReadPipelines])
+            .handler(|cx: ToolContext, _: NoArgs| async move { cx.store.list_pipelines(&cx.scope).await }),
+    ]
+}
+
+/// The patch that puts a deal into `stage` of `pipeline`, keeping status, probability and close
+/// date consistent with it.
+fn stage_change(pipeline: &Pipeline, stage: &PipelineStage, today: Date) -> DealPatch {
+    let (status, probability) = if stage.is_closed_won {
+        (DealStatus::Won, 100)
+    } else if stage.is_closed_lost {
+        (DealStatus::Lost, stage.probability)
+    } else {
+        (DealStatus::Open, stage.probability)
+    };
+    DealPatch {
+        pipeline_id: Some(pipeline.id.clone()),
+        stage_id: Some(stage.id.clone()),
+        status: Some(status),
+        probability: Some(probability),
+        actual_close_date: Some(stage.is_closed().then_some(today)),
+        // A lost deal keeps the reason its caller sets; anything else has no reason to be lost.
+        lost_reason: if stage.is_closed_lost { None } else { Some(None) },
+        ..Default::default()
+    }
+}
+
+async fn find_pipeline(cx: &ToolContext, id: &PipelineId) -> Result<Pipeline> {
+    cx.store
+        .list_pipelines(&cx.scope)
+        .await?
+        .into_iter()
+        .find(|p| p.id == *id)
+        .ok_or_else(|| Error::not_found("pipeline", id.as_str()))
+}
+
+fn find_stage<'a>(pipeline: &'a Pipeline, id: &StageId) -> Result<&'a PipelineStage> {
+    pipeline.stages.iter().find(|s| s.id == *id).ok_or_else(|| Error::not_found("pipeline stage", id.as_str()))
+}
+
+async fn details(cx: &ToolContext, id: &DealId) -> Result<DealDetails> {
+    let deal = cx.store.get_deal(&cx.scope, id).await?;
+    let pipeline = find_pipeline(cx, &deal.pipeline_id).await?;
+    let stage_name =
+        find_stage(&pipeline, &deal.stage_id).map_or_else(|_| deal.stage_id.to_string(), |s| s.name.clone());
+    Ok(DealDetails { expected_revenue: deal.expected_revenue(), stage_name, deal })
+}
+
+/// The deal `args` describe, with the default pipeline and stage filled in.
+async fn new_deal(cx: &ToolContext, args: CreateDeal) -> Result<NewDeal> {
+    let pipelines = cx.store.list_pipelines(&cx.scope).await?;
+    let pipeline = match &args.pipeline_id {
+        Some(id) => pipelines.iter().find(|p| p.id == *id).ok_or_else(|| Error::not_found("pipeline", id.as_str()))?,
+        None => pipelines
+            .iter()
+            .find(|p| p.is_default)
+            .or_else(|| pipelines.first())
+            .ok_or_else(|| Error::invalid("the organization has no pipeline to put the deal in"))?,
+    };
+    let stage = match &args.stage_id {
+        Some(id) => find_stage(pipeline, id)?,
+        None => pipeline.stages.iter().filter(|s| !s.is_closed()).min_by_key(|s| s.position).ok_or_else(|| {
+            Error::invalid(format!("pipeline `{}` has no open stage; give `stage_id`", pipeline.name))
+        })?,
+    };
+    let change = stage_change(pipeline, stage, cx.now.date_naive());
+    let mut new = NewDeal::new(args.title, pipeline.id.clone(), stage.id.clone(), args.value);
+    new.customer_id = args.customer_id;
+    new.lead_id = args.lead_id;
+    if let Some(currency) = args.currency {
+        new.currency = currency;
+    }
+    new.probability = change.probability.unwrap_or(stage.probability);
+    new.status = change.status.unwrap_or(DealStatus::Open);
+    new.actual_close_date = change.actual_close_date.flatten();
+    new.expected_close_date = args.expected_close_date;
+    if let Some(priority) = args.priority {
+        new.priority = priority;
+    }
+    new.assigned_to = args.assigned_to;
+    new.tags = args.tags;
+    new.notes = args.notes;
+    new.custom_fields = args.custom_fields;
+    Ok(new)
+}
+
+async fn move_to(cx: &ToolContext, id: &DealId, stage_id: &StageId) -> Result<Deal> {
+    let current = cx.store.get_deal(&cx.scope, id).await?;
+    if current.stage_id == *stage_id {
+        return Ok(current);
+    }
+    let pipeline = find_pipeline(cx, &current.pipeline_id).await?;
+    let patch = stage_change(&pipeline, find_stage(&pipeline, stage_id)?, cx.now.date_naive());
+    cx.store.update_deal(&cx.scope, id, patch).await
+}
+
+async fn mark_won(cx: &ToolContext, id: &DealId) -> Result<Deal> {
+    let current = cx.store.get_deal(&cx.scope, id).await?;
+    if current.status == DealStatus::Won {
+        return Ok(current);
+    }
+    let pipeline = find_pipeline(cx, &current.pipeline_id).await?;
+    let won = pipeline
+        .stages
+        .iter()
+        .find(|s| s.is_closed_won)
+        .ok_or_else(|| Error::conflict(format!("pipeline `{}` has no closed-won stage", pipeline.name)))?;
+    cx.store.update_deal(&cx.scope, id, stage_change(&pipeline, won, cx.now.date_naive())).await
+}
+
+async fn mark_lost(cx: &ToolContext, args: MarkDealLost) -> Result<Deal> {
+    if args.reason.trim().is_empty() {
+        return Err(Error::invalid("`reason` must not be empty"));
+    }
+    let current = cx.store.get_deal(&cx.scope, &args.deal_id).await?;
+    if current.status == DealStatus::Lost && current.lost_reason.as_deref() == Some(args.reason.as_str()) {
+        return Ok(current);
+    }
+    let pipeline = find_pipeline(cx, &current.pipeline_id).await?;
+    let lost = pipeline
+        .stages
+        .iter()
+        .find(|s| s.is_closed_lost)
+        .ok_or_else(|| Error::conflict(format!("pipeline `{}` has no closed-lost stage", pipeline.name)))?;
+    let mut patch = stage_change(&pipeline, lost, cx.now.date_naive());
+    if current.status == DealStatus::Lost {
+        // Only the reason changes; the original close date stays.
+        patch.actual_close_date = None;
+    }
+    patch.lost_reason = Some(Some(args.reason));
+    cx.store.update_deal(&cx.scope, &args.deal_id, patch).await
+}

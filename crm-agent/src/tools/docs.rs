@@ -1,0 +1,72 @@
+//! `docs/tools.md`, generated from the registry so it cannot drift from the code.
+
+use std::fmt::Write as _;
+
+use serde_json::Value;
+
+use super::Tool;
+
+/// The Markdown reference of `tools`: a summary table, then each tool's parameters.
+pub fn tools_markdown(tools: &[Tool]) -> String {
+    let mut out = String::new();
+    out.push_str("# Tools\n\n");
+    out.push_str("<!-- Generated from the registry by `crm-agent tools --markdown`; a test fails when this file is out of date. -->\n\n");
+    let _ = writeln!(out, "{} tools. Every call goes through `ToolRegistry::call`: permission check, argument validation against the schema below, the caller's tenant scope, and an audit event.\n", tools.len());
+    out.push_str("| tool | permission | customers | read-only | destructive | idempotent | toolsets |\n|---|---|---|---|---|---|---|\n");
+    for tool in tools {
+        let a = tool.annotations();
+        let yes = |b: bool| if b { "yes" } else { "" };
+        let sets = tool.toolsets().iter().map(|s| format!("{s:?}").to_lowercase()).collect::<Vec<_>>().join(", ");
+        let _ = writeln!(
+            out,
+            "| [`{}`](#{}) | {} | {} | {} | {} | {} | {} |",
+            tool.name(),
+            tool.name(),
+            tool.permission_label(),
+            yes(tool.customers_allowed()),
+            yes(a.read_only),
+            yes(a.destructive),
+            yes(a.idempotent && !a.read_only),
+            sets
+        );
+    }
+    for tool in tools {
+        let _ = write!(out, "\n## {}\n\n{}\n\nPermission: {}.", tool.name(), tool.description(), tool.permission_label());
+        if tool.customers_allowed() {
+            out.push_str(" Customers may use it on their own records.");
+        }
+        out.push('\n');
+        let schema = tool.input_schema();
+        let required: Vec<&str> = schema.get("required").and_then(Value::as_array).map(|r| r.iter().filter_map(Value::as_str).collect()).unwrap_or_default();
+        let properties = schema.get("properties").and_then(Value::as_object);
+        match properties {
+            Some(props) if !props.is_empty() => {
+                out.push_str("\n| parameter | type | required | description |\n|---|---|---|---|\n");
+                for (name, prop) in props {
+                    let description = prop.get("description").and_then(Value::as_str).unwrap_or("").replace('\n', " ");
+                    let _ = writeln!(out, "| `{name}` | {} | {} | {} |", type_label(prop), if required.contains(&name.as_str()) { "yes" } else { "" }, description);
+                }
+            }
+            _ => out.push_str("\nNo parameters.\n"),
+        }
+    }
+    out
+}
+
+/// A short type for a property schema: `string`, `integer`, `one of: a, b`, `array of string`.
+fn type_label(schema: &Value) -> String {
+    if let Some(values) = schema.get("enum").and_then(Value::as_array) {
+        return format!("one of: {}", values.iter().filter_map(Value::as_str).collect::<Vec<_>>().join(", "));
+    }
+    if let Some(options) = schema.get("anyOf").or_else(|| schema.get("oneOf")).and_then(Value::as_array) {
+        let labels: Vec<String> = options.iter().map(type_label).filter(|l| l != "null").collect();
+        return labels.join(" or ");
+    }
+    match schema.get("type") {
+        Some(Value::String(t)) if t == "array" => format!("array of {}", schema.get("items").map(type_label).unwrap_or_else(|| "any".into())),
+        Some(Value::String(t)) => t.clone(),
+        Some(Value::Array(types)) => types.iter().filter_map(Value::as_str).filter(|t| *t != "null").collect::<Vec<_>>().join(" or "),
+        _ if schema.get("properties").is_some() => "object".into(),
+        _ => "any".into(),
+    }
+}

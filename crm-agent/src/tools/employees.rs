@@ -1,0 +1,65 @@
+//! Employee tools. Salary, commission rate and emergency contact are returned only to callers
+//! with `employee:update` (SPEC §1); everyone else gets them redacted.
+
+use schemars::JsonSchema;
+use serde::Deserialize;
+
+use super::args::{Paging, ToolPage};
+use super::{Tool, ToolContext, Toolset};
+use crate::domain::*;
+use crate::policy::{Action, Permission, Resource};
+use crate::store::StoreOp;
+
+const fn employee(action: Action) -> Permission {
+    Permission::new(Resource::Employee, action)
+}
+
+/// Arguments of `list_employees`.
+#[derive(Debug, Deserialize, JsonSchema)]
+struct ListEmployees {
+    #[serde(flatten)]
+    filter: EmployeeFilter,
+    #[serde(flatten)]
+    paging: Paging,
+}
+
+/// Arguments naming one employee.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+struct EmployeeRef {
+    /// The employee's id.
+    employee_id: EmployeeId,
+}
+
+pub(super) fn tools() -> Vec<Tool> {
+    let sets = &[Toolset::Admin];
+    vec![
+        Tool::builder("list_employees", "List employees of the organization. Filter by status, department, or search text in name, email and job title. Returns total and next_cursor.")
+            .permission(employee(Action::Read))
+            .toolsets(sets)
+            .needs(&[StoreOp::ReadEmployees])
+            .handler(|cx: ToolContext, args: ListEmployees| async move {
+                let mut page = ToolPage::from(cx.store.list_employees(&cx.scope, &args.filter, &args.paging.request()?).await?);
+                if !sees_sensitive(&cx) {
+                    page.items.iter_mut().for_each(Employee::redact_sensitive);
+                }
+                Ok(page)
+            }),
+        Tool::builder("get_employee", "Get one employee by id, with contact details, job title, department, status, manager and roles.")
+            .permission(employee(Action::Read))
+            .toolsets(sets)
+            .needs(&[StoreOp::ReadEmployees])
+            .handler(|cx: ToolContext, args: EmployeeRef| async move {
+                let mut found = cx.store.get_employee(&cx.scope, &args.employee_id).await?;
+                if !sees_sensitive(&cx) {
+                    found.redact_sensitive();
+                }
+                Ok(found)
+            }),
+    ]
+}
+
+/// Whether the caller may see salary, commission rate and emergency contact.
+fn sees_sensitive(cx: &ToolContext) -> bool {
+    cx.can(employee(Action::Update))
+}

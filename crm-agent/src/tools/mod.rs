@@ -1,0 +1,582 @@
+//! The tool catalogue (SPEC §3) and [`ToolRegistry::call`], the one path every tool call takes.
+//!
+//! `call` does, in order: look the tool up → check the caller may use it ([`Policy`]) → check the
+//! store supports it → validate the arguments against the tool's input JSON Schema (errors name
+//! the field) → run the handler with the caller's [`Scope`] → record an audit event for every
+//! call, refusal and failure (arguments kept, secrets redacted) → return the typed result as JSON.
+//! Chat, MCP and the direct `call_tool` APIs all come through here.
+//!
+//! Each domain's tools live in their own file (`customers.rs`, `leads.rs`, …); a tool is a
+//! [`Tool`] built with [`ToolBuilder`] from a typed handler, so its input and output schemas are
+//! derived from the same Rust types serde uses.
+
+use std::collections::BTreeMap;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::time::Instant;
+
+use schemars::JsonSchema;
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use crate::context::{Role, UserContext};
+use crate::domain::{AuditOutcome, NewAuditEvent, Timestamp};
+use crate::error::{Error, ErrorKind, Result};
+use crate::policy::{Permission, Policy};
+use crate::store::{Scope, Store, StoreOp};
+
+mod activities;
+mod analytics;
+mod args;
+mod customers;
+mod deals;
+mod docs;
+mod employees;
+mod idempotency;
+mod issues;
+mod leads;
+mod orders;
+mod organization;
+mod search;
+
+pub use args::{Paging, ToolPage};
+pub use docs::tools_markdown;
+
+/// Groups of tools a host can expose on their own.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Toolset {
+    /// Customers.
+    Customers,
+    /// Leads, deals and pipelines.
+    Sales,
+    /// Issues, orders and payments.
+    Support,
+    /// Activities.
+    Activities,
+    /// Stats and analytics.
+    Analytics,
+    /// Organization, people and roles.
+    Admin,
+    /// Cross-entity search and the caller's own context.
+    General,
+}
+
+impl Toolset {
+    /// Every toolset.
+    pub const ALL: &'static [Toolset] = &[
+        Toolset::Customers,
+        Toolset::Sales,
+        Toolset::Support,
+        Toolset::Activities,
+        Toolset::Analytics,
+        Toolset::Admin,
+        Toolset::General,
+    ];
+}
+
+/// Hints for clients (MCP `annotations`): whether a tool only reads, may destroy, or can be
+/// repeated safely.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct Annotations {
+    /// Changes nothing.
+    pub read_only: bool,
+    /// May remove or close something (deactivate, mark lost, close).
+    pub destructive: bool,
+    /// Repeating the same call has no further effect.
+    pub idempotent: bool,
+}
+
+/// Who may call a tool: the permission(s) it needs and whether customers may use it at all.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Access {
+    /// Needs every one of these permissions.
+    All(Vec<Permission>),
+    /// Needs at least one of these (the handler narrows to what is held, e.g. `search_crm`).
+    Any(Vec<Permission>),
+    /// Any staff member (owner, employee, platform admin) — e.g. the caller's own quick stats.
+    Staff,
+    /// Any member of the organization (the caller's own context).
+    Member,
+}
+
+type Handler = Arc<dyn Fn(ToolContext, Value) -> Pin<Box<dyn Future<Output = Result<Value>> + Send>> + Send + Sync>;
+
+/// One tool: its model-facing declaration and its handler.
+#[derive(Clone)]
+pub struct Tool {
+    name: &'static str,
+    description: &'static str,
+    access: Access,
+    customers_allowed: bool,
+    annotations: Annotations,
+    writes: bool,
+    toolsets: Vec<Toolset>,
+    needs: Vec<StoreOp>,
+    input_schema: Value,
+    output_schema: Value,
+    validator: Arc<jsonschema::Validator>,
+    handler: Handler,
+}
+
+impl std::fmt::Debug for Tool {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Tool").field("name", &self.name).finish_non_exhaustive()
+    }
+}
+
+impl Tool {
+    /// Starts a tool definition.
+    pub fn builder(name: &'static str, description: &'static str) -> ToolBuilder {
+        ToolBuilder {
+            name,
+            description,
+            access: Access::Member,
+            customers_allowed: false,
+            annotations: Annotations { read_only: true, destructive: false, idempotent: true },
+            writes: false,
+            toolsets: Vec::new(),
+            needs: Vec::new(),
+        }
+    }
+
+    /// The tool's name (`list_customers`).
+    pub fn name(&self) -> &'static str {
+        self.name
+    }
+    /// The description written for a model.
+    pub fn description(&self) -> &'static str {
+        self.description
+    }
+    /// The input JSON Schema (draft 2020-12, subschemas inlined).
+    pub fn input_schema(&self) -> &Value {
+        &self.input_schema
+    }
+    /// The output JSON Schema.
+    pub fn output_schema(&self) -> &Value {
+        &self.output_schema
+    }
+    /// Who may call it.
+    pub fn access(&self) -> &Access {
+        &self.access
+    }
+    /// Whether customer principals may use it (on their own records).
+    pub fn customers_allowed(&self) -> bool {
+        self.customers_allowed
+    }
+    /// Client hints.
+    pub fn annotations(&self) -> Annotations {
+        self.annotations
+    }
+    /// Whether it changes data (and so may need confirmation in chat).
+    pub fn writes(&self) -> bool {
+        self.writes
+    }
+    /// The toolsets it belongs to.
+    pub fn toolsets(&self) -> &[Toolset] {
+        &self.toolsets
+    }
+    /// The store operations it needs.
+    pub fn needs(&self) -> &[StoreOp] {
+        &self.needs
+    }
+
+    /// The permission shown in docs: `customer:read`, `lead:update + customer:create`, …
+    pub fn permission_label(&self) -> String {
+        match &self.access {
+            Access::All(p) => p.iter().map(ToString::to_string).collect::<Vec<_>>().join(" + "),
+            Access::Any(p) => p.iter().map(ToString::to_string).collect::<Vec<_>>().join(" or "),
+            Access::Staff => "any staff member".into(),
+            Access::Member => "any member".into(),
+        }
+    }
+
+    /// Whether `ctx` may call this tool under `policy`; the error names what is missing.
+    pub fn authorize(&self, policy: &Policy, ctx: &UserContext) -> Result<()> {
+        if ctx.role == Role::Customer && !self.customers_allowed {
+            return Err(Error::PermissionDenied(format!("`{}` is not available to customers", self.name)));
+        }
+        match &self.access {
+            Access::All(permissions) => permissions.iter().try_for_each(|p| policy.decide(ctx, *p).into_result()),
+            Access::Any(permissions) => {
+                if permissions.iter().any(|p| policy.decide(ctx, *p).is_allowed()) {
+                    Ok(())
+                } else {
+                    let names = permissions.iter().map(|p| format!("`{p}`")).collect::<Vec<_>>().join(" or ");
+                    Err(Error::PermissionDenied(format!("this action needs {names}")))
+                }
+            }
+            Access::Staff if ctx.role == Role::Customer => {
+                Err(Error::PermissionDenied(format!("`{}` is for staff only", self.name)))
+            }
+            Access::Staff | Access::Member => Ok(()),
+        }
+    }
+
+    /// A declaration for a model: name, description, parameters. `compact` drops property
+    /// descriptions and shortens the description to its first sentence.
+    pub fn declaration(&self, compact: bool) -> ToolDeclaration {
+        if !compact {
+            return ToolDeclaration { name: self.name.into(), description: self.description.into(), parameters: self.input_schema.clone() };
+        }
+        let description = self.description.split_inclusive(". ").next().unwrap_or(self.description).trim().to_owned();
+        let mut parameters = self.input_schema.clone();
+        strip_descriptions(&mut parameters);
+        ToolDeclaration { name: self.name.into(), description, parameters }
+    }
+}
+
+/// Shrinks a schema for compact declarations: below the top level, drops documentation and
+/// validation-only keywords (the registry still validates against the full schema) and the
+/// `null` alternatives of optional fields.
+fn strip_descriptions(schema: &mut Value) {
+    if let Some(props) = schema.get_mut("properties").and_then(Value::as_object_mut) {
+        for prop in props.values_mut() {
+            compact(prop);
+        }
+    }
+    if let Some(obj) = schema.as_object_mut() {
+        obj.remove("title");
+        obj.remove("$schema");
+    }
+}
+
+fn compact(value: &mut Value) {
+    const DROPPED: &[&str] = &["description", "title", "default", "pattern", "format", "additionalProperties", "minimum", "maximum"];
+    let Value::Object(map) = value else { return };
+    for key in DROPPED {
+        map.remove(*key);
+    }
+    match map.get_mut("type") {
+        Some(Value::Array(types)) => {
+            types.retain(|t| t != "null");
+            if types.len() == 1 {
+                let only = types.remove(0);
+                map.insert("type".into(), only);
+            }
+        }
+        _ => {}
+    }
+    if let Some(Value::Array(options)) = map.get_mut("enum") {
+        options.retain(|o| !o.is_null());
+    }
+    if let Some(Value::Array(options)) = map.get_mut("anyOf") {
+        options.retain(|o| o.get("type").is_none_or(|t| t != "null"));
+        if options.len() == 1 {
+            let only = options.remove(0);
+            map.remove("anyOf");
+            if let Value::Object(inner) = only {
+                map.extend(inner);
+            }
+        }
+    }
+    for nested in map.values_mut() {
+        match nested {
+            Value::Object(_) => compact(nested),
+            Value::Array(items) => items.iter_mut().for_each(compact),
+            _ => {}
+        }
+    }
+}
+
+/// What a model (or MCP client) is told about a tool.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ToolDeclaration {
+    /// Name.
+    pub name: String,
+    /// Description.
+    pub description: String,
+    /// Input JSON Schema.
+    pub parameters: Value,
+}
+
+/// Builds a [`Tool`]; finish with [`ToolBuilder::handler`].
+pub struct ToolBuilder {
+    name: &'static str,
+    description: &'static str,
+    access: Access,
+    customers_allowed: bool,
+    annotations: Annotations,
+    writes: bool,
+    toolsets: Vec<Toolset>,
+    needs: Vec<StoreOp>,
+}
+
+impl ToolBuilder {
+    /// Needs `permission`.
+    pub fn permission(mut self, permission: Permission) -> Self {
+        self.access = Access::All(vec![permission]);
+        self
+    }
+    /// Any access rule.
+    pub fn access(mut self, access: Access) -> Self {
+        self.access = access;
+        self
+    }
+    /// Customers may use it (on their own records, which the store scope enforces).
+    pub fn for_customers(mut self) -> Self {
+        self.customers_allowed = true;
+        self
+    }
+    /// It changes data; `idempotent` says whether repeating it changes nothing more.
+    pub fn writes(mut self, idempotent: bool) -> Self {
+        self.writes = true;
+        self.annotations = Annotations { read_only: false, destructive: false, idempotent };
+        self
+    }
+    /// It changes data and may close or remove something.
+    pub fn destructive(mut self) -> Self {
+        self.writes = true;
+        self.annotations = Annotations { read_only: false, destructive: true, idempotent: true };
+        self
+    }
+    /// Its toolsets.
+    pub fn toolsets(mut self, toolsets: &[Toolset]) -> Self {
+        self.toolsets = toolsets.to_vec();
+        self
+    }
+    /// The store operations it needs (hidden when the store lacks one).
+    pub fn needs(mut self, ops: &[StoreOp]) -> Self {
+        self.needs = ops.to_vec();
+        self
+    }
+
+    /// Finishes the tool with a typed handler. The input schema is derived from `A`, the output
+    /// schema from `O`.
+    pub fn handler<A, O, F, Fut>(self, handler: F) -> Tool
+    where
+        A: DeserializeOwned + JsonSchema + Send + 'static,
+        O: Serialize + JsonSchema + 'static,
+        F: Fn(ToolContext, A) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = Result<O>> + Send + 'static,
+    {
+        let input_schema = args::input_schema::<A>();
+        let output_schema = args::output_schema::<O>();
+        let validator = jsonschema::validator_for(&input_schema).unwrap_or_else(|e| panic!("tool {}: bad input schema: {e}", self.name));
+        let handler = Arc::new(handler);
+        let erased: Handler = Arc::new(move |cx, value| {
+            let handler = handler.clone();
+            Box::pin(async move {
+                let args: A = serde_json::from_value(value).map_err(|e| Error::invalid(e.to_string()))?;
+                let output = handler(cx, args).await?;
+                serde_json::to_value(output).map_err(|e| Error::Internal(format!("tool output is not JSON: {e}")))
+            })
+        });
+        Tool {
+            name: self.name,
+            description: self.description,
+            access: self.access,
+            customers_allowed: self.customers_allowed,
+            annotations: self.annotations,
+            writes: self.writes,
+            toolsets: self.toolsets,
+            needs: self.needs,
+            input_schema,
+            output_schema,
+            validator: Arc::new(validator),
+            handler: erased,
+        }
+    }
+}
+
+/// What a handler gets: the caller, their scope, the store and the policy.
+#[derive(Clone)]
+pub struct ToolContext {
+    /// The caller.
+    pub user: UserContext,
+    /// The caller's store scope.
+    pub scope: Scope,
+    /// The store.
+    pub store: Arc<dyn Store>,
+    /// The policy.
+    pub policy: Arc<Policy>,
+    /// The time of the call (one value for the whole call).
+    pub now: Timestamp,
+}
+
+impl ToolContext {
+    /// Whether the caller holds `permission`.
+    pub fn can(&self, permission: Permission) -> bool {
+        self.policy.decide(&self.user, permission).is_allowed()
+    }
+
+    /// `Ok` when the caller holds `permission`, else [`Error::PermissionDenied`].
+    pub fn require(&self, permission: Permission) -> Result<()> {
+        self.policy.decide(&self.user, permission).into_result()
+    }
+}
+
+/// Which tools a registry offers and how.
+#[derive(Debug, Clone, Default)]
+pub struct RegistryOptions {
+    /// Offer only these toolsets (`None`: all).
+    pub toolsets: Option<Vec<Toolset>>,
+}
+
+/// The catalogue, and the one way to run a tool: [`ToolRegistry::call`].
+#[derive(Clone)]
+pub struct ToolRegistry {
+    tools: Arc<BTreeMap<&'static str, Tool>>,
+    store: Arc<dyn Store>,
+    policy: Arc<Policy>,
+    options: RegistryOptions,
+}
+
+impl std::fmt::Debug for ToolRegistry {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ToolRegistry").field("tools", &self.tools.len()).finish_non_exhaustive()
+    }
+}
+
+/// Every tool of the catalogue, in name order.
+pub fn catalogue() -> Vec<Tool> {
+    let mut tools = Vec::new();
+    tools.extend(customers::tools());
+    tools.extend(leads::tools());
+    tools.extend(deals::tools());
+    tools.extend(issues::tools());
+    tools.extend(orders::tools());
+    tools.extend(employees::tools());
+    tools.extend(activities::tools());
+    tools.extend(analytics::tools());
+    tools.extend(organization::tools());
+    tools.extend(search::tools());
+    tools.sort_by_key(|t| t.name);
+    tools
+}
+
+impl ToolRegistry {
+    /// The full catalogue over `store` with the built-in policy.
+    pub fn new(store: Arc<dyn Store>) -> Self {
+        Self::with_policy(store, Arc::new(Policy::builtin()), RegistryOptions::default())
+    }
+
+    /// The catalogue over `store` with `policy` and `options`.
+    pub fn with_policy(store: Arc<dyn Store>, policy: Arc<Policy>, options: RegistryOptions) -> Self {
+        let tools = catalogue()
+            .into_iter()
+            .filter(|t| options.toolsets.as_ref().is_none_or(|sets| t.toolsets.iter().any(|s| sets.contains(s))))
+            .filter(|t| t.needs.iter().all(|op| store.supports(*op)))
+            .map(|t| (t.name, t))
+            .collect();
+        ToolRegistry { tools: Arc::new(tools), store, policy, options }
+    }
+
+    /// The policy in force.
+    pub fn policy(&self) -> &Arc<Policy> {
+        &self.policy
+    }
+
+    /// The store.
+    pub fn store(&self) -> &Arc<dyn Store> {
+        &self.store
+    }
+
+    /// The options it was built with.
+    pub fn options(&self) -> &RegistryOptions {
+        &self.options
+    }
+
+    /// The tool called `name`, if this registry offers it (whoever the caller).
+    pub fn get(&self, name: &str) -> Option<&Tool> {
+        self.tools.get(name)
+    }
+
+    /// The tools `ctx` may use, in name order.
+    pub fn list(&self, ctx: &UserContext) -> Vec<&Tool> {
+        self.tools.values().filter(|t| t.authorize(&self.policy, ctx).is_ok()).collect()
+    }
+
+    /// Runs tool `name` for `ctx` with `args`. See the [module docs](self) for the steps.
+    pub async fn call(&self, ctx: &UserContext, name: &str, args: Value) -> Result<Value> {
+        let started = Instant::now();
+        let result = self.call_unaudited(ctx, name, args.clone()).await;
+        self.audit(ctx, name, &args, &result, started).await;
+        result
+    }
+
+    /// Checks that `ctx` may call `name` with `args` without running it (used to prepare
+    /// confirmations). Returns the tool.
+    pub fn check(&self, ctx: &UserContext, name: &str, args: &Value) -> Result<&Tool> {
+        let tool = self.tools.get(name).ok_or_else(|| Error::not_found("tool", name))?;
+        tool.authorize(&self.policy, ctx)?;
+        ctx.scope()?;
+        validate(tool, args)?;
+        Ok(tool)
+    }
+
+    async fn call_unaudited(&self, ctx: &UserContext, name: &str, args: Value) -> Result<Value> {
+        let tool = self.check(ctx, name, &args)?;
+        let cx = ToolContext { user: ctx.clone(), scope: ctx.scope()?, store: self.store.clone(), policy: self.policy.clone(), now: chrono::Utc::now() };
+        (tool.handler)(cx, args).await
+    }
+
+    async fn audit(&self, ctx: &UserContext, name: &str, args: &Value, result: &Result<Value>, started: Instant) {
+        let outcome = match result {
+            Ok(_) => AuditOutcome::Ok,
+            Err(e) => match e.kind() {
+                ErrorKind::PermissionDenied => AuditOutcome::Denied,
+                ErrorKind::InvalidArgument | ErrorKind::NotFound => AuditOutcome::Invalid,
+                _ => AuditOutcome::Failed,
+            },
+        };
+        let event = NewAuditEvent {
+            user_id: ctx.user_id.clone(),
+            action: truncate(name, 64),
+            outcome,
+            error_kind: result.as_ref().err().map(|e| e.kind().to_string()),
+            duration_us: u64::try_from(started.elapsed().as_micros()).unwrap_or(u64::MAX),
+            arguments: redact(args),
+            at: chrono::Utc::now(),
+        };
+        let scope = Scope::organization(ctx.organization_id.clone());
+        if let Err(err) = self.store.record_audit(&scope, event).await {
+            // An audit failure must not turn a successful call into an error, but it is logged.
+            tracing::warn!(tool = name, error = %err, "could not record the audit event");
+        }
+        tracing::info!(user = %ctx.user_id, org = %ctx.organization_id, tool = name, outcome = %outcome, duration_us = started.elapsed().as_micros() as u64, "tool call");
+    }
+}
+
+/// Validates `args` against the tool's input schema; the error names the offending field.
+fn validate(tool: &Tool, args: &Value) -> Result<()> {
+    let mut errors = tool.validator.iter_errors(args).peekable();
+    if errors.peek().is_none() {
+        return Ok(());
+    }
+    let messages: Vec<String> = errors
+        .take(3)
+        .map(|e| {
+            let path = e.instance_path().to_string();
+            let field = path.trim_start_matches('/').replace('/', ".");
+            if field.is_empty() { e.to_string() } else { format!("`{field}`: {e}") }
+        })
+        .collect();
+    Err(Error::invalid(format!("bad arguments for `{}`: {}", tool.name, messages.join("; "))))
+}
+
+fn truncate(s: &str, max: usize) -> String {
+    s.chars().take(max).collect()
+}
+
+/// Argument keys whose values never reach the audit log.
+const SECRET_KEYS: &[&str] = &["password", "token", "secret", "api_key", "apikey", "authorization", "credit_card", "card_number"];
+
+/// A copy of `args` with secret-looking values replaced and long strings shortened.
+pub fn redact(args: &Value) -> Value {
+    match args {
+        Value::Object(map) => Value::Object(
+            map.iter()
+                .map(|(k, v)| {
+                    let lower = k.to_ascii_lowercase();
+                    if SECRET_KEYS.iter().any(|s| lower.contains(s)) { (k.clone(), Value::String("[redacted]".into())) } else { (k.clone(), redact(v)) }
+                })
+                .collect(),
+        ),
+        Value::Array(items) => Value::Array(items.iter().map(redact).collect()),
+        Value::String(s) if s.chars().count() > 500 => Value::String(format!("{}…", truncate(s, 500))),
+        other => other.clone(),
+    }
+}
