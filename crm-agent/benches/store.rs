@@ -9,9 +9,9 @@
 use std::path::PathBuf;
 use std::time::Instant;
 
-use criterion::{criterion_group, criterion_main, Criterion};
+use criterion::{Criterion, criterion_group, criterion_main};
 use crm_agent::domain::*;
-use crm_agent::seed::{seed_demo, SeedOptions};
+use crm_agent::seed::{SeedOptions, seed_demo};
 use crm_agent::{Scope, SqlStore, SqlStoreOptions, Store, UserContext};
 use tokio::runtime::Runtime;
 
@@ -61,14 +61,23 @@ fn sqlite(c: &mut Criterion) {
     let store = rt.block_on(dataset("sqlite", &options));
     let scope = rt.block_on(owner_scope(&store));
     let ids: Vec<CustomerId> = rt.block_on(async {
-        store.list_customers(&scope, &CustomerFilter::default(), &PageRequest::first(100)).await.expect("ids").items.into_iter().map(|c| c.id).collect()
+        store
+            .list_customers(&scope, &CustomerFilter::default(), &PageRequest::first(100))
+            .await
+            .expect("ids")
+            .items
+            .into_iter()
+            .map(|c| c.id)
+            .collect()
     });
-    let filter = CustomerFilter { status: Some(CustomerStatus::Active), search: Some("harbor".into()), ..Default::default() };
+    let filter =
+        CustomerFilter { status: Some(CustomerStatus::Active), search: Some("harbor".into()), ..Default::default() };
     let page = PageRequest::first(20);
     let listed = rt.block_on(store.list_customers(&scope, &filter, &page)).expect("list");
     eprintln!("list_customers(active, 'harbor'): {} of {} matching", listed.items.len(), listed.total);
 
     let mut group = c.benchmark_group("sqlite");
+    group.sample_size(if bench_mode() { 30 } else { 10 });
     let mut n = 0usize;
     group.bench_function("get_customer", |b| {
         b.to_async(&rt).iter(|| {
@@ -89,7 +98,22 @@ fn sqlite(c: &mut Criterion) {
             async move { store.list_customers(scope, &by_status, page).await.expect("list") }
         })
     });
-    group.bench_function("deal_stats", |b| b.to_async(&rt).iter(|| async { store.deal_stats(&scope).await.expect("stats") }));
+    // Issue 3: what the registry adds (policy + validation + audit) over the bare store call.
+    let registry = crm_agent::ToolRegistry::new(std::sync::Arc::new(store.clone()));
+    let owner = rt.block_on(UserContext::resolve(&store, "acme-owner", None)).expect("owner");
+    let mut m = 0usize;
+    group.bench_function("registry_call_get_customer", |b| {
+        b.to_async(&rt).iter(|| {
+            m = (m + 1) % ids.len();
+            let args = serde_json::json!({"customer_id": ids[m].as_str()});
+            let (registry, owner) = (&registry, &owner);
+            async move { registry.call(owner, "get_customer", args).await.expect("call") }
+        })
+    });
+    group.bench_function("registry_list_tools", |b| b.iter(|| registry.list(&owner).len()));
+    group.bench_function("deal_stats", |b| {
+        b.to_async(&rt).iter(|| async { store.deal_stats(&scope).await.expect("stats") })
+    });
     group.bench_function("dashboard_stats", |b| {
         b.to_async(&rt).iter(|| async { store.dashboard_stats(&scope, chrono::Utc::now()).await.expect("dashboard") })
     });
@@ -122,7 +146,9 @@ fn postgres(c: &mut Criterion) {
     group.bench_function("dashboard_stats_1m_deals", |b| {
         b.to_async(&rt).iter(|| async { store.dashboard_stats(&scope, chrono::Utc::now()).await.expect("dashboard") })
     });
-    group.bench_function("deal_stats_1m_deals", |b| b.to_async(&rt).iter(|| async { store.deal_stats(&scope).await.expect("stats") }));
+    group.bench_function("deal_stats_1m_deals", |b| {
+        b.to_async(&rt).iter(|| async { store.deal_stats(&scope).await.expect("stats") })
+    });
     group.finish();
 }
 

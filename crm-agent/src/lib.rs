@@ -36,7 +36,7 @@ pub mod tools;
 
 pub use context::{Role, UserContext};
 pub use error::{Error, ErrorKind, Result};
-pub use store::sql::{Dialect, SqlStoreOptions};
 pub use policy::Policy;
+pub use store::sql::{Dialect, SqlStoreOptions};
 pub use store::{Scope, SqlStore, Store, StoreOp};
 pub use tools::{Tool, ToolRegistry};

@@ -10,7 +10,10 @@ use crm_agent::{ErrorKind, Scope, SqlStore, SqlStoreOptions, Store};
 #[test]
 fn invalid_enum_values_name_the_allowed_values() {
     let err = serde_json::from_str::<NewCustomer>(r#"{"name": "x", "status": "gold"}"#).unwrap_err().to_string();
-    assert!(err.contains("`gold` is not a valid customer status; allowed values: active, inactive, prospect, vip"), "{err}");
+    assert!(
+        err.contains("`gold` is not a valid customer status; allowed values: active, inactive, prospect, vip"),
+        "{err}"
+    );
     let err = serde_json::from_str::<LeadFilter>(r#"{"source": "tv"}"#).unwrap_err().to_string();
     assert!(err.contains("website, referral, social_media"), "{err}");
     let err = serde_json::from_str::<NewCustomer>(r#"{"name": "x", "colour": "red"}"#).unwrap_err().to_string();
@@ -19,7 +22,8 @@ fn invalid_enum_values_name_the_allowed_values() {
 
 #[test]
 fn money_is_never_a_float_in_json() {
-    let deal: NewDeal = serde_json::from_str(r#"{"title": "t", "pipeline_id": "p", "stage_id": "s", "value": "1234.56"}"#).unwrap();
+    let deal: NewDeal =
+        serde_json::from_str(r#"{"title": "t", "pipeline_id": "p", "stage_id": "s", "value": "1234.56"}"#).unwrap();
     assert_eq!(deal.value, Money::new(123456, 2));
     let json = serde_json::to_value(Money::new(123456, 2)).unwrap();
     assert_eq!(json, serde_json::json!("1234.56"));
@@ -46,7 +50,8 @@ async fn a_locked_sqlite_file_is_unavailable_and_nothing_is_written() {
     let mut holder = sqlx::SqliteConnection::connect(&url).await.unwrap();
     sqlx::query("BEGIN IMMEDIATE").execute(&mut holder).await.unwrap();
 
-    let store = SqlStore::connect_with(SqlStoreOptions::new(&url).busy_timeout(Duration::from_millis(200))).await.unwrap();
+    let store =
+        SqlStore::connect_with(SqlStoreOptions::new(&url).busy_timeout(Duration::from_millis(200))).await.unwrap();
     let err = store.create_customer(&scope, NewCustomer::named("Blocked")).await.unwrap_err();
     assert_eq!(err.kind(), ErrorKind::Unavailable, "{err}");
     assert!(err.is_retryable());
@@ -87,5 +92,8 @@ async fn oversized_and_out_of_range_values_are_rejected_before_writing() {
     let mut fields = NewCustomer::named("Custom");
     fields.custom_fields.insert("nested".into(), serde_json::json!({"no": "objects"}));
     assert_eq!(store.create_customer(&scope, fields).await.unwrap_err().kind(), ErrorKind::InvalidArgument);
-    assert_eq!(store.list_customers(&scope, &CustomerFilter::default(), &PageRequest::default()).await.unwrap().total, 0);
+    assert_eq!(
+        store.list_customers(&scope, &CustomerFilter::default(), &PageRequest::default()).await.unwrap().total,
+        0
+    );
 }

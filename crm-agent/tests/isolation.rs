@@ -11,15 +11,15 @@ mod common;
 
 use std::collections::BTreeSet;
 
-use crm_agent::tools::catalogue;
 use crm_agent::UserContext;
+use crm_agent::tools::catalogue;
 use proptest::prelude::*;
 use proptest::test_runner::{Config, TestRunner};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
-use serde_json::{json, Map, Value};
+use serde_json::{Map, Value, json};
 
-use common::fixture::{fixture, Fixture};
+use common::fixture::{Fixture, fixture};
 
 fn cases(default: u32) -> u32 {
     std::env::var("CRM_AGENT_ISOLATION_CASES").ok().and_then(|v| v.parse().ok()).unwrap_or(default)
@@ -28,7 +28,16 @@ fn cases(default: u32) -> u32 {
 /// Every id of one organization's records, as its owner sees them.
 async fn ids_of(f: &Fixture, owner: &UserContext) -> Vec<String> {
     let mut ids = vec![owner.organization_id.0.clone()];
-    for tool in ["list_customers", "list_leads", "list_deals", "list_issues", "list_orders", "list_payments", "list_activities", "list_employees"] {
+    for tool in [
+        "list_customers",
+        "list_leads",
+        "list_deals",
+        "list_issues",
+        "list_orders",
+        "list_payments",
+        "list_activities",
+        "list_employees",
+    ] {
         let mut args = json!({"limit": 100});
         loop {
             let page = f.registry.call(owner, tool, args.clone()).await.unwrap();
@@ -52,7 +61,16 @@ async fn ids_of(f: &Fixture, owner: &UserContext) -> Vec<String> {
 /// Everything globex holds, for before/after comparison.
 async fn snapshot(f: &Fixture) -> Value {
     let mut all = Map::new();
-    for tool in ["list_customers", "list_leads", "list_deals", "list_issues", "list_orders", "list_payments", "list_activities", "list_employees"] {
+    for tool in [
+        "list_customers",
+        "list_leads",
+        "list_deals",
+        "list_issues",
+        "list_orders",
+        "list_payments",
+        "list_activities",
+        "list_employees",
+    ] {
         all.insert(tool.into(), f.registry.call(&f.globex, tool, json!({"limit": 100})).await.unwrap());
     }
     for tool in ["list_roles", "list_pipelines", "get_current_organization"] {
@@ -98,7 +116,18 @@ fn value_for(rng: &mut ChaCha8Rng, name: &str, schema: &Value, pool: &[String]) 
             if schema.get("pattern").is_some() && name.contains("value") {
                 json!(format!("{}", rng.random_range(0..50_000)))
             } else {
-                let words = ["a", "ar", "acme", "globex", "Globex Industries", "deal", "ISS-2026-0001", "x@y.example", "2026-01-31", "lead:read"];
+                let words = [
+                    "a",
+                    "ar",
+                    "acme",
+                    "globex",
+                    "Globex Industries",
+                    "deal",
+                    "ISS-2026-0001",
+                    "x@y.example",
+                    "2026-01-31",
+                    "lead:read",
+                ];
                 json!(words[rng.random_range(0..words.len())])
             }
         }
@@ -108,7 +137,11 @@ fn value_for(rng: &mut ChaCha8Rng, name: &str, schema: &Value, pool: &[String]) 
 /// Random arguments for `tool`: each property present with probability 1/2 (required ones always).
 fn random_args(rng: &mut ChaCha8Rng, tool: &crm_agent::Tool, pool: &[String]) -> Value {
     let schema = tool.input_schema();
-    let required: BTreeSet<&str> = schema.get("required").and_then(Value::as_array).map(|r| r.iter().filter_map(Value::as_str).collect()).unwrap_or_default();
+    let required: BTreeSet<&str> = schema
+        .get("required")
+        .and_then(Value::as_array)
+        .map(|r| r.iter().filter_map(Value::as_str).collect())
+        .unwrap_or_default();
     let mut args = Map::new();
     if let Some(props) = schema.get("properties").and_then(Value::as_object) {
         for (name, prop) in props {
@@ -149,7 +182,12 @@ fn no_acme_user_ever_sees_or_touches_globex() {
             };
             for id in &globex_ids {
                 let echoed = may_echo && sent.contains(id.as_str());
-                prop_assert!(echoed || !text.contains(id.as_str()), "{} as {} with {args} leaked globex id {id}: {text}", tool.name(), users[u].user_id);
+                prop_assert!(
+                    echoed || !text.contains(id.as_str()),
+                    "{} as {} with {args} leaked globex id {id}: {text}",
+                    tool.name(),
+                    users[u].user_id
+                );
             }
             Ok(())
         })
@@ -169,7 +207,12 @@ fn a_customer_never_receives_another_customers_records() {
     // Every acme record that belongs to another customer, or to no customer a customer may see.
     let foreign: Vec<String> = rt.block_on(async {
         let mut ids = Vec::new();
-        for (tool, owner_field) in [("list_customers", "id"), ("list_issues", "customer_id"), ("list_orders", "customer_id"), ("list_payments", "customer_id")] {
+        for (tool, owner_field) in [
+            ("list_customers", "id"),
+            ("list_issues", "customer_id"),
+            ("list_orders", "customer_id"),
+            ("list_payments", "customer_id"),
+        ] {
             let page = f.registry.call(&f.owner, tool, json!({"limit": 100})).await.unwrap();
             for item in page["items"].as_array().unwrap() {
                 if item[owner_field].as_str() != Some(own.as_str()) {
@@ -187,7 +230,8 @@ fn a_customer_never_receives_another_customers_records() {
     });
     let acme_ids = rt.block_on(ids_of(&f, &f.owner));
     let tools: Vec<crm_agent::Tool> = catalogue().into_iter().filter(|t| t.customers_allowed()).collect();
-    let mut runner = TestRunner::new(Config { cases: cases(10_000) / 4, failure_persistence: None, ..Config::default() });
+    let mut runner =
+        TestRunner::new(Config { cases: cases(10_000) / 4, failure_persistence: None, ..Config::default() });
     runner
         .run(&(0..tools.len(), any::<u64>()), |(t, seed)| {
             let mut rng = ChaCha8Rng::seed_from_u64(seed);
@@ -196,7 +240,11 @@ fn a_customer_never_receives_another_customers_records() {
             if let Ok(value) = rt.block_on(f.registry.call(&f.customer, tool.name(), args.clone())) {
                 let text = value.to_string();
                 for id in &foreign {
-                    prop_assert!(!text.contains(id.as_str()), "{} with {args} gave the customer foreign record {id}: {text}", tool.name());
+                    prop_assert!(
+                        !text.contains(id.as_str()),
+                        "{} with {args} gave the customer foreign record {id}: {text}",
+                        tool.name()
+                    );
                 }
                 prop_assert!(!text.contains("\"internal\":true"), "{} showed an internal comment: {text}", tool.name());
             }

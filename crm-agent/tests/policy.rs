@@ -86,7 +86,8 @@ fn grant_strategy() -> impl Strategy<Value = String> {
 }
 
 fn permission_strategy() -> impl Strategy<Value = Permission> {
-    (prop::sample::select(Resource::ALL.to_vec()), prop::sample::select(Action::ALL.to_vec())).prop_map(|(r, a)| Permission::new(r, a))
+    (prop::sample::select(Resource::ALL.to_vec()), prop::sample::select(Action::ALL.to_vec()))
+        .prop_map(|(r, a)| Permission::new(r, a))
 }
 
 proptest! {
@@ -130,7 +131,9 @@ fn permissions_of_lists_exactly_what_decide_allows() {
     let rep = ctx(Role::Employee, &["lead:*", "deal:read"]);
     let held: BTreeSet<String> = policy.permissions_of(&rep).iter().map(ToString::to_string).collect();
     let expected: BTreeSet<String> =
-        ["lead:read", "lead:create", "lead:update", "lead:delete", "deal:read", "pipeline:read", "organization:read"].map(String::from).into();
+        ["lead:read", "lead:create", "lead:update", "lead:delete", "deal:read", "pipeline:read", "organization:read"]
+            .map(String::from)
+            .into();
     assert_eq!(held, expected);
     assert_eq!(policy.permissions_of(&ctx(Role::Owner, &[])).len(), Resource::ALL.len() * Action::ALL.len());
 }

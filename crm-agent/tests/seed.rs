@@ -4,11 +4,19 @@
 mod common;
 
 use crm_agent::domain::*;
-use crm_agent::seed::{seed_demo, SeedOptions};
+use crm_agent::seed::{SeedOptions, seed_demo};
 use crm_agent::{ErrorKind, Role, Store, UserContext};
 
 fn small() -> SeedOptions {
-    SeedOptions { customers: 30, leads: 40, deals: 50, issues: 10, orders: 10, activities: 10, ..SeedOptions::default() }
+    SeedOptions {
+        customers: 30,
+        leads: 40,
+        deals: 50,
+        issues: 10,
+        orders: 10,
+        activities: 10,
+        ..SeedOptions::default()
+    }
 }
 
 #[tokio::test]
@@ -29,7 +37,10 @@ async fn demo_users_resolve_to_their_roles_and_scopes() {
     assert_eq!(customer.role, Role::Customer);
     let globex = UserContext::resolve(&store, "globex-owner", None).await.unwrap();
     assert_ne!(globex.organization_id, owner.organization_id);
-    assert_eq!(UserContext::resolve(&store, "acme-owner", Some("globex")).await.unwrap_err().kind(), ErrorKind::NotFound);
+    assert_eq!(
+        UserContext::resolve(&store, "acme-owner", Some("globex")).await.unwrap_err().kind(),
+        ErrorKind::NotFound
+    );
 
     // acme has the requested sizes (conversions add customers), globex a fifth.
     let acme = owner.scope().unwrap();
@@ -52,7 +63,13 @@ async fn demo_users_resolve_to_their_roles_and_scopes() {
     let deals = store.list_deals(&acme, &DealFilter::default(), &PageRequest::first(100)).await.unwrap().items;
     for deal in deals {
         let stage = pipeline.stages.iter().find(|s| s.id == deal.stage_id).unwrap();
-        let expected = if stage.is_closed_won { DealStatus::Won } else if stage.is_closed_lost { DealStatus::Lost } else { DealStatus::Open };
+        let expected = if stage.is_closed_won {
+            DealStatus::Won
+        } else if stage.is_closed_lost {
+            DealStatus::Lost
+        } else {
+            DealStatus::Open
+        };
         assert_eq!(deal.status, expected);
         assert_eq!(deal.probability, stage.probability);
     }

@@ -3,7 +3,7 @@
 
 mod common;
 
-use common::fixture::{fixture, Fixture};
+use common::fixture::{Fixture, fixture};
 
 use std::collections::BTreeSet;
 use std::sync::Arc;
@@ -11,7 +11,7 @@ use std::sync::Arc;
 use crm_agent::domain::*;
 use crm_agent::tools::catalogue;
 use crm_agent::{ErrorKind, Role, Store, ToolRegistry, UserContext};
-use serde_json::{json, Value};
+use serde_json::{Value, json};
 
 fn names(tools: &[&crm_agent::Tool]) -> BTreeSet<String> {
     tools.iter().map(|t| t.name().to_owned()).collect()
@@ -24,17 +24,71 @@ fn the_catalogue_is_complete_and_well_formed() {
     let unique: BTreeSet<&str> = tools.iter().map(|t| t.name()).collect();
     assert_eq!(unique.len(), tools.len(), "tool names are unique");
     for expected in [
-        "list_customers", "get_customer", "create_customer", "update_customer", "deactivate_customer", "get_customer_stats",
-        "list_leads", "get_lead", "create_lead", "update_lead", "qualify_lead", "disqualify_lead", "update_lead_score",
-        "assign_lead", "move_lead_stage", "get_lead_stage_history", "convert_lead_to_customer", "get_lead_stats",
-        "list_deals", "get_deal", "create_deal", "update_deal", "move_deal_to_stage", "mark_deal_won", "mark_deal_lost",
-        "get_deal_stats", "list_pipelines", "list_issues", "get_issue", "create_issue", "update_issue", "assign_issue",
-        "resolve_issue", "reopen_issue", "close_issue", "add_issue_comment", "list_issue_comments", "get_issue_stats",
-        "list_orders", "get_order", "list_payments", "get_payment", "list_employees", "get_employee", "list_activities",
-        "get_activity", "create_activity", "update_activity", "complete_activity", "get_activity_stats", "get_dashboard_stats",
-        "get_sales_funnel", "get_revenue_by_period", "get_employee_performance", "get_quick_stats", "get_current_user_context",
-        "get_current_organization", "list_my_organizations", "get_my_permissions", "list_roles", "create_role",
-        "update_role_permissions", "assign_role_to_employee", "list_permissions", "search_crm",
+        "list_customers",
+        "get_customer",
+        "create_customer",
+        "update_customer",
+        "deactivate_customer",
+        "get_customer_stats",
+        "list_leads",
+        "get_lead",
+        "create_lead",
+        "update_lead",
+        "qualify_lead",
+        "disqualify_lead",
+        "update_lead_score",
+        "assign_lead",
+        "move_lead_stage",
+        "get_lead_stage_history",
+        "convert_lead_to_customer",
+        "get_lead_stats",
+        "list_deals",
+        "get_deal",
+        "create_deal",
+        "update_deal",
+        "move_deal_to_stage",
+        "mark_deal_won",
+        "mark_deal_lost",
+        "get_deal_stats",
+        "list_pipelines",
+        "list_issues",
+        "get_issue",
+        "create_issue",
+        "update_issue",
+        "assign_issue",
+        "resolve_issue",
+        "reopen_issue",
+        "close_issue",
+        "add_issue_comment",
+        "list_issue_comments",
+        "get_issue_stats",
+        "list_orders",
+        "get_order",
+        "list_payments",
+        "get_payment",
+        "list_employees",
+        "get_employee",
+        "list_activities",
+        "get_activity",
+        "create_activity",
+        "update_activity",
+        "complete_activity",
+        "get_activity_stats",
+        "get_dashboard_stats",
+        "get_sales_funnel",
+        "get_revenue_by_period",
+        "get_employee_performance",
+        "get_quick_stats",
+        "get_current_user_context",
+        "get_current_organization",
+        "list_my_organizations",
+        "get_my_permissions",
+        "list_roles",
+        "create_role",
+        "update_role_permissions",
+        "assign_role_to_employee",
+        "list_permissions",
+        "search_crm",
     ] {
         assert!(unique.contains(expected), "missing tool {expected}");
     }
@@ -48,7 +102,10 @@ fn the_catalogue_is_complete_and_well_formed() {
         assert!(!tool.toolsets().is_empty(), "{}", tool.name());
         jsonschema::meta::validate(schema).unwrap_or_else(|e| panic!("{}: invalid input schema: {e}", tool.name()));
         let compact = tool.declaration(true);
-        assert!(serde_json::to_string(&compact).unwrap().len() <= serde_json::to_string(&tool.declaration(false)).unwrap().len());
+        assert!(
+            serde_json::to_string(&compact).unwrap().len()
+                <= serde_json::to_string(&tool.declaration(false)).unwrap().len()
+        );
     }
     let full: usize = tools.iter().map(|t| serde_json::to_string(&t.declaration(false)).unwrap().len()).sum();
     let compact: usize = tools.iter().map(|t| serde_json::to_string(&t.declaration(true)).unwrap().len()).sum();
@@ -63,7 +120,10 @@ fn docs_tools_md_is_up_to_date() {
         std::fs::write(&path, &generated).unwrap();
     }
     let on_disk = std::fs::read_to_string(&path).unwrap_or_default();
-    assert!(on_disk == generated, "docs/tools.md is out of date: run `CRM_AGENT_UPDATE_DOCS=1 cargo test -p crm-agent --test tools docs_tools_md` (or `crm-agent tools --markdown > docs/tools.md`)");
+    assert!(
+        on_disk == generated,
+        "docs/tools.md is out of date: run `CRM_AGENT_UPDATE_DOCS=1 cargo test -p crm-agent --test tools docs_tools_md` (or `crm-agent tools --markdown > docs/tools.md`)"
+    );
 }
 
 #[tokio::test]
@@ -73,23 +133,48 @@ async fn each_user_lists_what_their_role_grants() {
     assert_eq!(all.len(), catalogue().len(), "the owner sees every tool");
     let customer = names(&f.registry.list(&f.customer));
     let expected_customer: BTreeSet<String> = [
-        "list_customers", "get_customer", "list_issues", "get_issue", "create_issue", "add_issue_comment", "list_issue_comments",
-        "list_orders", "get_order", "list_payments", "get_payment", "get_current_user_context", "get_current_organization",
-        "list_my_organizations", "get_my_permissions", "search_crm",
+        "list_customers",
+        "get_customer",
+        "list_issues",
+        "get_issue",
+        "create_issue",
+        "add_issue_comment",
+        "list_issue_comments",
+        "list_orders",
+        "get_order",
+        "list_payments",
+        "get_payment",
+        "get_current_user_context",
+        "get_current_organization",
+        "list_my_organizations",
+        "get_my_permissions",
+        "search_crm",
     ]
     .into_iter()
     .map(String::from)
     .collect();
     assert_eq!(customer, expected_customer);
     let rep = names(&f.registry.list(&f.rep));
-    for tool in ["list_leads", "create_deal", "move_deal_to_stage", "create_activity", "list_employees", "get_quick_stats", "convert_lead_to_customer"] {
+    for tool in [
+        "list_leads",
+        "create_deal",
+        "move_deal_to_stage",
+        "create_activity",
+        "list_employees",
+        "get_quick_stats",
+        "convert_lead_to_customer",
+    ] {
         assert!(rep.contains(tool), "sales_rep may use {tool}");
     }
     for tool in ["deactivate_customer", "get_dashboard_stats", "list_issues", "create_role", "resolve_issue"] {
         assert!(!rep.contains(tool), "sales_rep may not use {tool}");
     }
     let support = names(&f.registry.list(&f.support));
-    assert!(support.contains("resolve_issue") && !support.contains("list_leads") && !support.contains("convert_lead_to_customer"));
+    assert!(
+        support.contains("resolve_issue")
+            && !support.contains("list_leads")
+            && !support.contains("convert_lead_to_customer")
+    );
     // Listing is stable.
     assert_eq!(names(&f.registry.list(&f.rep)), rep);
     let ordered: Vec<&str> = f.registry.list(&f.owner).iter().map(|t| t.name()).collect();
@@ -113,11 +198,15 @@ async fn happy_args(f: &Fixture) -> Vec<(&'static str, Value)> {
     let pipelines = f.call(o, "list_pipelines", json!({})).await.unwrap();
     let stage = pipelines[0]["stages"][2]["id"].as_str().unwrap().to_owned();
     let roles = f.call(o, "list_roles", json!({})).await.unwrap();
-    let viewer = roles.as_array().unwrap().iter().find(|r| r["name"] == "viewer").unwrap()["id"].as_str().unwrap().to_owned();
+    let viewer =
+        roles.as_array().unwrap().iter().find(|r| r["name"] == "viewer").unwrap()["id"].as_str().unwrap().to_owned();
     vec![
         ("list_customers", json!({"status": "active", "limit": 5})),
         ("get_customer", json!({"customer_id": customer})),
-        ("create_customer", json!({"name": "Happy Path Ltd", "customer_type": "business", "email": "hello@happy.example"})),
+        (
+            "create_customer",
+            json!({"name": "Happy Path Ltd", "customer_type": "business", "email": "hello@happy.example"}),
+        ),
         ("update_customer", json!({"customer_id": customer, "phone": "+1-555-0000"})),
         ("deactivate_customer", json!({"customer_id": customer, "reason": "test"})),
         ("get_customer_stats", json!({})),
@@ -209,7 +298,9 @@ async fn every_tool_succeeds_rejects_bad_arguments_and_refuses_the_unauthorized(
 
         // Refused: the customer for staff tools, an employee without roles otherwise.
         let outsider = if tool.customers_allowed() { &f.nobody } else { &f.customer };
-        if matches!(tool.access(), crm_agent::tools::Access::Member | crm_agent::tools::Access::Staff) && outsider.role == Role::Employee {
+        if matches!(tool.access(), crm_agent::tools::Access::Member | crm_agent::tools::Access::Staff)
+            && outsider.role == Role::Employee
+        {
             continue; // every member may use these
         }
         if name == "get_current_organization" {
@@ -246,9 +337,22 @@ async fn every_call_refusal_and_failure_is_audited_with_secrets_redacted() {
     f.call(&f.owner, "get_customer_stats", json!({})).await.unwrap();
     f.call(&f.customer, "get_dashboard_stats", json!({})).await.unwrap_err();
     f.call(&f.owner, "get_customer", json!({"customer_id": "cus_missing"})).await.unwrap_err();
-    f.call(&f.owner, "create_customer", json!({"name": "Secretive", "notes": "x", "password": "hunter2"})).await.unwrap_err();
-    let events = f.store.list_audit_events(&f.owner.scope().unwrap(), &AuditFilter::default(), &PageRequest::first(10)).await.unwrap();
-    let by_action = |action: &str| events.items.iter().find(|e| e.action == action).unwrap_or_else(|| panic!("no audit event for {action}")).clone();
+    f.call(&f.owner, "create_customer", json!({"name": "Secretive", "notes": "x", "password": "hunter2"}))
+        .await
+        .unwrap_err();
+    let events = f
+        .store
+        .list_audit_events(&f.owner.scope().unwrap(), &AuditFilter::default(), &PageRequest::first(10))
+        .await
+        .unwrap();
+    let by_action = |action: &str| {
+        events
+            .items
+            .iter()
+            .find(|e| e.action == action)
+            .unwrap_or_else(|| panic!("no audit event for {action}"))
+            .clone()
+    };
     assert_eq!(by_action("get_customer_stats").outcome, AuditOutcome::Ok);
     let denied = by_action("get_dashboard_stats");
     assert_eq!((denied.outcome, denied.user_id.as_str()), (AuditOutcome::Denied, "acme-customer"));
@@ -268,13 +372,17 @@ async fn idempotency_keys_make_creates_safe_to_retry() {
     let found = f.call(&f.owner, "list_customers", json!({"search": "Retry Corp"})).await.unwrap();
     assert_eq!(found["total"], 1);
     // Another user's same key is theirs alone.
-    let rep = f.call(&f.rep, "create_customer", json!({"name": "Retry Corp", "idempotency_key": "req-1"})).await.unwrap();
+    let rep =
+        f.call(&f.rep, "create_customer", json!({"name": "Retry Corp", "idempotency_key": "req-1"})).await.unwrap();
     assert_ne!(rep["id"], first["id"]);
     // The same key for another tool is a conflict.
     let err = f.call(&f.owner, "create_lead", json!({"name": "x", "idempotency_key": "req-1"})).await.unwrap_err();
     assert_eq!(err.kind(), ErrorKind::Conflict);
     // A failed create frees its key.
-    let err = f.call(&f.owner, "create_customer", json!({"name": "Bad", "email": "nope", "idempotency_key": "req-2"})).await.unwrap_err();
+    let err = f
+        .call(&f.owner, "create_customer", json!({"name": "Bad", "email": "nope", "idempotency_key": "req-2"}))
+        .await
+        .unwrap_err();
     assert_eq!(err.kind(), ErrorKind::InvalidArgument);
     f.call(&f.owner, "create_customer", json!({"name": "Good", "idempotency_key": "req-2"})).await.unwrap();
 }
@@ -283,13 +391,20 @@ async fn idempotency_keys_make_creates_safe_to_retry() {
 async fn lead_transitions() {
     let f = fixture().await;
     let o = &f.owner;
-    let lead = f.call(o, "create_lead", json!({"name": "Transition Lead", "company": "Trans Co", "score": 10})).await.unwrap();
+    let lead =
+        f.call(o, "create_lead", json!({"name": "Transition Lead", "company": "Trans Co", "score": 10})).await.unwrap();
     let id = lead["id"].as_str().unwrap();
     assert_eq!(f.call(o, "qualify_lead", json!({"lead_id": id})).await.unwrap()["qualification_status"], "qualified");
-    let scored = f.call(o, "update_lead_score", json!({"lead_id": id, "score": 90, "reason": "budget confirmed"})).await.unwrap();
+    let scored = f
+        .call(o, "update_lead_score", json!({"lead_id": id, "score": 90, "reason": "budget confirmed"}))
+        .await
+        .unwrap();
     assert_eq!(scored["score"], 90);
     let history = f.call(o, "get_lead_stage_history", json!({"lead_id": id})).await.unwrap();
-    assert!(history.as_array().unwrap().iter().any(|h| h["to_score"] == 90 && h["note"] == "budget confirmed"), "{history}");
+    assert!(
+        history.as_array().unwrap().iter().any(|h| h["to_score"] == 90 && h["note"] == "budget confirmed"),
+        "{history}"
+    );
     let err = f.call(o, "update_lead_score", json!({"lead_id": id, "score": 101, "reason": "x"})).await.unwrap_err();
     assert_eq!(err.kind(), ErrorKind::InvalidArgument);
     let first = f.call(o, "convert_lead_to_customer", json!({"lead_id": id})).await.unwrap();
@@ -308,22 +423,39 @@ async fn deal_transitions_follow_the_stage() {
     let f = fixture().await;
     let o = &f.owner;
     let pipelines = f.call(o, "list_pipelines", json!({})).await.unwrap();
-    let stage = |name: &str| pipelines[0]["stages"].as_array().unwrap().iter().find(|s| s["name"] == name).unwrap()["id"].as_str().unwrap().to_owned();
+    let stage = |name: &str| {
+        pipelines[0]["stages"].as_array().unwrap().iter().find(|s| s["name"] == name).unwrap()["id"]
+            .as_str()
+            .unwrap()
+            .to_owned()
+    };
     let deal = f.call(o, "create_deal", json!({"title": "Flow", "value": "1000"})).await.unwrap();
     let id = deal["id"].as_str().unwrap();
-    assert_eq!((deal["status"].clone(), deal["probability"].clone()), (json!("open"), json!(10)), "starts in the first open stage");
-    let moved = f.call(o, "move_deal_to_stage", json!({"deal_id": id, "stage_id": stage("Negotiation")})).await.unwrap();
+    assert_eq!(
+        (deal["status"].clone(), deal["probability"].clone()),
+        (json!("open"), json!(10)),
+        "starts in the first open stage"
+    );
+    let moved =
+        f.call(o, "move_deal_to_stage", json!({"deal_id": id, "stage_id": stage("Negotiation")})).await.unwrap();
     assert_eq!(moved["probability"], 75);
     let won = f.call(o, "move_deal_to_stage", json!({"deal_id": id, "stage_id": stage("Closed Won")})).await.unwrap();
     assert_eq!((won["status"].clone(), won["probability"].clone()), (json!("won"), json!(100)));
     assert!(won["actual_close_date"].is_string());
-    let reopened = f.call(o, "move_deal_to_stage", json!({"deal_id": id, "stage_id": stage("Proposal")})).await.unwrap();
+    let reopened =
+        f.call(o, "move_deal_to_stage", json!({"deal_id": id, "stage_id": stage("Proposal")})).await.unwrap();
     assert_eq!((reopened["status"].clone(), reopened["probability"].clone()), (json!("open"), json!(50)));
     assert!(reopened["actual_close_date"].is_null());
     let lost = f.call(o, "mark_deal_lost", json!({"deal_id": id, "reason": "price"})).await.unwrap();
-    assert_eq!((lost["status"].clone(), lost["lost_reason"].clone(), lost["stage_id"].clone()), (json!("lost"), json!("price"), json!(stage("Closed Lost"))));
+    assert_eq!(
+        (lost["status"].clone(), lost["lost_reason"].clone(), lost["stage_id"].clone()),
+        (json!("lost"), json!("price"), json!(stage("Closed Lost")))
+    );
     let won = f.call(o, "mark_deal_won", json!({"deal_id": id})).await.unwrap();
-    assert_eq!((won["status"].clone(), won["probability"].clone(), won["stage_id"].clone()), (json!("won"), json!(100), json!(stage("Closed Won"))));
+    assert_eq!(
+        (won["status"].clone(), won["probability"].clone(), won["stage_id"].clone()),
+        (json!("won"), json!(100), json!(stage("Closed Won")))
+    );
     assert!(won["lost_reason"].is_null());
     let err = f.call(o, "update_deal", json!({"deal_id": id, "status": "open"})).await.unwrap_err();
     assert_eq!(err.kind(), ErrorKind::InvalidArgument, "status moves only through the stage tools");
@@ -338,10 +470,17 @@ async fn issue_transitions() {
     assert_eq!(issue["status"], "open");
     let err = f.call(s, "reopen_issue", json!({"issue_id": id})).await.unwrap_err();
     assert_eq!(err.kind(), ErrorKind::Conflict, "only resolved or closed issues reopen");
-    let assigned = f.call(s, "assign_issue", json!({"issue_id": id, "employee_id": s.employee_id.clone().unwrap().0})).await.unwrap();
+    let assigned = f
+        .call(s, "assign_issue", json!({"issue_id": id, "employee_id": s.employee_id.clone().unwrap().0}))
+        .await
+        .unwrap();
     assert_eq!(assigned["status"], "in_progress");
-    let resolved = f.call(s, "resolve_issue", json!({"issue_id": id, "resolution_notes": "replaced part"})).await.unwrap();
-    assert_eq!((resolved["status"].clone(), resolved["resolved_by"].clone()), (json!("resolved"), json!("acme-support")));
+    let resolved =
+        f.call(s, "resolve_issue", json!({"issue_id": id, "resolution_notes": "replaced part"})).await.unwrap();
+    assert_eq!(
+        (resolved["status"].clone(), resolved["resolved_by"].clone()),
+        (json!("resolved"), json!("acme-support"))
+    );
     let err = f.call(s, "resolve_issue", json!({"issue_id": id, "resolution_notes": "again"})).await.unwrap_err();
     assert_eq!(err.kind(), ErrorKind::Conflict, "resolving twice is an error");
     let reopened = f.call(s, "reopen_issue", json!({"issue_id": id, "reason": "still broken"})).await.unwrap();
@@ -361,17 +500,23 @@ async fn customers_reach_only_their_own_records_and_public_comments() {
     assert_eq!(mine["total"], 1);
     let other = f.first_id(&f.owner, "list_customers", json!({"search": "a"})).await;
     if Some(other.as_str()) != c.customer_id.as_ref().map(|c| c.as_str()) {
-        assert_eq!(f.call(c, "get_customer", json!({"customer_id": other})).await.unwrap_err().kind(), ErrorKind::NotFound);
+        assert_eq!(
+            f.call(c, "get_customer", json!({"customer_id": other})).await.unwrap_err().kind(),
+            ErrorKind::NotFound
+        );
     }
     let issue = f.call(c, "create_issue", json!({"title": "My order is late"})).await.unwrap();
     assert_eq!(issue["customer_id"], json!(c.customer_id.clone().unwrap().0));
     let id = issue["id"].as_str().unwrap();
-    f.call(&f.support, "add_issue_comment", json!({"issue_id": id, "body": "internal note", "internal": true})).await.unwrap();
+    f.call(&f.support, "add_issue_comment", json!({"issue_id": id, "body": "internal note", "internal": true}))
+        .await
+        .unwrap();
     f.call(&f.support, "add_issue_comment", json!({"issue_id": id, "body": "public reply"})).await.unwrap();
     let comments = f.call(c, "list_issue_comments", json!({"issue_id": id})).await.unwrap();
     assert_eq!(comments["total"], 1);
     assert_eq!(comments["items"][0]["body"], "public reply");
-    let err = f.call(c, "add_issue_comment", json!({"issue_id": id, "body": "sneaky", "internal": true})).await.unwrap_err();
+    let err =
+        f.call(c, "add_issue_comment", json!({"issue_id": id, "body": "sneaky", "internal": true})).await.unwrap_err();
     assert_eq!(err.kind(), ErrorKind::PermissionDenied);
     let err = f.call(c, "create_issue", json!({"title": "For someone else", "customer_id": other})).await;
     if Some(other.as_str()) != c.customer_id.as_ref().map(|c| c.as_str()) {
@@ -397,7 +542,12 @@ async fn sensitive_employee_fields_need_employee_update() {
 async fn roles_cannot_grant_more_than_the_granter_holds() {
     let f = fixture().await;
     let scope = f.owner.scope().unwrap();
-    let manager = NewRoleDefinition { name: "role_admin".into(), description: None, grants: vec!["role:*".parse().unwrap(), "lead:read".parse().unwrap()], is_system: false };
+    let manager = NewRoleDefinition {
+        name: "role_admin".into(),
+        description: None,
+        grants: vec!["role:*".parse().unwrap(), "lead:read".parse().unwrap()],
+        is_system: false,
+    };
     let role = f.store.create_role(&scope, manager).await.unwrap();
     let rep_employee = f.rep.employee_id.clone().unwrap();
     f.store.assign_role(&scope, &rep_employee, &role.id).await.unwrap();
@@ -413,7 +563,12 @@ async fn concurrent_issue_numbers_through_the_tools() {
     let f = Arc::new(fixture().await);
     let calls = (0..30).map(|i| {
         let f = f.clone();
-        async move { f.call(&f.support, "create_issue", json!({"title": format!("Concurrent {i}")})).await.unwrap()["number"].as_str().unwrap().to_owned() }
+        async move {
+            f.call(&f.support, "create_issue", json!({"title": format!("Concurrent {i}")})).await.unwrap()["number"]
+                .as_str()
+                .unwrap()
+                .to_owned()
+        }
     });
     let numbers: BTreeSet<String> = futures::future::join_all(calls).await.into_iter().collect();
     assert_eq!(numbers.len(), 30, "no duplicate numbers");

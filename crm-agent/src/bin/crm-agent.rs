@@ -174,23 +174,36 @@ async fn run(cli: Cli) -> crm_agent::Result<()> {
             let tools = registry.list(&ctx);
             if json {
                 let declarations: Vec<_> = tools.iter().map(|t| t.declaration(false)).collect();
-                println!("{}", serde_json::to_string_pretty(&declarations).map_err(|e| crm_agent::Error::Internal(e.to_string()))?);
+                println!(
+                    "{}",
+                    serde_json::to_string_pretty(&declarations)
+                        .map_err(|e| crm_agent::Error::Internal(e.to_string()))?
+                );
             } else {
                 for tool in &tools {
                     let a = tool.annotations();
-                    let kind = if a.read_only { "read" } else if a.destructive { "destructive" } else { "write" };
+                    let kind = if a.read_only {
+                        "read"
+                    } else if a.destructive {
+                        "destructive"
+                    } else {
+                        "write"
+                    };
                     println!("{:<28} {:<12} {}", tool.name(), kind, tool.permission_label());
                 }
                 eprintln!("{} tools for {} ({})", tools.len(), ctx.user_id, ctx.role);
             }
         }
         Command::Call { tool, db, user, org, args } => {
-            let args: serde_json::Value =
-                serde_json::from_str(&args).map_err(|e| crm_agent::Error::invalid(format!("--args is not JSON: {e}")))?;
+            let args: serde_json::Value = serde_json::from_str(&args)
+                .map_err(|e| crm_agent::Error::invalid(format!("--args is not JSON: {e}")))?;
             let store = std::sync::Arc::new(SqlStore::open(&db).await?);
             let ctx = UserContext::resolve(&*store, &user, org.as_deref()).await?;
             let result = crm_agent::ToolRegistry::new(store).call(&ctx, &tool, args).await?;
-            println!("{}", serde_json::to_string_pretty(&result).map_err(|e| crm_agent::Error::Internal(e.to_string()))?);
+            println!(
+                "{}",
+                serde_json::to_string_pretty(&result).map_err(|e| crm_agent::Error::Internal(e.to_string()))?
+            );
         }
         Command::List { entity, db, user, org, limit } => {
             let store = SqlStore::open(&db).await?;

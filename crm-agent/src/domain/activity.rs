@@ -140,46 +140,111 @@ pub struct ActivityPatch {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub title: Option<String>,
     /// New value, or `null` to clear: description.
-    #[serde(default, skip_serializing_if = "Option::is_none", deserialize_with = "nullable::deserialize", serialize_with = "nullable::serialize")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "nullable::deserialize",
+        serialize_with = "nullable::serialize"
+    )]
     pub description: Option<Option<String>>,
     /// New value, or `null` to clear: the customer it concerns.
-    #[serde(default, skip_serializing_if = "Option::is_none", deserialize_with = "nullable::deserialize", serialize_with = "nullable::serialize")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "nullable::deserialize",
+        serialize_with = "nullable::serialize"
+    )]
     pub customer_id: Option<Option<CustomerId>>,
     /// New value, or `null` to clear: the lead it concerns.
-    #[serde(default, skip_serializing_if = "Option::is_none", deserialize_with = "nullable::deserialize", serialize_with = "nullable::serialize")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "nullable::deserialize",
+        serialize_with = "nullable::serialize"
+    )]
     pub lead_id: Option<Option<LeadId>>,
     /// New value, or `null` to clear: the deal it concerns.
-    #[serde(default, skip_serializing_if = "Option::is_none", deserialize_with = "nullable::deserialize", serialize_with = "nullable::serialize")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "nullable::deserialize",
+        serialize_with = "nullable::serialize"
+    )]
     pub deal_id: Option<Option<DealId>>,
     /// New value: status.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub status: Option<ActivityStatus>,
     /// New value, or `null` to clear: when it is planned.
-    #[serde(default, skip_serializing_if = "Option::is_none", deserialize_with = "nullable::deserialize", serialize_with = "nullable::serialize")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "nullable::deserialize",
+        serialize_with = "nullable::serialize"
+    )]
     pub scheduled_at: Option<Option<Timestamp>>,
     /// New value, or `null` to clear: when it was done.
-    #[serde(default, skip_serializing_if = "Option::is_none", deserialize_with = "nullable::deserialize", serialize_with = "nullable::serialize")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "nullable::deserialize",
+        serialize_with = "nullable::serialize"
+    )]
     pub completed_at: Option<Option<Timestamp>>,
     /// New value, or `null` to clear: who does it.
-    #[serde(default, skip_serializing_if = "Option::is_none", deserialize_with = "nullable::deserialize", serialize_with = "nullable::serialize")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "nullable::deserialize",
+        serialize_with = "nullable::serialize"
+    )]
     pub assigned_to: Option<Option<EmployeeId>>,
     /// New value, or `null` to clear: length of a call or meeting, in minutes.
-    #[serde(default, skip_serializing_if = "Option::is_none", deserialize_with = "nullable::deserialize", serialize_with = "nullable::serialize")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "nullable::deserialize",
+        serialize_with = "nullable::serialize"
+    )]
     pub duration_minutes: Option<Option<u32>>,
     /// New value, or `null` to clear: outcome of a call.
-    #[serde(default, skip_serializing_if = "Option::is_none", deserialize_with = "nullable::deserialize", serialize_with = "nullable::serialize")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "nullable::deserialize",
+        serialize_with = "nullable::serialize"
+    )]
     pub outcome: Option<Option<String>>,
     /// New value, or `null` to clear: where a meeting happens.
-    #[serde(default, skip_serializing_if = "Option::is_none", deserialize_with = "nullable::deserialize", serialize_with = "nullable::serialize")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "nullable::deserialize",
+        serialize_with = "nullable::serialize"
+    )]
     pub location: Option<Option<String>>,
     /// New value, or `null` to clear: subject of an email.
-    #[serde(default, skip_serializing_if = "Option::is_none", deserialize_with = "nullable::deserialize", serialize_with = "nullable::serialize")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "nullable::deserialize",
+        serialize_with = "nullable::serialize"
+    )]
     pub email_subject: Option<Option<String>>,
     /// New value, or `null` to clear: due date of a task.
-    #[serde(default, skip_serializing_if = "Option::is_none", deserialize_with = "nullable::deserialize", serialize_with = "nullable::serialize")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "nullable::deserialize",
+        serialize_with = "nullable::serialize"
+    )]
     pub due_date: Option<Option<Date>>,
     /// New value, or `null` to clear: the user who logged it.
-    #[serde(default, skip_serializing_if = "Option::is_none", deserialize_with = "nullable::deserialize", serialize_with = "nullable::serialize")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "nullable::deserialize",
+        serialize_with = "nullable::serialize"
+    )]
     pub created_by: Option<Option<String>>,
 }
 

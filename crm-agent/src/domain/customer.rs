@@ -215,55 +215,130 @@ pub struct CustomerPatch {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub customer_type: Option<CustomerType>,
     /// New company name, or `null` to clear.
-    #[serde(default, skip_serializing_if = "Option::is_none", deserialize_with = "nullable::deserialize", serialize_with = "nullable::serialize")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "nullable::deserialize",
+        serialize_with = "nullable::serialize"
+    )]
     pub company_name: Option<Option<String>>,
     /// New email, or `null` to clear.
-    #[serde(default, skip_serializing_if = "Option::is_none", deserialize_with = "nullable::deserialize", serialize_with = "nullable::serialize")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "nullable::deserialize",
+        serialize_with = "nullable::serialize"
+    )]
     pub email: Option<Option<String>>,
     /// New phone, or `null` to clear.
-    #[serde(default, skip_serializing_if = "Option::is_none", deserialize_with = "nullable::deserialize", serialize_with = "nullable::serialize")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "nullable::deserialize",
+        serialize_with = "nullable::serialize"
+    )]
     pub phone: Option<Option<String>>,
     /// New street address, or `null` to clear.
-    #[serde(default, skip_serializing_if = "Option::is_none", deserialize_with = "nullable::deserialize", serialize_with = "nullable::serialize")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "nullable::deserialize",
+        serialize_with = "nullable::serialize"
+    )]
     pub address: Option<Option<String>>,
     /// New city, or `null` to clear.
-    #[serde(default, skip_serializing_if = "Option::is_none", deserialize_with = "nullable::deserialize", serialize_with = "nullable::serialize")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "nullable::deserialize",
+        serialize_with = "nullable::serialize"
+    )]
     pub city: Option<Option<String>>,
     /// New state, or `null` to clear.
-    #[serde(default, skip_serializing_if = "Option::is_none", deserialize_with = "nullable::deserialize", serialize_with = "nullable::serialize")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "nullable::deserialize",
+        serialize_with = "nullable::serialize"
+    )]
     pub state: Option<Option<String>>,
     /// New postal code, or `null` to clear.
-    #[serde(default, skip_serializing_if = "Option::is_none", deserialize_with = "nullable::deserialize", serialize_with = "nullable::serialize")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "nullable::deserialize",
+        serialize_with = "nullable::serialize"
+    )]
     pub postal_code: Option<Option<String>>,
     /// New country, or `null` to clear.
-    #[serde(default, skip_serializing_if = "Option::is_none", deserialize_with = "nullable::deserialize", serialize_with = "nullable::serialize")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "nullable::deserialize",
+        serialize_with = "nullable::serialize"
+    )]
     pub country: Option<Option<String>>,
     /// New industry, or `null` to clear.
-    #[serde(default, skip_serializing_if = "Option::is_none", deserialize_with = "nullable::deserialize", serialize_with = "nullable::serialize")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "nullable::deserialize",
+        serialize_with = "nullable::serialize"
+    )]
     pub industry: Option<Option<String>>,
     /// New website, or `null` to clear.
-    #[serde(default, skip_serializing_if = "Option::is_none", deserialize_with = "nullable::deserialize", serialize_with = "nullable::serialize")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "nullable::deserialize",
+        serialize_with = "nullable::serialize"
+    )]
     pub website: Option<Option<String>>,
     /// New status.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub status: Option<CustomerStatus>,
     /// New responsible employee, or `null` to unassign.
-    #[serde(default, skip_serializing_if = "Option::is_none", deserialize_with = "nullable::deserialize", serialize_with = "nullable::serialize")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "nullable::deserialize",
+        serialize_with = "nullable::serialize"
+    )]
     pub assigned_to: Option<Option<EmployeeId>>,
     /// New credit limit, or `null` to clear.
-    #[serde(default, skip_serializing_if = "Option::is_none", deserialize_with = "nullable::deserialize", serialize_with = "nullable::serialize")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "nullable::deserialize",
+        serialize_with = "nullable::serialize"
+    )]
     pub credit_limit: Option<Option<Money>>,
     /// New source, or `null` to clear.
-    #[serde(default, skip_serializing_if = "Option::is_none", deserialize_with = "nullable::deserialize", serialize_with = "nullable::serialize")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "nullable::deserialize",
+        serialize_with = "nullable::serialize"
+    )]
     pub source: Option<Option<String>>,
     /// Replacement tag list.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub tags: Option<Vec<String>>,
     /// New notes, or `null` to clear.
-    #[serde(default, skip_serializing_if = "Option::is_none", deserialize_with = "nullable::deserialize", serialize_with = "nullable::serialize")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "nullable::deserialize",
+        serialize_with = "nullable::serialize"
+    )]
     pub notes: Option<Option<String>>,
     /// New linked login, or `null` to unlink.
-    #[serde(default, skip_serializing_if = "Option::is_none", deserialize_with = "nullable::deserialize", serialize_with = "nullable::serialize")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "nullable::deserialize",
+        serialize_with = "nullable::serialize"
+    )]
     pub user_id: Option<Option<String>>,
     /// Replacement custom fields.
     #[serde(default, skip_serializing_if = "Option::is_none")]

@@ -138,10 +138,20 @@ pub struct DealPatch {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub title: Option<String>,
     /// New value, or `null` to clear: the customer buying.
-    #[serde(default, skip_serializing_if = "Option::is_none", deserialize_with = "nullable::deserialize", serialize_with = "nullable::serialize")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "nullable::deserialize",
+        serialize_with = "nullable::serialize"
+    )]
     pub customer_id: Option<Option<CustomerId>>,
     /// New value, or `null` to clear: the lead it came from.
-    #[serde(default, skip_serializing_if = "Option::is_none", deserialize_with = "nullable::deserialize", serialize_with = "nullable::serialize")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "nullable::deserialize",
+        serialize_with = "nullable::serialize"
+    )]
     pub lead_id: Option<Option<LeadId>>,
     /// New value: the pipeline.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -159,10 +169,20 @@ pub struct DealPatch {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub probability: Option<u8>,
     /// New value, or `null` to clear: expected close date.
-    #[serde(default, skip_serializing_if = "Option::is_none", deserialize_with = "nullable::deserialize", serialize_with = "nullable::serialize")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "nullable::deserialize",
+        serialize_with = "nullable::serialize"
+    )]
     pub expected_close_date: Option<Option<Date>>,
     /// New value, or `null` to clear: actual close date (won or lost).
-    #[serde(default, skip_serializing_if = "Option::is_none", deserialize_with = "nullable::deserialize", serialize_with = "nullable::serialize")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "nullable::deserialize",
+        serialize_with = "nullable::serialize"
+    )]
     pub actual_close_date: Option<Option<Date>>,
     /// New value: priority.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -171,16 +191,31 @@ pub struct DealPatch {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub status: Option<DealStatus>,
     /// New value, or `null` to clear: why it was lost.
-    #[serde(default, skip_serializing_if = "Option::is_none", deserialize_with = "nullable::deserialize", serialize_with = "nullable::serialize")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "nullable::deserialize",
+        serialize_with = "nullable::serialize"
+    )]
     pub lost_reason: Option<Option<String>>,
     /// New value, or `null` to clear: the responsible employee.
-    #[serde(default, skip_serializing_if = "Option::is_none", deserialize_with = "nullable::deserialize", serialize_with = "nullable::serialize")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "nullable::deserialize",
+        serialize_with = "nullable::serialize"
+    )]
     pub assigned_to: Option<Option<EmployeeId>>,
     /// New value: tags.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub tags: Option<Vec<String>>,
     /// New value, or `null` to clear: notes.
-    #[serde(default, skip_serializing_if = "Option::is_none", deserialize_with = "nullable::deserialize", serialize_with = "nullable::serialize")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "nullable::deserialize",
+        serialize_with = "nullable::serialize"
+    )]
     pub notes: Option<Option<String>>,
     /// New value: the host's own fields.
     #[serde(default, skip_serializing_if = "Option::is_none")]

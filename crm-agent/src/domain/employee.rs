@@ -127,7 +127,12 @@ impl NewEmployee {
 #[serde(deny_unknown_fields)]
 pub struct EmployeePatch {
     /// New value, or `null` to clear: the host user id of this employee's login.
-    #[serde(default, skip_serializing_if = "Option::is_none", deserialize_with = "nullable::deserialize", serialize_with = "nullable::serialize")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "nullable::deserialize",
+        serialize_with = "nullable::serialize"
+    )]
     pub user_id: Option<Option<String>>,
     /// New value: first name.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -139,13 +144,28 @@ pub struct EmployeePatch {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub email: Option<String>,
     /// New value, or `null` to clear: phone.
-    #[serde(default, skip_serializing_if = "Option::is_none", deserialize_with = "nullable::deserialize", serialize_with = "nullable::serialize")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "nullable::deserialize",
+        serialize_with = "nullable::serialize"
+    )]
     pub phone: Option<Option<String>>,
     /// New value, or `null` to clear: job title.
-    #[serde(default, skip_serializing_if = "Option::is_none", deserialize_with = "nullable::deserialize", serialize_with = "nullable::serialize")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "nullable::deserialize",
+        serialize_with = "nullable::serialize"
+    )]
     pub job_title: Option<Option<String>>,
     /// New value, or `null` to clear: department.
-    #[serde(default, skip_serializing_if = "Option::is_none", deserialize_with = "nullable::deserialize", serialize_with = "nullable::serialize")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "nullable::deserialize",
+        serialize_with = "nullable::serialize"
+    )]
     pub department: Option<Option<String>>,
     /// New value: employment type.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -154,19 +174,44 @@ pub struct EmployeePatch {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub status: Option<EmployeeStatus>,
     /// New value, or `null` to clear: their manager.
-    #[serde(default, skip_serializing_if = "Option::is_none", deserialize_with = "nullable::deserialize", serialize_with = "nullable::serialize")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "nullable::deserialize",
+        serialize_with = "nullable::serialize"
+    )]
     pub manager_id: Option<Option<EmployeeId>>,
     /// New value, or `null` to clear: hire date.
-    #[serde(default, skip_serializing_if = "Option::is_none", deserialize_with = "nullable::deserialize", serialize_with = "nullable::serialize")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "nullable::deserialize",
+        serialize_with = "nullable::serialize"
+    )]
     pub hire_date: Option<Option<Date>>,
     /// New value, or `null` to clear: salary (sensitive: shown only with `employee:update`).
-    #[serde(default, skip_serializing_if = "Option::is_none", deserialize_with = "nullable::deserialize", serialize_with = "nullable::serialize")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "nullable::deserialize",
+        serialize_with = "nullable::serialize"
+    )]
     pub salary: Option<Option<Money>>,
     /// New value, or `null` to clear: commission rate in percent (sensitive).
-    #[serde(default, skip_serializing_if = "Option::is_none", deserialize_with = "nullable::deserialize", serialize_with = "nullable::serialize")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "nullable::deserialize",
+        serialize_with = "nullable::serialize"
+    )]
     pub commission_rate: Option<Option<Money>>,
     /// New value, or `null` to clear: emergency contact (sensitive).
-    #[serde(default, skip_serializing_if = "Option::is_none", deserialize_with = "nullable::deserialize", serialize_with = "nullable::serialize")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "nullable::deserialize",
+        serialize_with = "nullable::serialize"
+    )]
     pub emergency_contact: Option<Option<String>>,
 }
 

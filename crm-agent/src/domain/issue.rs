@@ -108,7 +108,12 @@ pub struct IssuePatch {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub title: Option<String>,
     /// New value, or `null` to clear: description.
-    #[serde(default, skip_serializing_if = "Option::is_none", deserialize_with = "nullable::deserialize", serialize_with = "nullable::serialize")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "nullable::deserialize",
+        serialize_with = "nullable::serialize"
+    )]
     pub description: Option<Option<String>>,
     /// New value: priority.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -120,22 +125,52 @@ pub struct IssuePatch {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub status: Option<IssueStatus>,
     /// New value, or `null` to clear: the customer who raised it.
-    #[serde(default, skip_serializing_if = "Option::is_none", deserialize_with = "nullable::deserialize", serialize_with = "nullable::serialize")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "nullable::deserialize",
+        serialize_with = "nullable::serialize"
+    )]
     pub customer_id: Option<Option<CustomerId>>,
     /// New value, or `null` to clear: the order it is about.
-    #[serde(default, skip_serializing_if = "Option::is_none", deserialize_with = "nullable::deserialize", serialize_with = "nullable::serialize")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "nullable::deserialize",
+        serialize_with = "nullable::serialize"
+    )]
     pub order_id: Option<Option<OrderId>>,
     /// New value, or `null` to clear: the employee handling it.
-    #[serde(default, skip_serializing_if = "Option::is_none", deserialize_with = "nullable::deserialize", serialize_with = "nullable::serialize")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "nullable::deserialize",
+        serialize_with = "nullable::serialize"
+    )]
     pub assigned_to: Option<Option<EmployeeId>>,
     /// New value, or `null` to clear: how it was resolved.
-    #[serde(default, skip_serializing_if = "Option::is_none", deserialize_with = "nullable::deserialize", serialize_with = "nullable::serialize")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "nullable::deserialize",
+        serialize_with = "nullable::serialize"
+    )]
     pub resolution_notes: Option<Option<String>>,
     /// New value, or `null` to clear: when it was resolved.
-    #[serde(default, skip_serializing_if = "Option::is_none", deserialize_with = "nullable::deserialize", serialize_with = "nullable::serialize")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "nullable::deserialize",
+        serialize_with = "nullable::serialize"
+    )]
     pub resolved_at: Option<Option<Timestamp>>,
     /// New value, or `null` to clear: the user who resolved it.
-    #[serde(default, skip_serializing_if = "Option::is_none", deserialize_with = "nullable::deserialize", serialize_with = "nullable::serialize")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "nullable::deserialize",
+        serialize_with = "nullable::serialize"
+    )]
     pub resolved_by: Option<Option<String>>,
     /// New value: the host's own fields.
     #[serde(default, skip_serializing_if = "Option::is_none")]

@@ -129,10 +129,20 @@ pub struct OrganizationPatch {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
     /// New industry, or `null` to clear.
-    #[serde(default, skip_serializing_if = "Option::is_none", deserialize_with = "nullable::deserialize", serialize_with = "nullable::serialize")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "nullable::deserialize",
+        serialize_with = "nullable::serialize"
+    )]
     pub industry: Option<Option<String>>,
     /// New website, or `null` to clear.
-    #[serde(default, skip_serializing_if = "Option::is_none", deserialize_with = "nullable::deserialize", serialize_with = "nullable::serialize")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "nullable::deserialize",
+        serialize_with = "nullable::serialize"
+    )]
     pub website: Option<Option<String>>,
     /// Replacement settings.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -268,7 +278,12 @@ impl NewRoleDefinition {
 #[serde(deny_unknown_fields)]
 pub struct RoleDefinitionPatch {
     /// New description, or `null` to clear.
-    #[serde(default, skip_serializing_if = "Option::is_none", deserialize_with = "nullable::deserialize", serialize_with = "nullable::serialize")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "nullable::deserialize",
+        serialize_with = "nullable::serialize"
+    )]
     pub description: Option<Option<String>>,
     /// Replacement grants.
     #[serde(default, skip_serializing_if = "Option::is_none")]

@@ -134,7 +134,8 @@ impl Policy {
         }
         if !file.roles.is_empty() {
             for name in file.roles.keys() {
-                NewRoleDefinition { name: name.clone(), description: None, grants: Vec::new(), is_system: true }.validate()?;
+                NewRoleDefinition { name: name.clone(), description: None, grants: Vec::new(), is_system: true }
+                    .validate()?;
             }
             policy.system_roles = file.roles;
         }
@@ -146,7 +147,8 @@ impl Policy {
 
     /// Loads a policy from a TOML file.
     pub fn from_file(path: &std::path::Path) -> Result<Self> {
-        let text = std::fs::read_to_string(path).map_err(|e| Error::invalid(format!("cannot read policy file {}: {e}", path.display())))?;
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| Error::invalid(format!("cannot read policy file {}: {e}", path.display())))?;
         Policy::from_toml(&text)
     }
 

@@ -7,7 +7,7 @@
 mod engine;
 mod permission;
 
-pub use engine::{Decision, Policy, SystemRole, BUILTIN_POLICY};
+pub use engine::{BUILTIN_POLICY, Decision, Policy, SystemRole};
 pub use permission::{Action, Grant, Permission, Resource};
 
 use crate::domain::NewRoleDefinition;

@@ -580,12 +580,25 @@ pub trait Store: Send + Sync + 'static {
     }
     /// Claims `key` for `user_id`'s call of `tool`. Keys older than [`IDEMPOTENCY_WINDOW`] are
     /// forgotten; the same key used for another tool is a conflict.
-    async fn claim_idempotency_key(&self, scope: &Scope, user_id: &str, key: &str, tool: &str, now: Timestamp) -> Result<IdempotencyClaim> {
+    async fn claim_idempotency_key(
+        &self,
+        scope: &Scope,
+        user_id: &str,
+        key: &str,
+        tool: &str,
+        now: Timestamp,
+    ) -> Result<IdempotencyClaim> {
         let _ = (scope, user_id, key, tool, now);
         unsupported("claim_idempotency_key")
     }
     /// Stores the result of the call holding `key`.
-    async fn complete_idempotency_key(&self, scope: &Scope, user_id: &str, key: &str, result: &serde_json::Value) -> Result<()> {
+    async fn complete_idempotency_key(
+        &self,
+        scope: &Scope,
+        user_id: &str,
+        key: &str,
+        result: &serde_json::Value,
+    ) -> Result<()> {
         let _ = (scope, user_id, key, result);
         unsupported("complete_idempotency_key")
     }

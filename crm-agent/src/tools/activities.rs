@@ -123,7 +123,10 @@ async fn complete(cx: &ToolContext, args: CompleteActivity) -> Result<Activity> 
     match current.status {
         ActivityStatus::Completed => return Ok(current),
         ActivityStatus::Cancelled => {
-            return Err(Error::conflict(format!("activity `{}` was cancelled and cannot be completed", args.activity_id)));
+            return Err(Error::conflict(format!(
+                "activity `{}` was cancelled and cannot be completed",
+                args.activity_id
+            )));
         }
         ActivityStatus::Scheduled | ActivityStatus::InProgress => {}
     }

@@ -134,16 +134,36 @@ async fn quick_stats(cx: &ToolContext) -> Result<QuickStats> {
     let mine = performance.into_iter().find(|p| p.employee_id == me);
     let open_issues = cx
         .store
-        .list_issues(&cx.scope, &IssueFilter { assigned_to: Some(me.clone()), status: Some(IssueStatus::Open), ..Default::default() }, &one)
+        .list_issues(
+            &cx.scope,
+            &IssueFilter { assigned_to: Some(me.clone()), status: Some(IssueStatus::Open), ..Default::default() },
+            &one,
+        )
         .await?
         .total
         + cx.store
-            .list_issues(&cx.scope, &IssueFilter { assigned_to: Some(me.clone()), status: Some(IssueStatus::InProgress), ..Default::default() }, &one)
+            .list_issues(
+                &cx.scope,
+                &IssueFilter {
+                    assigned_to: Some(me.clone()),
+                    status: Some(IssueStatus::InProgress),
+                    ..Default::default()
+                },
+                &one,
+            )
             .await?
             .total;
     let scheduled = cx
         .store
-        .list_activities(&cx.scope, &ActivityFilter { assigned_to: Some(me.clone()), status: Some(ActivityStatus::Scheduled), ..Default::default() }, &one)
+        .list_activities(
+            &cx.scope,
+            &ActivityFilter {
+                assigned_to: Some(me.clone()),
+                status: Some(ActivityStatus::Scheduled),
+                ..Default::default()
+            },
+            &one,
+        )
         .await?
         .total;
     Ok(QuickStats {

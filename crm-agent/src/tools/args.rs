@@ -1,7 +1,7 @@
 //! Shared argument and result shapes, and schema generation for tool inputs and outputs.
 
-use schemars::generate::SchemaSettings;
 use schemars::JsonSchema;
+use schemars::generate::SchemaSettings;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
@@ -25,7 +25,10 @@ impl Paging {
     pub fn request(&self) -> Result<PageRequest> {
         let limit = self.limit.unwrap_or(PageRequest::DEFAULT_LIMIT);
         if !(1..=PageRequest::MAX_LIMIT).contains(&limit) {
-            return Err(Error::invalid(format!("`limit` must be between 1 and {} (got {limit})", PageRequest::MAX_LIMIT)));
+            return Err(Error::invalid(format!(
+                "`limit` must be between 1 and {} (got {limit})",
+                PageRequest::MAX_LIMIT
+            )));
         }
         Ok(PageRequest { limit, cursor: self.cursor.clone() })
     }

@@ -11,7 +11,11 @@ pub fn tools_markdown(tools: &[Tool]) -> String {
     let mut out = String::new();
     out.push_str("# Tools\n\n");
     out.push_str("<!-- Generated from the registry by `crm-agent tools --markdown`; a test fails when this file is out of date. -->\n\n");
-    let _ = writeln!(out, "{} tools. Every call goes through `ToolRegistry::call`: permission check, argument validation against the schema below, the caller's tenant scope, and an audit event.\n", tools.len());
+    let _ = writeln!(
+        out,
+        "{} tools. Every call goes through `ToolRegistry::call`: permission check, argument validation against the schema below, the caller's tenant scope, and an audit event.\n",
+        tools.len()
+    );
     out.push_str("| tool | permission | customers | read-only | destructive | idempotent | toolsets |\n|---|---|---|---|---|---|---|\n");
     for tool in tools {
         let a = tool.annotations();
@@ -31,20 +35,31 @@ pub fn tools_markdown(tools: &[Tool]) -> String {
         );
     }
     for tool in tools {
-        let _ = write!(out, "\n## {}\n\n{}\n\nPermission: {}.", tool.name(), tool.description(), tool.permission_label());
+        let _ =
+            write!(out, "\n## {}\n\n{}\n\nPermission: {}.", tool.name(), tool.description(), tool.permission_label());
         if tool.customers_allowed() {
             out.push_str(" Customers may use it on their own records.");
         }
         out.push('\n');
         let schema = tool.input_schema();
-        let required: Vec<&str> = schema.get("required").and_then(Value::as_array).map(|r| r.iter().filter_map(Value::as_str).collect()).unwrap_or_default();
+        let required: Vec<&str> = schema
+            .get("required")
+            .and_then(Value::as_array)
+            .map(|r| r.iter().filter_map(Value::as_str).collect())
+            .unwrap_or_default();
         let properties = schema.get("properties").and_then(Value::as_object);
         match properties {
             Some(props) if !props.is_empty() => {
                 out.push_str("\n| parameter | type | required | description |\n|---|---|---|---|\n");
                 for (name, prop) in props {
                     let description = prop.get("description").and_then(Value::as_str).unwrap_or("").replace('\n', " ");
-                    let _ = writeln!(out, "| `{name}` | {} | {} | {} |", type_label(prop), if required.contains(&name.as_str()) { "yes" } else { "" }, description);
+                    let _ = writeln!(
+                        out,
+                        "| `{name}` | {} | {} | {} |",
+                        type_label(prop),
+                        if required.contains(&name.as_str()) { "yes" } else { "" },
+                        description
+                    );
                 }
             }
             _ => out.push_str("\nNo parameters.\n"),
@@ -63,9 +78,13 @@ fn type_label(schema: &Value) -> String {
         return labels.join(" or ");
     }
     match schema.get("type") {
-        Some(Value::String(t)) if t == "array" => format!("array of {}", schema.get("items").map(type_label).unwrap_or_else(|| "any".into())),
+        Some(Value::String(t)) if t == "array" => {
+            format!("array of {}", schema.get("items").map(type_label).unwrap_or_else(|| "any".into()))
+        }
         Some(Value::String(t)) => t.clone(),
-        Some(Value::Array(types)) => types.iter().filter_map(Value::as_str).filter(|t| *t != "null").collect::<Vec<_>>().join(" or "),
+        Some(Value::Array(types)) => {
+            types.iter().filter_map(Value::as_str).filter(|t| *t != "null").collect::<Vec<_>>().join(" or ")
+        }
         _ if schema.get("properties").is_some() => "object".into(),
         _ => "any".into(),
     }

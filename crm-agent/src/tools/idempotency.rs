@@ -2,8 +2,8 @@
 
 use std::future::Future;
 
-use serde::de::DeserializeOwned;
 use serde::Serialize;
+use serde::de::DeserializeOwned;
 
 use super::ToolContext;
 use crate::error::{Error, Result};
@@ -26,12 +26,11 @@ where
     }
     let user = cx.user.user_id.as_str();
     match cx.store.claim_idempotency_key(&cx.scope, user, key, tool, cx.now).await? {
-        IdempotencyClaim::Done(first) => {
-            serde_json::from_value(first).map_err(|e| Error::Internal(format!("stored idempotent result is unreadable: {e}")))
-        }
-        IdempotencyClaim::InProgress => {
-            Err(Error::conflict(format!("a `{tool}` call with idempotency key `{key}` is still running; retry shortly")))
-        }
+        IdempotencyClaim::Done(first) => serde_json::from_value(first)
+            .map_err(|e| Error::Internal(format!("stored idempotent result is unreadable: {e}"))),
+        IdempotencyClaim::InProgress => Err(Error::conflict(format!(
+            "a `{tool}` call with idempotency key `{key}` is still running; retry shortly"
+        ))),
         IdempotencyClaim::Claimed => match create().await {
             Ok(created) => {
                 let value = serde_json::to_value(&created).map_err(|e| Error::Internal(e.to_string()))?;

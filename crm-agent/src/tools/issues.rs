@@ -328,7 +328,9 @@ async fn reopen(cx: &ToolContext, args: ReopenIssue) -> Result<Issue> {
     };
     let reopened = cx.store.update_issue(&cx.scope, &args.issue_id, patch).await?;
     if let Some(reason) = args.reason.filter(|r| !r.trim().is_empty()) {
-        cx.store.add_issue_comment(&cx.scope, new_comment(cx, &args.issue_id, format!("Reopened: {reason}"), false)).await?;
+        cx.store
+            .add_issue_comment(&cx.scope, new_comment(cx, &args.issue_id, format!("Reopened: {reason}"), false))
+            .await?;
     }
     Ok(reopened)
 }

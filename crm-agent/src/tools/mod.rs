@@ -219,7 +219,11 @@ impl Tool {
     /// descriptions and shortens the description to its first sentence.
     pub fn declaration(&self, compact: bool) -> ToolDeclaration {
         if !compact {
-            return ToolDeclaration { name: self.name.into(), description: self.description.into(), parameters: self.input_schema.clone() };
+            return ToolDeclaration {
+                name: self.name.into(),
+                description: self.description.into(),
+                parameters: self.input_schema.clone(),
+            };
         }
         let description = self.description.split_inclusive(". ").next().unwrap_or(self.description).trim().to_owned();
         let mut parameters = self.input_schema.clone();
@@ -244,20 +248,18 @@ fn strip_descriptions(schema: &mut Value) {
 }
 
 fn compact(value: &mut Value) {
-    const DROPPED: &[&str] = &["description", "title", "default", "pattern", "format", "additionalProperties", "minimum", "maximum"];
+    const DROPPED: &[&str] =
+        &["description", "title", "default", "pattern", "format", "additionalProperties", "minimum", "maximum"];
     let Value::Object(map) = value else { return };
     for key in DROPPED {
         map.remove(*key);
     }
-    match map.get_mut("type") {
-        Some(Value::Array(types)) => {
-            types.retain(|t| t != "null");
-            if types.len() == 1 {
-                let only = types.remove(0);
-                map.insert("type".into(), only);
-            }
+    if let Some(Value::Array(types)) = map.get_mut("type") {
+        types.retain(|t| t != "null");
+        if types.len() == 1 {
+            let only = types.remove(0);
+            map.insert("type".into(), only);
         }
-        _ => {}
     }
     if let Some(Value::Array(options)) = map.get_mut("enum") {
         options.retain(|o| !o.is_null());
@@ -354,7 +356,8 @@ impl ToolBuilder {
     {
         let input_schema = args::input_schema::<A>();
         let output_schema = args::output_schema::<O>();
-        let validator = jsonschema::validator_for(&input_schema).unwrap_or_else(|e| panic!("tool {}: bad input schema: {e}", self.name));
+        let validator = jsonschema::validator_for(&input_schema)
+            .unwrap_or_else(|e| panic!("tool {}: bad input schema: {e}", self.name));
         let handler = Arc::new(handler);
         let erased: Handler = Arc::new(move |cx, value| {
             let handler = handler.clone();
@@ -509,7 +512,13 @@ impl ToolRegistry {
 
     async fn call_unaudited(&self, ctx: &UserContext, name: &str, args: Value) -> Result<Value> {
         let tool = self.check(ctx, name, &args)?;
-        let cx = ToolContext { user: ctx.clone(), scope: ctx.scope()?, store: self.store.clone(), policy: self.policy.clone(), now: chrono::Utc::now() };
+        let cx = ToolContext {
+            user: ctx.clone(),
+            scope: ctx.scope()?,
+            store: self.store.clone(),
+            policy: self.policy.clone(),
+            now: chrono::Utc::now(),
+        };
         (tool.handler)(cx, args).await
     }
 
@@ -562,7 +571,8 @@ fn truncate(s: &str, max: usize) -> String {
 }
 
 /// Argument keys whose values never reach the audit log.
-const SECRET_KEYS: &[&str] = &["password", "token", "secret", "api_key", "apikey", "authorization", "credit_card", "card_number"];
+const SECRET_KEYS: &[&str] =
+    &["password", "token", "secret", "api_key", "apikey", "authorization", "credit_card", "card_number"];
 
 /// A copy of `args` with secret-looking values replaced and long strings shortened.
 pub fn redact(args: &Value) -> Value {
@@ -571,7 +581,11 @@ pub fn redact(args: &Value) -> Value {
             map.iter()
                 .map(|(k, v)| {
                     let lower = k.to_ascii_lowercase();
-                    if SECRET_KEYS.iter().any(|s| lower.contains(s)) { (k.clone(), Value::String("[redacted]".into())) } else { (k.clone(), redact(v)) }
+                    if SECRET_KEYS.iter().any(|s| lower.contains(s)) {
+                        (k.clone(), Value::String("[redacted]".into()))
+                    } else {
+                        (k.clone(), redact(v))
+                    }
                 })
                 .collect(),
         ),

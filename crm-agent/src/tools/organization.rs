@@ -227,7 +227,9 @@ fn ensure_grantable(cx: &ToolContext, grants: &[Grant]) -> Result<()> {
             for action in Action::ALL {
                 let permission = Permission::new(*resource, *action);
                 if grant.covers(permission) && !cx.can(permission) {
-                    return Err(Error::PermissionDenied(format!("you cannot grant `{grant}`: it includes `{permission}`, which you do not hold")));
+                    return Err(Error::PermissionDenied(format!(
+                        "you cannot grant `{grant}`: it includes `{permission}`, which you do not hold"
+                    )));
                 }
             }
         }

@@ -119,7 +119,8 @@ async fn search(cx: &ToolContext, args: SearchArgs) -> Result<SearchResults> {
         let search = Some(query.clone());
         let total = match kind {
             SearchType::Customer => {
-                let found = cx.store.list_customers(&cx.scope, &CustomerFilter { search, ..Default::default() }, &page).await?;
+                let found =
+                    cx.store.list_customers(&cx.scope, &CustomerFilter { search, ..Default::default() }, &page).await?;
                 result.hits.extend(found.items.into_iter().map(|c| SearchHit {
                     kind,
                     id: c.id.0,
@@ -133,7 +134,11 @@ async fn search(cx: &ToolContext, args: SearchArgs) -> Result<SearchResults> {
                 result.hits.extend(found.items.into_iter().map(|l| SearchHit {
                     kind,
                     id: l.id.0,
-                    subtitle: format!("{} lead{}", l.qualification_status, l.company.map(|c| format!(" at {c}")).unwrap_or_default()),
+                    subtitle: format!(
+                        "{} lead{}",
+                        l.qualification_status,
+                        l.company.map(|c| format!(" at {c}")).unwrap_or_default()
+                    ),
                     title: l.name,
                 }));
                 found.total
@@ -149,7 +154,8 @@ async fn search(cx: &ToolContext, args: SearchArgs) -> Result<SearchResults> {
                 found.total
             }
             SearchType::Issue => {
-                let found = cx.store.list_issues(&cx.scope, &IssueFilter { search, ..Default::default() }, &page).await?;
+                let found =
+                    cx.store.list_issues(&cx.scope, &IssueFilter { search, ..Default::default() }, &page).await?;
                 result.hits.extend(found.items.into_iter().map(|i| SearchHit {
                     kind,
                     id: i.id.0,

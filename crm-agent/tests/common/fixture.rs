@@ -3,7 +3,7 @@
 use std::sync::Arc;
 
 use crm_agent::domain::*;
-use crm_agent::seed::{seed_demo, SeedOptions};
+use crm_agent::seed::{SeedOptions, seed_demo};
 use crm_agent::{Role, SqlStore, Store, ToolRegistry, UserContext};
 use serde_json::Value;
 
@@ -22,11 +22,22 @@ pub struct Fixture {
 
 pub async fn fixture() -> Fixture {
     let (store, dir) = super::sqlite_store().await;
-    let options = SeedOptions { customers: 20, leads: 20, deals: 20, issues: 10, orders: 8, activities: 8, ..SeedOptions::default() };
+    let options = SeedOptions {
+        customers: 20,
+        leads: 20,
+        deals: 20,
+        issues: 10,
+        orders: 8,
+        activities: 8,
+        ..SeedOptions::default()
+    };
     seed_demo(&store, &options).await.unwrap();
     let store = Arc::new(store);
     let owner = UserContext::resolve(&*store, "acme-owner", None).await.unwrap();
-    let nobody_employee = store.create_employee(&owner.scope().unwrap(), NewEmployee::named("No", "Roles", "no.roles@acme.example")).await.unwrap();
+    let nobody_employee = store
+        .create_employee(&owner.scope().unwrap(), NewEmployee::named("No", "Roles", "no.roles@acme.example"))
+        .await
+        .unwrap();
     let mut nobody = UserContext::new("acme-nobody", owner.organization_id.clone(), Role::Employee);
     nobody.employee_id = Some(nobody_employee.id);
     Fixture {
@@ -53,4 +64,3 @@ impl Fixture {
         page["items"][0]["id"].as_str().unwrap_or_else(|| panic!("{list_tool} returned no items: {page}")).to_owned()
     }
 }
-

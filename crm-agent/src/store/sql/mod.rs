@@ -351,6 +351,7 @@ fn migrator() -> Migrator {
     let migrations = vec![
         migration(1, "core", include_str!("../../../migrations/0001_core.sql")),
         migration(2, "idempotency", include_str!("../../../migrations/0002_idempotency.sql")),
+        migration(3, "aggregate indexes", include_str!("../../../migrations/0003_aggregate_indexes.sql")),
     ];
     Migrator::with_migrations(migrations)
 }

@@ -1143,7 +1143,14 @@ impl Store for SqlStore {
         tx.commit().await
     }
 
-    async fn claim_idempotency_key(&self, scope: &Scope, user_id: &str, key: &str, tool: &str, now: Timestamp) -> Result<IdempotencyClaim> {
+    async fn claim_idempotency_key(
+        &self,
+        scope: &Scope,
+        user_id: &str,
+        key: &str,
+        tool: &str,
+        now: Timestamp,
+    ) -> Result<IdempotencyClaim> {
         let org = scope.organization_id().as_str();
         let expired = now - crate::store::IDEMPOTENCY_WINDOW;
         let mut tx = self.begin().await?;
@@ -1170,7 +1177,10 @@ impl Store for SqlStore {
                 .await?;
             let row = rows.first().ok_or_else(|| Error::Internal("idempotency key vanished".into()))?;
             if row.text("tool")? != tool {
-                return Err(Error::conflict(format!("idempotency key `{key}` was already used for `{}`", row.text("tool")?)));
+                return Err(Error::conflict(format!(
+                    "idempotency key `{key}` was already used for `{}`",
+                    row.text("tool")?
+                )));
             }
             match row.opt_text("result")? {
                 Some(result) if row.text("status")? == "done" => {
@@ -1183,7 +1193,13 @@ impl Store for SqlStore {
         Ok(claim)
     }
 
-    async fn complete_idempotency_key(&self, scope: &Scope, user_id: &str, key: &str, result: &serde_json::Value) -> Result<()> {
+    async fn complete_idempotency_key(
+        &self,
+        scope: &Scope,
+        user_id: &str,
+        key: &str,
+        result: &serde_json::Value,
+    ) -> Result<()> {
         let mut tx = self.begin().await?;
         tx.execute(
             "UPDATE idempotency_keys SET status = 'done', result = ? WHERE organization_id = ? AND user_id = ? AND idem_key = ?",
