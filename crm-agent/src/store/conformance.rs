@@ -936,6 +936,21 @@ async fn orders_and_payments(store: Arc<dyn Store>) -> CheckResult {
         ErrorKind::InvalidArgument,
         "zero payment",
     )?;
+    // An order named together with a customer must be that customer's.
+    let stranger = customer(&*store, &scope, "Stranger").await?;
+    expect_kind(
+        store.create_payment(&scope, new_payment(&stranger.id, Some(&order.id), 100)).await,
+        ErrorKind::InvalidArgument,
+        "payment for another customer's order",
+    )?;
+    let mut mixed = NewIssue::titled("Mixed up");
+    mixed.customer_id = Some(stranger.id.clone());
+    mixed.order_id = Some(order.id.clone());
+    expect_kind(
+        store.create_issue(&scope, mixed).await,
+        ErrorKind::InvalidArgument,
+        "issue about another customer's order",
+    )?;
     // A failed write consumed no number: the next one is 0002.
     ensure_eq!(
         store.create_order(&scope, new_order(&buyer.id, &[(1, 100)])).await.step("second order")?.number,
@@ -1303,7 +1318,7 @@ async fn tenant_isolation(store: Arc<dyn Store>) -> CheckResult {
     leak(text(&store.list_pipelines(&a).await.step("pipelines")?))?;
     leak(text(&store.list_audit_events(&a, &AuditFilter::default(), &page).await.step("audit")?))?;
     leak(text(&store.employee_performance(&a).await.step("performance")?))?;
-    leak(text(&store.deal_stats(&a).await.step("deal stats")?))?;
+    ensure_eq!(store.deal_stats(&a).await.step("deal stats")?.total, 6);
     ensure_eq!(store.get_organization(&a).await.step("org")?.id, org_a.id);
     // Filters naming B's ids find nothing.
     ensure_eq!(
@@ -1342,7 +1357,20 @@ async fn tenant_isolation(store: Arc<dyn Store>) -> CheckResult {
     expect_kind(store.get_payment(&a, &b_payments[0].id).await, nf, "get foreign payment")?;
     expect_kind(store.get_activity(&a, &b_activities[0].id).await, nf, "get foreign activity")?;
     expect_kind(store.get_employee(&a, &b_employees[0].id).await, nf, "get foreign employee")?;
-    expect_kind(store.get_member(&a, "nobody").await, nf, "foreign member")?;
+    store
+        .put_member(
+            &b,
+            NewMember {
+                user_id: "bravo-user".into(),
+                role: crate::Role::Customer,
+                employee_id: None,
+                customer_id: Some(b_customers[0].id.clone()),
+                display_name: "B".into(),
+            },
+        )
+        .await
+        .step("b member")?;
+    expect_kind(store.get_member(&a, "bravo-user").await, nf, "foreign member")?;
 
     // Writes to B's ids from A are "not found" and change nothing.
     expect_kind(
@@ -1487,6 +1515,96 @@ async fn tenant_isolation(store: Arc<dyn Store>) -> CheckResult {
         nf,
         "member as foreign employee",
     )?;
+    // Foreign references on the update paths, each with its own reference list.
+    let a_deal = store.list_deals(&a, &DealFilter::default(), &page).await.step("a deals")?.items[0].id.clone();
+    let a_lead = store
+        .list_leads(&a, &LeadFilter { converted: Some(false), ..Default::default() }, &page)
+        .await
+        .step("a leads")?
+        .items[0]
+        .id
+        .clone();
+    let a_issue = store.list_issues(&a, &IssueFilter::default(), &page).await.step("a issues")?.items[0].id.clone();
+    let a_activity =
+        store.list_activities(&a, &ActivityFilter::default(), &page).await.step("a activities")?.items[0].id.clone();
+    let a_customer =
+        store.list_customers(&a, &CustomerFilter::default(), &page).await.step("a customers")?.items[0].id.clone();
+    let b_stage = b_pipeline.stages[1].id.clone();
+    let b_assignee = Some(b_employees[0].id.clone());
+    expect_kind(
+        store.update_deal(&a, &a_deal, DealPatch { stage_id: Some(b_stage.clone()), ..Default::default() }).await,
+        nf,
+        "deal to a foreign stage",
+    )?;
+    expect_kind(
+        store.update_deal(&a, &a_deal, DealPatch { assigned_to: Some(b_assignee.clone()), ..Default::default() }).await,
+        nf,
+        "deal to a foreign assignee",
+    )?;
+    expect_kind(
+        store
+            .update_lead(&a, &a_lead, LeadPatch { stage_id: Some(Some(b_stage.clone())), ..Default::default() }, None)
+            .await,
+        nf,
+        "lead to a foreign stage",
+    )?;
+    expect_kind(
+        store
+            .update_lead(&a, &a_lead, LeadPatch { assigned_to: Some(b_assignee.clone()), ..Default::default() }, None)
+            .await,
+        nf,
+        "lead to a foreign assignee",
+    )?;
+    expect_kind(
+        store
+            .update_issue(&a, &a_issue, IssuePatch { assigned_to: Some(b_assignee.clone()), ..Default::default() })
+            .await,
+        nf,
+        "issue to a foreign assignee",
+    )?;
+    expect_kind(
+        store
+            .update_issue(
+                &a,
+                &a_issue,
+                IssuePatch { order_id: Some(Some(b_orders[0].id.clone())), ..Default::default() },
+            )
+            .await,
+        nf,
+        "issue on a foreign order",
+    )?;
+    expect_kind(
+        store
+            .update_activity(
+                &a,
+                &a_activity,
+                ActivityPatch { customer_id: Some(Some(b_customers[0].id.clone())), ..Default::default() },
+            )
+            .await,
+        nf,
+        "activity on a foreign customer",
+    )?;
+    expect_kind(
+        store
+            .update_employee(
+                &a,
+                &a_employee,
+                EmployeePatch { manager_id: Some(b_assignee.clone()), ..Default::default() },
+            )
+            .await,
+        nf,
+        "foreign manager",
+    )?;
+    expect_kind(
+        store.create_payment(&a, new_payment(&a_customer, Some(&b_orders[0].id), 100)).await,
+        nf,
+        "payment on a foreign order",
+    )?;
+    let mut deal_import = NewDeal::new("hijacked", a_pipeline.id.clone(), a_pipeline.stages[0].id.clone(), Money::ONE);
+    deal_import.customer_id = Some(b_customers[0].id.clone());
+    expect_kind(store.import_deals(&a, vec![deal_import]).await, nf, "import deals for a foreign customer")?;
+    let lead_import = NewLead { stage_id: Some(b_stage), ..NewLead::named("hijacked") };
+    expect_kind(store.import_leads(&a, vec![lead_import]).await, nf, "import leads into a foreign stage")?;
     if store.supports(StoreOp::WriteCustomers) {
         let batch =
             vec![NewCustomer { assigned_to: Some(b_employees[0].id.clone()), ..NewCustomer::named("hijacked") }];
@@ -1617,12 +1735,54 @@ async fn customer_scope(store: Arc<dyn Store>) -> CheckResult {
         ErrorKind::NotFound,
         "comment on another's issue",
     )?;
+    // Beyond raising and commenting on their own issues, a customer scope writes nothing.
+    let denied = ErrorKind::PermissionDenied;
     expect_kind(
         store
             .update_issue(&mine, &others.items[0].id, IssuePatch { title: Some("x".into()), ..Default::default() })
             .await,
-        ErrorKind::NotFound,
+        denied,
         "update another's issue",
+    )?;
+    expect_kind(
+        store
+            .update_issue(&mine, &raised.id, IssuePatch { status: Some(IssueStatus::Closed), ..Default::default() })
+            .await,
+        denied,
+        "update own issue",
+    )?;
+    expect_kind(
+        store
+            .update_customer(&mine, &me.id, CustomerPatch { status: Some(CustomerStatus::Vip), ..Default::default() })
+            .await,
+        denied,
+        "promote itself",
+    )?;
+    expect_kind(store.create_order(&mine, new_order(&me.id, &[(1, 100)])).await, denied, "order for itself")?;
+    expect_kind(store.create_payment(&mine, new_payment(&me.id, None, 100)).await, denied, "payment for itself")?;
+    expect_kind(
+        store
+            .add_issue_comment(
+                &mine,
+                NewIssueComment {
+                    issue_id: raised.id.clone(),
+                    author_user_id: "me".into(),
+                    author_name: "Me".into(),
+                    body: "x".into(),
+                    internal: true,
+                },
+            )
+            .await,
+        denied,
+        "internal comment",
+    )?;
+    let mut with_foreign_order = NewIssue::titled("About their order");
+    with_foreign_order.customer_id = Some(me.id.clone());
+    with_foreign_order.order_id = Some(other_orders.items[0].id.clone());
+    expect_kind(
+        store.create_issue(&mine, with_foreign_order).await,
+        ErrorKind::NotFound,
+        "issue about another customer's order",
     )?;
     expect_kind(
         store.create_lead(&mine, NewLead::named("x")).await,

@@ -39,8 +39,9 @@ impl Scope {
     }
 
     /// Only the records of `customer_id` inside `organization_id`: their customer record, their
-    /// issues (and comments), orders, payments, deals and activities. Nothing without a customer
-    /// link (leads, employees, roles, audit events) is visible.
+    /// issues (and public comments), orders and payments. Leads, deals, activities, employees,
+    /// roles and audit events are invisible. A customer scope may raise issues for itself and
+    /// comment on them; every other write is refused.
     pub fn customer(organization_id: OrganizationId, customer_id: CustomerId) -> Self {
         Scope { organization_id, customer_id: Some(customer_id) }
     }

@@ -36,6 +36,24 @@ fn require_own_customer(scope: &Scope, customer: Option<&CustomerId>) -> Result<
 }
 
 impl Tx {
+    /// When a record names both a customer and an order, the order must be that customer's:
+    /// otherwise one customer's issue or payment could expose another customer's order.
+    async fn order_belongs_to(
+        &mut self,
+        scope: &Scope,
+        order: Option<&OrderId>,
+        customer: Option<&CustomerId>,
+    ) -> Result<()> {
+        let (Some(order), Some(customer)) = (order, customer) else { return Ok(()) };
+        let row = self
+            .row_by_id(e::ORDERS.name, "customer_id", e::ORDERS.entity, scope, e::ORDERS.visibility, order.as_str())
+            .await?;
+        if row.text("customer_id")? != customer.as_str() {
+            return Err(Error::invalid(format!("order {order} belongs to another customer")));
+        }
+        Ok(())
+    }
+
     async fn ensure_all(&mut self, scope: &Scope, references: Vec<Reference<'_>>) -> Result<()> {
         for reference in &references {
             self.ensure_visible(scope, reference).await?;
@@ -494,6 +512,7 @@ impl Store for SqlStore {
     }
 
     async fn update_customer(&self, scope: &Scope, id: &CustomerId, patch: CustomerPatch) -> Result<Customer> {
+        require_organization_scope(scope, "change customer records")?;
         patch.validate()?;
         let mut tx = self.begin().await?;
         tx.ensure_all(scope, e::customer_refs(patch.assigned_to.as_ref().and_then(|a| a.as_ref()), None)).await?;
@@ -884,6 +903,7 @@ impl Store for SqlStore {
         let mut tx = self.begin().await?;
         tx.ensure_all(scope, e::issue_refs(new.customer_id.as_ref(), new.order_id.as_ref(), new.assigned_to.as_ref()))
             .await?;
+        tx.order_belongs_to(scope, new.order_id.as_ref(), new.customer_id.as_ref()).await?;
         let year = created_at.year();
         let number = NumberKind::Issue.format(year, tx.next_number(scope, NumberKind::Issue.prefix(), year).await?);
         let mut values = e::issue_insert(&new)?;
@@ -895,10 +915,9 @@ impl Store for SqlStore {
     }
 
     async fn update_issue(&self, scope: &Scope, id: &IssueId, patch: IssuePatch) -> Result<Issue> {
+        // Customers raise issues and comment on them; changing one is staff work.
+        require_organization_scope(scope, "change issues")?;
         patch.validate()?;
-        if let Some(customer) = &patch.customer_id {
-            require_own_customer(scope, customer.as_ref())?;
-        }
         let mut tx = self.begin().await?;
         tx.ensure_all(
             scope,
@@ -909,13 +928,19 @@ impl Store for SqlStore {
             ),
         )
         .await?;
-        let row = tx.update_entity(&e::ISSUES, scope, id.as_str(), e::issue_patch(&patch)?).await?;
+        let issue =
+            e::issue_from_row(&tx.update_entity(&e::ISSUES, scope, id.as_str(), e::issue_patch(&patch)?).await?)?;
+        // Checked on the result, so changing either side alone cannot mismatch them.
+        tx.order_belongs_to(scope, issue.order_id.as_ref(), issue.customer_id.as_ref()).await?;
         tx.commit().await?;
-        e::issue_from_row(&row)
+        Ok(issue)
     }
 
     async fn add_issue_comment(&self, scope: &Scope, new: NewIssueComment) -> Result<IssueComment> {
         new.validate()?;
+        if new.internal {
+            require_organization_scope(scope, "write internal comments")?;
+        }
         let mut tx = self.begin().await?;
         tx.ensure_visible(scope, &e::table_ref(&e::ISSUES, Some(new.issue_id.as_str()))).await?;
         let values = vec![
@@ -967,8 +992,8 @@ impl Store for SqlStore {
     }
 
     async fn create_order(&self, scope: &Scope, new: NewOrder) -> Result<Order> {
+        require_organization_scope(scope, "create orders")?;
         new.validate()?;
-        require_own_customer(scope, Some(&new.customer_id))?;
         let created_at = new.created_at.map(codec::truncate).unwrap_or_else(codec::now);
         let mut tx = self.begin().await?;
         tx.ensure_visible(scope, &e::table_ref(&e::CUSTOMERS, Some(new.customer_id.as_str()))).await?;
@@ -1018,8 +1043,8 @@ impl Store for SqlStore {
     }
 
     async fn create_payment(&self, scope: &Scope, new: NewPayment) -> Result<Payment> {
+        require_organization_scope(scope, "create payments")?;
         new.validate()?;
-        require_own_customer(scope, Some(&new.customer_id))?;
         let created_at = new.created_at.map(codec::truncate).unwrap_or_else(codec::now);
         let mut tx = self.begin().await?;
         tx.ensure_all(
@@ -1030,6 +1055,7 @@ impl Store for SqlStore {
             ],
         )
         .await?;
+        tx.order_belongs_to(scope, new.order_id.as_ref(), Some(&new.customer_id)).await?;
         let year = created_at.year();
         let number = NumberKind::Payment.format(year, tx.next_number(scope, NumberKind::Payment.prefix(), year).await?);
         let mut values = e::payment_insert(&new)?;
