@@ -569,6 +569,41 @@ async fn leads_history_and_conversion(store: Arc<dyn Store>) -> CheckResult {
     ensure_eq!(history.len(), 1);
     ensure_eq!(history[0].to_stage_id.as_ref(), Some(&qualified.id));
     ensure_eq!(history[0].note.as_deref(), Some("call went well"));
+    ensure_eq!(history[0].from_stage_id.as_ref(), Some(&lead_stage.id));
+    // The store takes "from" values from the row it replaces, not from the caller.
+    let stale = NewLeadHistory {
+        from_stage_id: None,
+        to_stage_id: Some(lead_stage.id.clone()),
+        from_score: Some(1),
+        to_score: None,
+        changed_by: "u-1".into(),
+        note: None,
+    };
+    store
+        .update_lead(
+            &scope,
+            &hot.id,
+            LeadPatch { stage_id: Some(Some(lead_stage.id.clone())), ..Default::default() },
+            Some(stale),
+        )
+        .await
+        .step("move back")?;
+    let history = store.lead_history(&scope, &hot.id).await.step("history")?;
+    ensure_eq!(history[1].from_stage_id.as_ref(), Some(&qualified.id));
+    store
+        .update_lead(
+            &scope,
+            &hot.id,
+            LeadPatch { stage_id: Some(Some(qualified.id.clone())), ..Default::default() },
+            None,
+        )
+        .await
+        .step("forward again")?;
+    ensure_eq!(
+        store.lead_history(&scope, &hot.id).await.step("history")?.len(),
+        2,
+        "an update without history appends none"
+    );
     expect_kind(
         store.lead_history(&scope, &LeadId::from("led_missing")).await,
         ErrorKind::NotFound,
@@ -602,6 +637,18 @@ async fn leads_history_and_conversion(store: Arc<dyn Store>) -> CheckResult {
         list(LeadFilter { converted: Some(true), ..Default::default() }).await.step("converted filter")?,
         vec![hot.id.clone()]
     );
+    expect_kind(
+        store
+            .update_lead(
+                &scope,
+                &hot.id,
+                LeadPatch { qualification_status: Some(QualificationStatus::Qualified), ..Default::default() },
+                None,
+            )
+            .await,
+        ErrorKind::Conflict,
+        "requalifying a converted lead",
+    )?;
     expect_kind(
         store.convert_lead(&scope, &LeadId::from("led_missing"), NewCustomer::named("x")).await,
         ErrorKind::NotFound,

@@ -357,6 +357,9 @@ pub trait Store: Send + Sync + 'static {
         unsupported("create_lead")
     }
     /// Updates a lead and, atomically with it, appends `history` (a stage or score change).
+    /// The history's `from_stage_id` / `from_score` are taken from the lead as the transaction
+    /// finds it (the caller's values are only a fallback), and a converted lead's qualification
+    /// status cannot change (a conflict).
     async fn update_lead(
         &self,
         scope: &Scope,

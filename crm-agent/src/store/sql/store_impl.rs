@@ -94,6 +94,16 @@ impl Tx {
         self.row_by_id(table.name, table.columns, table.entity, scope, table.visibility, id).await
     }
 
+    /// Reads a row and, on PostgreSQL, locks it until the transaction ends (SQLite's single
+    /// `BEGIN IMMEDIATE` writer already excludes concurrent writers).
+    async fn lock_entity(&mut self, table: &Table, scope: &Scope, id: &str) -> Result<Row> {
+        let mut filter = Where::scoped(self.dialect(), scope, table.visibility);
+        filter.push("id = ?", [SqlValue::from(id)]);
+        let lock = if self.dialect() == super::Dialect::Postgres { " FOR UPDATE" } else { "" };
+        let sql = format!("SELECT {} FROM {} WHERE {}{lock}", table.columns, table.name, filter.sql());
+        self.fetch(&sql, filter.args).await?.into_iter().next().ok_or_else(|| Error::not_found(table.entity, id))
+    }
+
     /// Every id in `ids` must be a row of `table` visible in `scope` (batched, for imports).
     async fn ensure_all_exist(&mut self, scope: &Scope, table: &Table, ids: BTreeSet<&str>) -> Result<()> {
         let ids: Vec<&str> = ids.into_iter().collect();
@@ -672,6 +682,17 @@ impl Store for SqlStore {
             ),
         )
         .await?;
+        // Read (and on PostgreSQL lock) the lead inside the transaction: the history's "from"
+        // values and the converted check must see the row this update replaces.
+        let current = e::lead_from_row(&tx.lock_entity(&e::LEADS, scope, id.as_str()).await?)?;
+        if current.converted && patch.qualification_status.is_some_and(|s| s != current.qualification_status) {
+            return Err(Error::conflict("the lead has been converted; its qualification status cannot change"));
+        }
+        let history = history.map(|h| NewLeadHistory {
+            from_stage_id: if h.to_stage_id.is_some() { current.stage_id.clone() } else { h.from_stage_id },
+            from_score: if h.to_score.is_some() { Some(current.score) } else { h.from_score },
+            ..h
+        });
         let row = tx.update_entity(&e::LEADS, scope, id.as_str(), e::lead_patch(&patch)?).await?;
         if let Some(h) = history {
             tx.ensure_all(
