@@ -340,6 +340,7 @@ async fn every_call_refusal_and_failure_is_audited_with_secrets_redacted() {
     f.call(&f.owner, "create_customer", json!({"name": "Secretive", "notes": "x", "password": "hunter2"}))
         .await
         .unwrap_err();
+    f.registry.flush_audit().await;
     let events = f
         .store
         .list_audit_events(&f.owner.scope().unwrap(), &AuditFilter::default(), &PageRequest::first(10))
@@ -583,4 +584,25 @@ async fn toolsets_limit_what_a_registry_offers() {
     assert!(listed.contains("resolve_issue") && listed.contains("list_orders"));
     assert!(!listed.contains("list_leads"));
     assert_eq!(support_only.call(&f.owner, "list_leads", json!({})).await.unwrap_err().kind(), ErrorKind::NotFound);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_call_gets_exactly_one_audit_event_under_load() {
+    let f = Arc::new(fixture().await);
+    let calls = (0..300).map(|i| {
+        let f = f.clone();
+        async move {
+            // A mix of successes and refusals, all audited.
+            let user = if i % 3 == 0 { &f.customer } else { &f.owner };
+            let _ = f.call(user, "get_customer_stats", json!({})).await;
+        }
+    });
+    futures::future::join_all(calls).await;
+    f.registry.flush_audit().await;
+    let scope = f.owner.scope().unwrap();
+    let filter = AuditFilter { action: Some("get_customer_stats".into()), ..AuditFilter::default() };
+    let events = f.store.list_audit_events(&scope, &filter, &PageRequest::first(1)).await.unwrap();
+    assert_eq!(events.total, 300);
+    let denied = AuditFilter { outcome: Some(AuditOutcome::Denied), ..filter };
+    assert_eq!(f.store.list_audit_events(&scope, &denied, &PageRequest::first(1)).await.unwrap().total, 100);
 }

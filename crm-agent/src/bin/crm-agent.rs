@@ -199,7 +199,10 @@ async fn run(cli: Cli) -> crm_agent::Result<()> {
                 .map_err(|e| crm_agent::Error::invalid(format!("--args is not JSON: {e}")))?;
             let store = std::sync::Arc::new(SqlStore::open(&db).await?);
             let ctx = UserContext::resolve(&*store, &user, org.as_deref()).await?;
-            let result = crm_agent::ToolRegistry::new(store).call(&ctx, &tool, args).await?;
+            let registry = crm_agent::ToolRegistry::new(store);
+            let result = registry.call(&ctx, &tool, args).await;
+            registry.flush_audit().await;
+            let result = result?;
             println!(
                 "{}",
                 serde_json::to_string_pretty(&result).map_err(|e| crm_agent::Error::Internal(e.to_string()))?

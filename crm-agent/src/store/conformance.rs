@@ -350,6 +350,8 @@ async fn customers_crud_and_filters(store: Arc<dyn Store>) -> CheckResult {
     gold.tags = vec!["key".into()];
     gold.custom_fields.insert("tier".into(), serde_json::json!("gold"));
     gold.custom_fields.insert("seats".into(), serde_json::json!(12));
+    gold.custom_fields.insert("verified".into(), serde_json::json!(true));
+    gold.custom_fields.insert("discount".into(), serde_json::json!(0.25));
     let gold = store.create_customer(&scope, gold).await.step("create gold")?;
     let plain = customer(&*store, &scope, "Plain Person").await?;
     ensure_eq!(store.get_customer(&scope, &gold.id).await.step("get")?, gold.clone());
@@ -401,6 +403,21 @@ async fn customers_crud_and_filters(store: Arc<dyn Store>) -> CheckResult {
     ensure_eq!(by(custom.clone()).await.step("custom string")?, vec![gold.id.clone()]);
     custom.custom_fields.insert("seats".into(), serde_json::json!(12));
     ensure_eq!(by(custom.clone()).await.step("custom number")?, vec![gold.id.clone()]);
+    // Types are compared as PostgreSQL's jsonb does: `true` is not 1, 0.25 is a number.
+    for (key, value, matches) in [
+        ("verified", serde_json::json!(true), true),
+        ("verified", serde_json::json!(1), false),
+        ("seats", serde_json::json!(true), false),
+        ("discount", serde_json::json!(0.25), true),
+        ("discount", serde_json::json!(0.5), false),
+        ("seats", serde_json::json!(12.0), true),
+        ("seats", serde_json::json!("12"), false),
+    ] {
+        let mut filter = CustomerFilter::default();
+        filter.custom_fields.insert(key.into(), value.clone());
+        let expected = if matches { vec![gold.id.clone()] } else { Vec::new() };
+        ensure_eq!(by(filter).await.step("custom typed")?, expected, "custom field {key} = {value}");
+    }
     custom.custom_fields.insert("seats".into(), serde_json::json!(13));
     ensure_eq!(by(custom).await.step("custom mismatch")?, Vec::<CustomerId>::new());
     ensure_eq!(

@@ -612,6 +612,15 @@ pub trait Store: Send + Sync + 'static {
         unsupported("release_idempotency_key")
     }
 
+    /// Records several audit events (of any organizations) at once. The default records them
+    /// one by one; the SQL store writes them in one transaction.
+    async fn record_audits(&self, events: Vec<(OrganizationId, NewAuditEvent)>) -> Result<()> {
+        for (organization, event) in events {
+            self.record_audit(&Scope::organization(organization), event).await?;
+        }
+        Ok(())
+    }
+
     /// Lists audit events, newest first.
     async fn list_audit_events(
         &self,

@@ -30,6 +30,7 @@ use crate::store::{Scope, Store, StoreOp};
 mod activities;
 mod analytics;
 mod args;
+mod audit;
 mod customers;
 mod deals;
 mod docs;
@@ -425,6 +426,7 @@ pub struct ToolRegistry {
     store: Arc<dyn Store>,
     policy: Arc<Policy>,
     options: RegistryOptions,
+    audit: Arc<audit::AuditQueue>,
 }
 
 impl std::fmt::Debug for ToolRegistry {
@@ -464,7 +466,13 @@ impl ToolRegistry {
             .filter(|t| t.needs.iter().all(|op| store.supports(*op)))
             .map(|t| (t.name, t))
             .collect();
-        ToolRegistry { tools: Arc::new(tools), store, policy, options }
+        ToolRegistry {
+            tools: Arc::new(tools),
+            audit: Arc::new(audit::AuditQueue::new(store.clone())),
+            store,
+            policy,
+            options,
+        }
     }
 
     /// The policy in force.
@@ -482,6 +490,12 @@ impl ToolRegistry {
         &self.options
     }
 
+    /// Waits until the audit events of every call made so far are in the store. Call it before
+    /// shutting down, and before reading the audit log of calls just made.
+    pub async fn flush_audit(&self) {
+        self.audit.flush().await;
+    }
+
     /// The tool called `name`, if this registry offers it (whoever the caller).
     pub fn get(&self, name: &str) -> Option<&Tool> {
         self.tools.get(name)
@@ -496,7 +510,7 @@ impl ToolRegistry {
     pub async fn call(&self, ctx: &UserContext, name: &str, args: Value) -> Result<Value> {
         let started = Instant::now();
         let result = self.call_unaudited(ctx, name, args.clone()).await;
-        self.audit(ctx, name, &args, &result, started).await;
+        self.audit(ctx, name, &args, &result, started);
         result
     }
 
@@ -522,7 +536,7 @@ impl ToolRegistry {
         (tool.handler)(cx, args).await
     }
 
-    async fn audit(&self, ctx: &UserContext, name: &str, args: &Value, result: &Result<Value>, started: Instant) {
+    fn audit(&self, ctx: &UserContext, name: &str, args: &Value, result: &Result<Value>, started: Instant) {
         let outcome = match result {
             Ok(_) => AuditOutcome::Ok,
             Err(e) => match e.kind() {
@@ -540,11 +554,7 @@ impl ToolRegistry {
             arguments: redact(args),
             at: chrono::Utc::now(),
         };
-        let scope = Scope::organization(ctx.organization_id.clone());
-        if let Err(err) = self.store.record_audit(&scope, event).await {
-            // An audit failure must not turn a successful call into an error, but it is logged.
-            tracing::warn!(tool = name, error = %err, "could not record the audit event");
-        }
+        self.audit.record(ctx.organization_id.clone(), event);
         tracing::info!(user = %ctx.user_id, org = %ctx.organization_id, tool = name, outcome = %outcome, duration_us = started.elapsed().as_micros() as u64, "tool call");
     }
 }

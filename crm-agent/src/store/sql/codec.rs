@@ -19,6 +19,7 @@ use crate::error::{Error, Result};
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) enum SqlValue {
     Int(Option<i64>),
+    Real(Option<f64>),
     Text(Option<String>),
     Bool(Option<bool>),
 }
@@ -126,6 +127,7 @@ pub(crate) fn bind_sqlite<'q>(
     for arg in args {
         query = match arg {
             SqlValue::Int(v) => query.bind(v),
+            SqlValue::Real(v) => query.bind(v),
             SqlValue::Text(v) => query.bind(v),
             SqlValue::Bool(v) => query.bind(v),
         };
@@ -140,6 +142,7 @@ pub(crate) fn bind_pg<'q>(
     for arg in args {
         query = match arg {
             SqlValue::Int(v) => query.bind(v),
+            SqlValue::Real(v) => query.bind(v),
             SqlValue::Text(v) => query.bind(v),
             SqlValue::Bool(v) => query.bind(v),
         };

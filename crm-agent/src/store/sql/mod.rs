@@ -144,7 +144,10 @@ impl SqlStore {
             .pragma("cache_size", "-32768")
             .pragma("temp_store", "memory");
         let in_memory = options.url.contains(":memory:") || options.url.contains("mode=memory");
+        // Pools skip sqlx's ping-before-acquire: it costs a worker round trip per query, and a
+        // failed connection surfaces as an error on the query itself anyway.
         let writer = SqlitePoolOptions::new()
+            .test_before_acquire(false)
             .max_connections(1)
             .min_connections(1)
             .acquire_timeout(options.acquire_timeout)
@@ -158,6 +161,7 @@ impl SqlStore {
             writer.clone()
         } else {
             SqlitePoolOptions::new()
+                .test_before_acquire(false)
                 .max_connections(options.max_connections)
                 .acquire_timeout(options.acquire_timeout)
                 .connect_with(connect.read_only(true))
@@ -352,6 +356,7 @@ fn migrator() -> Migrator {
         migration(1, "core", include_str!("../../../migrations/0001_core.sql")),
         migration(2, "idempotency", include_str!("../../../migrations/0002_idempotency.sql")),
         migration(3, "aggregate indexes", include_str!("../../../migrations/0003_aggregate_indexes.sql")),
+        migration(4, "one default pipeline", include_str!("../../../migrations/0004_one_default_pipeline.sql")),
     ];
     Migrator::with_migrations(migrations)
 }

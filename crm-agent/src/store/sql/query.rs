@@ -95,18 +95,24 @@ impl Where {
             crate::domain::check::custom_field_key("custom_fields", key)?;
             match self.dialect {
                 Dialect::Sqlite => {
-                    let path = SqlValue::from(format!("$.\"{key}\""));
-                    let (clause, bound) = match value {
+                    // Compare the JSON type too, so `true` never matches a stored 1 (and the other
+                    // way round), as in PostgreSQL's jsonb equality; numbers compare as numbers.
+                    let path = || SqlValue::from(format!("$.\"{key}\""));
+                    let (json_types, bound) = match value {
                         serde_json::Value::String(s) => {
-                            ("json_extract(custom_fields, ?) = ?", SqlValue::from(s.as_str()))
+                            ("json_type(custom_fields, ?) = 'text'", SqlValue::from(s.as_str()))
                         }
                         serde_json::Value::Bool(b) => {
-                            ("json_extract(custom_fields, ?) = ?", SqlValue::Int(Some(i64::from(*b))))
+                            let json_type = if *b {
+                                "json_type(custom_fields, ?) = 'true'"
+                            } else {
+                                "json_type(custom_fields, ?) = 'false'"
+                            };
+                            (json_type, SqlValue::Int(Some(i64::from(*b))))
                         }
                         serde_json::Value::Number(n) => match n.as_i64() {
-                            Some(i) => ("json_extract(custom_fields, ?) = ?", SqlValue::Int(Some(i))),
-                            // Non-integers compare through their JSON text.
-                            None => ("json_quote(json_extract(custom_fields, ?)) = ?", SqlValue::from(n.to_string())),
+                            Some(i) => ("json_type(custom_fields, ?) IN ('integer', 'real')", SqlValue::Int(Some(i))),
+                            None => ("json_type(custom_fields, ?) IN ('integer', 'real')", SqlValue::Real(n.as_f64())),
                         },
                         _ => {
                             return Err(Error::invalid(format!(
@@ -114,7 +120,10 @@ impl Where {
                             )));
                         }
                     };
-                    self.push(clause, [path, bound]);
+                    self.push(
+                        &format!("({json_types} AND json_extract(custom_fields, ?) = ?)"),
+                        [path(), path(), bound],
+                    );
                 }
                 Dialect::Postgres => {
                     if !(value.is_string() || value.is_number() || value.is_boolean()) {

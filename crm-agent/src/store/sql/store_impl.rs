@@ -1169,24 +1169,29 @@ impl Store for SqlStore {
 
     async fn record_audit(&self, scope: &Scope, event: NewAuditEvent) -> Result<()> {
         // Audit events of customer users are recorded too: the scope's organization is what counts.
-        let organization = Scope::organization(scope.organization_id().clone());
-        let at = codec::truncate(event.at);
+        self.record_audits(vec![(scope.organization_id().clone(), event)]).await
+    }
+
+    async fn record_audits(&self, events: Vec<(OrganizationId, NewAuditEvent)>) -> Result<()> {
+        let rows = events
+            .into_iter()
+            .map(|(organization, event)| {
+                let at = codec::truncate(event.at);
+                Ok(vec![
+                    ("id", SqlValue::from(codec::new_id(e::AUDIT.id_prefix, at))),
+                    ("organization_id", organization.0.into()),
+                    ("user_id", event.user_id.into()),
+                    ("action", event.action.into()),
+                    ("outcome", codec::text(event.outcome)),
+                    ("error_kind", event.error_kind.into()),
+                    ("duration_us", i64::try_from(event.duration_us).unwrap_or(i64::MAX).into()),
+                    ("arguments", codec::json(&event.arguments)?),
+                    ("at", codec::ts(at)),
+                ])
+            })
+            .collect::<Result<Vec<_>>>()?;
         let mut tx = self.begin().await?;
-        tx.insert(
-            e::AUDIT.name,
-            vec![
-                ("id", codec::new_id(e::AUDIT.id_prefix, at).into()),
-                ("organization_id", organization.organization_id().as_str().into()),
-                ("user_id", event.user_id.into()),
-                ("action", event.action.into()),
-                ("outcome", codec::text(event.outcome)),
-                ("error_kind", event.error_kind.into()),
-                ("duration_us", i64::try_from(event.duration_us).unwrap_or(i64::MAX).into()),
-                ("arguments", codec::json(&event.arguments)?),
-                ("at", codec::ts(at)),
-            ],
-        )
-        .await?;
+        tx.insert_many(e::AUDIT.name, rows).await?;
         tx.commit().await
     }
 
