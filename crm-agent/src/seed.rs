@@ -309,6 +309,7 @@ async fn seed_organization(
     let mut g = Gen { rng: ChaCha8Rng::seed_from_u64(seed) };
     let organization = provision::create_organization(
         store,
+        &crate::Policy::builtin(),
         NewOrganization {
             name: plan.name.into(),
             slug: plan.slug.into(),

@@ -137,3 +137,22 @@ fn permissions_of_lists_exactly_what_decide_allows() {
     assert_eq!(held, expected);
     assert_eq!(policy.permissions_of(&ctx(Role::Owner, &[])).len(), Resource::ALL.len() * Action::ALL.len());
 }
+
+#[tokio::test]
+async fn new_organizations_get_the_policys_system_roles() {
+    use crm_agent::domain::NewOrganization;
+    use crm_agent::{Scope, Store};
+    let store = crm_agent::SqlStore::open("sqlite::memory:").await.unwrap();
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../docs/examples/policy.toml");
+    let policy = Policy::from_file(&path).unwrap();
+    let org = crm_agent::provision::create_organization(&store, &policy, NewOrganization::named("Host", "host"))
+        .await
+        .unwrap();
+    let scope = Scope::organization(org.id);
+    let roles: Vec<String> = store.list_roles(&scope).await.unwrap().into_iter().map(|r| r.name).collect();
+    assert_eq!(roles, ["account_manager", "support"]);
+    assert_eq!(store.list_pipelines(&scope).await.unwrap().len(), 1, "and the default pipeline");
+    // Running it again adds nothing.
+    crm_agent::provision::ensure_defaults(&store, &policy, &scope).await.unwrap();
+    assert_eq!(store.list_roles(&scope).await.unwrap().len(), 2);
+}

@@ -9,10 +9,3 @@ mod permission;
 
 pub use engine::{BUILTIN_POLICY, Decision, Policy, SystemRole};
 pub use permission::{Action, Grant, Permission, Resource};
-
-use crate::domain::NewRoleDefinition;
-
-/// The system roles every new organization gets under the built-in policy (SPEC §1).
-pub fn system_roles() -> Vec<NewRoleDefinition> {
-    Policy::builtin().system_roles()
-}

@@ -158,6 +158,7 @@ async fn tenant(store: &dyn Store, label: &str) -> std::result::Result<(Organiza
     let slug = format!("{label}-{}-{n}", std::process::id());
     let org = provision::create_organization(
         store,
+        &crate::Policy::builtin(),
         NewOrganization {
             name: format!("{label} Inc"),
             slug,
