@@ -25,19 +25,22 @@ fn cases(default: u32) -> u32 {
     std::env::var("CRM_AGENT_ISOLATION_CASES").ok().and_then(|v| v.parse().ok()).unwrap_or(default)
 }
 
+/// The list tools that reach every kind of record.
+const LIST_TOOLS: [&str; 8] = [
+    "list_customers",
+    "list_leads",
+    "list_deals",
+    "list_issues",
+    "list_orders",
+    "list_payments",
+    "list_activities",
+    "list_employees",
+];
+
 /// Every id of one organization's records, as its owner sees them.
 async fn ids_of(f: &Fixture, owner: &UserContext) -> Vec<String> {
     let mut ids = vec![owner.organization_id.0.clone()];
-    for tool in [
-        "list_customers",
-        "list_leads",
-        "list_deals",
-        "list_issues",
-        "list_orders",
-        "list_payments",
-        "list_activities",
-        "list_employees",
-    ] {
+    for tool in LIST_TOOLS {
         let mut args = json!({"limit": 100});
         loop {
             let page = f.registry.call(owner, tool, args.clone()).await.unwrap();
@@ -61,16 +64,7 @@ async fn ids_of(f: &Fixture, owner: &UserContext) -> Vec<String> {
 /// Everything globex holds, for before/after comparison.
 async fn snapshot(f: &Fixture) -> Value {
     let mut all = Map::new();
-    for tool in [
-        "list_customers",
-        "list_leads",
-        "list_deals",
-        "list_issues",
-        "list_orders",
-        "list_payments",
-        "list_activities",
-        "list_employees",
-    ] {
+    for tool in LIST_TOOLS {
         all.insert(tool.into(), f.registry.call(&f.globex, tool, json!({"limit": 100})).await.unwrap());
     }
     for tool in ["list_roles", "list_pipelines", "get_current_organization"] {

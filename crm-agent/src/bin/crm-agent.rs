@@ -18,6 +18,29 @@ struct Cli {
     command: Command,
 }
 
+/// The database and the user a command acts as.
+#[derive(clap::Args)]
+struct ActAs {
+    /// Database URL (sqlite://FILE or postgres://…).
+    #[arg(long, env = "CRM_AGENT_DB", default_value = DEFAULT_DB)]
+    db: String,
+    /// The user to act as (e.g. acme-owner).
+    #[arg(long)]
+    user: String,
+    /// The organization (id or slug), when the user belongs to several.
+    #[arg(long)]
+    org: Option<String>,
+}
+
+impl ActAs {
+    /// Opens the store and resolves the user's context.
+    async fn open(&self) -> crm_agent::Result<(std::sync::Arc<SqlStore>, UserContext)> {
+        let store = std::sync::Arc::new(SqlStore::open(&self.db).await?);
+        let ctx = UserContext::resolve(&*store, &self.user, self.org.as_deref()).await?;
+        Ok((store, ctx))
+    }
+}
+
 #[derive(Subcommand)]
 enum Command {
     /// Create or upgrade the database schema.
@@ -82,15 +105,8 @@ enum Command {
     Call {
         /// The tool's name.
         tool: String,
-        /// Database URL.
-        #[arg(long, env = "CRM_AGENT_DB", default_value = DEFAULT_DB)]
-        db: String,
-        /// The user to act as.
-        #[arg(long)]
-        user: String,
-        /// The organization (id or slug), when the user belongs to several.
-        #[arg(long)]
-        org: Option<String>,
+        #[command(flatten)]
+        who: ActAs,
         /// The arguments as a JSON object.
         #[arg(long, default_value = "{}")]
         args: String,
@@ -100,15 +116,8 @@ enum Command {
     List {
         /// What to list.
         entity: Entity,
-        /// Database URL.
-        #[arg(long, env = "CRM_AGENT_DB", default_value = DEFAULT_DB)]
-        db: String,
-        /// The user to act as (e.g. acme-owner).
-        #[arg(long)]
-        user: String,
-        /// The organization (id or slug), when the user belongs to several.
-        #[arg(long)]
-        org: Option<String>,
+        #[command(flatten)]
+        who: ActAs,
         /// Page size.
         #[arg(long, default_value_t = 20)]
         limit: u32,
@@ -194,11 +203,10 @@ async fn run(cli: Cli) -> crm_agent::Result<()> {
                 eprintln!("{} tools for {} ({})", tools.len(), ctx.user_id, ctx.role);
             }
         }
-        Command::Call { tool, db, user, org, args } => {
+        Command::Call { tool, who, args } => {
             let args: serde_json::Value = serde_json::from_str(&args)
                 .map_err(|e| crm_agent::Error::invalid(format!("--args is not JSON: {e}")))?;
-            let store = std::sync::Arc::new(SqlStore::open(&db).await?);
-            let ctx = UserContext::resolve(&*store, &user, org.as_deref()).await?;
+            let (store, ctx) = who.open().await?;
             let registry = crm_agent::ToolRegistry::new(store);
             let result = registry.call(&ctx, &tool, args).await;
             registry.flush_audit().await;
@@ -208,9 +216,8 @@ async fn run(cli: Cli) -> crm_agent::Result<()> {
                 serde_json::to_string_pretty(&result).map_err(|e| crm_agent::Error::Internal(e.to_string()))?
             );
         }
-        Command::List { entity, db, user, org, limit } => {
-            let store = SqlStore::open(&db).await?;
-            let ctx = UserContext::resolve(&store, &user, org.as_deref()).await?;
+        Command::List { entity, who, limit } => {
+            let (store, ctx) = who.open().await?;
             let scope = ctx.scope()?;
             let page = PageRequest::first(limit);
             let json = match entity {

@@ -105,9 +105,9 @@ pub enum Access {
 
 type Handler = Arc<dyn Fn(ToolContext, Value) -> Pin<Box<dyn Future<Output = Result<Value>> + Send>> + Send + Sync>;
 
-/// One tool: its model-facing declaration and its handler.
+/// What a tool is, apart from its schemas and handler: shared by [`ToolBuilder`] and [`Tool`].
 #[derive(Clone)]
-pub struct Tool {
+struct ToolSpec {
     name: &'static str,
     description: &'static str,
     access: Access,
@@ -116,6 +116,12 @@ pub struct Tool {
     writes: bool,
     toolsets: Vec<Toolset>,
     needs: Vec<StoreOp>,
+}
+
+/// One tool: its model-facing declaration and its handler.
+#[derive(Clone)]
+pub struct Tool {
+    spec: ToolSpec,
     input_schema: Value,
     output_schema: Value,
     validator: Arc<jsonschema::Validator>,
@@ -124,7 +130,7 @@ pub struct Tool {
 
 impl std::fmt::Debug for Tool {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Tool").field("name", &self.name).finish_non_exhaustive()
+        f.debug_struct("Tool").field("name", &self.spec.name).finish_non_exhaustive()
     }
 }
 
@@ -132,24 +138,26 @@ impl Tool {
     /// Starts a tool definition.
     pub fn builder(name: &'static str, description: &'static str) -> ToolBuilder {
         ToolBuilder {
-            name,
-            description,
-            access: Access::Member,
-            customers_allowed: false,
-            annotations: Annotations { read_only: true, destructive: false, idempotent: true },
-            writes: false,
-            toolsets: Vec::new(),
-            needs: Vec::new(),
+            spec: ToolSpec {
+                name,
+                description,
+                access: Access::Member,
+                customers_allowed: false,
+                annotations: Annotations { read_only: true, destructive: false, idempotent: true },
+                writes: false,
+                toolsets: Vec::new(),
+                needs: Vec::new(),
+            },
         }
     }
 
     /// The tool's name (`list_customers`).
     pub fn name(&self) -> &'static str {
-        self.name
+        self.spec.name
     }
     /// The description written for a model.
     pub fn description(&self) -> &'static str {
-        self.description
+        self.spec.description
     }
     /// The input JSON Schema (draft 2020-12, subschemas inlined).
     pub fn input_schema(&self) -> &Value {
@@ -161,32 +169,32 @@ impl Tool {
     }
     /// Who may call it.
     pub fn access(&self) -> &Access {
-        &self.access
+        &self.spec.access
     }
     /// Whether customer principals may use it (on their own records).
     pub fn customers_allowed(&self) -> bool {
-        self.customers_allowed
+        self.spec.customers_allowed
     }
     /// Client hints.
     pub fn annotations(&self) -> Annotations {
-        self.annotations
+        self.spec.annotations
     }
     /// Whether it changes data (and so may need confirmation in chat).
     pub fn writes(&self) -> bool {
-        self.writes
+        self.spec.writes
     }
     /// The toolsets it belongs to.
     pub fn toolsets(&self) -> &[Toolset] {
-        &self.toolsets
+        &self.spec.toolsets
     }
     /// The store operations it needs.
     pub fn needs(&self) -> &[StoreOp] {
-        &self.needs
+        &self.spec.needs
     }
 
     /// The permission shown in docs: `customer:read`, `lead:update + customer:create`, …
     pub fn permission_label(&self) -> String {
-        match &self.access {
+        match &self.spec.access {
             Access::All(p) => p.iter().map(ToString::to_string).collect::<Vec<_>>().join(" + "),
             Access::Any(p) => p.iter().map(ToString::to_string).collect::<Vec<_>>().join(" or "),
             Access::Staff => "any staff member".into(),
@@ -196,10 +204,10 @@ impl Tool {
 
     /// Whether `ctx` may call this tool under `policy`; the error names what is missing.
     pub fn authorize(&self, policy: &Policy, ctx: &UserContext) -> Result<()> {
-        if ctx.role == Role::Customer && !self.customers_allowed {
-            return Err(Error::PermissionDenied(format!("`{}` is not available to customers", self.name)));
+        if ctx.role == Role::Customer && !self.spec.customers_allowed {
+            return Err(Error::PermissionDenied(format!("`{}` is not available to customers", self.spec.name)));
         }
-        match &self.access {
+        match &self.spec.access {
             Access::All(permissions) => permissions.iter().try_for_each(|p| policy.decide(ctx, *p).into_result()),
             Access::Any(permissions) => {
                 if permissions.iter().any(|p| policy.decide(ctx, *p).is_allowed()) {
@@ -210,7 +218,7 @@ impl Tool {
                 }
             }
             Access::Staff if ctx.role == Role::Customer => {
-                Err(Error::PermissionDenied(format!("`{}` is for staff only", self.name)))
+                Err(Error::PermissionDenied(format!("`{}` is for staff only", self.spec.name)))
             }
             Access::Staff | Access::Member => Ok(()),
         }
@@ -221,15 +229,16 @@ impl Tool {
     pub fn declaration(&self, compact: bool) -> ToolDeclaration {
         if !compact {
             return ToolDeclaration {
-                name: self.name.into(),
-                description: self.description.into(),
+                name: self.spec.name.into(),
+                description: self.spec.description.into(),
                 parameters: self.input_schema.clone(),
             };
         }
-        let description = self.description.split_inclusive(". ").next().unwrap_or(self.description).trim().to_owned();
+        let description =
+            self.spec.description.split_inclusive(". ").next().unwrap_or(self.spec.description).trim().to_owned();
         let mut parameters = self.input_schema.clone();
         strip_descriptions(&mut parameters);
-        ToolDeclaration { name: self.name.into(), description, parameters }
+        ToolDeclaration { name: self.spec.name.into(), description, parameters }
     }
 }
 
@@ -297,52 +306,45 @@ pub struct ToolDeclaration {
 
 /// Builds a [`Tool`]; finish with [`ToolBuilder::handler`].
 pub struct ToolBuilder {
-    name: &'static str,
-    description: &'static str,
-    access: Access,
-    customers_allowed: bool,
-    annotations: Annotations,
-    writes: bool,
-    toolsets: Vec<Toolset>,
-    needs: Vec<StoreOp>,
+    spec: ToolSpec,
 }
 
 impl ToolBuilder {
     /// Needs `permission`.
     pub fn permission(mut self, permission: Permission) -> Self {
-        self.access = Access::All(vec![permission]);
+        self.spec.access = Access::All(vec![permission]);
         self
     }
     /// Any access rule.
     pub fn access(mut self, access: Access) -> Self {
-        self.access = access;
+        self.spec.access = access;
         self
     }
     /// Customers may use it (on their own records, which the store scope enforces).
     pub fn for_customers(mut self) -> Self {
-        self.customers_allowed = true;
+        self.spec.customers_allowed = true;
         self
     }
     /// It changes data; `idempotent` says whether repeating it changes nothing more.
     pub fn writes(mut self, idempotent: bool) -> Self {
-        self.writes = true;
-        self.annotations = Annotations { read_only: false, destructive: false, idempotent };
+        self.spec.writes = true;
+        self.spec.annotations = Annotations { read_only: false, destructive: false, idempotent };
         self
     }
     /// It changes data and may close or remove something.
     pub fn destructive(mut self) -> Self {
-        self.writes = true;
-        self.annotations = Annotations { read_only: false, destructive: true, idempotent: true };
+        self.spec.writes = true;
+        self.spec.annotations = Annotations { read_only: false, destructive: true, idempotent: true };
         self
     }
     /// Its toolsets.
     pub fn toolsets(mut self, toolsets: &[Toolset]) -> Self {
-        self.toolsets = toolsets.to_vec();
+        self.spec.toolsets = toolsets.to_vec();
         self
     }
     /// The store operations it needs (hidden when the store lacks one).
     pub fn needs(mut self, ops: &[StoreOp]) -> Self {
-        self.needs = ops.to_vec();
+        self.spec.needs = ops.to_vec();
         self
     }
 
@@ -358,7 +360,7 @@ impl ToolBuilder {
         let input_schema = args::input_schema::<A>();
         let output_schema = args::output_schema::<O>();
         let validator = jsonschema::validator_for(&input_schema)
-            .unwrap_or_else(|e| panic!("tool {}: bad input schema: {e}", self.name));
+            .unwrap_or_else(|e| panic!("tool {}: bad input schema: {e}", self.spec.name));
         let handler = Arc::new(handler);
         let erased: Handler = Arc::new(move |cx, value| {
             let handler = handler.clone();
@@ -368,20 +370,7 @@ impl ToolBuilder {
                 serde_json::to_value(output).map_err(|e| Error::Internal(format!("tool output is not JSON: {e}")))
             })
         });
-        Tool {
-            name: self.name,
-            description: self.description,
-            access: self.access,
-            customers_allowed: self.customers_allowed,
-            annotations: self.annotations,
-            writes: self.writes,
-            toolsets: self.toolsets,
-            needs: self.needs,
-            input_schema,
-            output_schema,
-            validator: Arc::new(validator),
-            handler: erased,
-        }
+        Tool { spec: self.spec, input_schema, output_schema, validator: Arc::new(validator), handler: erased }
     }
 }
 
@@ -448,7 +437,7 @@ pub fn catalogue() -> Vec<Tool> {
     tools.extend(analytics::tools());
     tools.extend(organization::tools());
     tools.extend(search::tools());
-    tools.sort_by_key(|t| t.name);
+    tools.sort_by_key(|t| t.spec.name);
     tools
 }
 
@@ -462,9 +451,9 @@ impl ToolRegistry {
     pub fn with_policy(store: Arc<dyn Store>, policy: Arc<Policy>, options: RegistryOptions) -> Self {
         let tools = catalogue()
             .into_iter()
-            .filter(|t| options.toolsets.as_ref().is_none_or(|sets| t.toolsets.iter().any(|s| sets.contains(s))))
-            .filter(|t| t.needs.iter().all(|op| store.supports(*op)))
-            .map(|t| (t.name, t))
+            .filter(|t| options.toolsets.as_ref().is_none_or(|sets| t.spec.toolsets.iter().any(|s| sets.contains(s))))
+            .filter(|t| t.spec.needs.iter().all(|op| store.supports(*op)))
+            .map(|t| (t.spec.name, t))
             .collect();
         ToolRegistry {
             tools: Arc::new(tools),
@@ -573,7 +562,7 @@ fn validate(tool: &Tool, args: &Value) -> Result<()> {
             if field.is_empty() { e.to_string() } else { format!("`{field}`: {e}") }
         })
         .collect();
-    Err(Error::invalid(format!("bad arguments for `{}`: {}", tool.name, messages.join("; "))))
+    Err(Error::invalid(format!("bad arguments for `{}`: {}", tool.spec.name, messages.join("; "))))
 }
 
 fn truncate(s: &str, max: usize) -> String {
