@@ -5,7 +5,7 @@ use schemars::generate::SchemaSettings;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use crate::domain::{Page, PageRequest};
+use crate::domain::{Page, PageRequest, check};
 use crate::error::{Error, Result};
 
 /// `limit` and `cursor` of every list tool.
@@ -49,6 +49,23 @@ impl<T> From<Page<T>> for ToolPage<T> {
     fn from(page: Page<T>) -> Self {
         ToolPage { items: page.items, total: page.total, next_cursor: page.next_cursor }
     }
+}
+
+/// A required free-text argument (a reason, resolution notes): not blank, not oversized.
+pub(super) fn required_text(field: &str, value: &str) -> Result<()> {
+    if value.trim().is_empty() {
+        return Err(Error::invalid(format!("`{field}` must not be empty")));
+    }
+    check::long(field, value)
+}
+
+/// `notes` with a `label: text` line appended, as a patch value. Tools that change a status for a
+/// reason (deactivate, disqualify, qualify with a note) keep the reason in the record's notes.
+pub(super) fn append_note(notes: &Option<String>, label: &str, text: &str) -> Option<Option<String>> {
+    Some(Some(match notes.as_deref() {
+        Some(existing) if !existing.trim().is_empty() => format!("{existing}\n{label}: {text}"),
+        _ => format!("{label}: {text}"),
+    }))
 }
 
 /// A tool that takes no arguments.

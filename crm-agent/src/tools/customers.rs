@@ -3,7 +3,7 @@
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
-use super::args::{Paging, ToolPage};
+use super::args::{Paging, ToolPage, append_note};
 use super::{Tool, ToolContext, Toolset};
 use crate::domain::*;
 use crate::error::Result;
@@ -126,11 +126,7 @@ async fn deactivate(cx: &ToolContext, args: DeactivateCustomer) -> Result<Deacti
     if current.status == CustomerStatus::Inactive {
         return Ok(Deactivated { customer: current, changed: false });
     }
-    let notes = match (&args.reason, &current.notes) {
-        (Some(reason), Some(notes)) => Some(Some(format!("{notes}\nDeactivated: {reason}"))),
-        (Some(reason), None) => Some(Some(format!("Deactivated: {reason}"))),
-        (None, _) => None,
-    };
+    let notes = args.reason.as_deref().and_then(|reason| append_note(&current.notes, "Deactivated", reason));
     let patch = CustomerPatch { status: Some(CustomerStatus::Inactive), notes, ..Default::default() };
     let customer = cx.store.update_customer(&cx.scope, &args.customer_id, patch).await?;
     Ok(Deactivated { customer, changed: true })

@@ -6,7 +6,7 @@
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
-use super::args::{NoArgs, Paging, ToolPage};
+use super::args::{NoArgs, Paging, ToolPage, required_text};
 use super::{Tool, ToolContext, Toolset};
 use crate::domain::*;
 use crate::error::{Error, Result};
@@ -349,9 +349,7 @@ async fn mark_won(cx: &ToolContext, id: &DealId) -> Result<Deal> {
 }
 
 async fn mark_lost(cx: &ToolContext, args: MarkDealLost) -> Result<Deal> {
-    if args.reason.trim().is_empty() {
-        return Err(Error::invalid("`reason` must not be empty"));
-    }
+    required_text("reason", &args.reason)?;
     let current = cx.store.get_deal(&cx.scope, &args.deal_id).await?;
     if current.status == DealStatus::Lost && current.lost_reason.as_deref() == Some(args.reason.as_str()) {
         return Ok(current);

@@ -40,9 +40,7 @@ pub(super) fn tools() -> Vec<Tool> {
             .needs(&[StoreOp::ReadEmployees])
             .handler(|cx: ToolContext, args: ListEmployees| async move {
                 let mut page = ToolPage::from(cx.store.list_employees(&cx.scope, &args.filter, &args.paging.request()?).await?);
-                if !sees_sensitive(&cx) {
-                    page.items.iter_mut().for_each(Employee::redact_sensitive);
-                }
+                page.items.iter_mut().for_each(|e| redact_for_caller(&cx, e));
                 Ok(page)
             }),
         Tool::builder("get_employee", "Get one employee by id, with contact details, job title, department, status, manager and roles.")
@@ -51,15 +49,16 @@ pub(super) fn tools() -> Vec<Tool> {
             .needs(&[StoreOp::ReadEmployees])
             .handler(|cx: ToolContext, args: EmployeeRef| async move {
                 let mut found = cx.store.get_employee(&cx.scope, &args.employee_id).await?;
-                if !sees_sensitive(&cx) {
-                    found.redact_sensitive();
-                }
+                redact_for_caller(&cx, &mut found);
                 Ok(found)
             }),
     ]
 }
 
-/// Whether the caller may see salary, commission rate and emergency contact.
-fn sees_sensitive(cx: &ToolContext) -> bool {
-    cx.can(employee(Action::Update))
+/// Removes the sensitive fields unless the caller holds `employee:update` (SPEC §1). Every tool
+/// that returns an employee goes through here.
+pub(super) fn redact_for_caller(cx: &ToolContext, record: &mut Employee) {
+    if !cx.can(employee(Action::Update)) {
+        record.redact_sensitive();
+    }
 }

@@ -6,7 +6,7 @@
 use schemars::JsonSchema;
 use serde::Deserialize;
 
-use super::args::{NoArgs, Paging, ToolPage};
+use super::args::{NoArgs, Paging, ToolPage, required_text};
 use super::{Tool, ToolContext, Toolset};
 use crate::context::Role;
 use crate::domain::*;
@@ -294,9 +294,7 @@ async fn assign(cx: &ToolContext, args: AssignIssue) -> Result<Issue> {
 }
 
 async fn resolve(cx: &ToolContext, args: ResolveIssue) -> Result<Issue> {
-    if args.resolution_notes.trim().is_empty() {
-        return Err(Error::invalid("`resolution_notes` must not be empty"));
-    }
+    required_text("resolution_notes", &args.resolution_notes)?;
     let current = cx.store.get_issue(&cx.scope, &args.issue_id).await?;
     if matches!(current.status, IssueStatus::Resolved | IssueStatus::Closed) {
         return Err(Error::conflict(format!("issue {} is already {}", current.number, current.status)));

@@ -3,7 +3,7 @@
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
-use super::args::{NoArgs, Paging, ToolPage};
+use super::args::{NoArgs, Paging, ToolPage, append_note, required_text};
 use super::{Tool, ToolContext, Toolset};
 use crate::domain::*;
 use crate::error::{Error, Result};
@@ -247,7 +247,7 @@ async fn qualify(cx: &ToolContext, args: QualifyLead) -> Result<Lead> {
     if current.qualification_status == QualificationStatus::Qualified && args.note.is_none() {
         return Ok(current);
     }
-    let notes = args.note.as_deref().and_then(|note| appended(&current.notes, "Qualified", note));
+    let notes = args.note.as_deref().and_then(|note| append_note(&current.notes, "Qualified", note));
     let patch = LeadPatch { qualification_status: Some(QualificationStatus::Qualified), notes, ..Default::default() };
     cx.store.update_lead(&cx.scope, &args.lead_id, patch, None).await
 }
@@ -257,7 +257,7 @@ async fn disqualify(cx: &ToolContext, args: DisqualifyLead) -> Result<Lead> {
     let current = open_lead(cx, &args.lead_id).await?;
     let patch = LeadPatch {
         qualification_status: Some(QualificationStatus::Unqualified),
-        notes: appended(&current.notes, "Disqualified", &args.reason),
+        notes: append_note(&current.notes, "Disqualified", &args.reason),
         ..Default::default()
     };
     cx.store.update_lead(&cx.scope, &args.lead_id, patch, None).await
@@ -337,19 +337,4 @@ fn history_entry(
         changed_by: cx.user.user_id.clone(),
         note,
     }
-}
-
-/// `notes` with `label: text` added on a new line, as a patch value.
-fn appended(notes: &Option<String>, label: &str, text: &str) -> Option<Option<String>> {
-    Some(Some(match notes.as_deref() {
-        Some(existing) if !existing.trim().is_empty() => format!("{existing}\n{label}: {text}"),
-        _ => format!("{label}: {text}"),
-    }))
-}
-
-fn required_text(field: &str, value: &str) -> Result<()> {
-    if value.trim().is_empty() {
-        return Err(Error::invalid(format!("`{field}` must not be empty")));
-    }
-    check::long(field, value)
 }

@@ -203,9 +203,7 @@ pub(super) fn tools() -> Vec<Tool> {
                 let role = roles.iter().find(|r| r.id == args.role_id).ok_or_else(|| Error::not_found("role", args.role_id.as_str()))?;
                 ensure_grantable(&cx, &role.grants)?;
                 let mut employee = cx.store.assign_role(&cx.scope, &args.employee_id, &args.role_id).await?;
-                if !cx.can(Permission::new(Resource::Employee, Action::Update)) {
-                    employee.redact_sensitive();
-                }
+                super::employees::redact_for_caller(&cx, &mut employee);
                 Ok(employee)
             }),
         Tool::builder("list_permissions", "Every permission that exists (resource:action), for building roles.")
