@@ -13,6 +13,7 @@ use serde::{Deserialize, Serialize};
 use crate::error::{Error, Result};
 
 mod activity;
+mod conversation;
 mod customer;
 mod deal;
 mod employee;
@@ -24,6 +25,7 @@ mod pipeline;
 mod stats;
 
 pub use activity::*;
+pub use conversation::*;
 pub use customer::*;
 pub use deal::*;
 pub use employee::*;
@@ -151,6 +153,7 @@ macro_rules! id_type {
         }
     };
 }
+pub(crate) use id_type;
 
 id_type!(
     /// An organization (tenant) id.

@@ -115,6 +115,10 @@ pub enum StoreOp {
     Audit,
     /// claim, complete and release idempotency keys.
     Idempotency,
+    /// the assistant's conversations and their messages.
+    Conversations,
+    /// the assistant's pending actions (writes waiting for confirmation).
+    PendingActions,
 }
 
 impl StoreOp {
@@ -144,6 +148,8 @@ impl StoreOp {
         StoreOp::WriteActivities,
         StoreOp::Audit,
         StoreOp::Idempotency,
+        StoreOp::Conversations,
+        StoreOp::PendingActions,
     ];
 }
 
@@ -573,6 +579,119 @@ pub trait Store: Send + Sync + 'static {
         let leads = collect_all!(self.list_leads(scope, &LeadFilter::default()));
         let deals = collect_all!(self.list_deals(scope, &DealFilter::default()));
         Ok(aggregate::employee_performance(&employees, &customers, &leads, &deals))
+    }
+
+    // --- the assistant: conversations, messages, pending actions -------------------------------
+    //
+    // These belong to one user: every method takes the owner's `user_id` and treats records of
+    // any other user (or organization) as not found.
+
+    /// Starts a conversation for `new.user_id` in the scope's organization.
+    async fn create_conversation(&self, scope: &Scope, new: NewConversation) -> Result<Conversation> {
+        let _ = (scope, new);
+        unsupported("create_conversation")
+    }
+    /// One of `user_id`'s conversations.
+    async fn get_conversation(&self, scope: &Scope, user_id: &str, id: &ConversationId) -> Result<Conversation> {
+        let _ = (scope, user_id, id);
+        unsupported("get_conversation")
+    }
+    /// `user_id`'s conversations, newest first.
+    async fn list_conversations(&self, scope: &Scope, user_id: &str, page: &PageRequest) -> Result<Page<Conversation>> {
+        let _ = (scope, user_id, page);
+        unsupported("list_conversations")
+    }
+    /// Renames one of `user_id`'s conversations.
+    async fn update_conversation(
+        &self,
+        scope: &Scope,
+        user_id: &str,
+        id: &ConversationId,
+        patch: ConversationPatch,
+    ) -> Result<Conversation> {
+        let _ = (scope, user_id, id, patch);
+        unsupported("update_conversation")
+    }
+    /// Deletes one of `user_id`'s conversations with its messages and pending actions.
+    async fn delete_conversation(&self, scope: &Scope, user_id: &str, id: &ConversationId) -> Result<()> {
+        let _ = (scope, user_id, id);
+        unsupported("delete_conversation")
+    }
+    /// Appends messages to one of `user_id`'s conversations, atomically (all or none), in
+    /// order; bumps its `message_count` and `updated_at` (to `now`).
+    async fn append_messages(
+        &self,
+        scope: &Scope,
+        user_id: &str,
+        id: &ConversationId,
+        messages: Vec<NewMessage>,
+        now: Timestamp,
+    ) -> Result<Vec<Message>> {
+        let _ = (scope, user_id, id, messages, now);
+        unsupported("append_messages")
+    }
+    /// A conversation's messages, newest first (the assistant reads back from the end until
+    /// its history budget is spent).
+    async fn list_messages(
+        &self,
+        scope: &Scope,
+        user_id: &str,
+        id: &ConversationId,
+        page: &PageRequest,
+    ) -> Result<Page<Message>> {
+        let _ = (scope, user_id, id, page);
+        unsupported("list_messages")
+    }
+
+    /// Records a write waiting for `new.user_id`'s confirmation.
+    async fn create_pending_action(&self, scope: &Scope, new: NewPendingAction) -> Result<PendingAction> {
+        let _ = (scope, new);
+        unsupported("create_pending_action")
+    }
+    /// One of `user_id`'s pending actions (in any status).
+    async fn get_pending_action(&self, scope: &Scope, user_id: &str, id: &ActionId) -> Result<PendingAction> {
+        let _ = (scope, user_id, id);
+        unsupported("get_pending_action")
+    }
+    /// `user_id`'s pending actions, newest first.
+    async fn list_pending_actions(
+        &self,
+        scope: &Scope,
+        user_id: &str,
+        filter: &PendingActionFilter,
+        page: &PageRequest,
+    ) -> Result<Page<PendingAction>> {
+        let _ = (scope, user_id, filter, page);
+        unsupported("list_pending_actions")
+    }
+    /// Moves one of `user_id`'s actions out of `pending`, atomically (compare-and-set), to
+    /// `to` (`executing` when confirmed, `rejected`), setting `decided_at = now`. Of two
+    /// concurrent decisions exactly one succeeds. Fails with a conflict naming the current
+    /// status when the action is no longer pending, or saying it expired when
+    /// `now >= expires_at`.
+    async fn decide_pending_action(
+        &self,
+        scope: &Scope,
+        user_id: &str,
+        id: &ActionId,
+        to: ActionStatus,
+        now: Timestamp,
+    ) -> Result<PendingAction> {
+        let _ = (scope, user_id, id, to, now);
+        unsupported("decide_pending_action")
+    }
+    /// Records how a confirmed action ended: `executing` → `to` (`succeeded` or `failed`) with
+    /// its `outcome`. A conflict when the action is not executing.
+    async fn finish_pending_action(
+        &self,
+        scope: &Scope,
+        user_id: &str,
+        id: &ActionId,
+        to: ActionStatus,
+        outcome: serde_json::Value,
+    ) -> Result<PendingAction> {
+        let _ = (scope, user_id, id, to, outcome);
+        unsupported("finish_pending_action")
     }
 
     // --- audit ---------------------------------------------------------------------------------

@@ -1,0 +1,1 @@
+//! A fake Gemini API server for tests (placeholder; see the crate description).

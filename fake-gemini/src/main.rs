@@ -1,0 +1,2 @@
+//! `fake-gemini`: runs the fake server (placeholder).
+fn main() {}
