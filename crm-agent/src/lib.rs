@@ -25,15 +25,18 @@
 //! # Ok(()) }
 //! ```
 
+pub mod agent;
 pub mod context;
 pub mod domain;
 pub mod error;
+pub mod model;
 pub mod policy;
 pub mod provision;
 pub mod seed;
 pub mod store;
 pub mod tools;
 
+pub use agent::{AgentOptions, ChatEvent, ChatStream, CrmAgent, sse_encode};
 pub use context::{Role, UserContext};
 pub use error::{Error, ErrorKind, Result};
 pub use policy::Policy;

@@ -513,6 +513,20 @@ impl ToolRegistry {
         Ok(tool)
     }
 
+    /// Checks a call that will run later, after a human confirms it (the assistant's
+    /// pending actions), and audits the proposal: `pending` when it may run, or the refusal.
+    /// Confirming later goes through [`ToolRegistry::call`], which checks everything again.
+    pub fn propose(&self, ctx: &UserContext, name: &str, args: &Value) -> Result<&Tool> {
+        let started = Instant::now();
+        let checked = self.check(ctx, name, args);
+        let outcome = match &checked {
+            Ok(_) => Ok(()),
+            Err(e) => Err(e.kind()),
+        };
+        self.audit_outcome(ctx, name, args, outcome, AuditOutcome::Pending, started);
+        checked
+    }
+
     async fn call_unaudited(&self, ctx: &UserContext, name: &str, args: Value) -> Result<Value> {
         let tool = self.check(ctx, name, &args)?;
         let cx = ToolContext {
@@ -526,25 +540,39 @@ impl ToolRegistry {
     }
 
     fn audit(&self, ctx: &UserContext, name: &str, args: &Value, result: &Result<Value>, started: Instant) {
+        let outcome = result.as_ref().map(|_| ()).map_err(Error::kind);
+        self.audit_outcome(ctx, name, args, outcome, AuditOutcome::Ok, started);
+    }
+
+    /// Queues the audit event of one call (`success` is the outcome recorded when it did not
+    /// fail) and logs one line for it.
+    fn audit_outcome(
+        &self,
+        ctx: &UserContext,
+        name: &str,
+        args: &Value,
+        result: std::result::Result<(), ErrorKind>,
+        success: AuditOutcome,
+        started: Instant,
+    ) {
         let outcome = match result {
-            Ok(_) => AuditOutcome::Ok,
-            Err(e) => match e.kind() {
-                ErrorKind::PermissionDenied => AuditOutcome::Denied,
-                ErrorKind::InvalidArgument | ErrorKind::NotFound => AuditOutcome::Invalid,
-                _ => AuditOutcome::Failed,
-            },
+            Ok(()) => success,
+            Err(ErrorKind::PermissionDenied) => AuditOutcome::Denied,
+            Err(ErrorKind::InvalidArgument | ErrorKind::NotFound) => AuditOutcome::Invalid,
+            Err(_) => AuditOutcome::Failed,
         };
+        let duration_us = u64::try_from(started.elapsed().as_micros()).unwrap_or(u64::MAX);
         let event = NewAuditEvent {
             user_id: ctx.user_id.clone(),
             action: truncate(name, 64),
             outcome,
-            error_kind: result.as_ref().err().map(|e| e.kind().to_string()),
-            duration_us: u64::try_from(started.elapsed().as_micros()).unwrap_or(u64::MAX),
+            error_kind: result.err().map(|kind| kind.to_string()),
+            duration_us,
             arguments: redact(args),
             at: chrono::Utc::now(),
         };
         self.audit.record(ctx.organization_id.clone(), event);
-        tracing::info!(user = %ctx.user_id, org = %ctx.organization_id, tool = name, outcome = %outcome, duration_us = started.elapsed().as_micros() as u64, "tool call");
+        tracing::info!(user = %ctx.user_id, org = %ctx.organization_id, tool = name, outcome = %outcome, duration_us, "tool call");
     }
 }
 
