@@ -70,3 +70,76 @@ fn seed_then_tools_and_call_as_the_demo_users() {
     let (ok, markdown, _) = crm_agent(&["tools", "--markdown"]);
     assert!(ok && markdown.starts_with("# Tools"));
 }
+
+fn crm_agent_with_model(args: &[&str], base_url: &str) -> (bool, String, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_crm-agent"))
+        .args(args)
+        .env_remove("CRM_AGENT_DB")
+        .env("GEMINI_API_KEY", "cli-test-key")
+        .env("GEMINI_BASE_URL", base_url)
+        .env("GEMINI_MODEL", "gemini-cli-test")
+        .output()
+        .expect("run crm-agent");
+    (
+        out.status.success(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+/// `crm-agent chat` streams a full turn against the fake Gemini server; `confirm` runs the
+/// proposed write once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn chat_and_confirm_from_the_command_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = format!("sqlite://{}", dir.path().join("chat.db").display());
+    let (ok, _, err) = crm_agent(&["seed", "--db", &db, "--quiet", "--customers", "10", "--leads", "5", "--deals", "5"]);
+    assert!(ok, "{err}");
+    let script = serde_json::json!({"turns": [
+        {"when": {"user_text_contains": "how many"}, "reply": {"function_calls": [{"name": "get_customer_stats", "args": {}}]}},
+        {"when": {"function_response": "get_customer_stats"}, "reply": {"text": "You have 10 customers."}},
+        {"when": {"user_text_contains": "add"}, "reply": {"function_calls": [{"name": "create_customer", "args": {"name": "Quill & Co"}}]}},
+        {"when": {"function_response": "create_customer"}, "reply": {"text": "Please confirm."}}
+    ]});
+    let fake = fake_gemini::FakeGemini::start(fake_gemini::Script::from_json(&script.to_string()).unwrap()).await.unwrap();
+    let url = fake.base_url();
+
+    // A person at a terminal: the answer on stdout, the tool activity on stderr.
+    let (ok, out, err) = tokio::task::spawn_blocking({
+        let (db, url) = (db.clone(), url.clone());
+        move || crm_agent_with_model(&["chat", "--db", &db, "--user", "acme-owner", "--message", "how many customers?"], &url)
+    })
+    .await
+    .unwrap();
+    assert!(ok, "{err}");
+    assert_eq!(out.trim(), "You have 10 customers.");
+    assert!(err.contains("-> get_customer_stats") && err.contains("<- get_customer_stats: ok"), "{err}");
+
+    // --json: one event per line; the write waits for `confirm`.
+    let (ok, out, err) = tokio::task::spawn_blocking({
+        let (db, url) = (db.clone(), url.clone());
+        move || crm_agent_with_model(&["chat", "--db", &db, "--user", "acme-owner", "--message", "add Quill", "--json"], &url)
+    })
+    .await
+    .unwrap();
+    assert!(ok, "{err}");
+    let events: Vec<serde_json::Value> = out.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    let types: Vec<&str> = events.iter().map(|e| e["type"].as_str().unwrap()).collect();
+    assert_eq!(types, ["started", "tool_call", "confirmation_required", "text", "done"]);
+    let action = events[2]["action_id"].as_str().unwrap().to_owned();
+
+    let search = r#"{"search": "Quill"}"#;
+    let count = |db: &str| {
+        let (_, out, _) = crm_agent(&["call", "list_customers", "--db", db, "--user", "acme-owner", "--args", search]);
+        serde_json::from_str::<serde_json::Value>(&out).unwrap()["total"].as_u64().unwrap()
+    };
+    assert_eq!(count(&db), 0);
+    let (ok, out, err) = crm_agent(&["confirm", &action, "--db", &db, "--user", "acme-owner"]);
+    assert!(ok, "{err}");
+    assert_eq!(serde_json::from_str::<serde_json::Value>(&out).unwrap()["action"]["status"], "succeeded");
+    assert_eq!(count(&db), 1);
+    let (ok, _, err) = crm_agent(&["confirm", &action, "--db", &db, "--user", "acme-owner"]);
+    assert!(!ok && err.contains("conflict"), "{err}");
+    assert_eq!(count(&db), 1);
+    fake.assert_clean();
+}

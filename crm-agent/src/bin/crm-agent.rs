@@ -6,7 +6,9 @@ use clap::{Parser, Subcommand, ValueEnum};
 use crm_agent::domain::*;
 use crm_agent::seed::{SeedOptions, seed_demo};
 use crm_agent::store::sql::redact_url as redact;
-use crm_agent::{SqlStore, Store, UserContext};
+use crm_agent::model::{GeminiClient, GeminiConfig};
+use crm_agent::{ChatEvent, CrmAgent, SqlStore, Store, UserContext};
+use futures::StreamExt;
 
 /// Default database: a SQLite file in the working directory.
 const DEFAULT_DB: &str = "sqlite://crm-agent.db";
@@ -38,6 +40,31 @@ impl ActAs {
         let store = std::sync::Arc::new(SqlStore::open(&self.db).await?);
         let ctx = UserContext::resolve(&*store, &self.user, self.org.as_deref()).await?;
         Ok((store, ctx))
+    }
+}
+
+/// Which Gemini model to talk to (the environment's settings unless given).
+#[derive(clap::Args)]
+struct ModelArgs {
+    /// The model (default: GEMINI_MODEL, else a current GA Flash model).
+    #[arg(long)]
+    model: Option<String>,
+    /// The Gemini API base URL (default: GEMINI_BASE_URL, else the public endpoint).
+    #[arg(long)]
+    gemini_base_url: Option<String>,
+}
+
+impl ModelArgs {
+    /// An agent over `store` with this model (API key from GEMINI_API_KEY).
+    fn agent(&self, store: std::sync::Arc<SqlStore>) -> crm_agent::Result<CrmAgent> {
+        let mut config = GeminiConfig::from_env();
+        if let Some(model) = &self.model {
+            config = config.with_model(model);
+        }
+        if let Some(url) = &self.gemini_base_url {
+            config = config.with_base_url(url);
+        }
+        CrmAgent::builder(store).model(std::sync::Arc::new(GeminiClient::new(config)?)).build()
     }
 }
 
@@ -110,6 +137,37 @@ enum Command {
         /// The arguments as a JSON object.
         #[arg(long, default_value = "{}")]
         args: String,
+    },
+    /// Send one message to the assistant as a user and stream its answer: text on stdout,
+    /// tool activity on stderr (or, with --json, every event as one JSON object per line).
+    Chat {
+        #[command(flatten)]
+        who: ActAs,
+        #[command(flatten)]
+        model: ModelArgs,
+        /// Continue this conversation (default: start a new one).
+        #[arg(long)]
+        conversation: Option<String>,
+        /// The message.
+        #[arg(long)]
+        message: String,
+        /// Print the events as JSON lines.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Confirm a write the assistant proposed: it runs once, as the user.
+    Confirm {
+        /// The action id from the `confirmation_required` event.
+        action_id: String,
+        #[command(flatten)]
+        who: ActAs,
+    },
+    /// Reject a write the assistant proposed: it never runs.
+    Reject {
+        /// The action id from the `confirmation_required` event.
+        action_id: String,
+        #[command(flatten)]
+        who: ActAs,
     },
     /// List records as one user sees them (scoped to their organization and, for customers,
     /// their own records), as JSON.
@@ -216,6 +274,38 @@ async fn run(cli: Cli) -> crm_agent::Result<()> {
                 serde_json::to_string_pretty(&result).map_err(|e| crm_agent::Error::Internal(e.to_string()))?
             );
         }
+        Command::Chat { who, model, conversation, message, json } => {
+            let (store, ctx) = who.open().await?;
+            let agent = model.agent(store)?;
+            let mut events = agent.chat(&ctx, message, conversation.map(ConversationId::from));
+            let mut failure = None;
+            while let Some(event) = events.next().await {
+                if json {
+                    println!("{}", to_json(&event, false)?);
+                } else {
+                    print_event(&event);
+                }
+                if let ChatEvent::Error { code, message, .. } = &event {
+                    failure = Some((code.clone(), message.clone()));
+                }
+            }
+            agent.registry().flush_audit().await;
+            if let Some((code, message)) = failure {
+                return Err(crm_agent::Error::Model { message: format!("the turn failed ({code}): {message}"), retryable: false });
+            }
+        }
+        Command::Confirm { action_id, who } => {
+            let (store, ctx) = who.open().await?;
+            let agent = CrmAgent::builder(store).model(std::sync::Arc::new(GeminiClient::from_env()?)).build()?;
+            let confirmed = agent.confirm(&ctx, &ActionId::from(action_id)).await;
+            agent.registry().flush_audit().await;
+            println!("{}", to_json(&confirmed?, true)?);
+        }
+        Command::Reject { action_id, who } => {
+            let (store, ctx) = who.open().await?;
+            let agent = CrmAgent::builder(store).model(std::sync::Arc::new(GeminiClient::from_env()?)).build()?;
+            println!("{}", to_json(&agent.reject(&ctx, &ActionId::from(action_id)).await?, true)?);
+        }
         Command::List { entity, who, limit } => {
             let (store, ctx) = who.open().await?;
             let scope = ctx.scope()?;
@@ -245,4 +335,33 @@ async fn run(cli: Cli) -> crm_agent::Result<()> {
         }
     }
     Ok(())
+}
+
+fn to_json<T: serde::Serialize>(value: &T, pretty: bool) -> crm_agent::Result<String> {
+    let text = if pretty { serde_json::to_string_pretty(value) } else { serde_json::to_string(value) };
+    text.map_err(|e| crm_agent::Error::Internal(e.to_string()))
+}
+
+/// A chat event for a person at a terminal: the answer on stdout, the rest on stderr.
+fn print_event(event: &ChatEvent) {
+    use std::io::Write as _;
+    match event {
+        ChatEvent::Started { conversation_id } => eprintln!("[conversation {conversation_id}]"),
+        ChatEvent::Text { delta } => {
+            print!("{delta}");
+            let _ = std::io::stdout().flush();
+        }
+        ChatEvent::ToolCall { name, args, .. } => eprintln!("\n-> {name} {args}"),
+        ChatEvent::ToolResult { name, ok, summary, .. } => {
+            eprintln!("<- {name}: {} {summary}", if *ok { "ok" } else { "failed:" })
+        }
+        ChatEvent::ConfirmationRequired { action_id, summary, .. } => eprintln!(
+            "\n[confirmation needed] {summary}\n  confirm: crm-agent confirm {action_id} --user USER\n  reject:  crm-agent reject {action_id} --user USER"
+        ),
+        ChatEvent::Done { usage } => {
+            println!();
+            eprintln!("[done: {} steps, {} tokens]", usage.steps, usage.total_tokens)
+        }
+        ChatEvent::Error { code, message, .. } => eprintln!("\n[error {code}] {message}"),
+    }
 }

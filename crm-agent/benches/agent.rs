@@ -1,0 +1,170 @@
+//! Assistant benchmarks, printed as plain figures:
+//!
+//! 1. **Agent overhead per model step**: a two-step turn (a `get_customer` call, then the
+//!    answer) through `CrmAgent::chat` against the fake Gemini server, minus the time the fake
+//!    itself takes to answer the same two requests (replayed with a bare HTTP client), halved.
+//!    What remains is crm-agent's own work per step: history, prompt, request encoding, SSE
+//!    parsing, the tool call through the registry, and the stored messages.
+//! 2. **Concurrent chats**: N chats at once in this process (the fake server included), each
+//!    held open by a slow stream: completion, throughput, and peak memory per open chat.
+//!
+//! `cargo bench -p crm-agent --bench agent` (N = 2,000); under `cargo test --benches` it runs
+//! tiny sizes so the code stays tested. CRM_AGENT_BENCH_CHATS overrides N.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use crm_agent::agent::{AgentOptions, ChatEvent};
+use crm_agent::domain::*;
+use crm_agent::model::{GeminiClient, GeminiConfig};
+use crm_agent::seed::{SeedOptions, seed_demo};
+use crm_agent::{CrmAgent, SqlStore, Store, UserContext};
+use fake_gemini::{FakeGemini, Script};
+use futures::StreamExt;
+use serde_json::json;
+
+fn bench_mode() -> bool {
+    std::env::args().any(|a| a == "--bench")
+}
+
+/// This process's resident memory (`VmRSS`) or its peak (`VmHWM`), in KiB.
+fn memory_kib(field: &str) -> u64 {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    status
+        .lines()
+        .find(|l| l.starts_with(field))
+        .and_then(|l| l.split_whitespace().nth(1))
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0)
+}
+
+async fn store(dir: &tempfile::TempDir) -> Arc<SqlStore> {
+    let url = format!("sqlite://{}", dir.path().join("bench.db").display());
+    let store = SqlStore::open(&url).await.expect("open");
+    let seed = SeedOptions { customers: 200, leads: 50, deals: 50, issues: 10, orders: 10, activities: 10, ..SeedOptions::default() };
+    seed_demo(&store, &seed).await.expect("seed");
+    Arc::new(store)
+}
+
+fn agent(store: Arc<SqlStore>, fake: &FakeGemini) -> CrmAgent {
+    let config = GeminiConfig::new("bench-key").with_base_url(fake.base_url()).with_model("gemini-bench");
+    let model = Arc::new(GeminiClient::new(config).expect("client"));
+    CrmAgent::builder(store).model(model).options(AgentOptions::default()).build().expect("agent")
+}
+
+fn median(mut samples: Vec<Duration>) -> Duration {
+    samples.sort();
+    samples[samples.len() / 2]
+}
+
+async fn step_overhead(iterations: usize) {
+    let dir = tempfile::tempdir().expect("dir");
+    let store = store(&dir).await;
+    let owner = UserContext::resolve(&*store, "acme-owner", None).await.expect("owner");
+    let customer = store
+        .list_customers(&owner.scope().unwrap(), &CustomerFilter::default(), &PageRequest::first(1))
+        .await
+        .expect("customers")
+        .items[0]
+        .id
+        .clone();
+    let script = json!({"turns": [
+        {"when": {"user_text_contains": "customer"}, "times": 0,
+         "reply": {"function_calls": [{"name": "get_customer", "args": {"customer_id": customer}, "id": "b1"}]}},
+        {"when": {"function_response": "get_customer"}, "times": 0, "reply": {"text": "That customer is active."}}
+    ]});
+    let fake = FakeGemini::start(Script::from_json(&script.to_string()).unwrap()).await.expect("fake");
+    let agent = agent(store, &fake);
+
+    let turn = |agent: CrmAgent, owner: UserContext| async move {
+        let events: Vec<ChatEvent> = agent.chat(&owner, "Tell me about this customer", None).collect().await;
+        assert!(matches!(events.last(), Some(ChatEvent::Done { .. })), "{events:?}");
+    };
+    // Warm up, and capture the two request bodies the agent sends.
+    turn(agent.clone(), owner.clone()).await;
+    let bodies: Vec<Vec<u8>> = fake.requests().iter().map(|r| serde_json::to_vec(&r.body).unwrap()).collect();
+    assert_eq!(bodies.len(), 2);
+
+    let mut turns = Vec::with_capacity(iterations);
+    for _ in 0..iterations {
+        let started = Instant::now();
+        turn(agent.clone(), owner.clone()).await;
+        turns.push(started.elapsed());
+    }
+
+    // The fake's own latency: the same two requests, a bare client, bodies read to the end.
+    let http = reqwest::Client::new();
+    let url = format!("{}/v1beta/models/gemini-bench:streamGenerateContent?alt=sse", fake.base_url());
+    let mut fake_only = Vec::with_capacity(iterations);
+    for _ in 0..iterations {
+        let started = Instant::now();
+        for body in &bodies {
+            let response = http.post(&url).header("x-goog-api-key", "bench-key").body(body.clone()).send().await.unwrap();
+            assert!(response.status().is_success());
+            response.bytes().await.unwrap();
+        }
+        fake_only.push(started.elapsed());
+    }
+    let (turn, fake_time) = (median(turns), median(fake_only));
+    let overhead = turn.saturating_sub(fake_time) / 2;
+    println!("agent step overhead: turn of 2 steps p50 {turn:?}, fake server alone p50 {fake_time:?} => {overhead:?} per step ({iterations} turns; target <= 200us)");
+}
+
+async fn concurrent_chats(chats: usize) {
+    let dir = tempfile::tempdir().expect("dir");
+    let store = store(&dir).await;
+    let owner = UserContext::resolve(&*store, "acme-owner", None).await.expect("owner");
+    // Every chat stays open for about a second: the answer comes in 5 chunks 200 ms apart.
+    let script = json!({"turns": [
+        {"times": 0, "reply": {"text": "one two three four five", "chunk_size": 4, "chunk_delay_ms": 200}}
+    ]});
+    let fake = FakeGemini::start(Script::from_json(&script.to_string()).unwrap()).await.expect("fake");
+    let agent = agent(store, &fake);
+    let before = memory_kib("VmRSS:");
+    let peak = Arc::new(std::sync::atomic::AtomicU64::new(before));
+    let sampler = {
+        let peak = peak.clone();
+        tokio::spawn(async move {
+            loop {
+                peak.fetch_max(memory_kib("VmRSS:"), std::sync::atomic::Ordering::Relaxed);
+                tokio::time::sleep(Duration::from_millis(20)).await;
+            }
+        })
+    };
+    let started = Instant::now();
+    let handles: Vec<_> = (0..chats)
+        .map(|i| {
+            let agent = agent.clone();
+            let owner = owner.clone();
+            tokio::spawn(async move {
+                let events: Vec<ChatEvent> = agent.chat(&owner, format!("hello number {i}"), None).collect().await;
+                matches!(events.last(), Some(ChatEvent::Done { .. }))
+            })
+        })
+        .collect();
+    let mut completed = 0;
+    for handle in handles {
+        completed += usize::from(handle.await.expect("chat task"));
+    }
+    let elapsed = started.elapsed();
+    sampler.abort();
+    let peak = peak.load(std::sync::atomic::Ordering::Relaxed);
+    assert_eq!(completed, chats, "every chat completes");
+    println!(
+        "concurrent chats: {completed}/{chats} completed in {:.2}s ({:.0} chats/s, each held open ~1 s by the slow stream); \
+         RSS {before} KiB before, peak {peak} KiB => {:.1} KiB per open chat (fake server in the same process)",
+        elapsed.as_secs_f64(),
+        chats as f64 / elapsed.as_secs_f64(),
+        (peak.saturating_sub(before)) as f64 / chats as f64,
+    );
+}
+
+fn main() {
+    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().expect("runtime");
+    let full = bench_mode();
+    let chats = std::env::var("CRM_AGENT_BENCH_CHATS").ok().and_then(|v| v.parse().ok()).unwrap_or(if full { 2_000 } else { 20 });
+    runtime.block_on(async {
+        step_overhead(if full { 300 } else { 3 }).await;
+        concurrent_chats(chats).await;
+    });
+}
