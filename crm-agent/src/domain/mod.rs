@@ -23,6 +23,7 @@ mod order;
 mod organization;
 mod pipeline;
 mod stats;
+mod token;
 
 pub use activity::*;
 pub use conversation::*;
@@ -35,6 +36,7 @@ pub use order::*;
 pub use organization::*;
 pub use pipeline::*;
 pub use stats::*;
+pub use token::*;
 
 pub use rust_decimal::Decimal as Money;
 

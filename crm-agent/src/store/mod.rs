@@ -119,6 +119,8 @@ pub enum StoreOp {
     Conversations,
     /// the assistant's pending actions (writes waiting for confirmation).
     PendingActions,
+    /// API tokens (MCP and other programs acting as a user).
+    ApiTokens,
 }
 
 impl StoreOp {
@@ -150,6 +152,7 @@ impl StoreOp {
         StoreOp::Idempotency,
         StoreOp::Conversations,
         StoreOp::PendingActions,
+        StoreOp::ApiTokens,
     ];
 }
 
@@ -692,6 +695,34 @@ pub trait Store: Send + Sync + 'static {
     ) -> Result<PendingAction> {
         let _ = (scope, user_id, id, to, outcome);
         unsupported("finish_pending_action")
+    }
+
+    // --- API tokens --------------------------------------------------------------------------
+
+    /// Records a token of `new.user_id` in the scope's organization. A hash already stored is a
+    /// conflict.
+    async fn create_api_token(&self, scope: &Scope, new: NewApiToken) -> Result<ApiToken> {
+        let _ = (scope, new);
+        unsupported("create_api_token")
+    }
+    /// `user_id`'s tokens in the scope's organization (revoked and expired ones included),
+    /// newest first.
+    async fn list_api_tokens(&self, scope: &Scope, user_id: &str) -> Result<Vec<ApiToken>> {
+        let _ = (scope, user_id);
+        unsupported("list_api_tokens")
+    }
+    /// Revokes one of `user_id`'s tokens at `now` (a token revoked before keeps its first
+    /// revocation time). Another user's token is not found.
+    async fn revoke_api_token(&self, scope: &Scope, user_id: &str, id: &ApiTokenId, now: Timestamp) -> Result<ApiToken> {
+        let _ = (scope, user_id, id, now);
+        unsupported("revoke_api_token")
+    }
+    /// The token whose secret hashes to `secret_hash`, in any organization (this is how a
+    /// request's scope is established, so it takes none). Revoked and expired tokens are
+    /// returned too; the caller decides.
+    async fn find_api_token(&self, secret_hash: &str) -> Result<ApiToken> {
+        let _ = secret_hash;
+        unsupported("find_api_token")
     }
 
     // --- audit ---------------------------------------------------------------------------------
