@@ -2313,6 +2313,35 @@ async fn messages_append_in_order(store: Arc<dyn Store>) -> CheckResult {
     Ok(())
 }
 
+async fn concurrent_appends_keep_batches_whole(store: Arc<dyn Store>) -> CheckResult {
+    let (_, scope) = tenant(&*store, "appends").await?;
+    let conversation = store.create_conversation(&scope, new_conversation("u1", "Busy")).await.step("create")?;
+    let now = micros_now();
+    let appends = (0..10).map(|i| {
+        let (store, scope, id) = (store.clone(), scope.clone(), conversation.id.clone());
+        let batch = vec![message(MessageRole::User, &format!("{i}-a")), message(MessageRole::Model, &format!("{i}-b"))];
+        async move { store.append_messages(&scope, "u1", &id, batch, now).await }
+    });
+    for appended in join_all(appends).await {
+        ensure_eq!(appended.step("concurrent append")?.len(), 2);
+    }
+    ensure_eq!(store.get_conversation(&scope, "u1", &conversation.id).await.step("get")?.message_count, 20);
+    let listed = pages_of!(6, |page| store.list_messages(&scope, "u1", &conversation.id, &page));
+    let texts: Vec<String> =
+        listed.iter().rev().map(|m| m.parts[0]["text"].as_str().unwrap_or_default().to_owned()).collect();
+    ensure_eq!(texts.len(), 20);
+    for pair in texts.chunks(2) {
+        let batch = pair[0].trim_end_matches("-a");
+        ensure_eq!(
+            pair.to_vec(),
+            vec![format!("{batch}-a"), format!("{batch}-b")],
+            "a batch reads back whole, in order"
+        );
+    }
+    ensure_eq!(texts.iter().collect::<BTreeSet<_>>().len(), 20);
+    Ok(())
+}
+
 async fn append_is_atomic(store: Arc<dyn Store>) -> CheckResult {
     let (_, scope) = tenant(&*store, "atomic").await?;
     let now = micros_now();
@@ -2809,6 +2838,7 @@ pub fn cases() -> Vec<Case> {
         case!(conversations_crud_and_pages, [Organizations, Conversations]),
         case!(assistant_records_are_per_user, [Organizations, Conversations, PendingActions, WriteCustomers]),
         case!(messages_append_in_order, [Organizations, Conversations]),
+        case!(concurrent_appends_keep_batches_whole, [Organizations, Conversations]),
         case!(append_is_atomic, [Organizations, Conversations]),
         case!(deleting_a_conversation_cascades, [Organizations, Conversations, PendingActions]),
         case!(pending_action_lifecycle, [Organizations, Conversations, PendingActions]),
