@@ -39,3 +39,46 @@ async fn an_empty_store_is_reported_unsupported() {
     assert_eq!(err.kind(), crm_agent::ErrorKind::Unsupported);
     assert!(err.to_string().contains("find_organization"));
 }
+
+/// The Store trait cannot see orphans (the messages of a deleted conversation are "not found"
+/// through it), so this counts the rows left in the database itself.
+#[tokio::test]
+async fn deleting_a_conversation_leaves_no_rows() {
+    use crm_agent::domain::*;
+    use crm_agent::{Scope, Store};
+    use sqlx::Connection;
+
+    let (store, dir) = common::sqlite_store().await;
+    let url = format!("sqlite://{}", dir.path().join("crm.db").display());
+    let scope = Scope::organization(OrganizationId::from("org_test"));
+    let now = chrono::Utc::now();
+    let conversation = store
+        .create_conversation(&scope, NewConversation { user_id: "u1".into(), title: "Gone".into() })
+        .await
+        .unwrap();
+    let message = NewMessage { role: MessageRole::User, parts: serde_json::json!([{ "text": "hi" }]) };
+    store.append_messages(&scope, "u1", &conversation.id, vec![message.clone(), message], now).await.unwrap();
+    let action = NewPendingAction {
+        user_id: "u1".into(),
+        conversation_id: Some(conversation.id.clone()),
+        tool: "create_customer".into(),
+        arguments: serde_json::json!({}),
+        summary: "Create".into(),
+        created_at: now,
+        expires_at: now + PENDING_ACTION_TTL,
+    };
+    store.create_pending_action(&scope, action).await.unwrap();
+
+    let mut db = sqlx::SqliteConnection::connect(&url).await.unwrap();
+    let mut count = async |table: &str| -> i64 {
+        sqlx::query_scalar(sqlx::AssertSqlSafe(format!("SELECT COUNT(*) FROM {table}")))
+            .fetch_one(&mut db)
+            .await
+            .unwrap()
+    };
+    assert_eq!((count("messages").await, count("pending_actions").await), (2, 1));
+    store.delete_conversation(&scope, "u1", &conversation.id).await.unwrap();
+    for table in ["conversations", "messages", "pending_actions"] {
+        assert_eq!(count(table).await, 0, "{table}");
+    }
+}

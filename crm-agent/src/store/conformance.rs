@@ -1976,6 +1976,745 @@ async fn audit_events(store: Arc<dyn Store>) -> CheckResult {
     Ok(())
 }
 
+// --- the assistant: conversations, messages, pending actions -----------------------------------
+
+/// Every page of a list call, checking `total` on each and the page size; `$call` is evaluated
+/// with `$page` bound to each page request in turn.
+macro_rules! pages_of {
+    ($limit:expr, |$page:ident| $call:expr) => {{
+        let mut items = Vec::new();
+        let mut $page = PageRequest::first($limit);
+        let mut total = None;
+        loop {
+            let batch = $call.await.step(stringify!($call))?;
+            if let Some(t) = total {
+                ensure_eq!(t, batch.total, "total changed between pages");
+            }
+            total = Some(batch.total);
+            ensure!(batch.items.len() <= $limit as usize, "page larger than its limit");
+            items.extend(batch.items);
+            match batch.next_cursor {
+                Some(cursor) => $page = PageRequest::after($limit, cursor),
+                None => break,
+            }
+        }
+        ensure_eq!(total.unwrap_or(0), items.len() as u64, "total of every page");
+        items
+    }};
+}
+
+/// Now, to the microsecond (what a store keeps), so values read back compare equal.
+fn micros_now() -> Timestamp {
+    let now = Utc::now();
+    Timestamp::from_timestamp_micros(now.timestamp_micros()).unwrap_or(now)
+}
+
+fn new_conversation(user: &str, title: &str) -> NewConversation {
+    NewConversation { user_id: user.into(), title: title.into() }
+}
+
+fn message(role: MessageRole, text: &str) -> NewMessage {
+    NewMessage { role, parts: serde_json::json!([{ "text": text }]) }
+}
+
+fn new_action(user: &str, conversation: Option<&ConversationId>, created_at: Timestamp) -> NewPendingAction {
+    NewPendingAction {
+        user_id: user.into(),
+        conversation_id: conversation.cloned(),
+        tool: "create_customer".into(),
+        arguments: serde_json::json!({ "name": "Acme", "tags": ["vip"] }),
+        summary: "Create customer Acme".into(),
+        created_at,
+        expires_at: created_at + PENDING_ACTION_TTL,
+    }
+}
+
+/// Checks that `result` is a conflict whose message mentions `needle`.
+fn expect_conflict<T: std::fmt::Debug>(result: Result<T>, needle: &str, what: &str) -> CheckResult {
+    match result {
+        Err(e) if e.kind() == ErrorKind::Conflict => {
+            ensure!(e.to_string().contains(needle), "{what}: the conflict should say `{needle}`: {e}");
+            Ok(())
+        }
+        other => expect_kind(other, ErrorKind::Conflict, what),
+    }
+}
+
+async fn conversations_crud_and_pages(store: Arc<dyn Store>) -> CheckResult {
+    let (org, scope) = tenant(&*store, "conv").await?;
+    let first = store.create_conversation(&scope, new_conversation("u1", "First")).await.step("create")?;
+    ensure_eq!(first.organization_id, org.id);
+    ensure_eq!(first.user_id, "u1".to_string());
+    ensure_eq!(first.title, "First".to_string());
+    ensure_eq!(first.message_count, 0);
+    ensure_eq!(first.created_at, first.updated_at);
+    ensure!(first.id.as_str().len() > 4, "an id is assigned");
+    ensure_eq!(store.get_conversation(&scope, "u1", &first.id).await.step("get")?, first.clone());
+
+    // Shapes are checked.
+    let invalid = ErrorKind::InvalidArgument;
+    expect_kind(store.create_conversation(&scope, new_conversation("u1", "  ")).await, invalid, "blank title")?;
+    expect_kind(
+        store.create_conversation(&scope, new_conversation("u1", &"x".repeat(MAX_TITLE + 1))).await,
+        invalid,
+        "long title",
+    )?;
+    expect_kind(store.create_conversation(&scope, new_conversation("", "No owner")).await, invalid, "no user")?;
+
+    // Rename.
+    let renamed = store
+        .update_conversation(&scope, "u1", &first.id, ConversationPatch { title: Some("Renamed".into()) })
+        .await
+        .step("rename")?;
+    ensure_eq!(renamed.title, "Renamed".to_string());
+    ensure_eq!(
+        (renamed.id.clone(), renamed.created_at, renamed.message_count),
+        (first.id.clone(), first.created_at, 0)
+    );
+    ensure!(renamed.updated_at >= first.updated_at, "renaming moves updated_at forward");
+    ensure_eq!(store.get_conversation(&scope, "u1", &first.id).await.step("get renamed")?, renamed.clone());
+    let untouched =
+        store.update_conversation(&scope, "u1", &first.id, ConversationPatch::default()).await.step("empty patch")?;
+    ensure_eq!(untouched, renamed.clone());
+    expect_kind(
+        store.update_conversation(&scope, "u1", &first.id, ConversationPatch { title: Some(String::new()) }).await,
+        invalid,
+        "rename to nothing",
+    )?;
+    ensure_eq!(store.get_conversation(&scope, "u1", &first.id).await.step("get")?.title, "Renamed".to_string());
+    expect_kind(
+        store
+            .update_conversation(&scope, "u1", &ConversationId::from("cnv_missing"), ConversationPatch::default())
+            .await,
+        ErrorKind::NotFound,
+        "rename a missing conversation",
+    )?;
+
+    // Pages, newest first, per user.
+    let mut created = vec![first.id.clone()];
+    for i in 1..25 {
+        created.push(
+            store.create_conversation(&scope, new_conversation("u1", &format!("Chat {i}"))).await.step("create")?.id,
+        );
+    }
+    for i in 0..3 {
+        store.create_conversation(&scope, new_conversation("u2", &format!("Other {i}"))).await.step("create u2")?;
+    }
+    let listed = pages_of!(10, |page| store.list_conversations(&scope, "u1", &page));
+    ensure_eq!(listed.len(), 25);
+    ensure!(listed.iter().all(|c| c.user_id == "u1"), "only u1's conversations");
+    let listed_ids: Vec<ConversationId> = listed.iter().map(|c| c.id.clone()).collect();
+    ensure_eq!(listed_ids, created.iter().rev().cloned().collect::<Vec<_>>(), "newest first");
+    ensure_eq!(listed.last().map(|c| c.title.clone()), Some("Renamed".to_string()));
+    let page = store.list_conversations(&scope, "u1", &PageRequest::first(10)).await.step("first page")?;
+    ensure_eq!((page.items.len(), page.total), (10, 25));
+    ensure!(page.next_cursor.is_some(), "a full page has a next cursor");
+    ensure_eq!(store.list_conversations(&scope, "u2", &PageRequest::default()).await.step("u2")?.total, 3);
+    ensure_eq!(store.list_conversations(&scope, "u3", &PageRequest::default()).await.step("u3")?.total, 0);
+
+    // Delete.
+    store.delete_conversation(&scope, "u1", &first.id).await.step("delete")?;
+    expect_kind(store.get_conversation(&scope, "u1", &first.id).await, ErrorKind::NotFound, "get deleted")?;
+    expect_kind(store.delete_conversation(&scope, "u1", &first.id).await, ErrorKind::NotFound, "delete twice")?;
+    ensure_eq!(store.list_conversations(&scope, "u1", &PageRequest::first(10)).await.step("after delete")?.total, 24);
+    Ok(())
+}
+
+async fn assistant_records_are_per_user(store: Arc<dyn Store>) -> CheckResult {
+    let (_, a) = tenant(&*store, "own-a").await?;
+    let (_, b) = tenant(&*store, "own-b").await?;
+    let now = micros_now();
+    let conversation = store.create_conversation(&a, new_conversation("owner", "Mine")).await.step("create")?;
+    store
+        .append_messages(&a, "owner", &conversation.id, vec![message(MessageRole::User, "secret plans")], now)
+        .await
+        .step("append")?;
+    let action =
+        store.create_pending_action(&a, new_action("owner", Some(&conversation.id), now)).await.step("action")?;
+    let before = store.get_conversation(&a, "owner", &conversation.id).await.step("get")?;
+
+    // A colleague in the same organization, and the same user id in another organization.
+    let page = PageRequest::default();
+    let nf = ErrorKind::NotFound;
+    for (scope, user, who) in [(&a, "colleague", "a colleague"), (&b, "owner", "another organization")] {
+        let id = &conversation.id;
+        expect_kind(store.get_conversation(scope, user, id).await, nf, &format!("{who}: get conversation"))?;
+        expect_kind(
+            store.update_conversation(scope, user, id, ConversationPatch { title: Some("Mine now".into()) }).await,
+            nf,
+            &format!("{who}: rename"),
+        )?;
+        expect_kind(
+            store.update_conversation(scope, user, id, ConversationPatch::default()).await,
+            nf,
+            &format!("{who}: empty patch"),
+        )?;
+        expect_kind(
+            store.append_messages(scope, user, id, vec![message(MessageRole::User, "injected")], now).await,
+            nf,
+            &format!("{who}: append"),
+        )?;
+        expect_kind(store.append_messages(scope, user, id, vec![], now).await, nf, &format!("{who}: append none"))?;
+        expect_kind(store.list_messages(scope, user, id, &page).await, nf, &format!("{who}: list messages"))?;
+        expect_kind(store.delete_conversation(scope, user, id).await, nf, &format!("{who}: delete"))?;
+        expect_kind(
+            store.create_pending_action(scope, new_action(user, Some(id), now)).await,
+            nf,
+            &format!("{who}: action in a foreign conversation"),
+        )?;
+        expect_kind(store.get_pending_action(scope, user, &action.id).await, nf, &format!("{who}: get action"))?;
+        for to in [ActionStatus::Executing, ActionStatus::Rejected] {
+            expect_kind(
+                store.decide_pending_action(scope, user, &action.id, to, now).await,
+                nf,
+                &format!("{who}: decide {to}"),
+            )?;
+        }
+        expect_kind(
+            store.finish_pending_action(scope, user, &action.id, ActionStatus::Succeeded, serde_json::json!({})).await,
+            nf,
+            &format!("{who}: finish"),
+        )?;
+        ensure_eq!(store.list_conversations(scope, user, &page).await.step("list conversations")?.total, 0, "{who}");
+        ensure_eq!(
+            store
+                .list_pending_actions(scope, user, &PendingActionFilter::default(), &page)
+                .await
+                .step("list actions")?
+                .total,
+            0,
+            "{who}"
+        );
+        let by_conversation = PendingActionFilter { conversation_id: Some(id.clone()), ..Default::default() };
+        ensure_eq!(
+            store.list_pending_actions(scope, user, &by_conversation, &page).await.step("list actions")?.total,
+            0,
+            "{who}: actions of the foreign conversation"
+        );
+    }
+    // The owner's records are untouched.
+    ensure_eq!(store.get_conversation(&a, "owner", &conversation.id).await.step("get after")?, before);
+    let messages = store.list_messages(&a, "owner", &conversation.id, &page).await.step("messages after")?;
+    ensure_eq!(messages.total, 1);
+    ensure_eq!(messages.items[0].parts, serde_json::json!([{ "text": "secret plans" }]));
+    ensure_eq!(store.get_pending_action(&a, "owner", &action.id).await.step("action after")?, action.clone());
+
+    // A customer user keeps conversations of their own, in a customer scope.
+    let buyer = customer(&*store, &a, "Buyer").await?;
+    let customer_scope = Scope::customer(a.organization_id().clone(), buyer.id.clone());
+    let theirs =
+        store.create_conversation(&customer_scope, new_conversation("buyer", "Help")).await.step("customer create")?;
+    store
+        .append_messages(
+            &customer_scope,
+            "buyer",
+            &theirs.id,
+            vec![message(MessageRole::User, "where is my order")],
+            now,
+        )
+        .await
+        .step("customer append")?;
+    ensure_eq!(
+        store.get_conversation(&customer_scope, "buyer", &theirs.id).await.step("customer get")?.message_count,
+        1
+    );
+    ensure_eq!(
+        store.list_messages(&customer_scope, "buyer", &theirs.id, &page).await.step("customer messages")?.total,
+        1
+    );
+    expect_kind(
+        store.get_conversation(&customer_scope, "buyer", &conversation.id).await,
+        nf,
+        "a customer user reading a staff user's conversation",
+    )?;
+    Ok(())
+}
+
+async fn messages_append_in_order(store: Arc<dyn Store>) -> CheckResult {
+    let (_, scope) = tenant(&*store, "msg").await?;
+    let conversation = store.create_conversation(&scope, new_conversation("u1", "Order")).await.step("create")?;
+    let other = store.create_conversation(&scope, new_conversation("u1", "Other")).await.step("create other")?;
+    // One `now` for every append: ids must still follow the order of the appends.
+    let now = micros_now();
+    let verbatim = serde_json::json!([
+        { "text": "thinking", "thought": true, "thoughtSignature": "c2lnbmF0dXJl" },
+        { "functionCall": { "id": "call-1", "name": "list_customers", "args": { "limit": 5, "ratio": 2.5, "x": null } } }
+    ]);
+    let batch = vec![
+        message(MessageRole::User, "m00"),
+        NewMessage { role: MessageRole::Model, parts: verbatim.clone() },
+        message(MessageRole::Tool, "m02"),
+    ];
+    let appended = store.append_messages(&scope, "u1", &conversation.id, batch.clone(), now).await.step("append")?;
+    ensure_eq!(appended.len(), 3);
+    for (got, sent) in appended.iter().zip(&batch) {
+        ensure_eq!((got.role, &got.parts, got.created_at), (sent.role, &sent.parts, now));
+        ensure_eq!(got.conversation_id, conversation.id.clone());
+    }
+    ensure!(appended.windows(2).all(|w| w[0].id < w[1].id), "ids of one batch increase");
+    let mut expected: Vec<Message> = appended.clone();
+    for i in 3..33 {
+        let role = if i % 2 == 0 { MessageRole::User } else { MessageRole::Model };
+        let one = store
+            .append_messages(&scope, "u1", &conversation.id, vec![message(role, &format!("m{i:02}"))], now)
+            .await
+            .step("append one")?;
+        ensure_eq!(one.len(), 1);
+        expected.extend(one);
+        if i % 5 == 0 {
+            // Ids made for another time in between must not disturb the order.
+            store
+                .append_messages(
+                    &scope,
+                    "u1",
+                    &other.id,
+                    vec![message(MessageRole::User, "x")],
+                    now + Duration::days(1),
+                )
+                .await
+                .step("append elsewhere")?;
+        }
+    }
+    let listed = pages_of!(7, |page| store.list_messages(&scope, "u1", &conversation.id, &page));
+    ensure_eq!(listed.len(), 33);
+    ensure!(listed.windows(2).all(|w| w[0].id > w[1].id), "newest first by id");
+    let oldest_first: Vec<Message> = listed.into_iter().rev().collect();
+    ensure_eq!(oldest_first, expected, "messages read back in the order they were appended");
+    ensure_eq!(oldest_first[1].parts, verbatim, "parts are kept verbatim");
+    let texts: Vec<String> = oldest_first
+        .iter()
+        .filter_map(|m| m.parts[0]["text"].as_str().map(str::to_owned))
+        .filter(|t| t != "thinking")
+        .collect();
+    ensure_eq!(texts, (0..33).filter(|i| *i != 1).map(|i| format!("m{i:02}")).collect::<Vec<_>>());
+    let latest = store.list_messages(&scope, "u1", &conversation.id, &PageRequest::first(2)).await.step("latest")?;
+    ensure_eq!((latest.total, latest.items[0].parts[0]["text"].clone()), (33, serde_json::json!("m32")));
+
+    let after = store.get_conversation(&scope, "u1", &conversation.id).await.step("get")?;
+    ensure_eq!(after.message_count, 33);
+    ensure_eq!(after.updated_at, now);
+    ensure_eq!(store.get_conversation(&scope, "u1", &other.id).await.step("get other")?.message_count, 6);
+
+    // An empty append changes nothing.
+    let later = now + Duration::minutes(5);
+    ensure!(
+        store.append_messages(&scope, "u1", &conversation.id, vec![], later).await.step("append none")?.is_empty(),
+        "nothing appended"
+    );
+    ensure_eq!(store.get_conversation(&scope, "u1", &conversation.id).await.step("get")?, after);
+
+    // A later append moves updated_at.
+    store
+        .append_messages(&scope, "u1", &conversation.id, vec![message(MessageRole::System, "note")], later)
+        .await
+        .step("append later")?;
+    let last = store.get_conversation(&scope, "u1", &conversation.id).await.step("get")?;
+    ensure_eq!((last.message_count, last.updated_at), (34, later));
+    Ok(())
+}
+
+async fn concurrent_appends_keep_batches_whole(store: Arc<dyn Store>) -> CheckResult {
+    let (_, scope) = tenant(&*store, "appends").await?;
+    let conversation = store.create_conversation(&scope, new_conversation("u1", "Busy")).await.step("create")?;
+    let now = micros_now();
+    let appends = (0..10).map(|i| {
+        let (store, scope, id) = (store.clone(), scope.clone(), conversation.id.clone());
+        let batch = vec![message(MessageRole::User, &format!("{i}-a")), message(MessageRole::Model, &format!("{i}-b"))];
+        async move { store.append_messages(&scope, "u1", &id, batch, now).await }
+    });
+    for appended in join_all(appends).await {
+        ensure_eq!(appended.step("concurrent append")?.len(), 2);
+    }
+    ensure_eq!(store.get_conversation(&scope, "u1", &conversation.id).await.step("get")?.message_count, 20);
+    let listed = pages_of!(6, |page| store.list_messages(&scope, "u1", &conversation.id, &page));
+    let texts: Vec<String> =
+        listed.iter().rev().map(|m| m.parts[0]["text"].as_str().unwrap_or_default().to_owned()).collect();
+    ensure_eq!(texts.len(), 20);
+    for pair in texts.chunks(2) {
+        let batch = pair[0].trim_end_matches("-a");
+        ensure_eq!(
+            pair.to_vec(),
+            vec![format!("{batch}-a"), format!("{batch}-b")],
+            "a batch reads back whole, in order"
+        );
+    }
+    ensure_eq!(texts.iter().collect::<BTreeSet<_>>().len(), 20);
+    Ok(())
+}
+
+async fn append_is_atomic(store: Arc<dyn Store>) -> CheckResult {
+    let (_, scope) = tenant(&*store, "atomic").await?;
+    let now = micros_now();
+    let conversation = store.create_conversation(&scope, new_conversation("u1", "Atomic")).await.step("create")?;
+    store
+        .append_messages(&scope, "u1", &conversation.id, vec![message(MessageRole::User, "kept")], now)
+        .await
+        .step("append")?;
+    let before = store.get_conversation(&scope, "u1", &conversation.id).await.step("get")?;
+    let later = now + Duration::minutes(1);
+    for (bad, what) in [
+        (serde_json::json!([]), "empty parts"),
+        (serde_json::json!("text"), "parts that are not an array"),
+        (serde_json::json!([{ "text": "ok" }, 42]), "a part that is not an object"),
+    ] {
+        let batch = vec![
+            message(MessageRole::User, "lost 1"),
+            message(MessageRole::Model, "lost 2"),
+            NewMessage { role: MessageRole::Tool, parts: bad },
+        ];
+        expect_kind(
+            store.append_messages(&scope, "u1", &conversation.id, batch, later).await,
+            ErrorKind::InvalidArgument,
+            what,
+        )?;
+        ensure_eq!(store.get_conversation(&scope, "u1", &conversation.id).await.step("get")?, before.clone(), "{what}");
+        let messages =
+            store.list_messages(&scope, "u1", &conversation.id, &PageRequest::default()).await.step("list")?;
+        ensure_eq!(messages.total, 1, "{what}: nothing written");
+    }
+    // Appending to someone else's or a missing conversation writes nothing either.
+    let foreign = store.create_conversation(&scope, new_conversation("u2", "Theirs")).await.step("create u2")?;
+    for (user, id, what) in [
+        ("u1", &foreign.id, "another user's conversation"),
+        ("u1", &ConversationId::from("cnv_000000000000000000000000"), "a missing conversation"),
+    ] {
+        expect_kind(
+            store.append_messages(&scope, user, id, vec![message(MessageRole::User, "stray")], later).await,
+            ErrorKind::NotFound,
+            what,
+        )?;
+    }
+    ensure_eq!(store.get_conversation(&scope, "u2", &foreign.id).await.step("get u2")?, foreign.clone());
+    ensure_eq!(
+        store.list_messages(&scope, "u2", &foreign.id, &PageRequest::default()).await.step("u2 messages")?.total,
+        0
+    );
+    ensure_eq!(store.get_conversation(&scope, "u1", &conversation.id).await.step("get")?, before);
+    Ok(())
+}
+
+async fn deleting_a_conversation_cascades(store: Arc<dyn Store>) -> CheckResult {
+    let (_, scope) = tenant(&*store, "cascade").await?;
+    let now = micros_now();
+    let doomed = store.create_conversation(&scope, new_conversation("u1", "Doomed")).await.step("create")?;
+    let kept = store.create_conversation(&scope, new_conversation("u1", "Kept")).await.step("create")?;
+    for id in [&doomed.id, &kept.id] {
+        store
+            .append_messages(
+                &scope,
+                "u1",
+                id,
+                vec![message(MessageRole::User, "hello"), message(MessageRole::Model, "hi")],
+                now,
+            )
+            .await
+            .step("append")?;
+    }
+    let waiting = store.create_pending_action(&scope, new_action("u1", Some(&doomed.id), now)).await.step("action")?;
+    let confirmed =
+        store.create_pending_action(&scope, new_action("u1", Some(&doomed.id), now)).await.step("action")?;
+    store.decide_pending_action(&scope, "u1", &confirmed.id, ActionStatus::Executing, now).await.step("confirm")?;
+    let elsewhere = store.create_pending_action(&scope, new_action("u1", Some(&kept.id), now)).await.step("action")?;
+    let unlinked = store.create_pending_action(&scope, new_action("u1", None, now)).await.step("action")?;
+
+    store.delete_conversation(&scope, "u1", &doomed.id).await.step("delete")?;
+    let nf = ErrorKind::NotFound;
+    expect_kind(store.get_conversation(&scope, "u1", &doomed.id).await, nf, "deleted conversation")?;
+    expect_kind(
+        store.list_messages(&scope, "u1", &doomed.id, &PageRequest::default()).await,
+        nf,
+        "messages of a deleted conversation",
+    )?;
+    expect_kind(store.get_pending_action(&scope, "u1", &waiting.id).await, nf, "its pending action")?;
+    expect_kind(store.get_pending_action(&scope, "u1", &confirmed.id).await, nf, "its executing action")?;
+    expect_kind(
+        store.decide_pending_action(&scope, "u1", &waiting.id, ActionStatus::Executing, now).await,
+        nf,
+        "confirm a deleted action",
+    )?;
+    let left = store
+        .list_pending_actions(&scope, "u1", &PendingActionFilter::default(), &PageRequest::default())
+        .await
+        .step("actions left")?;
+    ensure_eq!(ids(&left.items, |a| a.id.0.clone()), ids(&[elsewhere, unlinked], |a| a.id.0.clone()));
+    let by_doomed = PendingActionFilter { conversation_id: Some(doomed.id.clone()), ..Default::default() };
+    ensure_eq!(
+        store.list_pending_actions(&scope, "u1", &by_doomed, &PageRequest::default()).await.step("by doomed")?.total,
+        0
+    );
+    ensure_eq!(store.get_conversation(&scope, "u1", &kept.id).await.step("kept")?.message_count, 2);
+    ensure_eq!(
+        store.list_messages(&scope, "u1", &kept.id, &PageRequest::default()).await.step("kept messages")?.total,
+        2
+    );
+    ensure_eq!(store.list_conversations(&scope, "u1", &PageRequest::default()).await.step("list")?.total, 1);
+    Ok(())
+}
+
+async fn pending_action_lifecycle(store: Arc<dyn Store>) -> CheckResult {
+    let (org, scope) = tenant(&*store, "pact").await?;
+    let t0 = micros_now();
+    let conversation = store.create_conversation(&scope, new_conversation("u1", "Writes")).await.step("create")?;
+    let new = new_action("u1", Some(&conversation.id), t0);
+    let action = store.create_pending_action(&scope, new.clone()).await.step("create action")?;
+    ensure_eq!(action.organization_id, org.id);
+    ensure_eq!(
+        (&action.user_id, &action.conversation_id, &action.tool, &action.arguments, &action.summary),
+        (&new.user_id, &new.conversation_id, &new.tool, &new.arguments, &new.summary)
+    );
+    ensure_eq!((action.status, action.created_at, action.expires_at), (ActionStatus::Pending, t0, new.expires_at));
+    ensure_eq!((action.outcome.clone(), action.decided_at), (None, None));
+    ensure!(action.is_open(t0), "a new action is open");
+    ensure_eq!(store.get_pending_action(&scope, "u1", &action.id).await.step("get")?, action.clone());
+
+    // Shapes are checked.
+    let invalid = ErrorKind::InvalidArgument;
+    let mut bad = new.clone();
+    bad.arguments = serde_json::json!(["not", "an", "object"]);
+    expect_kind(store.create_pending_action(&scope, bad).await, invalid, "arguments that are not an object")?;
+    let mut bad = new.clone();
+    bad.expires_at = bad.created_at;
+    expect_kind(store.create_pending_action(&scope, bad).await, invalid, "expiring when created")?;
+    let mut bad = new.clone();
+    bad.tool = String::new();
+    expect_kind(store.create_pending_action(&scope, bad).await, invalid, "no tool")?;
+    let mut bad = new.clone();
+    bad.conversation_id = Some(ConversationId::from("cnv_000000000000000000000000"));
+    expect_kind(store.create_pending_action(&scope, bad).await, ErrorKind::NotFound, "a missing conversation")?;
+
+    // Not confirmed yet: nothing to finish; a decision must be executing or rejected.
+    expect_conflict(
+        store.finish_pending_action(&scope, "u1", &action.id, ActionStatus::Succeeded, serde_json::json!({})).await,
+        "not been confirmed",
+        "finish a pending action",
+    )?;
+    for to in [ActionStatus::Pending, ActionStatus::Succeeded, ActionStatus::Failed] {
+        expect_kind(
+            store.decide_pending_action(&scope, "u1", &action.id, to, t0).await,
+            invalid,
+            &format!("decide to {to}"),
+        )?;
+    }
+    ensure_eq!(store.get_pending_action(&scope, "u1", &action.id).await.step("get")?, action.clone());
+
+    // Confirm, then finish.
+    let t1 = t0 + Duration::minutes(1);
+    let running =
+        store.decide_pending_action(&scope, "u1", &action.id, ActionStatus::Executing, t1).await.step("confirm")?;
+    ensure_eq!(
+        (running.status, running.decided_at, running.outcome.clone()),
+        (ActionStatus::Executing, Some(t1), None)
+    );
+    ensure_eq!(store.get_pending_action(&scope, "u1", &action.id).await.step("get")?, running.clone());
+    expect_conflict(
+        store.decide_pending_action(&scope, "u1", &action.id, ActionStatus::Executing, t1).await,
+        "already confirmed",
+        "confirm twice",
+    )?;
+    expect_conflict(
+        store.decide_pending_action(&scope, "u1", &action.id, ActionStatus::Rejected, t1).await,
+        "already confirmed",
+        "reject after confirming",
+    )?;
+    expect_kind(
+        store.finish_pending_action(&scope, "u1", &action.id, ActionStatus::Rejected, serde_json::json!({})).await,
+        invalid,
+        "finish as rejected",
+    )?;
+    ensure_eq!(store.get_pending_action(&scope, "u1", &action.id).await.step("get")?, running.clone());
+    let outcome = serde_json::json!({ "id": "cus_1", "name": "Acme" });
+    let done = store
+        .finish_pending_action(&scope, "u1", &action.id, ActionStatus::Succeeded, outcome.clone())
+        .await
+        .step("finish")?;
+    ensure_eq!(
+        (done.status, done.outcome.clone(), done.decided_at),
+        (ActionStatus::Succeeded, Some(outcome), Some(t1))
+    );
+    ensure_eq!(store.get_pending_action(&scope, "u1", &action.id).await.step("get")?, done.clone());
+    expect_conflict(
+        store.finish_pending_action(&scope, "u1", &action.id, ActionStatus::Failed, serde_json::json!({})).await,
+        "already finished",
+        "finish twice",
+    )?;
+    expect_conflict(
+        store.decide_pending_action(&scope, "u1", &action.id, ActionStatus::Executing, t1).await,
+        "already confirmed",
+        "confirm a finished action",
+    )?;
+    ensure_eq!(store.get_pending_action(&scope, "u1", &action.id).await.step("get")?, done);
+
+    // A failure is recorded too.
+    let failing = store.create_pending_action(&scope, new_action("u1", None, t0)).await.step("create")?;
+    store.decide_pending_action(&scope, "u1", &failing.id, ActionStatus::Executing, t1).await.step("confirm")?;
+    let error = serde_json::json!({ "error": { "kind": "conflict", "message": "boom" } });
+    let failed = store
+        .finish_pending_action(&scope, "u1", &failing.id, ActionStatus::Failed, error.clone())
+        .await
+        .step("fail")?;
+    ensure_eq!((failed.status, failed.outcome), (ActionStatus::Failed, Some(error)));
+
+    // Reject.
+    let rejected = store.create_pending_action(&scope, new_action("u1", None, t0)).await.step("create")?;
+    let decided =
+        store.decide_pending_action(&scope, "u1", &rejected.id, ActionStatus::Rejected, t1).await.step("reject")?;
+    ensure_eq!((decided.status, decided.decided_at), (ActionStatus::Rejected, Some(t1)));
+    expect_conflict(
+        store.decide_pending_action(&scope, "u1", &rejected.id, ActionStatus::Executing, t1).await,
+        "already rejected",
+        "confirm after rejecting",
+    )?;
+    expect_conflict(
+        store.finish_pending_action(&scope, "u1", &rejected.id, ActionStatus::Succeeded, serde_json::json!({})).await,
+        "rejected",
+        "finish a rejected action",
+    )?;
+    ensure_eq!(store.get_pending_action(&scope, "u1", &rejected.id).await.step("get")?, decided);
+
+    // Expired: neither confirmed nor rejected, and still pending.
+    let expiring = store.create_pending_action(&scope, new_action("u1", None, t0)).await.step("create")?;
+    for (to, at) in [
+        (ActionStatus::Executing, expiring.expires_at),
+        (ActionStatus::Executing, expiring.expires_at + Duration::hours(1)),
+        (ActionStatus::Rejected, expiring.expires_at),
+    ] {
+        expect_conflict(
+            store.decide_pending_action(&scope, "u1", &expiring.id, to, at).await,
+            "expired",
+            &format!("decide {to} an expired action"),
+        )?;
+    }
+    let still = store.get_pending_action(&scope, "u1", &expiring.id).await.step("get expired")?;
+    ensure_eq!((still.status, still.decided_at), (ActionStatus::Pending, None));
+    ensure_eq!(still, expiring.clone());
+    ensure!(!still.is_open(still.expires_at), "an action is closed at its expiry");
+    // Just before the expiry it can still be confirmed.
+    let last_moment = expiring.expires_at - Duration::microseconds(1);
+    ensure_eq!(
+        store
+            .decide_pending_action(&scope, "u1", &expiring.id, ActionStatus::Executing, last_moment)
+            .await
+            .step("confirm at the last moment")?
+            .status,
+        ActionStatus::Executing
+    );
+
+    // Unknown ids.
+    let missing = ActionId::from("pac_000000000000000000000000");
+    let nf = ErrorKind::NotFound;
+    expect_kind(store.get_pending_action(&scope, "u1", &missing).await, nf, "get missing")?;
+    expect_kind(
+        store.decide_pending_action(&scope, "u1", &missing, ActionStatus::Executing, t1).await,
+        nf,
+        "confirm missing",
+    )?;
+    expect_kind(
+        store.finish_pending_action(&scope, "u1", &missing, ActionStatus::Succeeded, serde_json::json!({})).await,
+        nf,
+        "finish missing",
+    )?;
+    Ok(())
+}
+
+async fn concurrent_decisions_have_one_winner(store: Arc<dyn Store>) -> CheckResult {
+    let (_, scope) = tenant(&*store, "race").await?;
+    let now = micros_now();
+    // 20 confirmations of one action.
+    let action = store.create_pending_action(&scope, new_action("u1", None, now)).await.step("create")?;
+    let attempts = (0..20).map(|_| {
+        let (store, scope, id) = (store.clone(), scope.clone(), action.id.clone());
+        async move { store.decide_pending_action(&scope, "u1", &id, ActionStatus::Executing, now).await }
+    });
+    let results = join_all(attempts).await;
+    let mut winners = Vec::new();
+    for result in results {
+        match result {
+            Ok(won) => winners.push(won),
+            Err(e) if e.kind() == ErrorKind::Conflict => {}
+            Err(e) => return Err(format!("a concurrent confirmation failed with {} ({e})", e.kind())),
+        }
+    }
+    ensure_eq!(winners.len(), 1, "exactly one confirmation wins");
+    ensure_eq!(winners[0].status, ActionStatus::Executing);
+    ensure_eq!(store.get_pending_action(&scope, "u1", &action.id).await.step("get")?, winners[0].clone());
+
+    // Confirmations racing rejections: one decision, and it is the one that stuck.
+    let action = store.create_pending_action(&scope, new_action("u1", None, now)).await.step("create")?;
+    let attempts = (0..20).map(|i| {
+        let (store, scope, id) = (store.clone(), scope.clone(), action.id.clone());
+        let to = if i % 2 == 0 { ActionStatus::Executing } else { ActionStatus::Rejected };
+        async move { store.decide_pending_action(&scope, "u1", &id, to, now).await }
+    });
+    let results = join_all(attempts).await;
+    let mut winners = Vec::new();
+    for result in results {
+        match result {
+            Ok(won) => winners.push(won),
+            Err(e) if e.kind() == ErrorKind::Conflict => {}
+            Err(e) => return Err(format!("a concurrent decision failed with {} ({e})", e.kind())),
+        }
+    }
+    ensure_eq!(winners.len(), 1, "exactly one decision wins");
+    ensure_eq!(store.get_pending_action(&scope, "u1", &action.id).await.step("get")?.status, winners[0].status);
+    Ok(())
+}
+
+async fn pending_action_filters(store: Arc<dyn Store>) -> CheckResult {
+    let (_, scope) = tenant(&*store, "pfilter").await?;
+    let now = micros_now();
+    let c1 = store.create_conversation(&scope, new_conversation("u1", "One")).await.step("create")?;
+    let c2 = store.create_conversation(&scope, new_conversation("u1", "Two")).await.step("create")?;
+    let mut created = Vec::new();
+    for conversation in [Some(&c1.id), Some(&c2.id), Some(&c1.id), None, Some(&c2.id), Some(&c1.id)] {
+        created.push(store.create_pending_action(&scope, new_action("u1", conversation, now)).await.step("create")?);
+    }
+    store.create_pending_action(&scope, new_action("u2", None, now)).await.step("create u2")?;
+    store.decide_pending_action(&scope, "u1", &created[0].id, ActionStatus::Executing, now).await.step("confirm")?;
+    store.decide_pending_action(&scope, "u1", &created[1].id, ActionStatus::Rejected, now).await.step("reject")?;
+
+    let all = pages_of!(2, |page| store.list_pending_actions(&scope, "u1", &PendingActionFilter::default(), &page));
+    ensure_eq!(
+        all.iter().map(|a| a.id.clone()).collect::<Vec<_>>(),
+        created.iter().rev().map(|a| a.id.clone()).collect::<Vec<_>>(),
+        "u1's actions, newest first"
+    );
+    let list = |filter: PendingActionFilter| {
+        let (store, scope) = (store.clone(), scope.clone());
+        async move {
+            store
+                .list_pending_actions(&scope, "u1", &filter, &PageRequest::default())
+                .await
+                .map(|p| (p.total, p.items.into_iter().map(|a| a.id).collect::<BTreeSet<_>>()))
+        }
+    };
+    let expect = |indexes: &[usize]| -> BTreeSet<ActionId> { indexes.iter().map(|i| created[*i].id.clone()).collect() };
+    let by = |conversation: Option<&ConversationId>, status: Option<ActionStatus>| PendingActionFilter {
+        conversation_id: conversation.cloned(),
+        status,
+    };
+    ensure_eq!(list(by(Some(&c1.id), None)).await.step("c1")?, (3, expect(&[0, 2, 5])));
+    ensure_eq!(list(by(Some(&c2.id), None)).await.step("c2")?, (2, expect(&[1, 4])));
+    ensure_eq!(list(by(Some(&c1.id), Some(ActionStatus::Pending))).await.step("c1 pending")?, (2, expect(&[2, 5])));
+    ensure_eq!(list(by(None, Some(ActionStatus::Pending))).await.step("pending")?, (4, expect(&[2, 3, 4, 5])));
+    ensure_eq!(list(by(None, Some(ActionStatus::Executing))).await.step("executing")?, (1, expect(&[0])));
+    ensure_eq!(list(by(Some(&c2.id), Some(ActionStatus::Rejected))).await.step("c2 rejected")?, (1, expect(&[1])));
+    ensure_eq!(list(by(Some(&c2.id), Some(ActionStatus::Succeeded))).await.step("none")?, (0, BTreeSet::new()));
+    let first = store
+        .list_pending_actions(&scope, "u1", &PendingActionFilter::default(), &PageRequest::first(4))
+        .await
+        .step("first page")?;
+    ensure_eq!((first.items.len(), first.total), (4, 6));
+    ensure_eq!(
+        store
+            .list_pending_actions(&scope, "u2", &PendingActionFilter::default(), &PageRequest::default())
+            .await
+            .step("u2")?
+            .total,
+        1
+    );
+    Ok(())
+}
+
 /// Serializes anything for leak checks.
 mod erased {
     pub(super) trait Json {
@@ -2096,6 +2835,15 @@ pub fn cases() -> Vec<Case> {
             [Organizations, ReadLeads, WriteLeads, ConvertLeads, ReadCustomers, WriteEmployees, ReadPipelines]
         ),
         case!(audit_events, [Organizations, Audit]),
+        case!(conversations_crud_and_pages, [Organizations, Conversations]),
+        case!(assistant_records_are_per_user, [Organizations, Conversations, PendingActions, WriteCustomers]),
+        case!(messages_append_in_order, [Organizations, Conversations]),
+        case!(concurrent_appends_keep_batches_whole, [Organizations, Conversations]),
+        case!(append_is_atomic, [Organizations, Conversations]),
+        case!(deleting_a_conversation_cascades, [Organizations, Conversations, PendingActions]),
+        case!(pending_action_lifecycle, [Organizations, Conversations, PendingActions]),
+        case!(concurrent_decisions_have_one_winner, [Organizations, PendingActions]),
+        case!(pending_action_filters, [Organizations, Conversations, PendingActions]),
     ]
 }
 

@@ -245,8 +245,15 @@ impl Row {
     }
 
     pub(crate) fn json<T: DeserializeOwned>(&self, column: &str) -> Result<T> {
-        let text = self.text(column)?;
-        serde_json::from_str(&text).map_err(|e| Error::Store(format!("column `{column}` holds bad JSON: {e}")))
+        self.opt_json(column)?.ok_or_else(|| Error::Store(format!("column `{column}` is NULL")))
+    }
+
+    pub(crate) fn opt_json<T: DeserializeOwned>(&self, column: &str) -> Result<Option<T>> {
+        self.opt_text(column)?
+            .map(|text| {
+                serde_json::from_str(&text).map_err(|e| Error::Store(format!("column `{column}` holds bad JSON: {e}")))
+            })
+            .transpose()
     }
 
     /// A column holding a validated enum or id.
@@ -274,15 +281,46 @@ impl Row {
 /// up from a random start), so records created one after another list in that order; ids from
 /// other processes differ in their random part.
 pub(crate) fn new_id(prefix: &str, created_at: Timestamp) -> String {
-    static LAST: std::sync::Mutex<(u64, u64)> = std::sync::Mutex::new((0, 0));
     let millis = created_at.timestamp_millis().max(0) as u64;
     let tail = {
-        let mut last = LAST.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        let mut last = LAST_ID.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
         let tail = if last.0 == millis && last.1 < u64::MAX { last.1 + 1 } else { rand::random::<u64>() >> 1 };
         *last = (millis, tail);
         tail
     };
     format!("{prefix}_{millis:012x}{tail:016x}")
+}
+
+/// The (milliseconds, low bits) of the last id [`new_id`] made in this process.
+static LAST_ID: std::sync::Mutex<(u64, u64)> = std::sync::Mutex::new((0, 0));
+
+/// `n` new ids that increase one after another and all sort after `after` (an id of the same
+/// prefix, e.g. the newest row of the same parent), even when another thread makes ids of
+/// another millisecond meanwhile or `after` came from a clock that runs ahead of ours.
+///
+/// [`new_id`] alone orders ids made one after another in one millisecond, but a call for
+/// another millisecond in between (another thread) restarts the low bits at random; rows that
+/// are read back in id order (a conversation's messages) take their ids from here instead.
+pub(crate) fn new_ids_after(prefix: &str, created_at: Timestamp, after: Option<&str>, n: usize) -> Vec<String> {
+    const TAIL_BITS: u32 = 64;
+    let millis = created_at.timestamp_millis().max(0) as u64;
+    let floor = after
+        .and_then(|id| id.strip_prefix(prefix)?.strip_prefix('_'))
+        .filter(|hex| hex.len() == 28)
+        .and_then(|hex| u128::from_str_radix(hex, 16).ok());
+    let mut last = LAST_ID.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+    let tail = if last.0 == millis && last.1 < u64::MAX { last.1 + 1 } else { rand::random::<u64>() >> 1 };
+    let mut next = (u128::from(millis) << TAIL_BITS) | u128::from(tail);
+    if let Some(floor) = floor.filter(|floor| *floor >= next) {
+        next = floor + 1;
+    }
+    let ids = (0..n as u128).map(|i| format!("{prefix}_{:028x}", next + i)).collect();
+    if n > 0 {
+        // Later ids of this process continue after the batch, so they never repeat one of it.
+        let newest = next + n as u128 - 1;
+        *last = ((newest >> TAIL_BITS) as u64, newest as u64);
+    }
+    ids
 }
 
 #[cfg(test)]
@@ -305,5 +343,26 @@ mod tests {
         let ids: Vec<String> = (0..100).map(|_| new_id("cus", now)).collect();
         assert!(ids.windows(2).all(|w| w[0] < w[1]), "ids of one millisecond increase");
         assert_eq!(early.len(), "cus_".len() + 28);
+
+        // Ids for rows read back in order (messages): one test with the checks above, because
+        // the last id is process-wide state that tests running in parallel would disturb.
+        let now = Timestamp::from_timestamp(4_000, 0).unwrap();
+        let batch = new_ids_after("msg", now, None, 5);
+        assert_eq!(batch.len(), 5);
+        assert!(batch.windows(2).all(|w| w[0] < w[1]));
+        assert!(batch.iter().all(|id| id.len() == "msg_".len() + 28));
+        // Another millisecond in between restarts new_id's low bits; the floor keeps the order.
+        new_id("msg", Timestamp::from_timestamp(5_000, 0).unwrap());
+        let next = new_ids_after("msg", now, batch.last().map(String::as_str), 3);
+        assert!(batch.last().unwrap() < &next[0] && next.windows(2).all(|w| w[0] < w[1]));
+        // A floor from a clock ahead of ours still comes first.
+        let ahead = new_id("msg", Timestamp::from_timestamp(6_000, 0).unwrap());
+        let after_ahead = new_ids_after("msg", now, Some(&ahead), 2);
+        assert!(ahead < after_ahead[0] && after_ahead[0] < after_ahead[1]);
+        // Later ids continue after the batch, so they never repeat one of it.
+        assert!(after_ahead[1] < new_id("msg", Timestamp::from_timestamp(6_000, 0).unwrap()));
+        // A floor of another shape is ignored.
+        assert_eq!(new_ids_after("msg", now, Some("cus_zz"), 1).len(), 1);
+        assert!(new_ids_after("msg", now, None, 0).is_empty());
     }
 }

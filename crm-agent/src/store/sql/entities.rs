@@ -862,3 +862,76 @@ pub(crate) fn audit_filter(w: &mut Where, f: &AuditFilter) {
     w.eq("action", f.action.as_deref());
     w.eq("outcome", f.outcome.map(codec::text));
 }
+
+// --- the assistant -----------------------------------------------------------------------------
+//
+// Rows of one user: every query adds `user_id = ?` (messages go through their conversation).
+
+pub(crate) const CONVERSATIONS: Table = Table {
+    name: "conversations",
+    entity: "conversation",
+    visibility: Visibility::UserOwned,
+    columns: "id, organization_id, user_id, title, message_count, created_at, updated_at",
+    id_prefix: "cnv",
+};
+
+pub(crate) fn conversation_from_row(r: &Row) -> Result<Conversation> {
+    Ok(Conversation {
+        id: r.id("id")?,
+        organization_id: r.id("organization_id")?,
+        user_id: r.text("user_id")?,
+        title: r.text("title")?,
+        message_count: r.count("message_count")?,
+        created_at: r.ts("created_at")?,
+        updated_at: r.ts("updated_at")?,
+    })
+}
+
+pub(crate) const MESSAGES: Table = Table {
+    name: "messages",
+    entity: "message",
+    visibility: Visibility::UserOwned,
+    columns: "id, conversation_id, role, parts, created_at",
+    id_prefix: "msg",
+};
+
+pub(crate) fn message_from_row(r: &Row) -> Result<Message> {
+    Ok(Message {
+        id: r.id("id")?,
+        conversation_id: r.id("conversation_id")?,
+        role: r.parse("role")?,
+        parts: r.json("parts")?,
+        created_at: r.ts("created_at")?,
+    })
+}
+
+pub(crate) const PENDING_ACTIONS: Table = Table {
+    name: "pending_actions",
+    entity: "pending action",
+    visibility: Visibility::UserOwned,
+    columns: "id, organization_id, user_id, conversation_id, tool, arguments, summary, status, outcome, created_at, \
+              expires_at, decided_at",
+    id_prefix: "pac",
+};
+
+pub(crate) fn pending_action_from_row(r: &Row) -> Result<PendingAction> {
+    Ok(PendingAction {
+        id: r.id("id")?,
+        organization_id: r.id("organization_id")?,
+        user_id: r.text("user_id")?,
+        conversation_id: r.opt_id("conversation_id")?,
+        tool: r.text("tool")?,
+        arguments: r.json("arguments")?,
+        summary: r.text("summary")?,
+        status: r.parse("status")?,
+        outcome: r.opt_json("outcome")?,
+        created_at: r.ts("created_at")?,
+        expires_at: r.ts("expires_at")?,
+        decided_at: r.opt_ts("decided_at")?,
+    })
+}
+
+pub(crate) fn pending_action_filter(w: &mut Where, f: &PendingActionFilter) {
+    w.eq("conversation_id", f.conversation_id.as_ref().map(|c| c.as_str()));
+    w.eq("status", f.status.map(codec::text));
+}

@@ -357,6 +357,7 @@ fn migrator() -> Migrator {
         migration(2, "idempotency", include_str!("../../../migrations/0002_idempotency.sql")),
         migration(3, "aggregate indexes", include_str!("../../../migrations/0003_aggregate_indexes.sql")),
         migration(4, "one default pipeline", include_str!("../../../migrations/0004_one_default_pipeline.sql")),
+        migration(5, "assistant", include_str!("../../../migrations/0005_assistant.sql")),
     ];
     Migrator::with_migrations(migrations)
 }

@@ -20,6 +20,9 @@ pub(crate) enum Visibility {
     IssueComment,
     /// Configuration every member may see (pipelines and stages).
     Shared,
+    /// The assistant's per-user records (conversations, messages, pending actions): the caller
+    /// adds the owner's `user_id`, which is what restricts them, in a customer scope too.
+    UserOwned,
 }
 
 /// A `WHERE` clause under construction: the scope first, then each filter, ANDed.
@@ -44,7 +47,7 @@ impl Where {
                     "issue_id IN (SELECT id FROM issues WHERE organization_id = ? AND customer_id = ?)",
                     [SqlValue::from(scope.organization_id().as_str()), customer],
                 ),
-                Visibility::Shared => {}
+                Visibility::Shared | Visibility::UserOwned => {}
             }
         }
         w

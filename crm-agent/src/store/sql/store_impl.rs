@@ -35,6 +35,36 @@ fn require_own_customer(scope: &Scope, customer: Option<&CustomerId>) -> Result<
     }
 }
 
+/// The scope's clause plus `user_id = ?`: the assistant's records belong to one user, and any
+/// other user's (or organization's) are "not found". A customer scope sees its own user's.
+fn owned(dialect: super::Dialect, scope: &Scope, table: &Table, user_id: &str) -> Where {
+    let mut filter = Where::scoped(dialect, scope, table.visibility);
+    filter.push("user_id = ?", [SqlValue::from(user_id)]);
+    filter
+}
+
+/// Why a pending action can no longer be decided (confirmed or rejected).
+fn not_decidable(action: &PendingAction) -> Error {
+    Error::conflict(match action.status {
+        ActionStatus::Pending => {
+            format!("this action expired at {}", action.expires_at.format("%Y-%m-%d %H:%M:%S UTC"))
+        }
+        ActionStatus::Executing => "this action was already confirmed and is running".to_owned(),
+        ActionStatus::Succeeded => "this action was already confirmed and has run".to_owned(),
+        ActionStatus::Failed => "this action was already confirmed and failed".to_owned(),
+        ActionStatus::Rejected => "this action was already rejected".to_owned(),
+    })
+}
+
+/// Why a pending action's outcome cannot be recorded (it is not executing).
+fn not_finishable(action: &PendingAction) -> Error {
+    Error::conflict(match action.status {
+        ActionStatus::Pending => "this action has not been confirmed".to_owned(),
+        ActionStatus::Rejected => "this action was rejected".to_owned(),
+        status => format!("this action already finished ({status})"),
+    })
+}
+
 impl Tx {
     /// When a record names both a customer and an order, the order must be that customer's:
     /// otherwise one customer's issue or payment could expose another customer's order.
@@ -171,6 +201,14 @@ impl Tx {
         Ok(())
     }
 
+    /// The row `id` of one of `user_id`'s assistant records (`table` has a `user_id` column).
+    async fn owned_row(&mut self, table: &Table, columns: &str, scope: &Scope, user_id: &str, id: &str) -> Result<Row> {
+        let mut filter = owned(self.dialect(), scope, table, user_id);
+        filter.push("id = ?", [SqlValue::from(id)]);
+        let sql = format!("SELECT {columns} FROM {} WHERE {}", table.name, filter.sql());
+        self.fetch(&sql, filter.args).await?.into_iter().next().ok_or_else(|| Error::not_found(table.entity, id))
+    }
+
     async fn employee_with_roles(&mut self, scope: &Scope, id: &str) -> Result<Employee> {
         let mut employee = e::employee_from_row(&self.read_entity(&e::EMPLOYEES, scope, id).await?)?;
         let rows = self
@@ -204,6 +242,14 @@ impl SqlStore {
 
     fn filter(&self, scope: &Scope, table: &Table) -> Where {
         Where::scoped(self.dialect, scope, table.visibility)
+    }
+
+    /// Like [`Tx::owned_row`], on a reader.
+    async fn owned_row(&self, table: &Table, columns: &str, scope: &Scope, user_id: &str, id: &str) -> Result<Row> {
+        let mut filter = owned(self.dialect, scope, table, user_id);
+        filter.push("id = ?", [SqlValue::from(id)]);
+        let sql = format!("SELECT {columns} FROM {} WHERE {}", table.name, filter.sql());
+        self.read(&sql, filter.args).await?.into_iter().next().ok_or_else(|| Error::not_found(table.entity, id))
     }
 
     async fn fill_role_ids(&self, scope: &Scope, employees: &mut [Employee]) -> Result<()> {
@@ -1163,6 +1209,275 @@ impl Store for SqlStore {
 
     async fn employee_performance(&self, scope: &Scope) -> Result<Vec<EmployeePerformance>> {
         self.sql_employee_performance(scope).await
+    }
+
+    // --- the assistant: conversations, messages, pending actions -------------------------------------
+
+    async fn create_conversation(&self, scope: &Scope, new: NewConversation) -> Result<Conversation> {
+        new.validate()?;
+        let table = &e::CONVERSATIONS;
+        let user_id = new.user_id.clone();
+        let values =
+            vec![("user_id", new.user_id.into()), ("title", new.title.into()), ("message_count", 0_i64.into())];
+        let mut tx = self.begin().await?;
+        let id = tx.insert_entity(table, scope, values, None, true).await?;
+        let row = tx.owned_row(table, table.columns, scope, &user_id, &id).await?;
+        tx.commit().await?;
+        e::conversation_from_row(&row)
+    }
+
+    async fn get_conversation(&self, scope: &Scope, user_id: &str, id: &ConversationId) -> Result<Conversation> {
+        let table = &e::CONVERSATIONS;
+        e::conversation_from_row(&self.owned_row(table, table.columns, scope, user_id, id.as_str()).await?)
+    }
+
+    async fn list_conversations(&self, scope: &Scope, user_id: &str, page: &PageRequest) -> Result<Page<Conversation>> {
+        let table = &e::CONVERSATIONS;
+        let w = owned(self.dialect, scope, table, user_id);
+        self.list_of(table, w, page, SortOrder::NewestFirst, e::conversation_from_row).await
+    }
+
+    async fn update_conversation(
+        &self,
+        scope: &Scope,
+        user_id: &str,
+        id: &ConversationId,
+        patch: ConversationPatch,
+    ) -> Result<Conversation> {
+        patch.validate()?;
+        let table = &e::CONVERSATIONS;
+        let mut tx = self.begin().await?;
+        if let Some(title) = patch.title {
+            let mut w = owned(tx.dialect(), scope, table, user_id);
+            w.push("id = ?", [id.as_str().into()]);
+            let mut args: Vec<SqlValue> = vec![title.into(), codec::ts(codec::now())];
+            let sql = format!("UPDATE {} SET title = ?, updated_at = ? WHERE {}", table.name, w.sql());
+            args.extend(w.args);
+            if tx.execute(&sql, args).await? == 0 {
+                return Err(Error::not_found(table.entity, id.as_str()));
+            }
+        }
+        let row = tx.owned_row(table, table.columns, scope, user_id, id.as_str()).await?;
+        tx.commit().await?;
+        e::conversation_from_row(&row)
+    }
+
+    async fn delete_conversation(&self, scope: &Scope, user_id: &str, id: &ConversationId) -> Result<()> {
+        let table = &e::CONVERSATIONS;
+        let org = scope.organization_id().as_str();
+        let mut tx = self.begin().await?;
+        let mut w = owned(tx.dialect(), scope, table, user_id);
+        w.push("id = ?", [id.as_str().into()]);
+        if tx.execute(&format!("DELETE FROM {} WHERE {}", table.name, w.sql()), w.args).await? == 0 {
+            return Err(Error::not_found(table.entity, id.as_str()));
+        }
+        tx.execute(
+            "DELETE FROM messages WHERE organization_id = ? AND conversation_id = ?",
+            vec![org.into(), id.as_str().into()],
+        )
+        .await?;
+        tx.execute(
+            "DELETE FROM pending_actions WHERE organization_id = ? AND user_id = ? AND conversation_id = ?",
+            vec![org.into(), user_id.into(), id.as_str().into()],
+        )
+        .await?;
+        tx.commit().await
+    }
+
+    async fn append_messages(
+        &self,
+        scope: &Scope,
+        user_id: &str,
+        id: &ConversationId,
+        messages: Vec<NewMessage>,
+        now: Timestamp,
+    ) -> Result<Vec<Message>> {
+        // Every message is checked before anything is written.
+        for (i, message) in messages.iter().enumerate() {
+            message.validate().map_err(|err| match err {
+                Error::InvalidArgument(m) if messages.len() > 1 => Error::invalid(format!("message {}: {m}", i + 1)),
+                other => other,
+            })?;
+        }
+        let parts = messages.iter().map(|m| codec::json(&m.parts)).collect::<Result<Vec<_>>>()?;
+        let now = codec::truncate(now);
+        let table = &e::CONVERSATIONS;
+        let org = scope.organization_id().as_str();
+        let mut tx = self.begin().await?;
+        if messages.is_empty() {
+            tx.owned_row(table, "id", scope, user_id, id.as_str()).await?;
+            return Ok(Vec::new());
+        }
+        // Bumping the conversation first checks that it is this user's and, on PostgreSQL,
+        // locks it, so concurrent appends to one conversation take turns.
+        let mut w = owned(tx.dialect(), scope, table, user_id);
+        w.push("id = ?", [id.as_str().into()]);
+        let mut args: Vec<SqlValue> = vec![(messages.len() as i64).into(), codec::ts(now)];
+        let sql =
+            format!("UPDATE {} SET message_count = message_count + ?, updated_at = ? WHERE {}", table.name, w.sql());
+        args.extend(w.args);
+        if tx.execute(&sql, args).await? == 0 {
+            return Err(Error::not_found(table.entity, id.as_str()));
+        }
+        // New ids sort after the conversation's newest message, whatever clock wrote it.
+        let newest = tx
+            .fetch(
+                "SELECT MAX(id) AS newest FROM messages WHERE organization_id = ? AND conversation_id = ?",
+                vec![org.into(), id.as_str().into()],
+            )
+            .await?
+            .first()
+            .map(|r| r.opt_text("newest"))
+            .transpose()?
+            .flatten();
+        let ids = codec::new_ids_after(e::MESSAGES.id_prefix, now, newest.as_deref(), messages.len());
+        let rows = ids
+            .iter()
+            .zip(&messages)
+            .zip(parts)
+            .map(|((message_id, message), parts)| {
+                vec![
+                    ("id", message_id.into()),
+                    ("organization_id", org.into()),
+                    ("conversation_id", id.as_str().into()),
+                    ("role", codec::text(message.role)),
+                    ("parts", parts),
+                    ("created_at", codec::ts(now)),
+                ]
+            })
+            .collect();
+        tx.insert_many(e::MESSAGES.name, rows).await?;
+        tx.commit().await?;
+        Ok(ids
+            .into_iter()
+            .zip(messages)
+            .map(|(message_id, message)| Message {
+                id: MessageId(message_id),
+                conversation_id: id.clone(),
+                role: message.role,
+                parts: message.parts,
+                created_at: now,
+            })
+            .collect())
+    }
+
+    async fn list_messages(
+        &self,
+        scope: &Scope,
+        user_id: &str,
+        id: &ConversationId,
+        page: &PageRequest,
+    ) -> Result<Page<Message>> {
+        self.owned_row(&e::CONVERSATIONS, "id", scope, user_id, id.as_str()).await?;
+        let mut w = self.filter(scope, &e::MESSAGES);
+        w.push("conversation_id = ?", [id.as_str().into()]);
+        self.list_of(&e::MESSAGES, w, page, SortOrder::NewestFirst, e::message_from_row).await
+    }
+
+    async fn create_pending_action(&self, scope: &Scope, new: NewPendingAction) -> Result<PendingAction> {
+        new.validate()?;
+        let table = &e::PENDING_ACTIONS;
+        let values = vec![
+            ("user_id", new.user_id.as_str().into()),
+            ("conversation_id", codec::opt_text(new.conversation_id.as_ref())),
+            ("tool", new.tool.into()),
+            ("arguments", codec::json(&new.arguments)?),
+            ("summary", new.summary.into()),
+            ("status", codec::text(ActionStatus::Pending)),
+            ("outcome", SqlValue::Text(None)),
+            ("expires_at", codec::ts(codec::truncate(new.expires_at))),
+            ("decided_at", SqlValue::Int(None)),
+        ];
+        let mut tx = self.begin().await?;
+        if let Some(conversation) = &new.conversation_id {
+            tx.owned_row(&e::CONVERSATIONS, "id", scope, &new.user_id, conversation.as_str()).await?;
+        }
+        let id = tx.insert_entity(table, scope, values, Some(new.created_at), false).await?;
+        let row = tx.owned_row(table, table.columns, scope, &new.user_id, &id).await?;
+        tx.commit().await?;
+        e::pending_action_from_row(&row)
+    }
+
+    async fn get_pending_action(&self, scope: &Scope, user_id: &str, id: &ActionId) -> Result<PendingAction> {
+        let table = &e::PENDING_ACTIONS;
+        e::pending_action_from_row(&self.owned_row(table, table.columns, scope, user_id, id.as_str()).await?)
+    }
+
+    async fn list_pending_actions(
+        &self,
+        scope: &Scope,
+        user_id: &str,
+        filter: &PendingActionFilter,
+        page: &PageRequest,
+    ) -> Result<Page<PendingAction>> {
+        let table = &e::PENDING_ACTIONS;
+        let mut w = owned(self.dialect, scope, table, user_id);
+        e::pending_action_filter(&mut w, filter);
+        self.list_of(table, w, page, SortOrder::NewestFirst, e::pending_action_from_row).await
+    }
+
+    async fn decide_pending_action(
+        &self,
+        scope: &Scope,
+        user_id: &str,
+        id: &ActionId,
+        to: ActionStatus,
+        now: Timestamp,
+    ) -> Result<PendingAction> {
+        if !matches!(to, ActionStatus::Executing | ActionStatus::Rejected) {
+            return Err(Error::invalid(format!(
+                "a pending action is decided to `executing` (confirmed) or `rejected`, not `{to}`"
+            )));
+        }
+        let now = codec::truncate(now);
+        let table = &e::PENDING_ACTIONS;
+        let mut tx = self.begin().await?;
+        // Compare-and-set in one statement: of concurrent decisions exactly one matches
+        // (PostgreSQL re-checks the condition after the first commits; SQLite has one writer).
+        let mut w = owned(tx.dialect(), scope, table, user_id);
+        w.push(
+            "id = ? AND status = ? AND expires_at > ?",
+            [id.as_str().into(), codec::text(ActionStatus::Pending), codec::ts(now)],
+        );
+        let mut args: Vec<SqlValue> = vec![codec::text(to), codec::ts(now)];
+        let sql = format!("UPDATE {} SET status = ?, decided_at = ? WHERE {}", table.name, w.sql());
+        args.extend(w.args);
+        let decided = tx.execute(&sql, args).await? == 1;
+        let action =
+            e::pending_action_from_row(&tx.owned_row(table, table.columns, scope, user_id, id.as_str()).await?)?;
+        if !decided {
+            return Err(not_decidable(&action));
+        }
+        tx.commit().await?;
+        Ok(action)
+    }
+
+    async fn finish_pending_action(
+        &self,
+        scope: &Scope,
+        user_id: &str,
+        id: &ActionId,
+        to: ActionStatus,
+        outcome: serde_json::Value,
+    ) -> Result<PendingAction> {
+        if !matches!(to, ActionStatus::Succeeded | ActionStatus::Failed) {
+            return Err(Error::invalid(format!("a confirmed action finishes as `succeeded` or `failed`, not `{to}`")));
+        }
+        let table = &e::PENDING_ACTIONS;
+        let mut tx = self.begin().await?;
+        let mut w = owned(tx.dialect(), scope, table, user_id);
+        w.push("id = ? AND status = ?", [id.as_str().into(), codec::text(ActionStatus::Executing)]);
+        let mut args: Vec<SqlValue> = vec![codec::text(to), codec::json(&outcome)?];
+        let sql = format!("UPDATE {} SET status = ?, outcome = ? WHERE {}", table.name, w.sql());
+        args.extend(w.args);
+        let finished = tx.execute(&sql, args).await? == 1;
+        let action =
+            e::pending_action_from_row(&tx.owned_row(table, table.columns, scope, user_id, id.as_str()).await?)?;
+        if !finished {
+            return Err(not_finishable(&action));
+        }
+        tx.commit().await?;
+        Ok(action)
     }
 
     // --- audit ---------------------------------------------------------------------------------------
