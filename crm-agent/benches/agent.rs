@@ -41,7 +41,15 @@ fn memory_kib(field: &str) -> u64 {
 async fn store(dir: &tempfile::TempDir) -> Arc<SqlStore> {
     let url = format!("sqlite://{}", dir.path().join("bench.db").display());
     let store = SqlStore::open(&url).await.expect("open");
-    let seed = SeedOptions { customers: 200, leads: 50, deals: 50, issues: 10, orders: 10, activities: 10, ..SeedOptions::default() };
+    let seed = SeedOptions {
+        customers: 200,
+        leads: 50,
+        deals: 50,
+        issues: 10,
+        orders: 10,
+        activities: 10,
+        ..SeedOptions::default()
+    };
     seed_demo(&store, &seed).await.expect("seed");
     Arc::new(store)
 }
@@ -99,7 +107,8 @@ async fn step_overhead(iterations: usize) {
     for _ in 0..iterations {
         let started = Instant::now();
         for body in &bodies {
-            let response = http.post(&url).header("x-goog-api-key", "bench-key").body(body.clone()).send().await.unwrap();
+            let response =
+                http.post(&url).header("x-goog-api-key", "bench-key").body(body.clone()).send().await.unwrap();
             assert!(response.status().is_success());
             response.bytes().await.unwrap();
         }
@@ -107,7 +116,9 @@ async fn step_overhead(iterations: usize) {
     }
     let (turn, fake_time) = (median(turns), median(fake_only));
     let overhead = turn.saturating_sub(fake_time) / 2;
-    println!("agent step overhead: turn of 2 steps p50 {turn:?}, fake server alone p50 {fake_time:?} => {overhead:?} per step ({iterations} turns; target <= 200us)");
+    println!(
+        "agent step overhead: turn of 2 steps p50 {turn:?}, fake server alone p50 {fake_time:?} => {overhead:?} per step ({iterations} turns; target <= 200us)"
+    );
 }
 
 async fn concurrent_chats(chats: usize) {
@@ -162,7 +173,11 @@ async fn concurrent_chats(chats: usize) {
 fn main() {
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().expect("runtime");
     let full = bench_mode();
-    let chats = std::env::var("CRM_AGENT_BENCH_CHATS").ok().and_then(|v| v.parse().ok()).unwrap_or(if full { 2_000 } else { 20 });
+    let chats = std::env::var("CRM_AGENT_BENCH_CHATS").ok().and_then(|v| v.parse().ok()).unwrap_or(if full {
+        2_000
+    } else {
+        20
+    });
     runtime.block_on(async {
         step_overhead(if full { 300 } else { 3 }).await;
         concurrent_chats(chats).await;

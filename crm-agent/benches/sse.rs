@@ -8,7 +8,8 @@ use crm_agent::model::gemini::decode_stream_item;
 use crm_agent::model::gemini::sse::SseParser;
 
 fn body() -> Vec<u8> {
-    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../../shared/fixtures/gemini/rust-genai_yakbak_gemini_tool_stream.sse");
+    let path =
+        concat!(env!("CARGO_MANIFEST_DIR"), "/../../shared/fixtures/gemini/rust-genai_yakbak_gemini_tool_stream.sse");
     let one = std::fs::read(path).expect("fixture");
     let copies = (4 << 20) / one.len() + 1;
     one.repeat(copies)
@@ -21,7 +22,10 @@ fn parse(body: &[u8], decode: bool) -> usize {
     for read in body.chunks(16 * 1024) {
         parser.feed(read, &mut items);
         if decode {
-            chunks += items.drain(..).map(|item| decode_stream_item(item).expect("valid chunk").candidates.len()).sum::<usize>();
+            chunks += items
+                .drain(..)
+                .map(|item| decode_stream_item(item).expect("valid chunk").candidates.len())
+                .sum::<usize>();
         } else {
             chunks += items.len();
             items.clear();

@@ -93,7 +93,8 @@ fn crm_agent_with_model(args: &[&str], base_url: &str) -> (bool, String, String)
 async fn chat_and_confirm_from_the_command_line() {
     let dir = tempfile::tempdir().unwrap();
     let db = format!("sqlite://{}", dir.path().join("chat.db").display());
-    let (ok, _, err) = crm_agent(&["seed", "--db", &db, "--quiet", "--customers", "10", "--leads", "5", "--deals", "5"]);
+    let (ok, _, err) =
+        crm_agent(&["seed", "--db", &db, "--quiet", "--customers", "10", "--leads", "5", "--deals", "5"]);
     assert!(ok, "{err}");
     let script = serde_json::json!({"turns": [
         {"when": {"user_text_contains": "how many"}, "reply": {"function_calls": [{"name": "get_customer_stats", "args": {}}]}},
@@ -101,13 +102,19 @@ async fn chat_and_confirm_from_the_command_line() {
         {"when": {"user_text_contains": "add"}, "reply": {"function_calls": [{"name": "create_customer", "args": {"name": "Quill & Co"}}]}},
         {"when": {"function_response": "create_customer"}, "reply": {"text": "Please confirm."}}
     ]});
-    let fake = fake_gemini::FakeGemini::start(fake_gemini::Script::from_json(&script.to_string()).unwrap()).await.unwrap();
+    let fake =
+        fake_gemini::FakeGemini::start(fake_gemini::Script::from_json(&script.to_string()).unwrap()).await.unwrap();
     let url = fake.base_url();
 
     // A person at a terminal: the answer on stdout, the tool activity on stderr.
     let (ok, out, err) = tokio::task::spawn_blocking({
         let (db, url) = (db.clone(), url.clone());
-        move || crm_agent_with_model(&["chat", "--db", &db, "--user", "acme-owner", "--message", "how many customers?"], &url)
+        move || {
+            crm_agent_with_model(
+                &["chat", "--db", &db, "--user", "acme-owner", "--message", "how many customers?"],
+                &url,
+            )
+        }
     })
     .await
     .unwrap();
@@ -118,7 +125,12 @@ async fn chat_and_confirm_from_the_command_line() {
     // --json: one event per line; the write waits for `confirm`.
     let (ok, out, err) = tokio::task::spawn_blocking({
         let (db, url) = (db.clone(), url.clone());
-        move || crm_agent_with_model(&["chat", "--db", &db, "--user", "acme-owner", "--message", "add Quill", "--json"], &url)
+        move || {
+            crm_agent_with_model(
+                &["chat", "--db", &db, "--user", "acme-owner", "--message", "add Quill", "--json"],
+                &url,
+            )
+        }
     })
     .await
     .unwrap();

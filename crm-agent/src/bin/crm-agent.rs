@@ -4,9 +4,9 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand, ValueEnum};
 use crm_agent::domain::*;
+use crm_agent::model::{GeminiClient, GeminiConfig};
 use crm_agent::seed::{SeedOptions, seed_demo};
 use crm_agent::store::sql::redact_url as redact;
-use crm_agent::model::{GeminiClient, GeminiConfig};
 use crm_agent::{ChatEvent, CrmAgent, SqlStore, Store, UserContext};
 use futures::StreamExt;
 
@@ -291,7 +291,10 @@ async fn run(cli: Cli) -> crm_agent::Result<()> {
             }
             agent.registry().flush_audit().await;
             if let Some((code, message)) = failure {
-                return Err(crm_agent::Error::Model { message: format!("the turn failed ({code}): {message}"), retryable: false });
+                return Err(crm_agent::Error::Model {
+                    message: format!("the turn failed ({code}): {message}"),
+                    retryable: false,
+                });
             }
         }
         Command::Confirm { action_id, who } => {

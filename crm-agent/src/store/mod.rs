@@ -713,7 +713,13 @@ pub trait Store: Send + Sync + 'static {
     }
     /// Revokes one of `user_id`'s tokens at `now` (a token revoked before keeps its first
     /// revocation time). Another user's token is not found.
-    async fn revoke_api_token(&self, scope: &Scope, user_id: &str, id: &ApiTokenId, now: Timestamp) -> Result<ApiToken> {
+    async fn revoke_api_token(
+        &self,
+        scope: &Scope,
+        user_id: &str,
+        id: &ApiTokenId,
+        now: Timestamp,
+    ) -> Result<ApiToken> {
         let _ = (scope, user_id, id, now);
         unsupported("revoke_api_token")
     }
