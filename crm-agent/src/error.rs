@@ -21,6 +21,10 @@ pub enum Error {
         /// The id the caller asked for.
         id: String,
     },
+    /// The caller could not be identified (no credentials, or an unknown, revoked or expired
+    /// token). HTTP 401.
+    #[error("unauthenticated: {0}")]
+    Unauthenticated(String),
     /// The caller lacks a permission. The message names the missing permission only.
     #[error("permission denied: {0}")]
     PermissionDenied(String),
@@ -63,6 +67,8 @@ pub enum Error {
 pub enum ErrorKind {
     /// See [`Error::NotFound`].
     NotFound,
+    /// See [`Error::Unauthenticated`].
+    Unauthenticated,
     /// See [`Error::PermissionDenied`].
     PermissionDenied,
     /// See [`Error::InvalidArgument`].
@@ -88,6 +94,7 @@ impl ErrorKind {
     pub fn as_str(self) -> &'static str {
         match self {
             ErrorKind::NotFound => "not_found",
+            ErrorKind::Unauthenticated => "unauthenticated",
             ErrorKind::PermissionDenied => "permission_denied",
             ErrorKind::InvalidArgument => "invalid_argument",
             ErrorKind::Conflict => "conflict",
@@ -112,6 +119,7 @@ impl Error {
     pub fn kind(&self) -> ErrorKind {
         match self {
             Error::NotFound { .. } => ErrorKind::NotFound,
+            Error::Unauthenticated(_) => ErrorKind::Unauthenticated,
             Error::PermissionDenied(_) => ErrorKind::PermissionDenied,
             Error::InvalidArgument(_) => ErrorKind::InvalidArgument,
             Error::Conflict(_) => ErrorKind::Conflict,

@@ -26,6 +26,7 @@
 //! ```
 
 pub mod agent;
+pub mod auth;
 pub mod context;
 pub mod domain;
 pub mod error;

@@ -169,6 +169,11 @@ enum Command {
         #[command(flatten)]
         who: ActAs,
     },
+    /// Manage API tokens (for MCP clients and other programs acting as a user).
+    Token {
+        #[command(subcommand)]
+        action: TokenAction,
+    },
     /// List records as one user sees them (scoped to their organization and, for customers,
     /// their own records), as JSON.
     List {
@@ -179,6 +184,33 @@ enum Command {
         /// Page size.
         #[arg(long, default_value_t = 20)]
         limit: u32,
+    },
+}
+
+#[derive(Subcommand)]
+enum TokenAction {
+    /// Create a token acting as USER; prints the secret once.
+    Create {
+        #[command(flatten)]
+        who: ActAs,
+        /// A name to recognise it by.
+        #[arg(long, default_value = "api token")]
+        name: String,
+        /// Expire after this many days (default: never).
+        #[arg(long)]
+        expires: Option<u32>,
+    },
+    /// List USER's tokens (never their secrets).
+    List {
+        #[command(flatten)]
+        who: ActAs,
+    },
+    /// Revoke one of USER's tokens.
+    Revoke {
+        /// The token's id (from `token list`).
+        id: String,
+        #[command(flatten)]
+        who: ActAs,
     },
 }
 
@@ -309,6 +341,27 @@ async fn run(cli: Cli) -> crm_agent::Result<()> {
             let agent = CrmAgent::builder(store).model(std::sync::Arc::new(GeminiClient::from_env()?)).build()?;
             println!("{}", to_json(&agent.reject(&ctx, &ActionId::from(action_id)).await?, true)?);
         }
+        Command::Token { action } => match action {
+            TokenAction::Create { who, name, expires } => {
+                let (store, ctx) = who.open().await?;
+                let expires = expires.map(|days| chrono::Duration::days(i64::from(days)));
+                let issued = crm_agent::auth::create_token(store.as_ref(), &ctx, &name, expires).await?;
+                eprintln!(
+                    "token {} for {} in {} — the secret is shown only now:",
+                    issued.token.id, ctx.user_id, ctx.organization_id
+                );
+                println!("{}", issued.secret);
+            }
+            TokenAction::List { who } => {
+                let (store, ctx) = who.open().await?;
+                println!("{}", to_json(&store.list_api_tokens(&ctx.scope()?, &ctx.user_id).await?, true)?);
+            }
+            TokenAction::Revoke { id, who } => {
+                let (store, ctx) = who.open().await?;
+                let authenticator = crm_agent::auth::TokenAuthenticator::new(store);
+                println!("{}", to_json(&authenticator.revoke(&ctx, &ApiTokenId::from(id)).await?, true)?);
+            }
+        },
         Command::List { entity, who, limit } => {
             let (store, ctx) = who.open().await?;
             let scope = ctx.scope()?;

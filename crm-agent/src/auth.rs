@@ -1,0 +1,158 @@
+//! API tokens: issuing them, and turning a bearer token into the [`UserContext`] it stands for.
+//!
+//! A secret is `crm_` followed by 64 random hex digits (256 bits); the store keeps only its
+//! SHA-256 (a slow password hash buys nothing for secrets this long, and every MCP request
+//! checks one). A token carries exactly its creator's identity: each authentication resolves
+//! the creator's membership as it is *now* (role, employee record, grants), so a demoted or
+//! removed user's tokens shrink or stop with them.
+//!
+//! Resolving a membership takes a few queries, so [`TokenAuthenticator`] keeps what it resolved
+//! for a short time (`ttl`, default 5 s). A token revoked through the same authenticator stops at
+//! once; one revoked elsewhere (another process) stops within `ttl`.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use rand::Rng;
+use sha2::{Digest, Sha256};
+
+use crate::context::UserContext;
+use crate::domain::{ApiToken, ApiTokenId, NewApiToken};
+use crate::error::{Error, ErrorKind, Result};
+use crate::store::Store;
+
+/// What every crm-agent secret starts with (so leaked ones are easy to grep for).
+pub const SECRET_PREFIX: &str = "crm_";
+
+/// A token just created: the secret is shown once and never stored.
+#[derive(Debug, Clone)]
+pub struct IssuedToken {
+    /// The secret to hand to the client (`Authorization: Bearer …`).
+    pub secret: String,
+    /// The stored token.
+    pub token: ApiToken,
+}
+
+/// SHA-256 of a secret, lowercase hex.
+pub fn hash_secret(secret: &str) -> String {
+    hex::encode(Sha256::digest(secret.as_bytes()))
+}
+
+/// Creates a token acting as `ctx`'s user in `ctx`'s organization.
+pub async fn create_token(
+    store: &dyn Store,
+    ctx: &UserContext,
+    name: &str,
+    expires_in: Option<chrono::Duration>,
+) -> Result<IssuedToken> {
+    let mut bytes = [0u8; 32];
+    rand::rng().fill(&mut bytes);
+    let secret = format!("{SECRET_PREFIX}{}", hex::encode(bytes));
+    let now = chrono::Utc::now();
+    if expires_in.is_some_and(|d| d <= chrono::Duration::zero()) {
+        return Err(Error::invalid("a token must expire in the future"));
+    }
+    let new = NewApiToken {
+        user_id: ctx.user_id.clone(),
+        name: name.trim().to_owned(),
+        secret_hash: hash_secret(&secret),
+        prefix: secret[..SECRET_PREFIX.len() + 8].to_owned(),
+        created_at: now,
+        expires_at: expires_in.map(|d| now + d),
+    };
+    let token = store.create_api_token(&ctx.scope()?, new).await?;
+    Ok(IssuedToken { secret, token })
+}
+
+/// Turns bearer tokens into user contexts, with a short cache. Cheap to clone.
+#[derive(Clone)]
+pub struct TokenAuthenticator {
+    store: Arc<dyn Store>,
+    ttl: Duration,
+    cache: Arc<Mutex<HashMap<String, (UserContext, Instant)>>>,
+}
+
+impl std::fmt::Debug for TokenAuthenticator {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TokenAuthenticator").field("ttl", &self.ttl).finish_non_exhaustive()
+    }
+}
+
+/// Most cached identities; past it the cache is cleared (it refills from the store).
+const MAX_CACHED: usize = 10_000;
+
+impl TokenAuthenticator {
+    /// An authenticator over `store`, caching identities for 5 seconds.
+    pub fn new(store: Arc<dyn Store>) -> Self {
+        Self::with_ttl(store, Duration::from_secs(5))
+    }
+
+    /// An authenticator caching identities for `ttl` (zero: no cache).
+    pub fn with_ttl(store: Arc<dyn Store>, ttl: Duration) -> Self {
+        TokenAuthenticator { store, ttl, cache: Arc::new(Mutex::new(HashMap::new())) }
+    }
+
+    /// The user `secret` acts as. Unknown, revoked or expired tokens, and tokens whose user is
+    /// no longer a member, are [`Error::Unauthenticated`] (with no hint of which).
+    pub async fn authenticate(&self, secret: &str) -> Result<UserContext> {
+        let secret = secret.trim();
+        if !secret.starts_with(SECRET_PREFIX) || secret.len() > 200 {
+            return Err(unknown());
+        }
+        let hash = hash_secret(secret);
+        if let Some(ctx) = self.cached(&hash) {
+            return Ok(ctx);
+        }
+        let token = match self.store.find_api_token(&hash).await {
+            Ok(token) => token,
+            Err(e) if e.kind() == ErrorKind::NotFound => return Err(unknown()),
+            Err(e) => return Err(e),
+        };
+        if !token.is_active(chrono::Utc::now()) {
+            return Err(unknown());
+        }
+        let ctx = match UserContext::resolve(self.store.as_ref(), &token.user_id, Some(token.organization_id.as_str()))
+            .await
+        {
+            Ok(ctx) => ctx,
+            Err(e) if e.kind() == ErrorKind::NotFound => return Err(unknown()),
+            Err(e) => return Err(e),
+        };
+        if !self.ttl.is_zero() {
+            let mut cache = self.cache.lock().unwrap_or_else(|p| p.into_inner());
+            if cache.len() >= MAX_CACHED {
+                cache.clear();
+            }
+            cache.insert(hash, (ctx.clone(), Instant::now() + self.ttl));
+        }
+        Ok(ctx)
+    }
+
+    fn cached(&self, hash: &str) -> Option<UserContext> {
+        let mut cache = self.cache.lock().unwrap_or_else(|p| p.into_inner());
+        match cache.get(hash) {
+            Some((ctx, until)) if Instant::now() < *until => Some(ctx.clone()),
+            Some(_) => {
+                cache.remove(hash);
+                None
+            }
+            None => None,
+        }
+    }
+
+    /// Revokes one of `ctx`'s tokens; it stops working at once for this authenticator.
+    pub async fn revoke(&self, ctx: &UserContext, id: &ApiTokenId) -> Result<ApiToken> {
+        let token = self.store.revoke_api_token(&ctx.scope()?, &ctx.user_id, id, chrono::Utc::now()).await?;
+        // The cache is keyed by hash, which the token no longer reveals: drop this user's entries.
+        let mut cache = self.cache.lock().unwrap_or_else(|p| p.into_inner());
+        cache.retain(|_, (cached, _)| {
+            !(cached.user_id == token.user_id && cached.organization_id == token.organization_id)
+        });
+        Ok(token)
+    }
+}
+
+fn unknown() -> Error {
+    Error::Unauthenticated("the token is unknown, expired or revoked".into())
+}
