@@ -25,11 +25,13 @@
 //! # Ok(()) }
 //! ```
 
+pub mod actions;
 pub mod agent;
 pub mod auth;
 pub mod context;
 pub mod domain;
 pub mod error;
+pub mod mcp;
 pub mod model;
 pub mod policy;
 pub mod provision;

@@ -26,6 +26,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use tokio::sync::mpsc;
 
+use crate::actions;
 use crate::context::{Role, UserContext};
 use crate::domain::*;
 use crate::error::{Error, Result};
@@ -40,6 +41,7 @@ mod prompt;
 mod turn;
 
 pub use events::{ChatEvent, Usage, sse_encode};
+pub use crate::actions::ConfirmedAction;
 pub use history::message_text;
 
 /// How the assistant behaves. `AgentOptions::default()` is what SPEC §4 describes.
@@ -141,15 +143,6 @@ impl std::fmt::Debug for CrmAgent {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("CrmAgent").field("model", &self.inner.model.model_name()).finish_non_exhaustive()
     }
-}
-
-/// A confirmed action and what its tool returned.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct ConfirmedAction {
-    /// The action, now `succeeded`.
-    pub action: PendingAction,
-    /// The tool's result.
-    pub result: Value,
 }
 
 /// A conversation with its messages (oldest first).
@@ -254,43 +247,30 @@ impl CrmAgent {
     /// exactly once (a second confirm is a conflict), records the outcome on the action and
     /// as a note in its conversation.
     pub async fn confirm(&self, ctx: &UserContext, action: &ActionId) -> Result<ConfirmedAction> {
-        let scope = ctx.scope()?;
-        let store = &self.inner.store;
-        let pending = store.get_pending_action(&scope, &ctx.user_id, action).await?;
-        // Check before claiming, so an action the user can no longer run stays pending (and
-        // expires) instead of being marked as attempted.
-        self.inner.registry.check(ctx, &pending.tool, &pending.arguments)?;
-        let now = chrono::Utc::now();
-        store.decide_pending_action(&scope, &ctx.user_id, action, ActionStatus::Executing, now).await?;
-        let result = self.inner.registry.call(ctx, &pending.tool, pending.arguments.clone()).await;
-        let (status, outcome, note) = match &result {
-            Ok(value) => (
-                ActionStatus::Succeeded,
-                value.clone(),
-                format!(
-                    "The user confirmed `{}` (action {action}); it ran successfully. Result: {}",
-                    pending.tool,
-                    turn::cap_json(value, self.inner.options.max_tool_result_bytes)
-                ),
+        let conversation = self.inner.store.get_pending_action(&ctx.scope()?, &ctx.user_id, action).await?.conversation_id;
+        let confirmed = actions::confirm(&self.inner.registry, ctx, action).await;
+        let note = match &confirmed {
+            Ok(done) => format!(
+                "The user confirmed `{}` (action {action}); it ran successfully. Result: {}",
+                done.action.tool,
+                turn::cap_json(&done.result, self.inner.options.max_tool_result_bytes)
             ),
-            Err(error) => (
-                ActionStatus::Failed,
-                turn::error_json(error),
-                format!("The user confirmed `{}` (action {action}), but it failed: {error}", pending.tool),
-            ),
+            // Only a failure of the tool itself (the action is then `failed`) is news for the
+            // conversation; a refused or repeated confirm changed nothing.
+            Err(error) => match self.inner.store.get_pending_action(&ctx.scope()?, &ctx.user_id, action).await {
+                Ok(after) if after.status == ActionStatus::Failed => {
+                    format!("The user confirmed `{}` (action {action}), but it failed: {error}", after.tool)
+                }
+                _ => return confirmed,
+            },
         };
-        let finished = store.finish_pending_action(&scope, &ctx.user_id, action, status, outcome).await?;
-        self.add_note(ctx, pending.conversation_id.as_ref(), &note).await;
-        let value = result?;
-        Ok(ConfirmedAction { action: finished, result: value })
+        self.add_note(ctx, conversation.as_ref(), &note).await;
+        confirmed
     }
 
     /// Rejects one of `ctx`'s pending actions: it will never run.
     pub async fn reject(&self, ctx: &UserContext, action: &ActionId) -> Result<PendingAction> {
-        let scope = ctx.scope()?;
-        let now = chrono::Utc::now();
-        let rejected =
-            self.inner.store.decide_pending_action(&scope, &ctx.user_id, action, ActionStatus::Rejected, now).await?;
+        let rejected = actions::reject(&self.inner.registry, ctx, action).await?;
         let note = format!("The user rejected `{}` (action {action}); it was not carried out.", rejected.tool);
         self.add_note(ctx, rejected.conversation_id.as_ref(), &note).await;
         Ok(rejected)

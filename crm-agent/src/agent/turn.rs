@@ -12,6 +12,7 @@ use serde_json::{Value, json};
 use tokio::sync::mpsc;
 
 use super::CrmAgent;
+use crate::actions::{self, error_json, needs_confirmation};
 use super::events::{ChatEvent, Usage};
 use super::history::{self, ContentBuilder};
 use super::prompt::{PromptInputs, system_prompt};
@@ -178,7 +179,7 @@ impl Turn {
                 return Ok(());
             }
             let model_content = answer.content.into_content();
-            let responses = self.run_calls(&scope, &conversation.id, step, &calls, confirmation).await;
+            let responses = self.run_calls(&conversation.id, step, &calls, confirmation).await;
             let messages = vec![
                 history::message(MessageRole::Model, &model_content.parts)?,
                 history::message(MessageRole::Tool, &responses)?,
@@ -274,7 +275,6 @@ impl Turn {
     /// hung up meanwhile does not stop them (the step must be stored whole).
     async fn run_calls(
         &self,
-        scope: &Scope,
         conversation: &ConversationId,
         step: u32,
         calls: &[FunctionCall],
@@ -290,7 +290,7 @@ impl Turn {
             let needs_confirmation =
                 inner.registry.get(&call.name).is_some_and(|tool| needs_confirmation(confirmation, tool));
             let response = if needs_confirmation {
-                match self.propose(scope, conversation, call).await {
+                match self.propose(conversation, call).await {
                     Ok(action) => {
                         let _ = self
                             .emit(ChatEvent::ConfirmationRequired {
@@ -334,36 +334,9 @@ impl Turn {
 
     /// A write that needs confirmation: checked (and audited) now, recorded as a pending
     /// action bound to these exact arguments.
-    async fn propose(
-        &self,
-        scope: &Scope,
-        conversation: &ConversationId,
-        call: &FunctionCall,
-    ) -> Result<PendingAction> {
-        let inner = &self.agent.inner;
-        let tool = inner.registry.propose(&self.user, &call.name, &call.args)?;
-        let now = chrono::Utc::now();
-        let new = NewPendingAction {
-            user_id: self.user.user_id.clone(),
-            conversation_id: Some(conversation.clone()),
-            tool: tool.name().to_owned(),
-            arguments: call.args.clone(),
-            summary: action_summary(tool, &call.args),
-            created_at: now,
-            expires_at: now + PENDING_ACTION_TTL,
-        };
-        inner.store.create_pending_action(scope, new).await
+    async fn propose(&self, conversation: &ConversationId, call: &FunctionCall) -> Result<PendingAction> {
+        actions::propose(&self.agent.inner.registry, &self.user, Some(conversation), &call.name, &call.args).await
     }
-}
-
-/// Whether a write by the model must wait for the user under `mode`.
-pub(super) fn needs_confirmation(mode: ConfirmationMode, tool: &Tool) -> bool {
-    tool.writes()
-        && match mode {
-            ConfirmationMode::Never => false,
-            ConfirmationMode::Destructive => tool.annotations().destructive,
-            ConfirmationMode::AllWrites => true,
-        }
 }
 
 fn declarations(tools: &[&Tool], compact: bool) -> Vec<WireTool> {
@@ -400,11 +373,6 @@ fn title_of(message: &str) -> String {
     title
 }
 
-/// `{"error": {"kind", "message"}}`: how failures are shown to the model and stored.
-pub(super) fn error_json(error: &Error) -> Value {
-    json!({"error": {"kind": error.kind().as_str(), "message": error.to_string()}})
-}
-
 fn tool_result(id: &str, name: &str, result: std::result::Result<&Value, &Error>) -> ChatEvent {
     let (ok, summary) = match result {
         Ok(value) => (true, result_summary(value)),
@@ -428,32 +396,6 @@ fn result_summary(value: &Value) -> String {
         Value::Array(items) => format!("{} results", items.len()),
         _ => "ok".into(),
     }
-}
-
-/// "Create customer: name=Acme Ltd, email=a@b.c" — what the confirmation card says.
-fn action_summary(tool: &Tool, args: &Value) -> String {
-    let mut words = tool.name().replace('_', " ");
-    if let Some(first) = words.get_mut(0..1) {
-        first.make_ascii_uppercase();
-    }
-    let details: Vec<String> = args
-        .as_object()
-        .map(|map| {
-            map.iter()
-                .filter(|(key, _)| key.as_str() != "idempotency_key")
-                .map(|(key, value)| {
-                    let shown = match value {
-                        Value::String(s) => s.clone(),
-                        other => other.to_string(),
-                    };
-                    let shown: String = shown.chars().take(60).collect();
-                    format!("{key}={shown}")
-                })
-                .collect()
-        })
-        .unwrap_or_default();
-    let summary = if details.is_empty() { words } else { format!("{words}: {}", details.join(", ")) };
-    summary.chars().take(500).collect()
 }
 
 /// A tool result for the model, cut to `max_bytes` of JSON (marked as cut) when longer.

@@ -169,6 +169,32 @@ enum Command {
         #[command(flatten)]
         who: ActAs,
     },
+    /// Serve the tools over MCP: on stdin/stdout as the token's user (paste into an MCP client's
+    /// config), or with --http on Streamable HTTP at /mcp, a bearer token per request.
+    Mcp {
+        /// Database URL (sqlite://FILE or postgres://…).
+        #[arg(long, env = "CRM_AGENT_DB", default_value = DEFAULT_DB)]
+        db: String,
+        /// The API token to act with (stdio).
+        #[arg(long, env = "CRM_AGENT_TOKEN", required_unless_present = "http")]
+        token: Option<String>,
+        /// Serve Streamable HTTP on this address instead of stdio (e.g. 127.0.0.1:8001).
+        #[arg(long)]
+        http: Option<std::net::SocketAddr>,
+        /// HTTP: no sessions, plain JSON responses (for several processes behind a load balancer).
+        #[arg(long)]
+        stateless: bool,
+        /// HTTP: also accept this Origin (repeatable; `http://localhost:*` and `http://127.0.0.1:*` always are).
+        #[arg(long = "allow-origin")]
+        allow_origins: Vec<String>,
+        /// HTTP: also accept this Host (repeatable; localhost, 127.0.0.1 and ::1 always are).
+        #[arg(long = "allow-host")]
+        allow_hosts: Vec<String>,
+        /// Writes that need confirmation, from clients that cannot ask their user: run them,
+        /// trusting the client's own per-call approval (default: refuse them).
+        #[arg(long)]
+        trust_client_approval: bool,
+    },
     /// Manage API tokens (for MCP clients and other programs acting as a user).
     Token {
         #[command(subcommand)]
@@ -341,6 +367,50 @@ async fn run(cli: Cli) -> crm_agent::Result<()> {
             let agent = CrmAgent::builder(store).model(std::sync::Arc::new(GeminiClient::from_env()?)).build()?;
             println!("{}", to_json(&agent.reject(&ctx, &ActionId::from(action_id)).await?, true)?);
         }
+        Command::Mcp { db, token, http, stateless, allow_origins, allow_hosts, trust_client_approval } => {
+            use crm_agent::mcp::{McpOptions, McpServer, UnconfirmableWrites};
+            let store = std::sync::Arc::new(SqlStore::open(&db).await?);
+            let registry = crm_agent::ToolRegistry::new(store.clone());
+            let authenticator = crm_agent::auth::TokenAuthenticator::new(store);
+            let options = McpOptions {
+                confirmation: None,
+                unconfirmable_writes: if trust_client_approval {
+                    UnconfirmableWrites::TrustClient
+                } else {
+                    UnconfirmableWrites::Refuse
+                },
+            };
+            match http {
+                None => {
+                    let token = token.unwrap_or_default();
+                    // Fail at start, not on the first request, when the token is wrong.
+                    let ctx = authenticator.authenticate(&token).await?;
+                    eprintln!("crm-agent MCP (stdio) as {} in {}", ctx.user_id, ctx.organization_id);
+                    let server = McpServer::with_token(registry.clone(), authenticator, token, options);
+                    let served = crm_agent::mcp::serve_stdio(server).await;
+                    registry.flush_audit().await;
+                    served?;
+                }
+                Some(addr) => {
+                    let mut http_options = crm_agent::mcp::http::McpHttpOptions { stateless, ..Default::default() };
+                    http_options.allowed_origins.extend(allow_origins);
+                    http_options.allowed_hosts.extend(allow_hosts);
+                    let server = McpServer::per_request(registry.clone(), authenticator, options);
+                    let app = crm_agent::mcp::http::router(server, http_options);
+                    let listener = tokio::net::TcpListener::bind(addr)
+                        .await
+                        .map_err(|e| crm_agent::Error::invalid(format!("cannot listen on {addr}: {e}")))?;
+                    let bound = listener.local_addr().map_err(|e| crm_agent::Error::Internal(e.to_string()))?;
+                    println!("MCP_URL=http://{bound}/mcp");
+                    use std::io::Write as _;
+                    let _ = std::io::stdout().flush();
+                    crm_agent::mcp::http::serve(listener, app, shutdown_signal())
+                        .await
+                        .map_err(|e| crm_agent::Error::Internal(format!("the HTTP server failed: {e}")))?;
+                    registry.flush_audit().await;
+                }
+            }
+        }
         Command::Token { action } => match action {
             TokenAction::Create { who, name, expires } => {
                 let (store, ctx) = who.open().await?;
@@ -419,5 +489,24 @@ fn print_event(event: &ChatEvent) {
             eprintln!("[done: {} steps, {} tokens]", usage.steps, usage.total_tokens)
         }
         ChatEvent::Error { code, message, .. } => eprintln!("\n[error {code}] {message}"),
+    }
+}
+
+/// Resolves on Ctrl-C or SIGTERM.
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        if let Ok(mut signal) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            signal.recv().await;
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = term => {},
     }
 }

@@ -1,0 +1,123 @@
+//! Pending actions: writes proposed by a model that wait for a human's decision.
+//!
+//! Shared by the chat assistant (confirmation cards) and the MCP server (elicitation and
+//! input-required results), so both bind an action to the exact tool and arguments, run it at
+//! most once, and re-check the permission when it runs.
+
+use serde::{Deserialize, Serialize};
+use serde_json::{Value, json};
+
+use crate::context::UserContext;
+use crate::domain::*;
+use crate::error::{Error, Result};
+use crate::store::Scope;
+use crate::tools::{Tool, ToolRegistry};
+
+/// A confirmed action and what its tool returned.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ConfirmedAction {
+    /// The action, now `succeeded`.
+    pub action: PendingAction,
+    /// The tool's result.
+    pub result: Value,
+}
+
+/// Whether a write requested by a model must wait for the user under `mode`.
+pub fn needs_confirmation(mode: ConfirmationMode, tool: &Tool) -> bool {
+    tool.writes()
+        && match mode {
+            ConfirmationMode::Never => false,
+            ConfirmationMode::Destructive => tool.annotations().destructive,
+            ConfirmationMode::AllWrites => true,
+        }
+}
+
+/// The confirmation mode in force for `ctx`: `forced` when the host set one, else the
+/// organization's setting.
+pub async fn mode_for(registry: &ToolRegistry, ctx: &UserContext, forced: Option<ConfirmationMode>) -> Result<ConfirmationMode> {
+    match forced {
+        Some(mode) => Ok(mode),
+        None => Ok(registry.store().get_organization(&ctx.scope()?).await?.settings.confirmation_mode),
+    }
+}
+
+/// Checks (and audits, as `pending`) a call that will run only once the user confirms it, and
+/// records it as a pending action bound to these exact arguments.
+pub async fn propose(
+    registry: &ToolRegistry,
+    ctx: &UserContext,
+    conversation: Option<&ConversationId>,
+    tool: &str,
+    args: &Value,
+) -> Result<PendingAction> {
+    let tool = registry.propose(ctx, tool, args)?;
+    let now = chrono::Utc::now();
+    let new = NewPendingAction {
+        user_id: ctx.user_id.clone(),
+        conversation_id: conversation.cloned(),
+        tool: tool.name().to_owned(),
+        arguments: args.clone(),
+        summary: summary(tool, args),
+        created_at: now,
+        expires_at: now + PENDING_ACTION_TTL,
+    };
+    registry.store().create_pending_action(&ctx.scope()?, new).await
+}
+
+/// Runs one of `ctx`'s pending actions, once: the permission is checked again, the action
+/// moves from `pending` to `executing` atomically (of two confirms exactly one runs), the tool
+/// runs through the registry, and the outcome is recorded on the action. A tool failure is
+/// returned as the error (the action is then `failed`).
+pub async fn confirm(registry: &ToolRegistry, ctx: &UserContext, id: &ActionId) -> Result<ConfirmedAction> {
+    let scope = ctx.scope()?;
+    let store = registry.store();
+    let pending = store.get_pending_action(&scope, &ctx.user_id, id).await?;
+    // Check before claiming, so an action the user can no longer run stays pending (and
+    // expires) instead of being marked as attempted.
+    registry.check(ctx, &pending.tool, &pending.arguments)?;
+    store.decide_pending_action(&scope, &ctx.user_id, id, ActionStatus::Executing, chrono::Utc::now()).await?;
+    let result = registry.call(ctx, &pending.tool, pending.arguments.clone()).await;
+    let (status, outcome) = match &result {
+        Ok(value) => (ActionStatus::Succeeded, value.clone()),
+        Err(error) => (ActionStatus::Failed, error_json(error)),
+    };
+    let action = store.finish_pending_action(&scope, &ctx.user_id, id, status, outcome).await?;
+    Ok(ConfirmedAction { action, result: result? })
+}
+
+/// Rejects one of `ctx`'s pending actions: it never runs.
+pub async fn reject(registry: &ToolRegistry, ctx: &UserContext, id: &ActionId) -> Result<PendingAction> {
+    let scope: Scope = ctx.scope()?;
+    registry.store().decide_pending_action(&scope, &ctx.user_id, id, ActionStatus::Rejected, chrono::Utc::now()).await
+}
+
+/// `{"error": {"kind", "message"}}`: how a failure is shown to a model and stored.
+pub fn error_json(error: &Error) -> Value {
+    json!({"error": {"kind": error.kind().as_str(), "message": error.to_string()}})
+}
+
+/// "Create customer: name=Acme Ltd, email=a@b.c" — what a confirmation asks about.
+pub fn summary(tool: &Tool, args: &Value) -> String {
+    let mut words = tool.name().replace('_', " ");
+    if let Some(first) = words.get_mut(0..1) {
+        first.make_ascii_uppercase();
+    }
+    let details: Vec<String> = args
+        .as_object()
+        .map(|map| {
+            map.iter()
+                .filter(|(key, _)| key.as_str() != "idempotency_key")
+                .map(|(key, value)| {
+                    let shown = match value {
+                        Value::String(s) => s.clone(),
+                        other => other.to_string(),
+                    };
+                    let shown: String = shown.chars().take(60).collect();
+                    format!("{key}={shown}")
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    let summary = if details.is_empty() { words } else { format!("{words}: {}", details.join(", ")) };
+    summary.chars().take(500).collect()
+}

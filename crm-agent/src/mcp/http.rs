@@ -1,0 +1,118 @@
+//! MCP over Streamable HTTP: an axum [`Router`] serving `/mcp`, mountable in any axum app.
+//!
+//! Every request must carry `Authorization: Bearer TOKEN` (an API token, see
+//! [`crate::auth`]); the middleware resolves it to the token's [`UserContext`] and hands that to
+//! the handler through the request's extensions. A missing or bad token is `401` with
+//! `WWW-Authenticate`. Host and Origin headers are checked against allowlists (requests without
+//! an Origin, i.e. not from a browser, pass the Origin check), bodies are limited, and the server
+//! can run with sessions (the default; needed for elicitation) or stateless with plain JSON
+//! responses (for horizontal scaling behind a load balancer).
+
+use std::sync::Arc;
+
+use axum::Router;
+use axum::extract::{Request, State};
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use rmcp::transport::streamable_http_server::session::local::LocalSessionManager;
+use rmcp::transport::{StreamableHttpServerConfig, StreamableHttpService};
+
+use super::McpServer;
+use crate::auth::TokenAuthenticator;
+use crate::error::ErrorKind;
+
+/// How the HTTP endpoint is exposed.
+#[derive(Debug, Clone)]
+pub struct McpHttpOptions {
+    /// Accepted `Host` header values (a name without a port matches any port).
+    pub allowed_hosts: Vec<String>,
+    /// Accepted `Origin` values, e.g. `http://localhost:8000` (`:*` for any port).
+    pub allowed_origins: Vec<String>,
+    /// Largest request body, in bytes (larger: 413).
+    pub max_body_bytes: usize,
+    /// Stateless mode: no sessions, each POST answered with a plain JSON response. Scales
+    /// horizontally, but the server cannot ask the client anything (no elicitation).
+    pub stateless: bool,
+}
+
+impl Default for McpHttpOptions {
+    fn default() -> Self {
+        McpHttpOptions {
+            allowed_hosts: vec!["localhost".into(), "127.0.0.1".into(), "::1".into()],
+            allowed_origins: vec![
+                "http://localhost:*".into(),
+                "http://127.0.0.1:*".into(),
+                "https://localhost:*".into(),
+                "https://127.0.0.1:*".into(),
+            ],
+            max_body_bytes: 1 << 20,
+            stateless: false,
+        }
+    }
+}
+
+/// A router serving MCP at `/mcp` for `server` (built with [`McpServer::per_request`]).
+pub fn router(server: McpServer, options: McpHttpOptions) -> Router {
+    let authenticator = server.authenticator().clone();
+    let config = StreamableHttpServerConfig::default()
+        .with_allowed_hosts(options.allowed_hosts)
+        .with_allowed_origins(options.allowed_origins)
+        .with_max_request_body_bytes(options.max_body_bytes)
+        .with_legacy_session_mode(!options.stateless)
+        .with_json_response(options.stateless);
+    let service =
+        StreamableHttpService::new(move || Ok(server.clone()), Arc::new(LocalSessionManager::default()), config);
+    Router::new().nest_service("/mcp", service).layer(middleware::from_fn_with_state(authenticator, require_bearer))
+}
+
+/// Resolves the bearer token to a [`crate::UserContext`] or answers 401.
+async fn require_bearer(State(authenticator): State<TokenAuthenticator>, mut request: Request, next: Next) -> Response {
+    let header = request.headers().get(header::AUTHORIZATION).and_then(|v| v.to_str().ok());
+    let token = header.and_then(|h| h.strip_prefix("Bearer ").or_else(|| h.strip_prefix("bearer ")));
+    let Some(token) = token else {
+        return unauthorized("missing_token", "send `Authorization: Bearer TOKEN` (create one with `crm-agent token create`)", None);
+    };
+    match authenticator.authenticate(token).await {
+        Ok(user) => {
+            request.extensions_mut().insert(user);
+            next.run(request).await
+        }
+        Err(error) if error.kind() == ErrorKind::Unauthenticated => {
+            unauthorized("invalid_token", &error.to_string(), Some("invalid_token"))
+        }
+        Err(error) => {
+            tracing::error!(%error, "could not authenticate an MCP request");
+            let body = serde_json::json!({"error": {"code": error.kind().as_str(), "message": "authentication is unavailable"}});
+            let status = if error.is_retryable() { StatusCode::SERVICE_UNAVAILABLE } else { StatusCode::INTERNAL_SERVER_ERROR };
+            (status, axum::Json(body)).into_response()
+        }
+    }
+}
+
+fn unauthorized(code: &str, message: &str, oauth_error: Option<&str>) -> Response {
+    let challenge = match oauth_error {
+        Some(error) => format!("Bearer realm=\"crm-agent\", error=\"{error}\""),
+        None => "Bearer realm=\"crm-agent\"".to_owned(),
+    };
+    let body = serde_json::json!({"error": {"code": code, "message": message}});
+    let mut response = (StatusCode::UNAUTHORIZED, axum::Json(body)).into_response();
+    if let Ok(value) = HeaderValue::from_str(&challenge) {
+        response.headers_mut().insert(header::WWW_AUTHENTICATE, value);
+    }
+    response
+}
+
+/// Serves `app` on `listener` with `TCP_NODELAY` on every connection (small JSON-RPC
+/// exchanges otherwise wait on Nagle's algorithm) until `shutdown` resolves.
+pub async fn serve(
+    listener: tokio::net::TcpListener,
+    app: Router,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    use axum::serve::ListenerExt;
+    let listener = listener.tap_io(|stream| {
+        let _ = stream.set_nodelay(true);
+    });
+    axum::serve(listener, app).with_graceful_shutdown(shutdown).await
+}
