@@ -2410,12 +2410,38 @@ async fn deleting_a_conversation_cascades(store: Arc<dyn Store>) -> CheckResult 
             .await
             .step("append")?;
     }
-    let waiting = store.create_pending_action(&scope, new_action("u1", Some(&doomed.id), now)).await.step("action")?;
-    let confirmed =
-        store.create_pending_action(&scope, new_action("u1", Some(&doomed.id), now)).await.step("action")?;
-    store.decide_pending_action(&scope, "u1", &confirmed.id, ActionStatus::Executing, now).await.step("confirm")?;
+    let action = |created_at: Timestamp| {
+        let (store, scope, doomed) = (store.clone(), scope.clone(), doomed.id.clone());
+        async move { store.create_pending_action(&scope, new_action("u1", Some(&doomed), created_at)).await }
+    };
+    let decide = |id: ActionId, to: ActionStatus| {
+        let (store, scope) = (store.clone(), scope.clone());
+        async move { store.decide_pending_action(&scope, "u1", &id, to, now).await }
+    };
+    let finish = |id: ActionId, to: ActionStatus| {
+        let (store, scope) = (store.clone(), scope.clone());
+        async move { store.finish_pending_action(&scope, "u1", &id, to, serde_json::json!({ "done": to })).await }
+    };
+    // Still pending (one of them expired): they go with the conversation.
+    let waiting = action(now).await.step("action")?;
+    let expired = action(now - Duration::hours(1)).await.step("expired action")?;
+    // Decided on: they stay, unlinked.
+    let executing = action(now).await.step("action")?;
+    decide(executing.id.clone(), ActionStatus::Executing).await.step("confirm")?;
+    let succeeded = action(now).await.step("action")?;
+    decide(succeeded.id.clone(), ActionStatus::Executing).await.step("confirm")?;
+    finish(succeeded.id.clone(), ActionStatus::Succeeded).await.step("succeed")?;
+    let failed = action(now).await.step("action")?;
+    decide(failed.id.clone(), ActionStatus::Executing).await.step("confirm")?;
+    finish(failed.id.clone(), ActionStatus::Failed).await.step("fail")?;
+    let rejected = action(now).await.step("action")?;
+    decide(rejected.id.clone(), ActionStatus::Rejected).await.step("reject")?;
     let elsewhere = store.create_pending_action(&scope, new_action("u1", Some(&kept.id), now)).await.step("action")?;
     let unlinked = store.create_pending_action(&scope, new_action("u1", None, now)).await.step("action")?;
+    let mut decided = Vec::new();
+    for a in [&executing, &succeeded, &failed, &rejected] {
+        decided.push(store.get_pending_action(&scope, "u1", &a.id).await.step("get decided")?);
+    }
 
     store.delete_conversation(&scope, "u1", &doomed.id).await.step("delete")?;
     let nf = ErrorKind::NotFound;
@@ -2426,22 +2452,36 @@ async fn deleting_a_conversation_cascades(store: Arc<dyn Store>) -> CheckResult 
         "messages of a deleted conversation",
     )?;
     expect_kind(store.get_pending_action(&scope, "u1", &waiting.id).await, nf, "its pending action")?;
-    expect_kind(store.get_pending_action(&scope, "u1", &confirmed.id).await, nf, "its executing action")?;
+    expect_kind(store.get_pending_action(&scope, "u1", &expired.id).await, nf, "its expired pending action")?;
     expect_kind(
         store.decide_pending_action(&scope, "u1", &waiting.id, ActionStatus::Executing, now).await,
         nf,
         "confirm a deleted action",
     )?;
+    // The decided ones are kept as they were, without their conversation.
+    for before in &decided {
+        let after = store.get_pending_action(&scope, "u1", &before.id).await.step("get kept action")?;
+        ensure_eq!(after, PendingAction { conversation_id: None, ..before.clone() }, "{} action", before.status);
+    }
+    // A confirm that was running finishes its action.
+    let finished = finish(executing.id.clone(), ActionStatus::Succeeded).await.step("finish after delete")?;
+    ensure_eq!((finished.status, finished.conversation_id), (ActionStatus::Succeeded, None));
     let left = store
         .list_pending_actions(&scope, "u1", &PendingActionFilter::default(), &PageRequest::default())
         .await
         .step("actions left")?;
-    ensure_eq!(ids(&left.items, |a| a.id.0.clone()), ids(&[elsewhere, unlinked], |a| a.id.0.clone()));
+    ensure_eq!(
+        ids(&left.items, |a| a.id.0.clone()),
+        ids(&[&elsewhere, &unlinked, &executing, &succeeded, &failed, &rejected], |a| a.id.0.clone())
+    );
     let by_doomed = PendingActionFilter { conversation_id: Some(doomed.id.clone()), ..Default::default() };
     ensure_eq!(
         store.list_pending_actions(&scope, "u1", &by_doomed, &PageRequest::default()).await.step("by doomed")?.total,
         0
     );
+    let by_kept = PendingActionFilter { conversation_id: Some(kept.id.clone()), ..Default::default() };
+    let of_kept = store.list_pending_actions(&scope, "u1", &by_kept, &PageRequest::default()).await.step("by kept")?;
+    ensure_eq!(of_kept.items, vec![elsewhere.clone()], "another conversation's actions are untouched");
     ensure_eq!(store.get_conversation(&scope, "u1", &kept.id).await.step("kept")?.message_count, 2);
     ensure_eq!(
         store.list_messages(&scope, "u1", &kept.id, &PageRequest::default()).await.step("kept messages")?.total,

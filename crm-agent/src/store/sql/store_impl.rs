@@ -1276,8 +1276,19 @@ impl Store for SqlStore {
             vec![org.into(), id.as_str().into()],
         )
         .await?;
+        // Actions still waiting for a decision go with the conversation. The others stay,
+        // unlinked: they record writes the user decided on, and a confirm that is running must
+        // still be able to finish its action. (On PostgreSQL a decision committing meanwhile
+        // makes the DELETE re-check `status` and skip the row, which the UPDATE then unlinks.)
         tx.execute(
-            "DELETE FROM pending_actions WHERE organization_id = ? AND user_id = ? AND conversation_id = ?",
+            "DELETE FROM pending_actions \
+             WHERE organization_id = ? AND user_id = ? AND conversation_id = ? AND status = ?",
+            vec![org.into(), user_id.into(), id.as_str().into(), codec::text(ActionStatus::Pending)],
+        )
+        .await?;
+        tx.execute(
+            "UPDATE pending_actions SET conversation_id = NULL \
+             WHERE organization_id = ? AND user_id = ? AND conversation_id = ?",
             vec![org.into(), user_id.into(), id.as_str().into()],
         )
         .await?;
