@@ -41,9 +41,10 @@ async fn an_empty_store_is_reported_unsupported() {
 }
 
 /// The Store trait cannot see orphans (the messages of a deleted conversation are "not found"
-/// through it), so this counts the rows left in the database itself.
+/// through it), so this counts the rows left in the database itself: none of the conversation,
+/// its messages or its pending actions; its decided actions, unlinked.
 #[tokio::test]
-async fn deleting_a_conversation_leaves_no_rows() {
+async fn deleting_a_conversation_leaves_only_decided_actions() {
     use crm_agent::domain::*;
     use crm_agent::{Scope, Store};
     use sqlx::Connection;
@@ -67,7 +68,9 @@ async fn deleting_a_conversation_leaves_no_rows() {
         created_at: now,
         expires_at: now + PENDING_ACTION_TTL,
     };
-    store.create_pending_action(&scope, action).await.unwrap();
+    store.create_pending_action(&scope, action.clone()).await.unwrap();
+    let confirmed = store.create_pending_action(&scope, action).await.unwrap();
+    store.decide_pending_action(&scope, "u1", &confirmed.id, ActionStatus::Executing, now).await.unwrap();
 
     let mut db = sqlx::SqliteConnection::connect(&url).await.unwrap();
     let mut count = async |table: &str| -> i64 {
@@ -76,9 +79,13 @@ async fn deleting_a_conversation_leaves_no_rows() {
             .await
             .unwrap()
     };
-    assert_eq!((count("messages").await, count("pending_actions").await), (2, 1));
+    assert_eq!((count("messages").await, count("pending_actions").await), (2, 2));
     store.delete_conversation(&scope, "u1", &conversation.id).await.unwrap();
-    for table in ["conversations", "messages", "pending_actions"] {
+    for table in ["conversations", "messages"] {
         assert_eq!(count(table).await, 0, "{table}");
     }
+    assert_eq!(count("pending_actions").await, 1);
+    let (id, status, conversation_id): (String, String, Option<String>) =
+        sqlx::query_as("SELECT id, status, conversation_id FROM pending_actions").fetch_one(&mut db).await.unwrap();
+    assert_eq!((id, status.as_str(), conversation_id), (confirmed.id.as_str().to_owned(), "executing", None));
 }

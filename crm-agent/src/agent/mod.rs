@@ -331,7 +331,8 @@ impl CrmAgent {
         self.inner.store.update_conversation(&ctx.scope()?, &ctx.user_id, id, patch).await
     }
 
-    /// Deletes one of `ctx`'s conversations with its messages and pending actions.
+    /// Deletes one of `ctx`'s conversations with its messages and the actions in it still
+    /// waiting for a decision; actions already confirmed or rejected are kept, unlinked.
     pub async fn delete_conversation(&self, ctx: &UserContext, id: &ConversationId) -> Result<()> {
         self.inner.store.delete_conversation(&ctx.scope()?, &ctx.user_id, id).await
     }

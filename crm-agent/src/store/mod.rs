@@ -615,7 +615,10 @@ pub trait Store: Send + Sync + 'static {
         let _ = (scope, user_id, id, patch);
         unsupported("update_conversation")
     }
-    /// Deletes one of `user_id`'s conversations with its messages and pending actions.
+    /// Deletes one of `user_id`'s conversations with its messages and the actions in it still
+    /// `pending`. Its actions in any other status (executing, succeeded, failed, rejected) are
+    /// kept with `conversation_id` set to `None`: they record writes the user decided on, and a
+    /// confirm that is running must still be able to [`finish_pending_action`](Self::finish_pending_action).
     async fn delete_conversation(&self, scope: &Scope, user_id: &str, id: &ConversationId) -> Result<()> {
         let _ = (scope, user_id, id);
         unsupported("delete_conversation")

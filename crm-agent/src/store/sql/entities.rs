@@ -935,3 +935,29 @@ pub(crate) fn pending_action_filter(w: &mut Where, f: &PendingActionFilter) {
     w.eq("conversation_id", f.conversation_id.as_ref().map(|c| c.as_str()));
     w.eq("status", f.status.map(codec::text));
 }
+
+// --- API tokens --------------------------------------------------------------------------------
+//
+// Rows of one user, like the assistant's. `secret_hash` is written and matched but never read
+// back: it is not in `columns`, and the domain type has no field for it.
+
+pub(crate) const API_TOKENS: Table = Table {
+    name: "api_tokens",
+    entity: "API token",
+    visibility: Visibility::UserOwned,
+    columns: "id, organization_id, user_id, name, prefix, created_at, expires_at, revoked_at",
+    id_prefix: "tok",
+};
+
+pub(crate) fn api_token_from_row(r: &Row) -> Result<ApiToken> {
+    Ok(ApiToken {
+        id: r.id("id")?,
+        organization_id: r.id("organization_id")?,
+        user_id: r.text("user_id")?,
+        name: r.text("name")?,
+        prefix: r.text("prefix")?,
+        created_at: r.ts("created_at")?,
+        expires_at: r.opt_ts("expires_at")?,
+        revoked_at: r.opt_ts("revoked_at")?,
+    })
+}

@@ -358,6 +358,7 @@ fn migrator() -> Migrator {
         migration(3, "aggregate indexes", include_str!("../../../migrations/0003_aggregate_indexes.sql")),
         migration(4, "one default pipeline", include_str!("../../../migrations/0004_one_default_pipeline.sql")),
         migration(5, "assistant", include_str!("../../../migrations/0005_assistant.sql")),
+        migration(6, "api tokens", include_str!("../../../migrations/0006_api_tokens.sql")),
     ];
     Migrator::with_migrations(migrations)
 }

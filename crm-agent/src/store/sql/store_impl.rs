@@ -1276,8 +1276,19 @@ impl Store for SqlStore {
             vec![org.into(), id.as_str().into()],
         )
         .await?;
+        // Actions still waiting for a decision go with the conversation. The others stay,
+        // unlinked: they record writes the user decided on, and a confirm that is running must
+        // still be able to finish its action. (On PostgreSQL a decision committing meanwhile
+        // makes the DELETE re-check `status` and skip the row, which the UPDATE then unlinks.)
         tx.execute(
-            "DELETE FROM pending_actions WHERE organization_id = ? AND user_id = ? AND conversation_id = ?",
+            "DELETE FROM pending_actions \
+             WHERE organization_id = ? AND user_id = ? AND conversation_id = ? AND status = ?",
+            vec![org.into(), user_id.into(), id.as_str().into(), codec::text(ActionStatus::Pending)],
+        )
+        .await?;
+        tx.execute(
+            "UPDATE pending_actions SET conversation_id = NULL \
+             WHERE organization_id = ? AND user_id = ? AND conversation_id = ?",
             vec![org.into(), user_id.into(), id.as_str().into()],
         )
         .await?;
@@ -1478,6 +1489,75 @@ impl Store for SqlStore {
         }
         tx.commit().await?;
         Ok(action)
+    }
+
+    // --- API tokens ----------------------------------------------------------------------------------
+
+    async fn create_api_token(&self, scope: &Scope, new: NewApiToken) -> Result<ApiToken> {
+        new.validate()?;
+        let table = &e::API_TOKENS;
+        let user_id = new.user_id.clone();
+        let values = vec![
+            ("user_id", new.user_id.into()),
+            ("name", new.name.into()),
+            ("prefix", new.prefix.into()),
+            ("secret_hash", new.secret_hash.into()),
+            ("expires_at", codec::opt_ts(new.expires_at.map(codec::truncate))),
+            ("revoked_at", SqlValue::Int(None)),
+        ];
+        let mut tx = self.begin().await?;
+        // `secret_hash` is the table's only unique column besides the fresh id: a conflict here
+        // is a hash already stored (in any organization).
+        let id =
+            tx.insert_entity(table, scope, values, Some(new.created_at), false).await.map_err(|err| match err {
+                Error::Conflict(_) => Error::conflict("an API token with this secret hash already exists"),
+                other => other,
+            })?;
+        let row = tx.owned_row(table, table.columns, scope, &user_id, &id).await?;
+        tx.commit().await?;
+        e::api_token_from_row(&row)
+    }
+
+    async fn list_api_tokens(&self, scope: &Scope, user_id: &str) -> Result<Vec<ApiToken>> {
+        let table = &e::API_TOKENS;
+        let w = owned(self.dialect, scope, table, user_id);
+        let sql = format!("SELECT {} FROM {} WHERE {} ORDER BY id DESC", table.columns, table.name, w.sql());
+        self.read(&sql, w.args).await?.iter().map(e::api_token_from_row).collect()
+    }
+
+    async fn revoke_api_token(
+        &self,
+        scope: &Scope,
+        user_id: &str,
+        id: &ApiTokenId,
+        now: Timestamp,
+    ) -> Result<ApiToken> {
+        let table = &e::API_TOKENS;
+        let mut tx = self.begin().await?;
+        // Only a token not revoked yet takes `now`, so the first revocation time stays (of two
+        // concurrent revocations on PostgreSQL, the second re-checks and matches nothing).
+        let mut w = owned(tx.dialect(), scope, table, user_id);
+        w.push("id = ? AND revoked_at IS NULL", [id.as_str().into()]);
+        let mut args: Vec<SqlValue> = vec![codec::ts(codec::truncate(now))];
+        let sql = format!("UPDATE {} SET revoked_at = ? WHERE {}", table.name, w.sql());
+        args.extend(w.args);
+        tx.execute(&sql, args).await?;
+        let row = tx.owned_row(table, table.columns, scope, user_id, id.as_str()).await?;
+        tx.commit().await?;
+        e::api_token_from_row(&row)
+    }
+
+    async fn find_api_token(&self, secret_hash: &str) -> Result<ApiToken> {
+        let table = &e::API_TOKENS;
+        // No scope: this is how a request's scope is found. One lookup through the index of the
+        // UNIQUE constraint on `secret_hash`.
+        let sql = format!("SELECT {} FROM {} WHERE secret_hash = ?", table.columns, table.name);
+        let rows = self.read(&sql, vec![secret_hash.into()]).await?;
+        // The message does not repeat the hash.
+        rows.first()
+            .map(e::api_token_from_row)
+            .transpose()?
+            .ok_or_else(|| Error::not_found(table.entity, "(by secret)"))
     }
 
     // --- audit ---------------------------------------------------------------------------------------
