@@ -34,7 +34,11 @@ pub fn needs_confirmation(mode: ConfirmationMode, tool: &Tool) -> bool {
 
 /// The confirmation mode in force for `ctx`: `forced` when the host set one, else the
 /// organization's setting.
-pub async fn mode_for(registry: &ToolRegistry, ctx: &UserContext, forced: Option<ConfirmationMode>) -> Result<ConfirmationMode> {
+pub async fn mode_for(
+    registry: &ToolRegistry,
+    ctx: &UserContext,
+    forced: Option<ConfirmationMode>,
+) -> Result<ConfirmationMode> {
     match forced {
         Some(mode) => Ok(mode),
         None => Ok(registry.store().get_organization(&ctx.scope()?).await?.settings.confirmation_mode),

@@ -30,6 +30,7 @@ use crate::actions;
 use crate::context::{Role, UserContext};
 use crate::domain::*;
 use crate::error::{Error, Result};
+use crate::model::gemini::wire::{FunctionDeclaration, Tool as WireTool, ToolList};
 use crate::model::{GeminiClient, Model};
 use crate::policy::Policy;
 use crate::store::Store;
@@ -40,8 +41,8 @@ mod history;
 mod prompt;
 mod turn;
 
-pub use events::{ChatEvent, Usage, sse_encode};
 pub use crate::actions::ConfirmedAction;
+pub use events::{ChatEvent, Usage, sse_encode};
 pub use history::message_text;
 
 /// How the assistant behaves. `AgentOptions::default()` is what SPEC §4 describes.
@@ -122,7 +123,15 @@ impl CrmAgentBuilder {
             policy,
             RegistryOptions { toolsets: self.options.toolsets.clone() },
         );
-        Ok(CrmAgent { inner: Arc::new(Inner { registry, store: self.store, model, options: self.options }) })
+        Ok(CrmAgent {
+            inner: Arc::new(Inner {
+                registry,
+                store: self.store,
+                model,
+                options: self.options,
+                declarations: Default::default(),
+            }),
+        })
     }
 }
 
@@ -131,6 +140,9 @@ struct Inner {
     store: Arc<dyn Store>,
     model: Arc<dyn Model>,
     options: AgentOptions,
+    /// Declarations per distinct set of visible tools (users with the same permissions share
+    /// one, serialized once).
+    declarations: std::sync::Mutex<std::collections::HashMap<Vec<&'static str>, ToolList>>,
 }
 
 /// The assistant. Cheap to clone; share one per process.
@@ -221,6 +233,38 @@ impl CrmAgent {
         self.inner.registry.list(ctx)
     }
 
+    /// The model's tool declarations for `tools` (cached per distinct set).
+    fn declarations(&self, tools: &[&Tool]) -> ToolList {
+        let key: Vec<&'static str> = tools.iter().map(|t| t.name()).collect();
+        let mut cache = self.inner.declarations.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(found) = cache.get(&key) {
+            return found.clone();
+        }
+        let list = if tools.is_empty() {
+            ToolList::default()
+        } else {
+            let function_declarations = tools
+                .iter()
+                .map(|tool| {
+                    let declaration = tool.declaration(self.inner.options.compact_tools);
+                    FunctionDeclaration {
+                        name: declaration.name,
+                        description: declaration.description,
+                        parameters_json_schema: Some(declaration.parameters),
+                        ..FunctionDeclaration::default()
+                    }
+                })
+                .collect();
+            ToolList::new(vec![WireTool { function_declarations, ..WireTool::default() }])
+        };
+        // A handful of permission sets exist in practice; bound the cache all the same.
+        if cache.len() >= 256 {
+            cache.clear();
+        }
+        cache.insert(key, list.clone());
+        list
+    }
+
     /// Runs one tool for `ctx` directly (through [`ToolRegistry::call`]; no confirmation: the
     /// host is acting, not the model).
     pub async fn call_tool(&self, ctx: &UserContext, name: &str, args: Value) -> Result<Value> {
@@ -247,7 +291,8 @@ impl CrmAgent {
     /// exactly once (a second confirm is a conflict), records the outcome on the action and
     /// as a note in its conversation.
     pub async fn confirm(&self, ctx: &UserContext, action: &ActionId) -> Result<ConfirmedAction> {
-        let conversation = self.inner.store.get_pending_action(&ctx.scope()?, &ctx.user_id, action).await?.conversation_id;
+        let conversation =
+            self.inner.store.get_pending_action(&ctx.scope()?, &ctx.user_id, action).await?.conversation_id;
         let confirmed = actions::confirm(&self.inner.registry, ctx, action).await;
         let note = match &confirmed {
             Ok(done) => format!(

@@ -12,19 +12,16 @@ use serde_json::{Value, json};
 use tokio::sync::mpsc;
 
 use super::CrmAgent;
-use crate::actions::{self, error_json, needs_confirmation};
 use super::events::{ChatEvent, Usage};
 use super::history::{self, ContentBuilder};
 use super::prompt::{PromptInputs, system_prompt};
+use crate::actions::{self, error_json, needs_confirmation};
 use crate::context::UserContext;
 use crate::domain::*;
 use crate::error::{Error, Result};
-use crate::model::gemini::wire::{
-    FunctionCallingConfig, FunctionCallingMode, FunctionDeclaration, GenerationConfig, Tool as WireTool, ToolConfig,
-};
+use crate::model::gemini::wire::{FunctionCallingConfig, FunctionCallingMode, GenerationConfig, ToolConfig};
 use crate::model::{Content, FunctionCall, FunctionResponse, GenerateContentRequest, Part};
 use crate::store::Scope;
-use crate::tools::Tool;
 
 /// Why a turn stopped before its end.
 enum Stop {
@@ -139,7 +136,7 @@ impl Turn {
             )
             .await?,
             system_instruction: Some(Content { role: None, parts: vec![Part::text(prompt)], ..Content::default() }),
-            tools: declarations(&tools, inner.options.compact_tools),
+            tools: self.agent.declarations(&tools),
             tool_config: (!tools.is_empty()).then(|| ToolConfig {
                 function_calling_config: Some(FunctionCallingConfig {
                     mode: Some(FunctionCallingMode::Auto),
@@ -337,25 +334,6 @@ impl Turn {
     async fn propose(&self, conversation: &ConversationId, call: &FunctionCall) -> Result<PendingAction> {
         actions::propose(&self.agent.inner.registry, &self.user, Some(conversation), &call.name, &call.args).await
     }
-}
-
-fn declarations(tools: &[&Tool], compact: bool) -> Vec<WireTool> {
-    if tools.is_empty() {
-        return Vec::new();
-    }
-    let function_declarations = tools
-        .iter()
-        .map(|tool| {
-            let declaration = tool.declaration(compact);
-            FunctionDeclaration {
-                name: declaration.name,
-                description: declaration.description,
-                parameters_json_schema: Some(declaration.parameters),
-                ..FunctionDeclaration::default()
-            }
-        })
-        .collect();
-    vec![WireTool { function_declarations, ..WireTool::default() }]
 }
 
 /// Finish reasons that mean the answer is not what the model meant to say.

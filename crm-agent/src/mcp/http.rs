@@ -71,7 +71,11 @@ async fn require_bearer(State(authenticator): State<TokenAuthenticator>, mut req
     let header = request.headers().get(header::AUTHORIZATION).and_then(|v| v.to_str().ok());
     let token = header.and_then(|h| h.strip_prefix("Bearer ").or_else(|| h.strip_prefix("bearer ")));
     let Some(token) = token else {
-        return unauthorized("missing_token", "send `Authorization: Bearer TOKEN` (create one with `crm-agent token create`)", None);
+        return unauthorized(
+            "missing_token",
+            "send `Authorization: Bearer TOKEN` (create one with `crm-agent token create`)",
+            None,
+        );
     };
     match authenticator.authenticate(token).await {
         Ok(user) => {
@@ -84,7 +88,8 @@ async fn require_bearer(State(authenticator): State<TokenAuthenticator>, mut req
         Err(error) => {
             tracing::error!(%error, "could not authenticate an MCP request");
             let body = serde_json::json!({"error": {"code": error.kind().as_str(), "message": "authentication is unavailable"}});
-            let status = if error.is_retryable() { StatusCode::SERVICE_UNAVAILABLE } else { StatusCode::INTERNAL_SERVER_ERROR };
+            let status =
+                if error.is_retryable() { StatusCode::SERVICE_UNAVAILABLE } else { StatusCode::INTERNAL_SERVER_ERROR };
             (status, axum::Json(body)).into_response()
         }
     }

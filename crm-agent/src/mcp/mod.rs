@@ -119,7 +119,12 @@ impl McpServer {
         Self::build(registry, authenticator, Identity::Token(secret.into()), options)
     }
 
-    fn build(registry: ToolRegistry, authenticator: TokenAuthenticator, identity: Identity, options: McpOptions) -> Self {
+    fn build(
+        registry: ToolRegistry,
+        authenticator: TokenAuthenticator,
+        identity: Identity,
+        options: McpOptions,
+    ) -> Self {
         let declarations = crate::tools::catalogue()
             .iter()
             .filter_map(|t| registry.get(t.name()))
@@ -281,7 +286,9 @@ fn elicitation(summary: &str) -> ElicitRequestParams {
         }))
         .unwrap_or_default(),
     )
-    .unwrap_or_else(|_| ElicitationSchema::builder().build().unwrap_or_else(|_| unreachable!("an empty schema is valid")));
+    .unwrap_or_else(|_| {
+        ElicitationSchema::builder().build().unwrap_or_else(|_| unreachable!("an empty schema is valid"))
+    });
     ElicitRequestParams::FormElicitationParams {
         meta: None,
         message: format!("The assistant wants to make this change: {summary}. Do you approve?"),
@@ -295,9 +302,7 @@ fn approved(answer: &ElicitResult) -> bool {
 }
 
 fn declined(tool: &str) -> CallToolResult {
-    CallToolResult::error(vec![ContentBlock::text(format!(
-        "The user did not approve `{tool}`; nothing was changed."
-    ))])
+    CallToolResult::error(vec![ContentBlock::text(format!("The user did not approve `{tool}`; nothing was changed."))])
 }
 
 /// A tool failure as an MCP result: `isError`, the kind and the message.

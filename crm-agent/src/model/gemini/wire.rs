@@ -140,8 +140,8 @@ pub struct GenerateContentRequest {
     #[serde(default, skip_serializing_if = "Option::is_none", alias = "system_instruction")]
     pub system_instruction: Option<Content>,
     /// The tools the model may call.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub tools: Vec<Tool>,
+    #[serde(default, skip_serializing_if = "ToolList::is_empty")]
+    pub tools: ToolList,
     /// How the model may call them.
     #[serde(default, skip_serializing_if = "Option::is_none", alias = "tool_config")]
     pub tool_config: Option<ToolConfig>,
@@ -151,6 +151,64 @@ pub struct GenerateContentRequest {
     /// Fields this crate does not model (safety settings, cached content, …).
     #[serde(flatten)]
     pub extra: Map<String, Value>,
+}
+
+/// The `tools` of a request: typed, shared, and serialized at most once.
+///
+/// Tool declarations are most of a request's bytes (tens of kilobytes of schemas) and the same
+/// for every step of every turn of a user with the same permissions, so a `ToolList` keeps its
+/// JSON once made and clones cheaply.
+#[derive(Clone, Default)]
+pub struct ToolList {
+    tools: std::sync::Arc<Vec<Tool>>,
+    json: std::sync::Arc<std::sync::OnceLock<Box<serde_json::value::RawValue>>>,
+}
+
+impl ToolList {
+    /// A list of tool groups.
+    pub fn new(tools: Vec<Tool>) -> Self {
+        ToolList { tools: std::sync::Arc::new(tools), json: Default::default() }
+    }
+
+    /// The tool groups.
+    pub fn tools(&self) -> &[Tool] {
+        &self.tools
+    }
+
+    /// Whether there are none.
+    pub fn is_empty(&self) -> bool {
+        self.tools.is_empty()
+    }
+}
+
+impl std::fmt::Debug for ToolList {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.tools.fmt(f)
+    }
+}
+
+impl PartialEq for ToolList {
+    fn eq(&self, other: &Self) -> bool {
+        self.tools == other.tools
+    }
+}
+
+impl Serialize for ToolList {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        if let Some(json) = self.json.get() {
+            return json.serialize(serializer);
+        }
+        match serde_json::value::to_raw_value(&*self.tools) {
+            Ok(json) => self.json.get_or_init(|| json).serialize(serializer),
+            Err(e) => Err(serde::ser::Error::custom(e)),
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for ToolList {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        Ok(ToolList::new(Vec::deserialize(deserializer)?))
+    }
 }
 
 /// A group of tools.

@@ -1,0 +1,98 @@
+#!/usr/bin/env bash
+# MCP over Streamable HTTP under load: crm-agent against an equivalent FastMCP server, same
+# SQLite file, same workload, same load generator (wrk, from Debian), in one run.
+#
+#   crm-agent/benches/mcp/run.sh            # 100,000 customers, 10 s per measurement
+#   DURATION=5s CONNECTIONS=32 CUSTOMERS=20000 crm-agent/benches/mcp/run.sh
+#
+# Prints requests/s and latency percentiles for `tools/call get_customer` and `tools/list` on
+# crm-agent (stateless JSON mode, as a horizontally scaled deployment runs it), then the same
+# `tools/call` on the FastMCP peer, and the ratio.
+set -euo pipefail
+cd "$(dirname "$0")/../../.."
+here=crm-agent/benches/mcp
+DURATION=${DURATION:-10s}
+CONNECTIONS=${CONNECTIONS:-64}
+THREADS=${THREADS:-2}
+CUSTOMERS=${CUSTOMERS:-100000}
+
+if ! command -v wrk >/dev/null; then
+    echo "installing wrk (Debian)" >&2
+    apt-get install -y -q wrk >/dev/null 2>&1 || { apt-get update -q >/dev/null && apt-get install -y -q wrk >/dev/null; }
+fi
+cargo build --release --locked -q -p crm-agent
+bin=target/x86_64-unknown-linux-gnu/release/crm-agent
+mkdir -p target/bench-data
+db_file=$PWD/target/bench-data/mcp-${CUSTOMERS}c.db
+db=sqlite://$db_file
+if [ ! -f "$db_file" ]; then
+    echo "seeding $CUSTOMERS customers into $db_file" >&2
+    "$bin" seed --db "$db" --quiet --customers "$CUSTOMERS" --leads 1000 --deals 2000 --issues 200 --orders 200 --activities 200
+fi
+token=$("$bin" token create --db "$db" --user acme-owner --name mcp-bench)
+customer=$("$bin" call list_customers --db "$db" --user acme-owner --args '{"limit": 1}' |
+    python3 -c 'import json, sys; print(json.load(sys.stdin)["items"][0]["id"])')
+call_body=$(printf '{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"get_customer","arguments":{"customer_id":"%s"}}}' "$customer")
+list_body='{"jsonrpc":"2.0","id":1,"method":"tools/list","params":{}}'
+
+pids=()
+cleanup() { for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done; }
+trap cleanup EXIT
+
+wait_for_port() {
+    for _ in $(seq 1 100); do
+        (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null && return 0
+        sleep 0.1
+    done
+    echo "nothing listens on port $1" >&2
+    return 1
+}
+
+# check URL BODY: one request by hand, so a misconfigured run fails loudly instead of measuring errors.
+check() {
+    local answer
+    answer=$(curl -s -H 'Content-Type: application/json' -H 'Accept: application/json, text/event-stream' \
+        -H 'MCP-Protocol-Version: 2025-06-18' -H "Authorization: Bearer $token" --data "$2" "$1")
+    case "$answer" in
+        *'"result"'*) ;;
+        *) echo "unexpected answer from $1: $answer" >&2; exit 1 ;;
+    esac
+    case "$answer" in *'"isError":true'*) echo "tool error from $1: $answer" >&2; exit 1 ;; esac
+}
+
+# load NAME URL BODY: runs wrk and prints one summary line.
+load() {
+    local out rps p50 p99 errors
+    out=$(MCP_TOKEN=$token MCP_BODY=$3 wrk -t"$THREADS" -c"$CONNECTIONS" -d"$DURATION" --latency -s "$here/mcp_request.lua" "$2")
+    rps=$(awk '/Requests\/sec/ {print $2}' <<<"$out")
+    p50=$(awk '$1 == "50%" {print $2}' <<<"$out")
+    p99=$(awk '$1 == "99%" {print $2}' <<<"$out")
+    errors=$(awk '/Non-2xx/ {print $5}' <<<"$out")
+    printf '%-38s %10s req/s   p50 %-9s p99 %-9s non-2xx %s\n' "$1" "$rps" "$p50" "$p99" "${errors:-0}"
+    echo "$rps"
+}
+
+echo "== crm-agent $(git rev-parse --short HEAD), $CUSTOMERS customers, $CONNECTIONS connections, $THREADS wrk threads, $DURATION each"
+port=18801
+"$bin" mcp --db "$db" --http "127.0.0.1:$port" --stateless >/dev/null 2>&1 &
+pids+=($!)
+wait_for_port $port
+url=http://127.0.0.1:$port/mcp
+check "$url" "$call_body"
+check "$url" "$list_body"
+ours=$(load "crm-agent tools/call get_customer" "$url" "$call_body" | tee /dev/stderr | tail -n1)
+load "crm-agent tools/list (acme-owner, 65 tools)" "$url" "$list_body" >/dev/null
+kill "${pids[0]}"; pids=()
+
+echo "== FastMCP peer (Python) over the same file"
+# The peer gets its own virtualenv: FastMCP pins its own MCP SDK.
+if [ ! -x .venv-bench/bin/python ]; then python3 -m venv .venv-bench; fi
+.venv-bench/bin/python -m pip install -q -r "$here/requirements.txt"
+peer_port=18802
+.venv-bench/bin/python "$here/fastmcp_peer.py" --db "$db_file" --port $peer_port >/dev/null 2>&1 &
+pids+=($!)
+wait_for_port $peer_port
+peer_url=http://127.0.0.1:$peer_port/mcp
+check "$peer_url" "$call_body"
+theirs=$(load "FastMCP tools/call get_customer" "$peer_url" "$call_body" | tee /dev/stderr | tail -n1)
+python3 -c "print(f'ratio crm-agent / FastMCP (tools/call get_customer): {float($ours) / float($theirs):.1f}x')"

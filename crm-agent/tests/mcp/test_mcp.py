@@ -1,0 +1,234 @@
+"""The official MCP Python client against crm-agent's MCP server, over stdio and Streamable HTTP."""
+
+from __future__ import annotations
+
+import uuid
+
+import anyio
+import httpx2
+import pytest
+from conftest import Demo, approve, bearer_client, decline, http_session, stdio_session
+from mcp import Client
+from mcp.client.streamable_http import streamable_http_client
+
+pytestmark = pytest.mark.anyio
+
+
+async def customer_count(session, name: str) -> int:
+    found = await session.call_tool("list_customers", {"search": name})
+    assert not found.is_error, found.content
+    return found.structured_content["total"]
+
+
+# --- stdio ---------------------------------------------------------------------------------
+
+
+async def test_stdio_lists_exactly_what_each_user_may_use(demo: Demo) -> None:
+    async with stdio_session(demo, "acme-owner") as owner:
+        owner_tools = [t.name for t in (await owner.list_tools()).tools]
+    async with stdio_session(demo, "acme-customer") as customer:
+        customer_tools = [t.name for t in (await customer.list_tools()).tools]
+    assert owner_tools == demo.tool_names("acme-owner")
+    assert customer_tools == demo.tool_names("acme-customer")
+    assert "list_leads" in owner_tools and "list_leads" not in customer_tools
+    assert len(customer_tools) < len(owner_tools)
+
+
+async def test_stdio_tools_carry_schemas_and_annotations(demo: Demo) -> None:
+    async with stdio_session(demo, "acme-owner") as owner:
+        tools = {t.name: t for t in (await owner.list_tools()).tools}
+    get_customer = tools["get_customer"]
+    assert "customer_id" in get_customer.input_schema["properties"]
+    assert get_customer.output_schema["type"] == "object"
+    assert get_customer.annotations.read_only_hint is True
+    assert tools["deactivate_customer"].annotations.destructive_hint is True
+    assert tools["create_customer"].annotations.read_only_hint is False
+    # Tools whose result is a list declare it wrapped in an object.
+    assert tools["list_roles"].output_schema["properties"]["result"]["type"] == "array"
+
+
+async def test_stdio_read_tool_returns_structured_content(demo: Demo) -> None:
+    async with stdio_session(demo, "acme-owner") as owner:
+        stats = await owner.call_tool("get_customer_stats", {})
+        roles = await owner.call_tool("list_roles", {})
+    assert not stats.is_error
+    assert stats.structured_content["total"] >= 15
+    assert isinstance(roles.structured_content["result"], list)
+    async with stdio_session(demo, "acme-customer") as customer:
+        mine = await customer.call_tool("list_customers", {"limit": 100})
+    assert mine.structured_content["total"] == 1, "a customer sees only their own record"
+
+
+async def test_stdio_bad_arguments_are_an_error_result(demo: Demo) -> None:
+    async with stdio_session(demo, "acme-owner") as owner:
+        result = await owner.call_tool("list_customers", {"status": "gold"})
+    assert result.is_error
+    assert "invalid_argument" in result.content[0].text and "status" in result.content[0].text
+
+
+async def test_stdio_a_tool_the_user_may_not_use_is_refused(demo: Demo) -> None:
+    async with stdio_session(demo, "acme-customer") as customer:
+        result = await customer.call_tool("list_leads", {})
+    assert result.is_error
+    assert "permission_denied" in result.content[0].text
+
+
+async def test_stdio_unknown_tool_is_a_protocol_error(demo: Demo) -> None:
+    async with stdio_session(demo, "acme-owner") as owner:
+        with pytest.raises(Exception, match="unknown tool"):
+            await owner.call_tool("drop_all_tables", {})
+
+
+async def test_stdio_writes_are_confirmed_by_the_user_through_elicitation(demo: Demo) -> None:
+    approved, declined = f"Approved {uuid.uuid4().hex[:8]}", f"Declined {uuid.uuid4().hex[:8]}"
+    async with stdio_session(demo, "acme-owner", elicitation=approve) as owner:
+        created = await owner.call_tool("create_customer", {"name": approved})
+        assert not created.is_error, created.content
+        assert created.structured_content["name"] == approved
+        assert await customer_count(owner, approved) == 1
+    async with stdio_session(demo, "acme-owner", elicitation=decline) as owner:
+        refused = await owner.call_tool("create_customer", {"name": declined})
+        assert refused.is_error and "did not approve" in refused.content[0].text
+        assert await customer_count(owner, declined) == 0
+
+
+async def test_stdio_writes_without_elicitation_follow_the_server_setting(demo: Demo) -> None:
+    refused_name, trusted_name = f"Refused {uuid.uuid4().hex[:8]}", f"Trusted {uuid.uuid4().hex[:8]}"
+    async with stdio_session(demo, "acme-owner") as owner:
+        refused = await owner.call_tool("create_customer", {"name": refused_name})
+        assert refused.is_error and "cannot ask its user" in refused.content[0].text
+        assert await customer_count(owner, refused_name) == 0
+    async with stdio_session(demo, "acme-owner", extra=("--trust-client-approval",)) as owner:
+        trusted = await owner.call_tool("create_customer", {"name": trusted_name})
+        assert not trusted.is_error, trusted.content
+        assert await customer_count(owner, trusted_name) == 1
+
+
+async def test_stdio_a_bad_token_is_refused_at_start(demo: Demo) -> None:
+    import subprocess
+
+    from conftest import BIN
+
+    done = subprocess.run(
+        [BIN, "mcp", "--db", demo.db, "--token", "crm_" + "0" * 64], capture_output=True, text=True, timeout=30
+    )
+    assert done.returncode != 0
+    assert "unauthenticated" in done.stderr
+
+
+# --- Streamable HTTP -----------------------------------------------------------------------
+
+
+def initialize_body() -> dict:
+    return {
+        "jsonrpc": "2.0",
+        "id": 1,
+        "method": "initialize",
+        "params": {"protocolVersion": "2025-06-18", "capabilities": {}, "clientInfo": {"name": "raw", "version": "0"}},
+    }
+
+
+MCP_HEADERS = {"Accept": "application/json, text/event-stream", "Content-Type": "application/json"}
+
+
+async def test_http_rejects_missing_bad_and_cross_origin_requests(demo: Demo, http_url: str) -> None:
+    async with httpx2.AsyncClient(timeout=10) as raw:
+        missing = await raw.post(http_url, json=initialize_body(), headers=MCP_HEADERS)
+        assert missing.status_code == 401
+        assert missing.headers["www-authenticate"].startswith("Bearer")
+        bad = await raw.post(
+            http_url, json=initialize_body(), headers={**MCP_HEADERS, "Authorization": "Bearer crm_nope"}
+        )
+        assert bad.status_code == 401 and 'error="invalid_token"' in bad.headers["www-authenticate"]
+        token = demo.tokens["acme-owner"]
+        evil = await raw.post(
+            http_url,
+            json=initialize_body(),
+            headers={**MCP_HEADERS, "Authorization": f"Bearer {token}", "Origin": "https://evil.example"},
+        )
+        assert evil.status_code == 403
+        local = await raw.post(
+            http_url,
+            json=initialize_body(),
+            headers={**MCP_HEADERS, "Authorization": f"Bearer {token}", "Origin": "http://localhost:5173"},
+        )
+        assert local.status_code == 200
+        huge = await raw.post(
+            http_url,
+            content=b'{"jsonrpc":"2.0","id":1,"method":"ping","params":{"pad":"' + b"x" * (2 << 20) + b'"}}',
+            headers={**MCP_HEADERS, "Authorization": f"Bearer {token}"},
+        )
+        assert huge.status_code == 413
+
+
+async def test_http_lists_per_user_and_calls_tools(demo: Demo, http_url: str) -> None:
+    async with http_session(http_url, demo.tokens["acme-owner"]) as owner:
+        assert [t.name for t in (await owner.list_tools()).tools] == demo.tool_names("acme-owner")
+        stats = await owner.call_tool("get_deal_stats", {})
+        assert not stats.is_error and stats.structured_content["total"] == 10
+        bad = await owner.call_tool("get_customer", {"customer_id": 42})
+        assert bad.is_error and "customer_id" in bad.content[0].text
+    async with http_session(http_url, demo.tokens["acme-rep"]) as rep:
+        rep_tools = [t.name for t in (await rep.list_tools()).tools]
+        assert rep_tools == demo.tool_names("acme-rep") and "create_role" not in rep_tools
+        refused = await rep.call_tool("create_role", {"name": "spy", "permissions": ["*:*"]})
+        assert refused.is_error and "permission_denied" in refused.content[0].text
+
+
+async def test_http_write_confirmed_through_elicitation(demo: Demo, http_url: str) -> None:
+    name = f"Http Approved {uuid.uuid4().hex[:8]}"
+    async with http_session(http_url, demo.tokens["acme-owner"], elicitation=approve) as owner:
+        created = await owner.call_tool("create_customer", {"name": name})
+        assert not created.is_error, created.content
+        assert await customer_count(owner, name) == 1
+
+
+async def test_http_2026_07_28_write_confirmed_through_an_input_required_result(demo: Demo, http_url: str) -> None:
+    approved, declined = f"Modern {uuid.uuid4().hex[:8]}", f"Modern No {uuid.uuid4().hex[:8]}"
+    async with bearer_client(demo.tokens["acme-owner"]) as http:
+        async with Client(
+            streamable_http_client(http_url, http_client=http), mode="2026-07-28", elicitation_callback=approve
+        ) as client:
+            created = await client.call_tool("create_customer", {"name": approved})
+            assert not created.is_error, created.content
+            assert created.structured_content["name"] == approved
+            assert await customer_count(client, approved) == 1
+    async with bearer_client(demo.tokens["acme-owner"]) as http:
+        async with Client(
+            streamable_http_client(http_url, http_client=http), mode="2026-07-28", elicitation_callback=decline
+        ) as client:
+            refused = await client.call_tool("create_customer", {"name": declined})
+            assert refused.is_error
+            assert await customer_count(client, declined) == 0
+
+
+async def test_http_stateless_mode_serves_reads_and_refuses_unconfirmable_writes(
+    demo: Demo, stateless_url: str
+) -> None:
+    async with http_session(stateless_url, demo.tokens["acme-owner"]) as owner:
+        stats = await owner.call_tool("get_lead_stats", {})
+        assert not stats.is_error and stats.structured_content["total"] == 10
+        write = await owner.call_tool("create_customer", {"name": "Stateless"})
+        assert write.is_error and "cannot ask its user" in write.content[0].text
+
+
+async def test_two_organizations_concurrently_never_see_each_other(demo: Demo, http_url: str) -> None:
+    seen: dict[str, set[str]] = {"acme-owner": set(), "globex-owner": set()}
+    orgs: dict[str, str] = {}
+
+    async def worker(user: str) -> None:
+        async with http_session(http_url, demo.tokens[user]) as session:
+            org = await session.call_tool("get_current_organization", {})
+            orgs[user] = org.structured_content["id"]
+            for _ in range(15):
+                page = await session.call_tool("list_customers", {"limit": 100})
+                seen[user].update(item["organization_id"] for item in page.structured_content["items"])
+                deals = await session.call_tool("list_deals", {"limit": 100})
+                seen[user].update(item["organization_id"] for item in deals.structured_content["items"])
+
+    async with anyio.create_task_group() as group:
+        for user in ["acme-owner", "globex-owner"] * 3:
+            group.start_soon(worker, user)
+    assert orgs["acme-owner"] != orgs["globex-owner"]
+    assert seen["acme-owner"] == {orgs["acme-owner"]}
+    assert seen["globex-owner"] == {orgs["globex-owner"]}
