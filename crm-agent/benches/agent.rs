@@ -1,10 +1,10 @@
 //! Assistant benchmarks, printed as plain figures:
 //!
-//! 1. **Agent overhead per model step**: a two-step turn (a `get_customer` call, then the
-//!    answer) through `CrmAgent::chat` against the fake Gemini server, minus the time the fake
-//!    itself takes to answer the same two requests (replayed with a bare HTTP client), halved.
-//!    What remains is crm-agent's own work per step: history, prompt, request encoding, SSE
-//!    parsing, the tool call through the registry, and the stored messages.
+//! 1. **Agent overhead per model step**: turns through `CrmAgent::chat` against the fake Gemini
+//!    server, minus the time the fake itself takes to answer the same requests (replayed with a
+//!    bare HTTP client). Comparing one-step and four-step turns separates the cost of a step
+//!    (request encoding, SSE parsing, the tool call through the registry, the stored messages)
+//!    from the cost of starting a turn (conversation, history, prompt).
 //! 2. **Concurrent chats**: N chats at once in this process (the fake server included), each
 //!    held open by a slow stream: completion, throughput, and peak memory per open chat.
 //!
@@ -65,42 +65,29 @@ fn median(mut samples: Vec<Duration>) -> Duration {
     samples[samples.len() / 2]
 }
 
-async fn step_overhead(iterations: usize) {
-    let dir = tempfile::tempdir().expect("dir");
-    let store = store(&dir).await;
-    let owner = UserContext::resolve(&*store, "acme-owner", None).await.expect("owner");
-    let customer = store
-        .list_customers(&owner.scope().unwrap(), &CustomerFilter::default(), &PageRequest::first(1))
-        .await
-        .expect("customers")
-        .items[0]
-        .id
-        .clone();
-    let script = json!({"turns": [
-        {"when": {"user_text_contains": "customer"}, "times": 0,
-         "reply": {"function_calls": [{"name": "get_customer", "args": {"customer_id": customer}, "id": "b1"}]}},
-        {"when": {"function_response": "get_customer"}, "times": 0, "reply": {"text": "That customer is active."}}
-    ]});
-    let fake = FakeGemini::start(Script::from_json(&script.to_string()).unwrap()).await.expect("fake");
-    let agent = agent(store, &fake);
-
-    let turn = |agent: CrmAgent, owner: UserContext| async move {
-        let events: Vec<ChatEvent> = agent.chat(&owner, "Tell me about this customer", None).collect().await;
+/// Median wall time of `iterations` turns of `message`, and of the fake alone answering the
+/// same requests (replayed with a bare HTTP client, bodies read to the end).
+async fn turn_and_fake(
+    agent: &CrmAgent,
+    owner: &UserContext,
+    fake: &FakeGemini,
+    message: &str,
+    iterations: usize,
+) -> (Duration, Duration, usize) {
+    let turn = || async {
+        let events: Vec<ChatEvent> = agent.chat(owner, message, None).collect().await;
         assert!(matches!(events.last(), Some(ChatEvent::Done { .. })), "{events:?}");
     };
-    // Warm up, and capture the two request bodies the agent sends.
-    turn(agent.clone(), owner.clone()).await;
-    let bodies: Vec<Vec<u8>> = fake.requests().iter().map(|r| serde_json::to_vec(&r.body).unwrap()).collect();
-    assert_eq!(bodies.len(), 2);
-
+    // Warm up, and capture the request bodies the agent sends for one turn.
+    let before = fake.requests().len();
+    turn().await;
+    let bodies: Vec<Vec<u8>> = fake.requests()[before..].iter().map(|r| serde_json::to_vec(&r.body).unwrap()).collect();
     let mut turns = Vec::with_capacity(iterations);
     for _ in 0..iterations {
         let started = Instant::now();
-        turn(agent.clone(), owner.clone()).await;
+        turn().await;
         turns.push(started.elapsed());
     }
-
-    // The fake's own latency: the same two requests, a bare client, bodies read to the end.
     let http = reqwest::Client::new();
     let url = format!("{}/v1beta/models/gemini-bench:streamGenerateContent?alt=sse", fake.base_url());
     let mut fake_only = Vec::with_capacity(iterations);
@@ -114,10 +101,46 @@ async fn step_overhead(iterations: usize) {
         }
         fake_only.push(started.elapsed());
     }
-    let (turn, fake_time) = (median(turns), median(fake_only));
-    let overhead = turn.saturating_sub(fake_time) / 2;
+    (median(turns), median(fake_only), bodies.len())
+}
+
+/// The agent's own time per model step: turns of one step (a direct answer) and of four steps
+/// (three sequential tool calls, then the answer), each minus the fake's own time for the same
+/// requests; the difference between the two, divided by the three extra steps, is the cost of a
+/// step, and what is left of the one-step turn is the cost of starting a turn.
+async fn step_overhead(iterations: usize) {
+    let dir = tempfile::tempdir().expect("dir");
+    let store = store(&dir).await;
+    let owner = UserContext::resolve(&*store, "acme-owner", None).await.expect("owner");
+    let customer = store
+        .list_customers(&owner.scope().unwrap(), &CustomerFilter::default(), &PageRequest::first(1))
+        .await
+        .expect("customers")
+        .items[0]
+        .id
+        .clone();
+    let script = json!({"turns": [
+        {"when": {"user_text_contains": "quick"}, "times": 0, "reply": {"text": "Here you are."}},
+        {"when": {"user_text_contains": "deep"}, "times": 0,
+         "reply": {"function_calls": [{"name": "get_customer", "args": {"customer_id": customer}, "id": "b1"}]}},
+        {"when": {"function_response": "get_customer"}, "times": 0,
+         "reply": {"function_calls": [{"name": "get_customer_stats", "args": {}, "id": "b2"}]}},
+        {"when": {"function_response": "get_customer_stats"}, "times": 0,
+         "reply": {"function_calls": [{"name": "get_deal_stats", "args": {}, "id": "b3"}]}},
+        {"when": {"function_response": "get_deal_stats"}, "times": 0, "reply": {"text": "That customer is active."}}
+    ]});
+    let fake = FakeGemini::start(Script::from_json(&script.to_string()).unwrap()).await.expect("fake");
+    let agent = agent(store, &fake);
+    let (one, one_fake, one_requests) = turn_and_fake(&agent, &owner, &fake, "quick question", iterations).await;
+    let (four, four_fake, four_requests) = turn_and_fake(&agent, &owner, &fake, "deep question", iterations).await;
+    assert_eq!((one_requests, four_requests), (1, 4));
+    let own_one = one.saturating_sub(one_fake);
+    let own_four = four.saturating_sub(four_fake);
+    let per_step = own_four.saturating_sub(own_one) / 3;
+    let turn_start = own_one.saturating_sub(per_step);
     println!(
-        "agent step overhead: turn of 2 steps p50 {turn:?}, fake server alone p50 {fake_time:?} => {overhead:?} per step ({iterations} turns; target <= 200us)"
+        "agent overhead: {per_step:?} per model step (target <= 200us), {turn_start:?} to start a turn; \
+         1-step turn p50 {one:?} (fake alone {one_fake:?}), 4-step turn p50 {four:?} (fake alone {four_fake:?}), {iterations} turns each"
     );
 }
 

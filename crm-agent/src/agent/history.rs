@@ -123,6 +123,16 @@ pub(crate) async fn load(
     Ok(contents)
 }
 
+/// The history followed by the user's new message (merged into a last `user` turn, as
+/// [`load`] merges consecutive turns of one role).
+pub(crate) fn with_user_message(mut contents: Vec<Content>, message: String) -> Vec<Content> {
+    match contents.last_mut() {
+        Some(last) if last.role.as_deref() == Some("user") => last.parts.push(Part::text(message)),
+        _ => contents.push(Content::user_text(message)),
+    }
+    contents
+}
+
 /// A note from crm-agent into a conversation (e.g. the outcome of a confirmed action). It is
 /// sent to the model as text of the user turn, marked as coming from the system.
 pub(crate) fn system_note(text: &str) -> Result<NewMessage> {

@@ -44,6 +44,11 @@ pub(super) struct Turn {
     conversation: Option<ConversationId>,
     events: mpsc::Sender<ChatEvent>,
     usage: Usage,
+    /// Where this turn's messages go, once the conversation is known.
+    target: Option<(Scope, ConversationId)>,
+    /// Messages not stored yet: the user's message waits to be stored with the first step
+    /// (one transaction instead of two), and is stored alone if the turn ends before.
+    unsaved: Vec<NewMessage>,
 }
 
 /// What the model produced in one step.
@@ -61,16 +66,35 @@ impl Turn {
         conversation: Option<ConversationId>,
         events: mpsc::Sender<ChatEvent>,
     ) -> Self {
-        Turn { agent, user, message, conversation, events, usage: Usage::default() }
+        Turn { agent, user, message, conversation, events, usage: Usage::default(), target: None, unsaved: Vec::new() }
     }
 
     pub(super) async fn run(mut self) {
-        let last = match self.steps().await {
+        let outcome = self.steps().await;
+        // A turn that ended before storing the user's message (the model failed, the host hung
+        // up) still keeps the message: the conversation shows what was asked.
+        if let Err(error) = self.save(Vec::new()).await {
+            tracing::error!(%error, "could not store the user's message of a failed turn");
+        }
+        let last = match outcome {
             Ok(()) => ChatEvent::Done { usage: self.usage },
             Err(Stop::Failed(event)) => event,
             Err(Stop::Cancelled) => return,
         };
         let _ = self.events.send(last).await;
+    }
+
+    /// Stores the unsaved messages followed by `more`, atomically.
+    async fn save(&mut self, more: Vec<NewMessage>) -> Result<()> {
+        let Some((scope, conversation)) = &self.target else { return Ok(()) };
+        let mut messages = std::mem::take(&mut self.unsaved);
+        messages.extend(more);
+        if messages.is_empty() {
+            return Ok(());
+        }
+        let store = &self.agent.inner.store;
+        store.append_messages(scope, &self.user.user_id, conversation, messages, chrono::Utc::now()).await?;
+        Ok(())
     }
 
     async fn emit(&self, event: ChatEvent) -> Result<(), Stop> {
@@ -110,11 +134,9 @@ impl Turn {
                 store.create_conversation(&scope, new).await?
             }
         };
+        self.target = Some((scope.clone(), conversation.id.clone()));
+        self.unsaved.push(history::message(MessageRole::User, &[Part::text(message.clone())])?);
         self.emit(ChatEvent::Started { conversation_id: conversation.id.clone() }).await?;
-        let user_message = history::message(MessageRole::User, &[Part::text(message)])?;
-        store
-            .append_messages(&scope, &self.user.user_id, &conversation.id, vec![user_message], chrono::Utc::now())
-            .await?;
 
         let tools = self.agent.tools(&self.user);
         let confirmation = inner.options.confirmation.unwrap_or(organization.settings.confirmation_mode);
@@ -127,14 +149,11 @@ impl Turn {
             now: chrono::Utc::now(),
         });
         let mut request = GenerateContentRequest {
-            contents: history::load(
-                store,
-                &scope,
-                &self.user.user_id,
-                &conversation.id,
-                inner.options.history_token_budget,
-            )
-            .await?,
+            contents: history::with_user_message(
+                history::load(store, &scope, &self.user.user_id, &conversation.id, inner.options.history_token_budget)
+                    .await?,
+                message,
+            ),
             system_instruction: Some(Content { role: None, parts: vec![Part::text(prompt)], ..Content::default() }),
             tools: self.agent.declarations(&tools),
             tool_config: (!tools.is_empty()).then(|| ToolConfig {
@@ -165,14 +184,14 @@ impl Turn {
             if calls.is_empty() {
                 if let Some(reason) = answer.finish_reason.as_deref().filter(|r| is_failed_finish(r)) {
                     // Keep what was said; the turn itself failed.
-                    self.store_model_answer(&scope, &conversation.id, answer.content).await?;
+                    self.store_model_answer(answer.content).await?;
                     return Err(Stop::Failed(ChatEvent::Error {
                         code: "model".into(),
                         message: format!("The model stopped before finishing its answer ({reason})."),
                         retryable: true,
                     }));
                 }
-                self.store_model_answer(&scope, &conversation.id, answer.content).await?;
+                self.store_model_answer(answer.content).await?;
                 return Ok(());
             }
             let model_content = answer.content.into_content();
@@ -181,7 +200,7 @@ impl Turn {
                 history::message(MessageRole::Model, &model_content.parts)?,
                 history::message(MessageRole::Tool, &responses)?,
             ];
-            store.append_messages(&scope, &self.user.user_id, &conversation.id, messages, chrono::Utc::now()).await?;
+            self.save(messages).await?;
             // Now that the step is stored, give the host a chance to stop the turn.
             if self.events.is_closed() {
                 return Err(Stop::Cancelled);
@@ -252,19 +271,12 @@ impl Turn {
         Ok(answer)
     }
 
-    async fn store_model_answer(
-        &self,
-        scope: &Scope,
-        conversation: &ConversationId,
-        content: ContentBuilder,
-    ) -> Result<()> {
+    async fn store_model_answer(&mut self, content: ContentBuilder) -> Result<()> {
         if content.parts().is_empty() {
-            return Ok(());
+            return self.save(Vec::new()).await;
         }
         let message = history::message(MessageRole::Model, content.parts())?;
-        let store = &self.agent.inner.store;
-        store.append_messages(scope, &self.user.user_id, conversation, vec![message], chrono::Utc::now()).await?;
-        Ok(())
+        self.save(vec![message]).await
     }
 
     /// Runs (or proposes) every call of one step, in order, and returns the function

@@ -1324,23 +1324,21 @@ impl Store for SqlStore {
         let mut w = owned(tx.dialect(), scope, table, user_id);
         w.push("id = ?", [id.as_str().into()]);
         let mut args: Vec<SqlValue> = vec![(messages.len() as i64).into(), codec::ts(now)];
-        let sql =
-            format!("UPDATE {} SET message_count = message_count + ?, updated_at = ? WHERE {}", table.name, w.sql());
+        // One round trip: the bump also returns the conversation's newest message id, after
+        // which the new ids must sort, whatever clock wrote it.
+        let sql = format!(
+            "UPDATE {table} SET message_count = message_count + ?, updated_at = ? WHERE {filter} \
+             RETURNING (SELECT MAX(m.id) FROM messages m WHERE m.organization_id = {table}.organization_id \
+             AND m.conversation_id = {table}.id) AS newest",
+            table = table.name,
+            filter = w.sql()
+        );
         args.extend(w.args);
-        if tx.execute(&sql, args).await? == 0 {
+        let bumped = tx.fetch(&sql, args).await?;
+        let Some(row) = bumped.first() else {
             return Err(Error::not_found(table.entity, id.as_str()));
-        }
-        // New ids sort after the conversation's newest message, whatever clock wrote it.
-        let newest = tx
-            .fetch(
-                "SELECT MAX(id) AS newest FROM messages WHERE organization_id = ? AND conversation_id = ?",
-                vec![org.into(), id.as_str().into()],
-            )
-            .await?
-            .first()
-            .map(|r| r.opt_text("newest"))
-            .transpose()?
-            .flatten();
+        };
+        let newest = row.opt_text("newest")?;
         let ids = codec::new_ids_after(e::MESSAGES.id_prefix, now, newest.as_deref(), messages.len());
         let rows = ids
             .iter()

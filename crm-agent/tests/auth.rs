@@ -1,0 +1,105 @@
+//! API tokens end to end: a token acts as exactly its creator, as their membership is now, and
+//! stops when revoked or expired.
+
+mod common;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use crm_agent::auth::{TokenAuthenticator, create_token, hash_secret};
+use crm_agent::domain::*;
+use crm_agent::seed::{SeedOptions, seed_demo};
+use crm_agent::{ErrorKind, Role, Store, UserContext};
+
+async fn seeded() -> (Arc<crm_agent::SqlStore>, tempfile::TempDir) {
+    let (store, dir) = common::sqlite_store().await;
+    let seed =
+        SeedOptions { customers: 5, leads: 2, deals: 2, issues: 1, orders: 1, activities: 1, ..SeedOptions::default() };
+    seed_demo(&store, &seed).await.unwrap();
+    (Arc::new(store), dir)
+}
+
+#[tokio::test]
+async fn a_token_is_its_creator_and_nothing_more() {
+    let (store, _dir) = seeded().await;
+    let rep = UserContext::resolve(&*store, "acme-rep", None).await.unwrap();
+    let issued = create_token(store.as_ref(), &rep, "laptop", None).await.unwrap();
+    assert!(issued.secret.starts_with("crm_") && issued.secret.len() == 68);
+    assert_eq!(issued.token.prefix, &issued.secret[..12]);
+    // Only the hash is stored: the secret appears nowhere in what the store returns.
+    let listed = store.list_api_tokens(&rep.scope().unwrap(), "acme-rep").await.unwrap();
+    assert_eq!(listed.len(), 1);
+    assert!(!serde_json::to_string(&listed).unwrap().contains(&issued.secret[12..]));
+    assert_eq!(store.find_api_token(&hash_secret(&issued.secret)).await.unwrap().id, issued.token.id);
+
+    let auth = TokenAuthenticator::with_ttl(store.clone(), Duration::ZERO);
+    let ctx = auth.authenticate(&issued.secret).await.unwrap();
+    assert_eq!(ctx, rep, "the same identity, grants included");
+
+    // The token follows the membership as it is now: the user moved to an employee record
+    // with no roles keeps only the base grants every employee has.
+    let scope = rep.scope().unwrap();
+    let bare =
+        store.create_employee(&scope, NewEmployee::named("Re", "Assigned", "re.assigned@acme.example")).await.unwrap();
+    store
+        .put_member(
+            &scope,
+            NewMember {
+                user_id: "acme-rep".into(),
+                role: Role::Employee,
+                employee_id: Some(bare.id.clone()),
+                customer_id: None,
+                display_name: "Rep".into(),
+            },
+        )
+        .await
+        .unwrap();
+    let demoted = auth.authenticate(&issued.secret).await.unwrap();
+    assert_eq!(demoted.employee_id, Some(bare.id));
+    assert!(demoted.grants.is_empty(), "{:?}", demoted.grants);
+    assert!(!rep.grants.is_empty());
+}
+
+#[tokio::test]
+async fn unknown_revoked_and_expired_tokens_are_unauthenticated() {
+    let (store, _dir) = seeded().await;
+    let owner = UserContext::resolve(&*store, "acme-owner", None).await.unwrap();
+    let auth = TokenAuthenticator::new(store.clone());
+    for bad in ["", "Bearer x", "crm_", &format!("crm_{}", "0".repeat(64)), "not-even-a-token"] {
+        assert_eq!(auth.authenticate(bad).await.unwrap_err().kind(), ErrorKind::Unauthenticated, "{bad:?}");
+    }
+
+    let issued = create_token(store.as_ref(), &owner, "ci", None).await.unwrap();
+    assert_eq!(auth.authenticate(&issued.secret).await.unwrap().role, Role::Owner);
+    // Revoked through this authenticator: refused at once, though its identity was cached.
+    let revoked = auth.revoke(&owner, &issued.token.id).await.unwrap();
+    assert!(revoked.revoked_at.is_some());
+    assert_eq!(auth.authenticate(&issued.secret).await.unwrap_err().kind(), ErrorKind::Unauthenticated);
+    // Nobody else can revoke (or see) your tokens.
+    let other = create_token(store.as_ref(), &owner, "other", None).await.unwrap();
+    let rep = UserContext::resolve(&*store, "acme-rep", None).await.unwrap();
+    assert_eq!(auth.revoke(&rep, &other.token.id).await.unwrap_err().kind(), ErrorKind::NotFound);
+
+    // Expired: stored with an expiry already past (as if created long ago).
+    let secret = format!("crm_{}", "a".repeat(64));
+    let past = chrono::Utc::now() - chrono::Duration::days(2);
+    store
+        .create_api_token(
+            &owner.scope().unwrap(),
+            NewApiToken {
+                user_id: "acme-owner".into(),
+                name: "old".into(),
+                secret_hash: hash_secret(&secret),
+                prefix: secret[..12].into(),
+                created_at: past,
+                expires_at: Some(past + chrono::Duration::days(1)),
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(auth.authenticate(&secret).await.unwrap_err().kind(), ErrorKind::Unauthenticated);
+    assert_eq!(
+        create_token(store.as_ref(), &owner, "never", Some(chrono::Duration::seconds(-1))).await.unwrap_err().kind(),
+        ErrorKind::InvalidArgument
+    );
+}
