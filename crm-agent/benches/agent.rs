@@ -105,7 +105,8 @@ async fn turn_and_fake(
 }
 
 /// The agent's own time per model step: turns of one step (a direct answer) and of four steps
-/// (three sequential tool calls, then the answer), each minus the fake's own time for the same
+/// (three sequential calls of cheap tools — a customer by id, the caller's context, the caller's
+/// permissions — then the answer), each minus the fake's own time for the same
 /// requests; the difference between the two, divided by the three extra steps, is the cost of a
 /// step, and what is left of the one-step turn is the cost of starting a turn.
 async fn step_overhead(iterations: usize) {
@@ -124,16 +125,48 @@ async fn step_overhead(iterations: usize) {
         {"when": {"user_text_contains": "deep"}, "times": 0,
          "reply": {"function_calls": [{"name": "get_customer", "args": {"customer_id": customer}, "id": "b1"}]}},
         {"when": {"function_response": "get_customer"}, "times": 0,
-         "reply": {"function_calls": [{"name": "get_customer_stats", "args": {}, "id": "b2"}]}},
-        {"when": {"function_response": "get_customer_stats"}, "times": 0,
-         "reply": {"function_calls": [{"name": "get_deal_stats", "args": {}, "id": "b3"}]}},
-        {"when": {"function_response": "get_deal_stats"}, "times": 0, "reply": {"text": "That customer is active."}}
+         "reply": {"function_calls": [{"name": "get_current_user_context", "args": {}, "id": "b2"}]}},
+        {"when": {"function_response": "get_current_user_context"}, "times": 0,
+         "reply": {"function_calls": [{"name": "get_my_permissions", "args": {}, "id": "b3"}]}},
+        {"when": {"function_response": "get_my_permissions"}, "times": 0, "reply": {"text": "That customer is active."}}
     ]});
     let fake = FakeGemini::start(Script::from_json(&script.to_string()).unwrap()).await.expect("fake");
-    let agent = agent(store, &fake);
+    let agent = agent(store.clone(), &fake);
     let (one, one_fake, one_requests) = turn_and_fake(&agent, &owner, &fake, "quick question", iterations).await;
     let (four, four_fake, four_requests) = turn_and_fake(&agent, &owner, &fake, "deep question", iterations).await;
     assert_eq!((one_requests, four_requests), (1, 4));
+    // What one step's storage and one tool call cost on their own, for the breakdown.
+    let scope = owner.scope().unwrap();
+    let conversation = store
+        .create_conversation(&scope, NewConversation { user_id: owner.user_id.clone(), title: "bench".into() })
+        .await
+        .unwrap();
+    let step_messages = || {
+        vec![
+            NewMessage {
+                role: MessageRole::Model,
+                parts: json!([{"functionCall": {"name": "get_customer", "args": {"customer_id": customer}}}]),
+            },
+            NewMessage {
+                role: MessageRole::Tool,
+                parts: json!([{"functionResponse": {"name": "get_customer", "response": {"output": {"id": customer}}}}]),
+            },
+        ]
+    };
+    let mut appends = Vec::with_capacity(iterations);
+    let mut calls = Vec::with_capacity(iterations);
+    for _ in 0..iterations {
+        let started = Instant::now();
+        store
+            .append_messages(&scope, &owner.user_id, &conversation.id, step_messages(), chrono::Utc::now())
+            .await
+            .unwrap();
+        appends.push(started.elapsed());
+        let started = Instant::now();
+        agent.call_tool(&owner, "get_customer", json!({"customer_id": customer})).await.unwrap();
+        calls.push(started.elapsed());
+    }
+    let (append, call) = (median(appends), median(calls));
     let own_one = one.saturating_sub(one_fake);
     let own_four = four.saturating_sub(four_fake);
     let per_step = own_four.saturating_sub(own_one) / 3;
@@ -142,6 +175,11 @@ async fn step_overhead(iterations: usize) {
         "agent overhead: {per_step:?} per model step (target <= 200us), {turn_start:?} to start a turn; \
          1-step turn p50 {one:?} (fake alone {one_fake:?}), 4-step turn p50 {four:?} (fake alone {four_fake:?}), {iterations} turns each"
     );
+    println!(
+        "  of a step: storing it (append_messages, 2 messages) p50 {append:?}; one tool call through the registry \
+         (get_customer) p50 {call:?}; the rest (request encoding, HTTP, SSE parsing, events) {:?}",
+        per_step.saturating_sub(append).saturating_sub(call)
+    );
 }
 
 async fn concurrent_chats(chats: usize) {
@@ -149,7 +187,8 @@ async fn concurrent_chats(chats: usize) {
     let store = store(&dir).await;
     let owner = UserContext::resolve(&*store, "acme-owner", None).await.expect("owner");
     // Every chat stays open for about a second: the answer comes in 5 chunks 200 ms apart.
-    let script = json!({"turns": [
+    // The fake keeps no request bodies here, so its memory does not count against the chats.
+    let script = json!({"record_bodies": false, "turns": [
         {"times": 0, "reply": {"text": "one two three four five", "chunk_size": 4, "chunk_delay_ms": 200}}
     ]});
     let fake = FakeGemini::start(Script::from_json(&script.to_string()).unwrap()).await.expect("fake");
@@ -202,7 +241,8 @@ fn main() {
         20
     });
     runtime.block_on(async {
-        step_overhead(if full { 300 } else { 3 }).await;
+        // Memory first, while the process is fresh.
         concurrent_chats(chats).await;
+        step_overhead(if full { 300 } else { 3 }).await;
     });
 }

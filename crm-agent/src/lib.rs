@@ -31,6 +31,7 @@ pub mod auth;
 pub mod context;
 pub mod domain;
 pub mod error;
+pub mod http;
 pub mod mcp;
 pub mod model;
 pub mod policy;

@@ -19,6 +19,11 @@ pub struct Script {
     /// function responses, `parametersJsonSchema`). Default `true`.
     #[serde(default = "default_true")]
     pub checks: bool,
+    /// Whether request bodies are kept for [`crate::FakeGemini::requests`]. Default `true`;
+    /// load tests turn it off so the fake's memory does not grow with every request (requests
+    /// are still counted, with a `null` body).
+    #[serde(default = "default_true")]
+    pub record_bodies: bool,
     /// The scripted turns, tried in order for every request.
     #[serde(default)]
     pub turns: Vec<Turn>,
@@ -34,7 +39,7 @@ fn default_true() -> bool {
 
 impl Default for Script {
     fn default() -> Self {
-        Script { api_key: None, checks: true, turns: Vec::new(), base_dir: None }
+        Script { api_key: None, checks: true, record_bodies: true, turns: Vec::new(), base_dir: None }
     }
 }
 

@@ -63,6 +63,7 @@ type ReplayCache = HashMap<(PathBuf, bool), Arc<Vec<Segment>>>;
 struct ScriptState {
     api_key: Option<String>,
     checks: bool,
+    record_bodies: bool,
     turns: Vec<Slot>,
 }
 
@@ -96,6 +97,7 @@ impl ScriptState {
         ScriptState {
             api_key: script.api_key,
             checks: script.checks,
+            record_bodies: script.record_bodies,
             turns: script.turns.into_iter().map(|t| Slot::new(t, &base)).collect(),
         }
     }
@@ -393,6 +395,7 @@ async fn api(State(shared): State<Arc<Shared>>, method: Method, uri: Uri, header
             Err(_) => (Value::Null, false),
         }
     };
+    let record_bodies = lock(&shared.script).record_bodies;
     let number = {
         let mut requests = lock(&shared.requests);
         requests.push(RecordedRequest {
@@ -401,7 +404,7 @@ async fn api(State(shared): State<Arc<Shared>>, method: Method, uri: Uri, header
             query: query.map(str::to_string),
             model: Some(model.clone()),
             api_key: api_key.clone(),
-            body: parsed.clone(),
+            body: if record_bodies { parsed.clone() } else { Value::Null },
         });
         requests.len()
     };

@@ -283,7 +283,8 @@ impl CrmAgent {
     ) -> ChatStream {
         let (sender, receiver) = mpsc::channel(64);
         let turn = turn::Turn::new(self.clone(), ctx.clone(), message.into(), conversation, sender);
-        tokio::spawn(turn.run());
+        // The turn's log lines (tool calls) keep the caller's span, e.g. an HTTP request id.
+        tokio::spawn(tracing::Instrument::in_current_span(turn.run()));
         ChatStream { receiver }
     }
 

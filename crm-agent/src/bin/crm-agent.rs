@@ -138,6 +138,31 @@ enum Command {
         #[arg(long, default_value = "{}")]
         args: String,
     },
+    /// Run the assistant as a web service: chat API, conversations, MCP at /mcp and the web chat
+    /// page. On an empty database it migrates, seeds the demo data and prints the demo users'
+    /// tokens.
+    Serve {
+        /// Database URL (sqlite://FILE or postgres://…).
+        #[arg(long, env = "CRM_AGENT_DB", default_value = DEFAULT_DB)]
+        db: String,
+        /// Where to listen.
+        #[arg(long, env = "CRM_AGENT_ADDR", default_value = "127.0.0.1:8000")]
+        addr: std::net::SocketAddr,
+        /// No demo mode, even when the demo users exist (no picker, no demo tokens).
+        #[arg(long)]
+        no_demo: bool,
+        #[command(flatten)]
+        model: ModelArgs,
+        /// MCP: also accept this Origin (repeatable).
+        #[arg(long = "allow-origin")]
+        allow_origins: Vec<String>,
+        /// MCP: also accept this Host (repeatable; needed when serving on a public name).
+        #[arg(long = "allow-host")]
+        allow_hosts: Vec<String>,
+        /// MCP: run writes needing confirmation from clients that cannot ask their user.
+        #[arg(long)]
+        trust_client_approval: bool,
+    },
     /// Send one message to the assistant as a user and stream its answer: text on stdout,
     /// tool activity on stderr (or, with --json, every event as one JSON object per line).
     Chat {
@@ -332,6 +357,9 @@ async fn run(cli: Cli) -> crm_agent::Result<()> {
                 serde_json::to_string_pretty(&result).map_err(|e| crm_agent::Error::Internal(e.to_string()))?
             );
         }
+        Command::Serve { db, addr, no_demo, model, allow_origins, allow_hosts, trust_client_approval } => {
+            serve(db, addr, no_demo, model, allow_origins, allow_hosts, trust_client_approval).await?;
+        }
         Command::Chat { who, model, conversation, message, json } => {
             let (store, ctx) = who.open().await?;
             let agent = model.agent(store)?;
@@ -509,4 +537,81 @@ async fn shutdown_signal() {
         () = ctrl_c => {},
         () = term => {},
     }
+}
+
+/// `crm-agent serve`.
+async fn serve(
+    db: String,
+    addr: std::net::SocketAddr,
+    no_demo: bool,
+    model: ModelArgs,
+    allow_origins: Vec<String>,
+    allow_hosts: Vec<String>,
+    trust_client_approval: bool,
+) -> crm_agent::Result<()> {
+    use crm_agent::http::{HttpOptions, HttpState, demo};
+    use std::io::Write as _;
+    let _ = tracing_subscriber::fmt()
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("CRM_AGENT_LOG")
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,sqlx=warn,rmcp=warn,hyper=warn")),
+        )
+        .try_init();
+    let store = std::sync::Arc::new(SqlStore::open(&db).await?);
+    if store.is_empty().await? {
+        eprintln!("{} is empty: seeding the demo organizations", redact(&db));
+        seed_demo(store.as_ref(), &SeedOptions::default()).await?;
+    }
+    let authenticator = crm_agent::auth::TokenAuthenticator::new(store.clone());
+    let demo_users = if !no_demo && demo::has_demo_users(store.as_ref()).await? {
+        Some(demo::demo_users(store.as_ref(), &authenticator).await?)
+    } else {
+        None
+    };
+    let agent = model.agent(store.clone())?;
+    let mut options = HttpOptions { demo_users: demo_users.clone(), ..HttpOptions::default() };
+    options.mcp_http.allowed_origins.extend(allow_origins);
+    options.mcp_http.allowed_hosts.extend(allow_hosts);
+    if trust_client_approval {
+        options.mcp.unconfirmable_writes = crm_agent::mcp::UnconfirmableWrites::TrustClient;
+    }
+    let model_name = agent.model().model_name().to_owned();
+    let configured = agent.model().is_configured();
+    let (state, shutdown) = HttpState::new(agent.clone(), authenticator, options);
+    let app = crm_agent::http::router(state);
+    let listener = tokio::net::TcpListener::bind(addr)
+        .await
+        .map_err(|e| crm_agent::Error::invalid(format!("cannot listen on {addr}: {e}")))?;
+    let bound = listener.local_addr().map_err(|e| crm_agent::Error::Internal(e.to_string()))?;
+    let url = format!("http://{bound}");
+    println!("crm-agent serving {} on {url}", redact(&db));
+    println!(
+        "  model: {model_name} ({})",
+        if configured {
+            "API key configured"
+        } else {
+            "no GEMINI_API_KEY: chat answers with an error; tools, MCP and conversations work"
+        }
+    );
+    println!("  web chat: {url}/   MCP: {url}/mcp   health: {url}/healthz");
+    if let Some(users) = &demo_users {
+        println!("  demo users (sign in on the page, or send `Authorization: Bearer TOKEN`):");
+        for user in users {
+            println!("    {:<14} {:<8} {:<28} {}", user.user_id, user.organization, user.role, user.token);
+        }
+    }
+    println!("CRM_AGENT_URL={url}");
+    let _ = std::io::stdout().flush();
+    let stop = async move {
+        shutdown_signal().await;
+        eprintln!("shutting down: ending open chat streams");
+        shutdown.trigger();
+    };
+    crm_agent::mcp::http::serve(listener, app, stop)
+        .await
+        .map_err(|e| crm_agent::Error::Internal(format!("the HTTP server failed: {e}")))?;
+    agent.registry().flush_audit().await;
+    Ok(())
 }

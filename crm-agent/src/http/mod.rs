@@ -1,0 +1,489 @@
+//! The HTTP service behind `crm-agent serve`: the chat API (Server-Sent Events), conversations,
+//! pending actions, status, tools, the MCP endpoint, the seed system's compatibility routes,
+//! and the web chat page — one axum [`Router`] a Rust host can mount. See `docs/http.md`.
+//!
+//! Every `/api` route authenticates `Authorization: Bearer TOKEN` (an API token) to the token's
+//! [`UserContext`]; every answer that is not a success is a JSON error with a code
+//! ([`ApiError`]). Each request gets an id that every log line of the request carries.
+
+use std::collections::HashMap;
+use std::convert::Infallible;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use axum::extract::{DefaultBodyLimit, FromRequestParts, Path, Query, Request, State};
+use axum::http::request::Parts;
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::middleware::{self, Next};
+use axum::response::sse::{Event, KeepAlive, Sse};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use futures::{Stream, StreamExt};
+use serde::{Deserialize, Serialize};
+use serde_json::{Value, json};
+use tokio::sync::watch;
+use tracing::Instrument;
+
+use crate::agent::{ChatEvent, CrmAgent};
+use crate::auth::TokenAuthenticator;
+use crate::context::UserContext;
+use crate::domain::{ActionId, ActionStatus, ConversationId, PageRequest, PendingActionFilter};
+use crate::error::Error;
+use crate::mcp::http::McpHttpOptions;
+use crate::mcp::{McpOptions, McpServer};
+
+mod assets;
+pub mod demo;
+mod error;
+
+pub use error::ApiError;
+
+/// A demo user offered by the page's sign-in picker (demo mode only).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct DemoUser {
+    /// The user id.
+    pub user_id: String,
+    /// The name shown.
+    pub display_name: String,
+    /// owner, employee (with their role), customer.
+    pub role: String,
+    /// The organization's slug.
+    pub organization: String,
+    /// An API token acting as this user.
+    pub token: String,
+}
+
+/// How the service behaves.
+#[derive(Debug, Clone)]
+pub struct HttpOptions {
+    /// Largest request body on `/api` routes (default 64 KiB); larger is `413`.
+    pub body_limit: usize,
+    /// Chat turns each user may start per minute (default 30, bursts of 10).
+    pub chats_per_minute: u32,
+    /// How often an idle chat stream gets a keep-alive comment (default 10 s).
+    pub keep_alive: Duration,
+    /// The MCP endpoint's HTTP settings.
+    pub mcp_http: McpHttpOptions,
+    /// The MCP server's settings.
+    pub mcp: McpOptions,
+    /// Demo users for the page's sign-in picker (`None`: not in demo mode).
+    pub demo_users: Option<Vec<DemoUser>>,
+}
+
+impl Default for HttpOptions {
+    fn default() -> Self {
+        HttpOptions {
+            body_limit: 64 * 1024,
+            chats_per_minute: 30,
+            keep_alive: Duration::from_secs(10),
+            mcp_http: McpHttpOptions::default(),
+            mcp: McpOptions::default(),
+            demo_users: None,
+        }
+    }
+}
+
+/// What every handler shares. Cheap to clone.
+#[derive(Clone)]
+pub struct HttpState {
+    agent: CrmAgent,
+    authenticator: TokenAuthenticator,
+    options: Arc<HttpOptions>,
+    limiter: Arc<RateLimiter>,
+    shutdown: watch::Receiver<bool>,
+}
+
+impl std::fmt::Debug for HttpState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("HttpState").field("options", &self.options).finish_non_exhaustive()
+    }
+}
+
+/// Ends open chat streams cleanly when triggered (graceful shutdown).
+#[derive(Debug, Clone)]
+pub struct ShutdownTrigger(watch::Sender<bool>);
+
+impl ShutdownTrigger {
+    /// Ends every open chat stream with an `error` event (`shutting_down`, retryable).
+    pub fn trigger(&self) {
+        let _ = self.0.send(true);
+    }
+}
+
+impl HttpState {
+    /// State for `agent`, authenticating tokens with `authenticator`. The trigger ends open
+    /// chat streams at shutdown.
+    pub fn new(agent: CrmAgent, authenticator: TokenAuthenticator, options: HttpOptions) -> (Self, ShutdownTrigger) {
+        let (sender, shutdown) = watch::channel(false);
+        let limiter = Arc::new(RateLimiter::new(options.chats_per_minute));
+        (HttpState { agent, authenticator, options: Arc::new(options), limiter, shutdown }, ShutdownTrigger(sender))
+    }
+
+    /// The agent.
+    pub fn agent(&self) -> &CrmAgent {
+        &self.agent
+    }
+}
+
+/// Every route of the service.
+pub fn router(state: HttpState) -> Router {
+    let mcp =
+        McpServer::per_request(state.agent.registry().clone(), state.authenticator.clone(), state.options.mcp.clone());
+    let api = Router::new()
+        .route("/api/chat", post(chat))
+        .route("/api/status", get(status))
+        .route("/api/conversations", get(list_conversations))
+        .route("/api/conversations/{id}", get(get_conversation).patch(rename_conversation).delete(delete_conversation))
+        .route("/api/actions", get(list_actions))
+        .route("/api/actions/{id}/confirm", post(confirm_action))
+        .route("/api/actions/{id}/reject", post(reject_action))
+        .route("/api/tools", get(tools))
+        .route("/api/demo/users", get(demo_users))
+        .route("/api/gemini/chat/", post(legacy_chat))
+        .route("/api/gemini/status/", get(legacy_status))
+        .fallback(api_not_found)
+        .layer(DefaultBodyLimit::max(state.options.body_limit))
+        .with_state(state.clone());
+    Router::new()
+        .route("/healthz", get(|| async { "ok" }))
+        .merge(assets::router())
+        .merge(api)
+        .merge(crate::mcp::http::router(mcp, state.options.mcp_http.clone()))
+        .layer(middleware::from_fn(request_span))
+}
+
+/// Gives every request an id, carried by every log line of the request (tool calls included),
+/// and logs one line per request. Bodies and headers are never logged.
+async fn request_span(request: Request, next: Next) -> Response {
+    let id = format!("{:016x}", rand::random::<u64>());
+    let span = tracing::info_span!("request", id = %id, method = %request.method(), path = %request.uri().path());
+    let started = Instant::now();
+    let mut response = next.run(request).instrument(span.clone()).await;
+    span.in_scope(|| {
+        tracing::info!(
+            status = response.status().as_u16(),
+            duration_us = started.elapsed().as_micros() as u64,
+            "request"
+        )
+    });
+    if let Ok(value) = HeaderValue::from_str(&id) {
+        response.headers_mut().insert("x-request-id", value);
+    }
+    response
+}
+
+async fn api_not_found() -> ApiError {
+    ApiError::new(StatusCode::NOT_FOUND, "not_found", "no such route")
+}
+
+/// The authenticated caller of an `/api` route.
+struct Caller(UserContext);
+
+impl FromRequestParts<HttpState> for Caller {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &HttpState) -> Result<Self, ApiError> {
+        let header = parts.headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok());
+        let Some(token) = header.and_then(|h| h.strip_prefix("Bearer ").or_else(|| h.strip_prefix("bearer "))) else {
+            return Err(ApiError::new(
+                StatusCode::UNAUTHORIZED,
+                "unauthenticated",
+                "send `Authorization: Bearer TOKEN` (create one with `crm-agent token create`)",
+            ));
+        };
+        let user = state.authenticator.authenticate(token).await?;
+        tracing::Span::current().record("user", user.user_id.as_str());
+        Ok(Caller(user))
+    }
+}
+
+/// A JSON body whose rejections are API errors (`400 invalid_argument`, `413`).
+struct Body<T>(T);
+
+impl<T: serde::de::DeserializeOwned, S: Send + Sync> axum::extract::FromRequest<S> for Body<T> {
+    type Rejection = ApiError;
+
+    async fn from_request(request: Request, state: &S) -> Result<Self, ApiError> {
+        let Json(value) = Json::<T>::from_request(request, state).await?;
+        Ok(Body(value))
+    }
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ChatRequest {
+    message: String,
+    #[serde(default)]
+    conversation_id: Option<ConversationId>,
+}
+
+/// Checks what can be checked before a stream starts, so those failures are plain JSON errors.
+async fn start_turn(state: &HttpState, user: &UserContext, request: &ChatRequest) -> Result<(), ApiError> {
+    if request.message.trim().is_empty() {
+        return Err(Error::invalid("`message` is empty").into());
+    }
+    if let Some(id) = &request.conversation_id {
+        state.agent.store().get_conversation(&user.scope()?, &user.user_id, id).await?;
+    }
+    state.limiter.check(user)
+}
+
+/// `POST /api/chat`: the turn's events as Server-Sent Events.
+async fn chat(
+    State(state): State<HttpState>,
+    Caller(user): Caller,
+    Body(request): Body<ChatRequest>,
+) -> Result<Response, ApiError> {
+    start_turn(&state, &user, &request).await?;
+    let events = state.agent.chat(&user, request.message, request.conversation_id);
+    let stream = until_shutdown(events, state.shutdown.clone()).map(|event| Ok::<_, Infallible>(sse_event(&event)));
+    Ok(sse_response(stream, state.options.keep_alive))
+}
+
+/// `POST /api/gemini/chat/`: the same turn in the seed system's encoding.
+async fn legacy_chat(
+    State(state): State<HttpState>,
+    Caller(user): Caller,
+    Body(request): Body<ChatRequest>,
+) -> Result<Response, ApiError> {
+    start_turn(&state, &user, &request).await?;
+    let events = state.agent.chat(&user, request.message, request.conversation_id);
+    let stream = until_shutdown(events, state.shutdown.clone())
+        .filter_map(|event| async move { event.to_legacy() })
+        .map(|legacy| Ok::<_, Infallible>(Event::default().data(legacy.to_string())));
+    Ok(sse_response(stream, state.options.keep_alive))
+}
+
+fn sse_event(event: &ChatEvent) -> Event {
+    Event::default().event(event.kind()).data(serde_json::to_string(event).unwrap_or_else(|_| "{}".into()))
+}
+
+fn sse_response(
+    stream: impl Stream<Item = Result<Event, Infallible>> + Send + 'static,
+    keep_alive: Duration,
+) -> Response {
+    let mut response =
+        Sse::new(stream).keep_alive(KeepAlive::new().interval(keep_alive).text("keep-alive")).into_response();
+    let headers = response.headers_mut();
+    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
+    headers.insert("x-accel-buffering", HeaderValue::from_static("no"));
+    response
+}
+
+/// The chat events, ended by a retryable `error` event when the server shuts down (the turn
+/// is cancelled; what it completed stays stored).
+fn until_shutdown(
+    events: impl Stream<Item = ChatEvent> + Send + Unpin + 'static,
+    mut shutdown: watch::Receiver<bool>,
+) -> impl Stream<Item = ChatEvent> + Send + 'static {
+    let stopped = async move {
+        let _ = shutdown.wait_for(|stopping| *stopping).await;
+    };
+    let goodbye = ChatEvent::Error {
+        code: "shutting_down".into(),
+        message: "The server is restarting; send your message again in a moment.".into(),
+        retryable: true,
+    };
+    futures::stream::unfold((events, Box::pin(stopped), false), move |(mut events, mut stopped, finished)| {
+        let goodbye = goodbye.clone();
+        async move {
+            if finished {
+                return None;
+            }
+            tokio::select! {
+                biased;
+                event = events.next() => event.map(|e| (e, (events, stopped, false))),
+                () = &mut stopped => Some((goodbye, (events, stopped, true))),
+            }
+        }
+    })
+}
+
+#[derive(Debug, Serialize)]
+struct StatusBody {
+    #[serde(flatten)]
+    status: crate::agent::AgentStatus,
+    demo: bool,
+}
+
+async fn status(State(state): State<HttpState>, Caller(user): Caller) -> Result<Json<StatusBody>, ApiError> {
+    let status = state.agent.status(&user).await?;
+    Ok(Json(StatusBody { status, demo: state.options.demo_users.is_some() }))
+}
+
+async fn legacy_status(State(state): State<HttpState>, Caller(user): Caller) -> Result<Json<Value>, ApiError> {
+    let status = state.agent.status(&user).await?;
+    Ok(Json(json!({
+        "available": status.available,
+        "model": status.model,
+        "api_key_configured": status.api_key_configured,
+        "user_context": {
+            "user_id": status.user.user_id,
+            "display_name": status.user.display_name,
+            "role": status.user.role,
+            "organization_id": status.user.organization_id,
+            "organization_name": status.user.organization_name,
+            "tool_count": status.tool_count,
+        },
+    })))
+}
+
+#[derive(Debug, Deserialize)]
+struct PageQuery {
+    #[serde(default)]
+    limit: Option<u32>,
+    #[serde(default)]
+    cursor: Option<String>,
+}
+
+impl PageQuery {
+    fn page(&self) -> PageRequest {
+        let limit = self.limit.unwrap_or(PageRequest::DEFAULT_LIMIT);
+        match &self.cursor {
+            Some(cursor) => PageRequest::after(limit, cursor.clone()),
+            None => PageRequest::first(limit),
+        }
+    }
+}
+
+fn query<T>(query: Result<Query<T>, axum::extract::rejection::QueryRejection>) -> Result<T, ApiError> {
+    query.map(|Query(q)| q).map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, "invalid_argument", e.body_text()))
+}
+
+async fn list_conversations(
+    State(state): State<HttpState>,
+    Caller(user): Caller,
+    page: Result<Query<PageQuery>, axum::extract::rejection::QueryRejection>,
+) -> Result<Response, ApiError> {
+    let page = query(page)?.page();
+    Ok(Json(state.agent.conversations(&user, &page).await?).into_response())
+}
+
+async fn get_conversation(
+    State(state): State<HttpState>,
+    Caller(user): Caller,
+    Path(id): Path<String>,
+    page: Result<Query<PageQuery>, axum::extract::rejection::QueryRejection>,
+) -> Result<Response, ApiError> {
+    let limit = query(page)?.limit.unwrap_or(PageRequest::MAX_LIMIT);
+    Ok(Json(state.agent.conversation(&user, &ConversationId::from(id), limit).await?).into_response())
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Rename {
+    title: String,
+}
+
+async fn rename_conversation(
+    State(state): State<HttpState>,
+    Caller(user): Caller,
+    Path(id): Path<String>,
+    Body(rename): Body<Rename>,
+) -> Result<Response, ApiError> {
+    Ok(Json(state.agent.rename_conversation(&user, &ConversationId::from(id), &rename.title).await?).into_response())
+}
+
+async fn delete_conversation(
+    State(state): State<HttpState>,
+    Caller(user): Caller,
+    Path(id): Path<String>,
+) -> Result<StatusCode, ApiError> {
+    state.agent.delete_conversation(&user, &ConversationId::from(id)).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+#[derive(Debug, Deserialize)]
+struct ActionQuery {
+    #[serde(default)]
+    status: Option<ActionStatus>,
+    #[serde(default)]
+    conversation_id: Option<ConversationId>,
+    #[serde(flatten)]
+    page: PageQuery,
+}
+
+async fn list_actions(
+    State(state): State<HttpState>,
+    Caller(user): Caller,
+    filter: Result<Query<ActionQuery>, axum::extract::rejection::QueryRejection>,
+) -> Result<Response, ApiError> {
+    let q = query(filter)?;
+    let filter = PendingActionFilter { conversation_id: q.conversation_id, status: q.status };
+    Ok(Json(state.agent.pending_actions(&user, &filter, &q.page.page()).await?).into_response())
+}
+
+async fn confirm_action(
+    State(state): State<HttpState>,
+    Caller(user): Caller,
+    Path(id): Path<String>,
+) -> Result<Response, ApiError> {
+    Ok(Json(state.agent.confirm(&user, &ActionId::from(id)).await?).into_response())
+}
+
+async fn reject_action(
+    State(state): State<HttpState>,
+    Caller(user): Caller,
+    Path(id): Path<String>,
+) -> Result<Response, ApiError> {
+    Ok(Json(state.agent.reject(&user, &ActionId::from(id)).await?).into_response())
+}
+
+async fn tools(State(state): State<HttpState>, Caller(user): Caller) -> Json<Vec<Value>> {
+    let tools = state
+        .agent
+        .tools(&user)
+        .into_iter()
+        .map(|tool| {
+            let declaration = tool.declaration(false);
+            json!({
+                "name": declaration.name,
+                "description": declaration.description,
+                "parameters": declaration.parameters,
+                "annotations": tool.annotations(),
+            })
+        })
+        .collect();
+    Json(tools)
+}
+
+async fn demo_users(State(state): State<HttpState>) -> Result<Json<Vec<DemoUser>>, ApiError> {
+    match &state.options.demo_users {
+        Some(users) => Ok(Json(users.clone())),
+        None => Err(ApiError::new(StatusCode::NOT_FOUND, "not_found", "not in demo mode")),
+    }
+}
+
+/// Per-user token buckets for chat turns.
+struct RateLimiter {
+    per_minute: u32,
+    buckets: Mutex<HashMap<(String, String), (f64, Instant)>>,
+}
+
+impl RateLimiter {
+    fn new(per_minute: u32) -> Self {
+        RateLimiter { per_minute: per_minute.max(1), buckets: Mutex::new(HashMap::new()) }
+    }
+
+    /// Takes one turn from `user`'s bucket (bursts of up to 10), or says when to retry.
+    fn check(&self, user: &UserContext) -> Result<(), ApiError> {
+        let burst = f64::from(self.per_minute.min(10));
+        let refill = f64::from(self.per_minute) / 60.0;
+        let key = (user.organization_id.to_string(), user.user_id.clone());
+        let now = Instant::now();
+        let mut buckets = self.buckets.lock().unwrap_or_else(|p| p.into_inner());
+        if buckets.len() > 100_000 {
+            buckets.retain(|_, (_, at)| now.duration_since(*at) < Duration::from_secs(600));
+        }
+        let (tokens, at) = buckets.entry(key).or_insert((burst, now));
+        *tokens = (*tokens + now.duration_since(*at).as_secs_f64() * refill).min(burst);
+        *at = now;
+        if *tokens >= 1.0 {
+            *tokens -= 1.0;
+            Ok(())
+        } else {
+            Err(ApiError::rate_limited(((1.0 - *tokens) / refill).ceil() as u64))
+        }
+    }
+}
