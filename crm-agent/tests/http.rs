@@ -412,3 +412,12 @@ async fn keep_alives_during_a_slow_step_and_a_clean_end_at_shutdown() {
     assert_eq!(last["code"], "shutting_down");
     assert_eq!(last["retryable"], true);
 }
+
+#[tokio::test]
+async fn a_host_that_drops_the_shutdown_trigger_keeps_streaming() {
+    let s = server(chat_script()).await;
+    drop(s.shutdown);
+    let body = s.post("/api/chat", &s.owner).json(&json!({"message": "hello"})).send().await.unwrap().text().await.unwrap();
+    let last = sse_events(&body).pop().unwrap();
+    assert_eq!(last.0, "done", "{body}");
+}

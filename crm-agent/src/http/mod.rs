@@ -59,7 +59,7 @@ pub struct DemoUser {
 pub struct HttpOptions {
     /// Largest request body on `/api` routes (default 64 KiB); larger is `413`.
     pub body_limit: usize,
-    /// Chat turns each user may start per minute (default 30, bursts of 10).
+    /// Chat turns each user may start per minute (default 30; bursts of a sixth of it, at least 10).
     pub chats_per_minute: u32,
     /// How often an idle chat stream gets a keep-alive comment (default 10 s).
     pub keep_alive: Duration,
@@ -278,7 +278,10 @@ fn until_shutdown(
     mut shutdown: watch::Receiver<bool>,
 ) -> impl Stream<Item = ChatEvent> + Send + 'static {
     let stopped = async move {
-        let _ = shutdown.wait_for(|stopping| *stopping).await;
+        // A dropped trigger (a host that never shuts down this way) is not a shutdown.
+        if shutdown.wait_for(|stopping| *stopping).await.is_err() {
+            std::future::pending::<()>().await;
+        }
     };
     let goodbye = ChatEvent::Error {
         code: "shutting_down".into(),
@@ -466,9 +469,10 @@ impl RateLimiter {
         RateLimiter { per_minute: per_minute.max(1), buckets: Mutex::new(HashMap::new()) }
     }
 
-    /// Takes one turn from `user`'s bucket (bursts of up to 10), or says when to retry.
+    /// Takes one turn from `user`'s bucket, or says when to retry. A user may send up to a
+    /// sixth of the minute's allowance (at least 10) in a burst.
     fn check(&self, user: &UserContext) -> Result<(), ApiError> {
-        let burst = f64::from(self.per_minute.min(10));
+        let burst = f64::from((self.per_minute / 6).max(10).min(self.per_minute));
         let refill = f64::from(self.per_minute) / 60.0;
         let key = (user.organization_id.to_string(), user.user_id.clone());
         let now = Instant::now();
