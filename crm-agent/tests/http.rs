@@ -22,7 +22,7 @@ struct Server {
     owner: String,
     rep: String,
     customer: String,
-    shutdown: ShutdownTrigger,
+    shutdown: Option<ShutdownTrigger>,
     http: reqwest::Client,
     _dir: tempfile::TempDir,
 }
@@ -61,7 +61,7 @@ async fn server_with(script: Value, configure: impl FnOnce(&mut HttpOptions)) ->
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let url = format!("http://{}", listener.local_addr().unwrap());
     tokio::spawn(crm_agent::mcp::http::serve(listener, app, std::future::pending()));
-    Server { url, fake, owner, rep, customer, shutdown, http: reqwest::Client::new(), _dir: dir }
+    Server { url, fake, owner, rep, customer, shutdown: Some(shutdown), http: reqwest::Client::new(), _dir: dir }
 }
 
 async fn server(script: Value) -> Server {
@@ -404,7 +404,7 @@ async fn keep_alives_during_a_slow_step_and_a_clean_end_at_shutdown() {
     while !seen.contains("event: text") {
         seen.push_str(std::str::from_utf8(&stream.next().await.unwrap().unwrap()).unwrap());
     }
-    s.shutdown.trigger();
+    s.shutdown.as_ref().unwrap().trigger();
     while let Some(chunk) = stream.next().await {
         seen.push_str(std::str::from_utf8(&chunk.unwrap()).unwrap());
     }
@@ -415,8 +415,8 @@ async fn keep_alives_during_a_slow_step_and_a_clean_end_at_shutdown() {
 
 #[tokio::test]
 async fn a_host_that_drops_the_shutdown_trigger_keeps_streaming() {
-    let s = server(chat_script()).await;
-    drop(s.shutdown);
+    let mut s = server(chat_script()).await;
+    drop(s.shutdown.take());
     let body = s.post("/api/chat", &s.owner).json(&json!({"message": "hello"})).send().await.unwrap().text().await.unwrap();
     let last = sse_events(&body).pop().unwrap();
     assert_eq!(last.0, "done", "{body}");
