@@ -29,7 +29,11 @@ fn bench_mode() -> bool {
 
 fn memory_kib() -> u64 {
     let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
-    status.lines().find(|l| l.starts_with("VmRSS:")).and_then(|l| l.split_whitespace().nth(1)?.parse().ok()).unwrap_or(0)
+    status
+        .lines()
+        .find(|l| l.starts_with("VmRSS:"))
+        .and_then(|l| l.split_whitespace().nth(1)?.parse().ok())
+        .unwrap_or(0)
 }
 
 fn median(mut samples: Vec<Duration>) -> Duration {
@@ -73,7 +77,10 @@ fn startup(db: &str, runs: usize) {
         let _ = child.kill();
         let _ = child.wait();
     }
-    println!("serve start-up to first healthy /healthz (existing demo database): p50 {:?} over {runs} starts (target <= 150ms)", median(samples));
+    println!(
+        "serve start-up to first healthy /healthz (existing demo database): p50 {:?} over {runs} starts (target <= 150ms)",
+        median(samples)
+    );
 }
 
 async fn in_process(script: serde_json::Value, store: Arc<SqlStore>) -> (String, String, FakeGemini) {
@@ -97,13 +104,22 @@ async fn first_byte(store: Arc<SqlStore>, iterations: usize) {
     let mut samples = Vec::with_capacity(iterations);
     for _ in 0..iterations {
         let started = Instant::now();
-        let response = http.post(format!("{url}/api/chat")).bearer_auth(&token).json(&json!({"message": "hi"})).send().await.unwrap();
+        let response = http
+            .post(format!("{url}/api/chat"))
+            .bearer_auth(&token)
+            .json(&json!({"message": "hi"}))
+            .send()
+            .await
+            .unwrap();
         let mut body = response.bytes_stream();
         body.next().await.expect("a first chunk").expect("bytes");
         samples.push(started.elapsed());
         while body.next().await.is_some() {}
     }
-    println!("first SSE byte of /api/chat (fake model answering at once): p50 {:?} over {iterations} chats (target <= 5ms)", median(samples));
+    println!(
+        "first SSE byte of /api/chat (fake model answering at once): p50 {:?} over {iterations} chats (target <= 5ms)",
+        median(samples)
+    );
 }
 
 async fn open_streams(store: Arc<SqlStore>, streams: usize) {
@@ -131,8 +147,13 @@ async fn open_streams(store: Arc<SqlStore>, streams: usize) {
             .map(|_| {
                 let (http, url, token) = (http.clone(), url.clone(), token.clone());
                 tokio::spawn(async move {
-                    let response =
-                        http.post(format!("{url}/api/chat")).bearer_auth(&token).json(&json!({"message": "hi"})).send().await.unwrap();
+                    let response = http
+                        .post(format!("{url}/api/chat"))
+                        .bearer_auth(&token)
+                        .json(&json!({"message": "hi"}))
+                        .send()
+                        .await
+                        .unwrap();
                     let body = response.text().await.unwrap();
                     let done = body.contains("event: done");
                     if !done {

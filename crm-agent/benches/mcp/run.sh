@@ -60,7 +60,7 @@ check() {
     case "$answer" in *'"isError":true'*) echo "tool error from $1: $answer" >&2; exit 1 ;; esac
 }
 
-# load NAME URL BODY: runs wrk and prints one summary line.
+# load NAME URL BODY: runs wrk, prints one summary line on stderr and the requests/s on stdout.
 load() {
     local out rps p50 p99 errors
     out=$(MCP_TOKEN=$token MCP_BODY=$3 wrk -t"$THREADS" -c"$CONNECTIONS" -d"$DURATION" --latency -s "$here/mcp_request.lua" "$2")
@@ -68,7 +68,7 @@ load() {
     p50=$(awk '$1 == "50%" {print $2}' <<<"$out")
     p99=$(awk '$1 == "99%" {print $2}' <<<"$out")
     errors=$(awk '/Non-2xx/ {print $5}' <<<"$out")
-    printf '%-38s %10s req/s   p50 %-9s p99 %-9s non-2xx %s\n' "$1" "$rps" "$p50" "$p99" "${errors:-0}"
+    printf '%-44s %10s req/s   p50 %-9s p99 %-9s non-2xx %s\n' "$1" "$rps" "$p50" "$p99" "${errors:-0}" >&2
     echo "$rps"
 }
 
@@ -80,7 +80,7 @@ wait_for_port $port
 url=http://127.0.0.1:$port/mcp
 check "$url" "$call_body"
 check "$url" "$list_body"
-ours=$(load "crm-agent tools/call get_customer" "$url" "$call_body" | tee /dev/stderr | tail -n1)
+ours=$(load "crm-agent tools/call get_customer" "$url" "$call_body")
 load "crm-agent tools/list (acme-owner, 65 tools)" "$url" "$list_body" >/dev/null
 kill "${pids[0]}"; pids=()
 
@@ -94,5 +94,5 @@ pids+=($!)
 wait_for_port $peer_port
 peer_url=http://127.0.0.1:$peer_port/mcp
 check "$peer_url" "$call_body"
-theirs=$(load "FastMCP tools/call get_customer" "$peer_url" "$call_body" | tee /dev/stderr | tail -n1)
+theirs=$(load "FastMCP tools/call get_customer" "$peer_url" "$call_body")
 python3 -c "print(f'ratio crm-agent / FastMCP (tools/call get_customer): {float($ours) / float($theirs):.1f}x')"

@@ -399,12 +399,15 @@ impl ServerHandler for McpServer {
             let _ = self.inner.registry.call(&user, name, args).await;
             return Err(McpError::invalid_params(format!("unknown tool `{name}`"), None));
         };
-        let mode = match actions::mode_for(&self.inner.registry, &user, self.inner.options.confirmation).await {
-            Ok(mode) => mode,
-            Err(error) => return Ok(tool_error(&error).into()),
-        };
-        if actions::needs_confirmation(mode, tool) {
-            return Ok(self.confirm_then_run(&user, tool, args, &request, &context).await);
+        // Only writes consult the organization's confirmation mode (a store read).
+        if tool.writes() {
+            let mode = match actions::mode_for(&self.inner.registry, &user, self.inner.options.confirmation).await {
+                Ok(mode) => mode,
+                Err(error) => return Ok(tool_error(&error).into()),
+            };
+            if actions::needs_confirmation(mode, tool) {
+                return Ok(self.confirm_then_run(&user, tool, args, &request, &context).await);
+            }
         }
         Ok(self.run(&user, name, args).await.into())
     }
