@@ -23,8 +23,8 @@ use std::sync::Arc;
 use rmcp::model::{
     CacheScope, CallToolRequestParams, CallToolResponse, CallToolResult, ContentBlock, ElicitRequest,
     ElicitRequestParams, ElicitResult, ElicitationAction, ElicitationSchema, Implementation, InputRequest,
-    InputRequiredResult, JsonObject, ListToolsResult, PaginatedRequestParams, ProtocolVersion, ServerCapabilities,
-    ServerConfig, Tool as McpTool, ToolAnnotations,
+    InputRequiredResult, ListToolsResult, PaginatedRequestParams, ProtocolVersion, ServerCapabilities, ServerConfig,
+    Tool as McpTool, ToolAnnotations,
 };
 use rmcp::service::RequestContext;
 use rmcp::{ErrorData as McpError, RoleServer, ServerHandler};
@@ -278,17 +278,10 @@ impl McpServer {
 
 /// The question asked to approve a write.
 fn elicitation(summary: &str) -> ElicitRequestParams {
-    let schema = ElicitationSchema::from_json_schema(
-        serde_json::from_value::<JsonObject>(json!({
-            "type": "object",
-            "properties": { APPROVE: { "type": "boolean", "title": "Approve this change", "default": false } },
-            "required": [APPROVE]
-        }))
-        .unwrap_or_default(),
-    )
-    .unwrap_or_else(|_| {
-        ElicitationSchema::builder().build().unwrap_or_else(|_| unreachable!("an empty schema is valid"))
-    });
+    // One required yes/no field; `build_unchecked` because this fixed schema has nothing to check.
+    let schema = ElicitationSchema::builder()
+        .required_bool_property(APPROVE, |field| field.title("Approve this change"))
+        .build_unchecked();
     ElicitRequestParams::FormElicitationParams {
         meta: None,
         message: format!("The assistant wants to make this change: {summary}. Do you approve?"),
