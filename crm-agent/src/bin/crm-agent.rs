@@ -68,6 +68,32 @@ impl ModelArgs {
     }
 }
 
+/// How the MCP endpoint is exposed (`mcp --http` and `serve`).
+#[derive(clap::Args)]
+struct McpExposure {
+    /// MCP over HTTP: also accept this Origin (repeatable; http(s)://localhost and 127.0.0.1 on
+    /// any port always are).
+    #[arg(long = "allow-origin")]
+    allow_origins: Vec<String>,
+    /// MCP over HTTP: also accept this Host (repeatable; localhost, 127.0.0.1 and ::1 always are).
+    #[arg(long = "allow-host")]
+    allow_hosts: Vec<String>,
+    /// Writes that need confirmation, from MCP clients that cannot ask their user: run them,
+    /// trusting the client's own per-call approval (default: refuse them).
+    #[arg(long)]
+    trust_client_approval: bool,
+}
+
+impl McpExposure {
+    fn apply(self, http: &mut crm_agent::mcp::http::McpHttpOptions, mcp: &mut crm_agent::mcp::McpOptions) {
+        http.allowed_origins.extend(self.allow_origins);
+        http.allowed_hosts.extend(self.allow_hosts);
+        if self.trust_client_approval {
+            mcp.unconfirmable_writes = crm_agent::mcp::UnconfirmableWrites::TrustClient;
+        }
+    }
+}
+
 #[derive(Subcommand)]
 enum Command {
     /// Create or upgrade the database schema.
@@ -153,15 +179,8 @@ enum Command {
         no_demo: bool,
         #[command(flatten)]
         model: ModelArgs,
-        /// MCP: also accept this Origin (repeatable).
-        #[arg(long = "allow-origin")]
-        allow_origins: Vec<String>,
-        /// MCP: also accept this Host (repeatable; needed when serving on a public name).
-        #[arg(long = "allow-host")]
-        allow_hosts: Vec<String>,
-        /// MCP: run writes needing confirmation from clients that cannot ask their user.
-        #[arg(long)]
-        trust_client_approval: bool,
+        #[command(flatten)]
+        exposure: McpExposure,
     },
     /// Send one message to the assistant as a user and stream its answer: text on stdout,
     /// tool activity on stderr (or, with --json, every event as one JSON object per line).
@@ -209,16 +228,8 @@ enum Command {
         /// HTTP: no sessions, plain JSON responses (for several processes behind a load balancer).
         #[arg(long)]
         stateless: bool,
-        /// HTTP: also accept this Origin (repeatable; `http://localhost:*` and `http://127.0.0.1:*` always are).
-        #[arg(long = "allow-origin")]
-        allow_origins: Vec<String>,
-        /// HTTP: also accept this Host (repeatable; localhost, 127.0.0.1 and ::1 always are).
-        #[arg(long = "allow-host")]
-        allow_hosts: Vec<String>,
-        /// Writes that need confirmation, from clients that cannot ask their user: run them,
-        /// trusting the client's own per-call approval (default: refuse them).
-        #[arg(long)]
-        trust_client_approval: bool,
+        #[command(flatten)]
+        exposure: McpExposure,
     },
     /// Manage API tokens (for MCP clients and other programs acting as a user).
     Token {
@@ -357,9 +368,7 @@ async fn run(cli: Cli) -> crm_agent::Result<()> {
                 serde_json::to_string_pretty(&result).map_err(|e| crm_agent::Error::Internal(e.to_string()))?
             );
         }
-        Command::Serve { db, addr, no_demo, model, allow_origins, allow_hosts, trust_client_approval } => {
-            serve(db, addr, no_demo, model, allow_origins, allow_hosts, trust_client_approval).await?;
-        }
+        Command::Serve { db, addr, no_demo, model, exposure } => serve(db, addr, no_demo, model, exposure).await?,
         Command::Chat { who, model, conversation, message, json } => {
             let (store, ctx) = who.open().await?;
             let agent = model.agent(store)?;
@@ -395,19 +404,14 @@ async fn run(cli: Cli) -> crm_agent::Result<()> {
             let agent = CrmAgent::builder(store).model(std::sync::Arc::new(GeminiClient::from_env()?)).build()?;
             println!("{}", to_json(&agent.reject(&ctx, &ActionId::from(action_id)).await?, true)?);
         }
-        Command::Mcp { db, token, http, stateless, allow_origins, allow_hosts, trust_client_approval } => {
-            use crm_agent::mcp::{McpOptions, McpServer, UnconfirmableWrites};
+        Command::Mcp { db, token, http, stateless, exposure } => {
+            use crm_agent::mcp::{McpOptions, McpServer};
             let store = std::sync::Arc::new(SqlStore::open(&db).await?);
             let registry = crm_agent::ToolRegistry::new(store.clone());
             let authenticator = crm_agent::auth::TokenAuthenticator::new(store);
-            let options = McpOptions {
-                confirmation: None,
-                unconfirmable_writes: if trust_client_approval {
-                    UnconfirmableWrites::TrustClient
-                } else {
-                    UnconfirmableWrites::Refuse
-                },
-            };
+            let mut options = McpOptions::default();
+            let mut http_options = crm_agent::mcp::http::McpHttpOptions { stateless, ..Default::default() };
+            exposure.apply(&mut http_options, &mut options);
             match http {
                 None => {
                     let token = token.unwrap_or_default();
@@ -420,9 +424,6 @@ async fn run(cli: Cli) -> crm_agent::Result<()> {
                     served?;
                 }
                 Some(addr) => {
-                    let mut http_options = crm_agent::mcp::http::McpHttpOptions { stateless, ..Default::default() };
-                    http_options.allowed_origins.extend(allow_origins);
-                    http_options.allowed_hosts.extend(allow_hosts);
                     let server = McpServer::per_request(registry.clone(), authenticator, options);
                     let app = crm_agent::mcp::http::router(server, http_options);
                     let listener = tokio::net::TcpListener::bind(addr)
@@ -545,9 +546,7 @@ async fn serve(
     addr: std::net::SocketAddr,
     no_demo: bool,
     model: ModelArgs,
-    allow_origins: Vec<String>,
-    allow_hosts: Vec<String>,
-    trust_client_approval: bool,
+    exposure: McpExposure,
 ) -> crm_agent::Result<()> {
     use crm_agent::http::{HttpOptions, HttpState, demo};
     use std::io::Write as _;
@@ -572,11 +571,7 @@ async fn serve(
     };
     let agent = model.agent(store.clone())?;
     let mut options = HttpOptions { demo_users: demo_users.clone(), ..HttpOptions::default() };
-    options.mcp_http.allowed_origins.extend(allow_origins);
-    options.mcp_http.allowed_hosts.extend(allow_hosts);
-    if trust_client_approval {
-        options.mcp.unconfirmable_writes = crm_agent::mcp::UnconfirmableWrites::TrustClient;
-    }
+    exposure.apply(&mut options.mcp_http, &mut options.mcp);
     let model_name = agent.model().model_name().to_owned();
     let configured = agent.model().is_configured();
     let (state, shutdown) = HttpState::new(agent.clone(), authenticator, options);

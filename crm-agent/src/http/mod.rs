@@ -218,15 +218,22 @@ struct ChatRequest {
     conversation_id: Option<ConversationId>,
 }
 
-/// Checks what can be checked before a stream starts, so those failures are plain JSON errors.
-async fn start_turn(state: &HttpState, user: &UserContext, request: &ChatRequest) -> Result<(), ApiError> {
+/// Starts a turn once what can be checked before a stream starts has been (so those failures
+/// are plain JSON errors), and returns its events, ended cleanly at shutdown.
+async fn start_turn(
+    state: &HttpState,
+    user: &UserContext,
+    request: ChatRequest,
+) -> Result<impl Stream<Item = ChatEvent> + Send + 'static, ApiError> {
     if request.message.trim().is_empty() {
         return Err(Error::invalid("`message` is empty").into());
     }
     if let Some(id) = &request.conversation_id {
         state.agent.store().get_conversation(&user.scope()?, &user.user_id, id).await?;
     }
-    state.limiter.check(user)
+    state.limiter.check(user)?;
+    let events = state.agent.chat(user, request.message, request.conversation_id);
+    Ok(until_shutdown(events, state.shutdown.clone()))
 }
 
 /// `POST /api/chat`: the turn's events as Server-Sent Events.
@@ -235,9 +242,7 @@ async fn chat(
     Caller(user): Caller,
     Body(request): Body<ChatRequest>,
 ) -> Result<Response, ApiError> {
-    start_turn(&state, &user, &request).await?;
-    let events = state.agent.chat(&user, request.message, request.conversation_id);
-    let stream = until_shutdown(events, state.shutdown.clone()).map(|event| Ok::<_, Infallible>(sse_event(&event)));
+    let stream = start_turn(&state, &user, request).await?.map(|event| Ok::<_, Infallible>(sse_event(&event)));
     Ok(sse_response(stream, state.options.keep_alive))
 }
 
@@ -247,9 +252,8 @@ async fn legacy_chat(
     Caller(user): Caller,
     Body(request): Body<ChatRequest>,
 ) -> Result<Response, ApiError> {
-    start_turn(&state, &user, &request).await?;
-    let events = state.agent.chat(&user, request.message, request.conversation_id);
-    let stream = until_shutdown(events, state.shutdown.clone())
+    let stream = start_turn(&state, &user, request)
+        .await?
         .filter_map(|event| async move { event.to_legacy() })
         .map(|legacy| Ok::<_, Infallible>(Event::default().data(legacy.to_string())));
     Ok(sse_response(stream, state.options.keep_alive))

@@ -80,7 +80,7 @@ function responseOutcome(response) {
   }
   const output = response && typeof response === 'object' ? response.output : response;
   if (output && typeof output === 'object' && output.status === 'pending_confirmation') {
-    return { status: 'pending', summary: 'waiting for confirmation', actionId: output.action_id };
+    return { status: 'pending', summary: '', actionId: output.action_id };
   }
   if (output && typeof output === 'object' && output.truncated === true) return { status: 'ok', summary: 'large result (cut)' };
   return { status: 'ok', summary: resultSummary(output) };
@@ -529,6 +529,9 @@ async function loadDemoUsers() {
   }
   if (!Array.isArray(state.demoUsers)) state.demoUsers = [];
   renderDemoUsers();
+  // Loaded after the form got focus: offer the picker first unless the user started typing.
+  const first = $.demoUserList.querySelector('button');
+  if (first && !$.signin.hidden && document.activeElement === $.tokenInput && !$.tokenInput.value) first.focus();
 }
 
 function renderDemoUsers() {
@@ -599,7 +602,7 @@ function renderStatus(status) {
   const user = status.user || {};
   $.whoami.replaceChildren(
     el('span', { class: 'who-name', text: user.display_name || user.user_id || 'Unknown user' }),
-    el('span', { class: 'who-meta', text: ` · ${user.role || '?'} · ${user.organization_name || user.organization_id || ''}` }),
+    el('span', { class: 'who-meta' }, el('span', { class: 'sep', 'aria-hidden': 'true', text: ' · ' }), `${user.role || '?'} · ${user.organization_name || user.organization_id || ''}`),
   );
   $.whoami.title = `${user.user_id || ''} in ${user.organization_name || ''} (${user.organization_id || ''})`;
   if (status.api_key_configured === false) {
@@ -1068,7 +1071,7 @@ function handleSse(turn, sse) {
     case 'confirmation_required': {
       closeBubble(turn);
       const chip = [...turn.chips.values()].reverse().find((c) => c.dataset.tool === event.tool && c.dataset.status === 'running');
-      if (chip) setChip(chip, 'pending', 'waiting for your confirmation');
+      if (chip) setChip(chip, 'pending', '');
       append(confirmationCard(event));
       break;
     }
