@@ -417,7 +417,8 @@ async fn keep_alives_during_a_slow_step_and_a_clean_end_at_shutdown() {
 async fn a_host_that_drops_the_shutdown_trigger_keeps_streaming() {
     let mut s = server(chat_script()).await;
     drop(s.shutdown.take());
-    let body = s.post("/api/chat", &s.owner).json(&json!({"message": "hello"})).send().await.unwrap().text().await.unwrap();
+    let body =
+        s.post("/api/chat", &s.owner).json(&json!({"message": "hello"})).send().await.unwrap().text().await.unwrap();
     let last = sse_events(&body).pop().unwrap();
     assert_eq!(last.0, "done", "{body}");
 }
