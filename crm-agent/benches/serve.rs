@@ -4,8 +4,8 @@
 //!    successful `/healthz`.
 //! 2. **First byte of a chat**: from sending `POST /api/chat` to the first byte of the SSE body
 //!    (the `started` event), the fake model answering instantly.
-//! 3. **Open streams**: N chat streams held open at once (the fake answers slowly), in two
-//!    waves: peak memory per open stream, and whether the second wave needs more than the first.
+//! 3. **Open streams**: N chat streams held open at once (the fake answers slowly), in four
+//!    waves: peak memory per open stream, and whether later waves need more than earlier ones.
 //!
 //! `cargo bench -p crm-agent --bench serve` (N = 500); `cargo test --benches` runs tiny sizes.
 
@@ -130,7 +130,7 @@ async fn open_streams(store: Arc<SqlStore>, streams: usize) {
     let (url, token, _fake) = in_process(script, store).await;
     let http = reqwest::Client::builder().pool_max_idle_per_host(0).build().unwrap();
     let mut peaks = Vec::new();
-    for wave in 1..=2 {
+    for wave in 1..=4 {
         let before = memory_kib();
         let peak = Arc::new(std::sync::atomic::AtomicU64::new(before));
         let sampler = {
@@ -177,7 +177,8 @@ async fn open_streams(store: Arc<SqlStore>, streams: usize) {
         );
         peaks.push(peak);
     }
-    println!("open chat streams: peak RSS wave 1 {} KiB, wave 2 {} KiB", peaks[0], peaks[1]);
+    let peaks: Vec<String> = peaks.iter().map(|p| format!("{p} KiB")).collect();
+    println!("open chat streams: peak RSS by wave: {}", peaks.join(", "));
 }
 
 fn main() {

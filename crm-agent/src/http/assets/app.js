@@ -850,8 +850,9 @@ const ERROR_HELP = {
 
 function errorEntry(message, code) {
   const entry = el('div', { class: 'entry error', role: 'alert', 'data-testid': 'error-message', 'data-code': code || null });
-  if (code && ERROR_HELP[code]) entry.append(el('p', { class: 'error-help', text: ERROR_HELP[code] }));
-  if (message && message !== ERROR_HELP[code]) entry.append(el('p', { class: 'error-detail', text: message }));
+  // The server's message says what happened; the page's own words only fill in when it is empty.
+  const text = message || ERROR_HELP[code] || 'Something went wrong.';
+  entry.append(el('p', { class: 'error-detail', text }));
   return entry;
 }
 
