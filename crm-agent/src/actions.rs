@@ -79,14 +79,22 @@ pub async fn confirm(registry: &ToolRegistry, ctx: &UserContext, id: &ActionId) 
     // Check before claiming, so an action the user can no longer run stays pending (and
     // expires) instead of being marked as attempted.
     registry.check(ctx, &pending.tool, &pending.arguments)?;
-    store.decide_pending_action(&scope, &ctx.user_id, id, ActionStatus::Executing, chrono::Utc::now()).await?;
-    let result = registry.call(ctx, &pending.tool, pending.arguments.clone()).await;
-    let (status, outcome) = match &result {
-        Ok(value) => (ActionStatus::Succeeded, value.clone()),
-        Err(error) => (ActionStatus::Failed, error_json(error)),
-    };
-    let action = store.finish_pending_action(&scope, &ctx.user_id, id, status, outcome).await?;
-    Ok(ConfirmedAction { action, result: result? })
+    // Claim, run and record in a task of its own: a caller that goes away (a dropped HTTP
+    // request) must not leave the action `executing` with its outcome unrecorded.
+    let (registry, ctx, id) = (registry.clone(), ctx.clone(), id.clone());
+    tokio::spawn(async move {
+        let store = registry.store();
+        store.decide_pending_action(&scope, &ctx.user_id, &id, ActionStatus::Executing, chrono::Utc::now()).await?;
+        let result = registry.call(&ctx, &pending.tool, pending.arguments.clone()).await;
+        let (status, outcome) = match &result {
+            Ok(value) => (ActionStatus::Succeeded, value.clone()),
+            Err(error) => (ActionStatus::Failed, error_json(error)),
+        };
+        let action = store.finish_pending_action(&scope, &ctx.user_id, &id, status, outcome).await?;
+        Ok(ConfirmedAction { action, result: result? })
+    })
+    .await
+    .map_err(|e| Error::Internal(format!("the confirmed action's task failed: {e}")))?
 }
 
 /// Rejects one of `ctx`'s pending actions: it never runs.
@@ -116,12 +124,21 @@ pub fn summary(tool: &Tool, args: &Value) -> String {
                         Value::String(s) => s.clone(),
                         other => other.to_string(),
                     };
-                    let shown: String = shown.chars().take(60).collect();
-                    format!("{key}={shown}")
+                    format!("{key}={}", cap_text(&shown, 60))
                 })
                 .collect()
         })
         .unwrap_or_default();
     let summary = if details.is_empty() { words } else { format!("{words}: {}", details.join(", ")) };
-    summary.chars().take(500).collect()
+    cap_text(&summary, 500)
+}
+
+/// `text` cut to `max` characters, with `…` marking a cut.
+pub fn cap_text(text: &str, max: usize) -> String {
+    if text.chars().count() <= max {
+        return text.to_owned();
+    }
+    let mut cut: String = text.chars().take(max.saturating_sub(1)).collect();
+    cut.push('…');
+    cut
 }

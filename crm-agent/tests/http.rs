@@ -136,6 +136,18 @@ async fn health_page_and_auth() {
     // MCP is mounted, behind the same tokens.
     let mcp = s.http.post(format!("{}/mcp", s.url)).json(&json!({})).send().await.unwrap();
     assert_eq!(mcp.status(), 401);
+    // A page on another site rebinding its name to this server is refused, API and demo alike.
+    let rebound = s
+        .http
+        .get(format!("{}/api/status", s.url))
+        .header("host", "evil.example")
+        .bearer_auth(&s.owner)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(error_code(rebound).await, (403, "forbidden_host".into()));
+    let local = s.http.get(format!("{}/healthz", s.url)).header("host", "localhost:1234").send().await.unwrap();
+    assert_eq!(local.status(), 200);
     // Not in demo mode: no picker.
     assert_eq!(s.http.get(format!("{}/api/demo/users", s.url)).send().await.unwrap().status(), 404);
 }

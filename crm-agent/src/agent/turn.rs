@@ -93,7 +93,14 @@ impl Turn {
             return Ok(());
         }
         let store = &self.agent.inner.store;
-        store.append_messages(scope, &self.user.user_id, conversation, messages, chrono::Utc::now()).await?;
+        let stored =
+            store.append_messages(scope, &self.user.user_id, conversation, messages.clone(), chrono::Utc::now()).await;
+        if let Err(error) = stored {
+            // Keep the user's message for the final attempt in `run`; the step itself is lost
+            // with the error the host is told about.
+            self.unsaved = messages.into_iter().filter(|m| m.role == MessageRole::User).collect();
+            return Err(error);
+        }
         Ok(())
     }
 

@@ -53,10 +53,14 @@ impl From<Error> for ApiError {
             ErrorKind::Model => StatusCode::BAD_GATEWAY,
             _ => StatusCode::INTERNAL_SERVER_ERROR,
         };
-        if status == StatusCode::INTERNAL_SERVER_ERROR {
+        // Store and internal failures may quote SQL or host errors: log them, tell the client less.
+        let message = if status == StatusCode::INTERNAL_SERVER_ERROR {
             tracing::error!(%error, "request failed");
-        }
-        ApiError { status, code: error.kind().as_str(), message: error.to_string(), retry_after: None }
+            "the request failed on the server; the request id in `x-request-id` finds it in the logs".to_owned()
+        } else {
+            error.to_string()
+        };
+        ApiError { status, code: error.kind().as_str(), message, retry_after: None }
     }
 }
 

@@ -197,7 +197,7 @@ impl McpServer {
                 Err(error) => return tool_error(&error).into(),
             };
             let mut requests = BTreeMap::new();
-            let params = elicitation(&action.summary);
+            let params = elicitation(&action.summary, &args);
             requests.insert(CONFIRMATION_KEY.to_owned(), InputRequest::Elicitation(ElicitRequest::new(params)));
             return InputRequiredResult::new(Some(requests), Some(action.id.to_string())).into();
         }
@@ -206,7 +206,7 @@ impl McpServer {
                 return tool_error(&error).into();
             }
             let summary = actions::summary(tool, &args);
-            return match context.peer.create_elicitation(elicitation(&summary)).await {
+            return match context.peer.create_elicitation(elicitation(&summary, &args)).await {
                 Ok(answer) if approved(&answer) => self.run(user, tool.name(), args).await.into(),
                 Ok(_) => declined(tool.name()).into(),
                 Err(error) => {
@@ -276,15 +276,19 @@ impl McpServer {
     }
 }
 
-/// The question asked to approve a write.
-fn elicitation(summary: &str) -> ElicitRequestParams {
+/// The question asked to approve a write: the summary and the exact arguments (so nothing the
+/// user approves is hidden by a shortened summary).
+fn elicitation(summary: &str, args: &Value) -> ElicitRequestParams {
     // One required yes/no field; `build_unchecked` because this fixed schema has nothing to check.
     let schema = ElicitationSchema::builder()
         .required_bool_property(APPROVE, |field| field.title("Approve this change"))
         .build_unchecked();
     ElicitRequestParams::FormElicitationParams {
         meta: None,
-        message: format!("The assistant wants to make this change: {summary}. Do you approve?"),
+        message: format!(
+            "The assistant wants to make this change: {summary}.\n\nExactly these arguments:\n{}\n\nDo you approve?",
+            crate::actions::cap_text(&serde_json::to_string_pretty(args).unwrap_or_default(), 8_000)
+        ),
         requested_schema: schema,
     }
 }

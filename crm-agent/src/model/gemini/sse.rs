@@ -116,7 +116,10 @@ impl SseParser {
                 self.has_data = true;
             }
             b"event" | b"id" | b"retry" => {}
-            _ => self.push_raw(line),
+            // Gemini's appended error object starts with `{`; any other unknown field is ignored,
+            // as the SSE rules say.
+            _ if line.trim_ascii_start().starts_with(b"{") => self.push_raw(line),
+            _ => {}
         }
     }
 
@@ -195,5 +198,6 @@ mod tests {
     #[test]
     fn unknown_fields_and_ids_are_ignored() {
         assert_eq!(parse_in_pieces(b"event: message\nid: 7\nretry: 10\ndata: d\n\n", 4), vec![data("d")]);
+        assert_eq!(parse_in_pieces(b"x-debug: 1\ndata: a\n\nnoise\ndata: b\n\n", 3), vec![data("a"), data("b")]);
     }
 }

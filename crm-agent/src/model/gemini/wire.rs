@@ -446,7 +446,8 @@ impl ApiError {
 /// Parses a protobuf JSON duration: decimal seconds with an `s` suffix ("26s", "1.5s").
 pub fn parse_duration(text: &str) -> Option<std::time::Duration> {
     let seconds: f64 = text.trim().strip_suffix('s')?.parse().ok()?;
-    (seconds.is_finite() && seconds >= 0.0).then(|| std::time::Duration::from_secs_f64(seconds))
+    // try_from: an absurd delay ("1e20s") is no delay we can honour, not a panic.
+    std::time::Duration::try_from_secs_f64(seconds).ok()
 }
 
 #[cfg(test)]
@@ -467,5 +468,7 @@ mod tests {
         assert_eq!(parse_duration("26s"), Some(std::time::Duration::from_secs(26)));
         assert_eq!(parse_duration("0.25s"), Some(std::time::Duration::from_millis(250)));
         assert_eq!(parse_duration("soon"), None);
+        assert_eq!(parse_duration("1e20s"), None);
+        assert_eq!(parse_duration("-1s"), None);
     }
 }
