@@ -8,7 +8,9 @@
 //! can run with sessions (the default; needed for elicitation) or stateless with plain JSON
 //! responses (for horizontal scaling behind a load balancer).
 
-use std::sync::Arc;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
 use axum::Router;
 use axum::extract::{Request, State};
@@ -54,7 +56,7 @@ impl Default for McpHttpOptions {
 
 /// A router serving MCP at `/mcp` for `server` (built with [`McpServer::per_request`]).
 pub fn router(server: McpServer, options: McpHttpOptions) -> Router {
-    let authenticator = server.authenticator().clone();
+    let guard = Guard { authenticator: server.authenticator().clone(), sessions: Arc::default() };
     let config = StreamableHttpServerConfig::default()
         .with_allowed_hosts(options.allowed_hosts)
         .with_allowed_origins(options.allowed_origins)
@@ -63,11 +65,32 @@ pub fn router(server: McpServer, options: McpHttpOptions) -> Router {
         .with_json_response(options.stateless);
     let service =
         StreamableHttpService::new(move || Ok(server.clone()), Arc::new(LocalSessionManager::default()), config);
-    Router::new().nest_service("/mcp", service).layer(middleware::from_fn_with_state(authenticator, require_bearer))
+    Router::new().nest_service("/mcp", service).layer(middleware::from_fn_with_state(guard, require_bearer))
 }
 
-/// Resolves the bearer token to a [`crate::UserContext`] or answers 401.
-async fn require_bearer(State(authenticator): State<TokenAuthenticator>, mut request: Request, next: Next) -> Response {
+/// What the middleware in front of `/mcp` keeps: the authenticator, and which user each MCP
+/// session belongs to.
+#[derive(Clone)]
+struct Guard {
+    authenticator: TokenAuthenticator,
+    /// Session id → (organization, user, when it was bound). A session id leaked to someone else
+    /// is of no use with their own token: every request of a session must come from its user
+    /// (tool calls, and the answers to the server's confirmation questions alike).
+    sessions: Arc<Mutex<HashMap<String, SessionOwner>>>,
+}
+
+type SessionOwner = (crate::domain::OrganizationId, String, Instant);
+
+/// Most remembered sessions; past it, bindings older than a day are forgotten (rmcp ends idle
+/// sessions long before that).
+const MAX_SESSIONS: usize = 50_000;
+
+const SESSION_HEADER: &str = "mcp-session-id";
+
+/// Resolves the bearer token to a [`crate::UserContext`] (or answers 401), and keeps every MCP
+/// session to the user who opened it (another user's request in it is 404, as for an unknown
+/// session).
+async fn require_bearer(State(guard): State<Guard>, mut request: Request, next: Next) -> Response {
     let header = request.headers().get(header::AUTHORIZATION).and_then(|v| v.to_str().ok());
     let token = header.and_then(|h| h.strip_prefix("Bearer ").or_else(|| h.strip_prefix("bearer ")));
     let Some(token) = token else {
@@ -77,22 +100,44 @@ async fn require_bearer(State(authenticator): State<TokenAuthenticator>, mut req
             None,
         );
     };
-    match authenticator.authenticate(token).await {
-        Ok(user) => {
-            request.extensions_mut().insert(user);
-            next.run(request).await
-        }
+    let user = match guard.authenticator.authenticate(token).await {
+        Ok(user) => user,
         Err(error) if error.kind() == ErrorKind::Unauthenticated => {
-            unauthorized("invalid_token", &error.to_string(), Some("invalid_token"))
+            return unauthorized("invalid_token", &error.to_string(), Some("invalid_token"));
         }
         Err(error) => {
             tracing::error!(%error, "could not authenticate an MCP request");
             let body = serde_json::json!({"error": {"code": error.kind().as_str(), "message": "authentication is unavailable"}});
             let status =
                 if error.is_retryable() { StatusCode::SERVICE_UNAVAILABLE } else { StatusCode::INTERNAL_SERVER_ERROR };
-            (status, axum::Json(body)).into_response()
+            return (status, axum::Json(body)).into_response();
+        }
+    };
+    let session = request.headers().get(SESSION_HEADER).and_then(|v| v.to_str().ok()).map(str::to_owned);
+    if let Some(session) = &session {
+        let sessions = guard.sessions.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some((organization, user_id, _)) = sessions.get(session)
+            && (organization != &user.organization_id || user_id != &user.user_id)
+        {
+            let body = serde_json::json!({"error": {"code": "not_found", "message": "no such MCP session"}});
+            return (StatusCode::NOT_FOUND, axum::Json(body)).into_response();
         }
     }
+    let owner = (user.organization_id.clone(), user.user_id.clone());
+    request.extensions_mut().insert(user);
+    let response = next.run(request).await;
+    // A new session's id comes back on the answer to the request that opened it.
+    if session.is_none()
+        && let Some(opened) = response.headers().get(SESSION_HEADER).and_then(|v| v.to_str().ok())
+    {
+        let now = Instant::now();
+        let mut sessions = guard.sessions.lock().unwrap_or_else(|p| p.into_inner());
+        if sessions.len() >= MAX_SESSIONS {
+            sessions.retain(|_, (_, _, bound)| now.duration_since(*bound) < Duration::from_secs(24 * 3600));
+        }
+        sessions.insert(opened.to_owned(), (owner.0, owner.1, now));
+    }
+    response
 }
 
 fn unauthorized(code: &str, message: &str, oauth_error: Option<&str>) -> Response {

@@ -232,3 +232,21 @@ async def test_two_organizations_concurrently_never_see_each_other(demo: Demo, h
     assert orgs["acme-owner"] != orgs["globex-owner"]
     assert seen["acme-owner"] == {orgs["acme-owner"]}
     assert seen["globex-owner"] == {orgs["globex-owner"]}
+
+
+async def test_http_a_session_belongs_to_the_user_who_opened_it(demo: Demo, http_url: str) -> None:
+    owner = {**MCP_HEADERS, "Authorization": f"Bearer {demo.tokens['acme-owner']}"}
+    other = {**MCP_HEADERS, "Authorization": f"Bearer {demo.tokens['globex-owner']}"}
+    list_tools = {"jsonrpc": "2.0", "id": 2, "method": "tools/list", "params": {}}
+    async with httpx2.AsyncClient(timeout=10) as raw:
+        opened = await raw.post(http_url, json=initialize_body(), headers=owner)
+        assert opened.status_code == 200
+        session = opened.headers["mcp-session-id"]
+        version = {"MCP-Protocol-Version": "2025-06-18", "Mcp-Session-Id": session}
+        initialized = {"jsonrpc": "2.0", "method": "notifications/initialized"}
+        assert (await raw.post(http_url, json=initialized, headers={**owner, **version})).status_code == 202
+        # Another organization's valid token cannot use (or answer questions in) this session.
+        hijack = await raw.post(http_url, json=list_tools, headers={**other, **version})
+        assert hijack.status_code == 404
+        mine = await raw.post(http_url, json=list_tools, headers={**owner, **version})
+        assert mine.status_code == 200 and "get_customer" in mine.text
