@@ -75,6 +75,10 @@ impl Server {
     fn post(&self, path: &str, token: &str) -> reqwest::RequestBuilder {
         self.http.post(format!("{}{path}", self.url)).bearer_auth(token)
     }
+    /// A whole `POST /api/chat` answer body.
+    async fn chat(&self, token: &str, body: Value) -> String {
+        self.post("/api/chat", token).json(&body).send().await.unwrap().text().await.unwrap()
+    }
 }
 
 /// An SSE body as (event name, data JSON) pairs.
@@ -272,15 +276,7 @@ async fn bad_chat_requests_are_json_errors() {
 #[tokio::test]
 async fn confirmations_over_http() {
     let s = server(chat_script()).await;
-    let body = s
-        .post("/api/chat", &s.owner)
-        .json(&json!({"message": "please add Orbit"}))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let body = s.chat(&s.owner, json!({"message": "please add Orbit"})).await;
     let events = sse_events(&body);
     let card = events.iter().find(|(n, _)| n == "confirmation_required").expect("a confirmation card").1.clone();
     let action = card["action_id"].as_str().unwrap();
@@ -315,15 +311,7 @@ async fn confirmations_over_http() {
     );
 
     // A second proposal, rejected.
-    let body = s
-        .post("/api/chat", &s.owner)
-        .json(&json!({"message": "add it again"}))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let body = s.chat(&s.owner, json!({"message": "add it again"})).await;
     let card = sse_events(&body).into_iter().find(|(n, _)| n == "confirmation_required").unwrap().1;
     let rejected: Value = s
         .post(&format!("/api/actions/{}/reject", card["action_id"].as_str().unwrap()), &s.owner)
@@ -398,15 +386,7 @@ async fn keep_alives_during_a_slow_step_and_a_clean_end_at_shutdown() {
         |o| o.keep_alive = Duration::from_millis(100),
     )
     .await;
-    let body = s
-        .post("/api/chat", &s.owner)
-        .json(&json!({"message": "slow please"}))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let body = s.chat(&s.owner, json!({"message": "slow please"})).await;
     assert!(body.contains(": keep-alive"), "{body}");
     assert!(body.contains("event: done"));
 
@@ -429,8 +409,7 @@ async fn keep_alives_during_a_slow_step_and_a_clean_end_at_shutdown() {
 async fn a_host_that_drops_the_shutdown_trigger_keeps_streaming() {
     let mut s = server(chat_script()).await;
     drop(s.shutdown.take());
-    let body =
-        s.post("/api/chat", &s.owner).json(&json!({"message": "hello"})).send().await.unwrap().text().await.unwrap();
+    let body = s.chat(&s.owner, json!({"message": "hello"})).await;
     let last = sse_events(&body).pop().unwrap();
     assert_eq!(last.0, "done", "{body}");
 }
