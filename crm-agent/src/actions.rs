@@ -110,10 +110,7 @@ pub fn error_json(error: &Error) -> Value {
 
 /// "Create customer: name=Acme Ltd, email=a@b.c" — what a confirmation asks about.
 pub fn summary(tool: &Tool, args: &Value) -> String {
-    let mut words = tool.name().replace('_', " ");
-    if let Some(first) = words.get_mut(0..1) {
-        first.make_ascii_uppercase();
-    }
+    let words = tool.title();
     let details: Vec<String> = args
         .as_object()
         .map(|map| {

@@ -23,13 +23,12 @@ pub(crate) struct ContentBuilder {
 
 impl ContentBuilder {
     pub(crate) fn push(&mut self, part: Part) {
-        if is_mergeable_text(&part) {
+        if part.is_text_only() {
             let text = part.text.as_deref().unwrap_or_default();
             if text.is_empty() {
                 return; // the empty text part closing a stream carries nothing
             }
-            if let Some(last) =
-                self.parts.last_mut().filter(|last| is_mergeable_text(last) && last.thought == part.thought)
+            if let Some(last) = self.parts.last_mut().filter(|last| last.is_text_only() && last.thought == part.thought)
             {
                 last.text.get_or_insert_with(String::new).push_str(text);
                 return;
@@ -45,15 +44,6 @@ impl ContentBuilder {
     pub(crate) fn into_content(self) -> Content {
         Content::new("model", self.parts)
     }
-}
-
-/// Text (or thought text) with nothing else on the part.
-fn is_mergeable_text(part: &Part) -> bool {
-    part.text.is_some()
-        && part.thought_signature.is_none()
-        && part.function_call.is_none()
-        && part.function_response.is_none()
-        && part.extra.is_empty()
 }
 
 /// A stored message from content parts.

@@ -253,17 +253,13 @@ impl Turn {
             }
             for part in chunk.candidates.into_iter().next().and_then(|c| c.content).map(|c| c.parts).unwrap_or_default()
             {
-                if part.is_plain_text() {
-                    if let Some(delta) = part.text.as_deref().filter(|t| !t.is_empty()) {
-                        self.emit(ChatEvent::Text { delta: delta.to_owned() }).await?;
-                    }
-                } else if let (Some(text), None, false) =
-                    (part.text.as_deref(), part.function_call.as_ref(), part.thought == Some(true))
+                // Answer text goes to the host as it comes (a signature on the part changes
+                // nothing); thoughts do not.
+                if part.thought != Some(true)
+                    && part.function_call.is_none()
+                    && let Some(delta) = part.text.as_deref().filter(|t| !t.is_empty())
                 {
-                    // Answer text that carries a signature: shown like any other text.
-                    if !text.is_empty() {
-                        self.emit(ChatEvent::Text { delta: text.to_owned() }).await?;
-                    }
+                    self.emit(ChatEvent::Text { delta: delta.to_owned() }).await?;
                 }
                 answer.content.push(part);
             }
@@ -363,11 +359,7 @@ fn is_failed_finish(reason: &str) -> bool {
 /// A conversation's default title: the start of its first message, on one line.
 fn title_of(message: &str) -> String {
     let line: String = message.split_whitespace().collect::<Vec<_>>().join(" ");
-    let mut title: String = line.chars().take(80).collect();
-    if line.chars().count() > 80 {
-        title.push('…');
-    }
-    title
+    actions::cap_text(&line, 81)
 }
 
 fn tool_result(id: &str, name: &str, result: std::result::Result<&Value, &Error>) -> ChatEvent {

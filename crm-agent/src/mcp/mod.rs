@@ -333,15 +333,8 @@ fn declaration(tool: &Tool) -> Declaration {
         output.clone()
     };
     let annotations = tool.annotations();
-    let title = {
-        let mut words = tool.name().replace('_', " ");
-        if let Some(first) = words.get_mut(0..1) {
-            first.make_ascii_uppercase();
-        }
-        words
-    };
     let mcp = McpTool::new(tool.name(), tool.description(), Arc::new(object(tool.input_schema())))
-        .with_title(title)
+        .with_title(tool.title())
         .with_raw_output_schema(Arc::new(object(&output_schema)))
         .with_annotations(
             ToolAnnotations::new()

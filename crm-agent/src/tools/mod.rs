@@ -155,6 +155,14 @@ impl Tool {
     pub fn name(&self) -> &'static str {
         self.spec.name
     }
+    /// A title for people: `create_customer` → "Create customer".
+    pub fn title(&self) -> String {
+        let mut words = self.spec.name.replace('_', " ");
+        if let Some(first) = words.get_mut(0..1) {
+            first.make_ascii_uppercase();
+        }
+        words
+    }
     /// The description written for a model.
     pub fn description(&self) -> &'static str {
         self.spec.description

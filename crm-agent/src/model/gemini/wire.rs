@@ -81,11 +81,10 @@ impl Part {
         Part { function_response: Some(response), ..Part::default() }
     }
 
-    /// Whether this is plain answer text that may be merged with its neighbours: no thought,
-    /// no signature, nothing else on the part.
-    pub fn is_plain_text(&self) -> bool {
+    /// Whether this is text (answer or thought) and nothing else — no signature, call or
+    /// other field — so neighbouring deltas of the same kind may be joined.
+    pub fn is_text_only(&self) -> bool {
         self.text.is_some()
-            && self.thought != Some(true)
             && self.thought_signature.is_none()
             && self.function_call.is_none()
             && self.function_response.is_none()
