@@ -1,1 +1,39 @@
-//! placeholder
+//! The Node.js binding of crm-agent: the native half of the npm package `crm-agent`.
+//!
+//! This crate is thin on purpose (see `docs/architecture.md`): it converts arguments, bridges
+//! async calls onto one tokio runtime and maps errors. Every rule lives in the core. The
+//! JavaScript half (`index.cjs`, `index.mjs`, `index.d.ts`) wraps these functions into the
+//! public API: the `Agent` class, `for await` chat streams, error classes and host stores.
+//!
+//! The runtime is napi's own (feature `tokio_rt`): one multi-thread tokio runtime for the
+//! process, built lazily on the first async call.
+
+#![deny(clippy::all)]
+
+// Public so every `#[napi]` item is reachable (the addon exports them all to JavaScript).
+pub mod agent;
+pub mod bench;
+pub mod chat;
+pub mod conformance;
+pub mod context;
+pub mod errors;
+pub mod host;
+pub mod options;
+
+/// One chat event as a Server-Sent Event (`event: TYPE`, `data: JSON`, blank line). Takes the
+/// event as JSON text (the JavaScript layer passes `JSON.stringify(event)`).
+#[napi_derive::napi]
+pub fn sse_encode(event_json: String) -> napi::Result<String> {
+    let event: crm_agent::ChatEvent = serde_json::from_str(&event_json)
+        .map_err(|e| errors::to_napi(crm_agent::Error::invalid(format!("not a chat event: {e}"))))?;
+    Ok(crm_agent::sse_encode(&event))
+}
+
+/// The event in the encoding of the system crm-agent replaces (`connected`, `message`,
+/// `completed`, `error`), or `null` for events that have no counterpart there.
+#[napi_derive::napi]
+pub fn legacy_encode(event_json: String) -> napi::Result<Option<serde_json::Value>> {
+    let event: crm_agent::ChatEvent = serde_json::from_str(&event_json)
+        .map_err(|e| errors::to_napi(crm_agent::Error::invalid(format!("not a chat event: {e}"))))?;
+    Ok(event.to_legacy())
+}
