@@ -55,6 +55,16 @@ pub enum Error {
     /// binding can hand the original object back to its caller.
     #[error("{0}")]
     External(Box<dyn std::error::Error + Send + Sync + 'static>),
+    /// An error raised by host code (a Python or JS store) that the host classified, e.g. a
+    /// Python store raising `crm_agent.NotFound`: the core branches on `kind` as for its own
+    /// errors, and a binding hands the original object in `source` back to its caller.
+    #[error("{source}")]
+    Host {
+        /// What the host said this is.
+        kind: ErrorKind,
+        /// The host's error, kept intact.
+        source: Box<dyn std::error::Error + Send + Sync + 'static>,
+    },
     /// A bug: an invariant of crm-agent itself was broken.
     #[error("internal error: {0}")]
     Internal(String),
@@ -128,6 +138,7 @@ impl Error {
             Error::Store(_) => ErrorKind::Store,
             Error::Model { .. } => ErrorKind::Model,
             Error::External(_) => ErrorKind::External,
+            Error::Host { kind, .. } => *kind,
             Error::Internal(_) => ErrorKind::Internal,
         }
     }
@@ -135,7 +146,7 @@ impl Error {
     /// Whether the same call may succeed if tried again later.
     pub fn is_retryable(&self) -> bool {
         match self {
-            Error::Unavailable(_) => true,
+            Error::Unavailable(_) | Error::Host { kind: ErrorKind::Unavailable, .. } => true,
             Error::Model { retryable, .. } => *retryable,
             _ => false,
         }
@@ -154,6 +165,12 @@ impl Error {
     /// Shorthand for [`Error::Conflict`].
     pub fn conflict(message: impl Into<String>) -> Self {
         Error::Conflict(message.into())
+    }
+
+    /// An error raised by host code, classified by the host as `kind` ([`ErrorKind::External`]
+    /// when it is none of the core's kinds).
+    pub fn host(kind: ErrorKind, source: Box<dyn std::error::Error + Send + Sync + 'static>) -> Self {
+        Error::Host { kind, source }
     }
 
     /// Shorthand for [`Error::Unsupported`].

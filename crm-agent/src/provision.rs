@@ -4,7 +4,7 @@
 use crate::domain::{NewOrganization, NewPipeline, Organization};
 use crate::error::Result;
 use crate::policy::Policy;
-use crate::store::{Scope, Store};
+use crate::store::{Scope, Store, StoreOp};
 
 /// Creates an organization with its default pipeline and `policy`'s system roles.
 ///
@@ -16,10 +16,30 @@ pub async fn create_organization(store: &dyn Store, policy: &Policy, new: NewOrg
     Ok(organization)
 }
 
+/// The organization with `slug`, created (with its defaults) when there is none yet. For hosts
+/// whose own tenants map onto crm-agent organizations by slug.
+pub async fn ensure_organization(store: &dyn Store, policy: &Policy, new: NewOrganization) -> Result<Organization> {
+    match store.find_organization(&new.slug).await {
+        Ok(found) => Ok(found),
+        Err(e) if e.kind() == crate::ErrorKind::NotFound => match create_organization(store, policy, new.clone()).await
+        {
+            // Another process created it between the look-up and the insert.
+            Err(e) if e.kind() == crate::ErrorKind::Conflict => store.find_organization(&new.slug).await,
+            other => other,
+        },
+        Err(e) => Err(e),
+    }
+}
+
 /// Adds whatever of the default pipeline and `policy`'s system roles the organization lacks.
+/// A partial store without pipelines (or roles) gets none.
 pub async fn ensure_defaults(store: &dyn Store, policy: &Policy, scope: &Scope) -> Result<()> {
-    if store.list_pipelines(scope).await?.is_empty() {
+    let has_pipelines = store.supports(StoreOp::ReadPipelines) && store.supports(StoreOp::WritePipelines);
+    if has_pipelines && store.list_pipelines(scope).await?.is_empty() {
         store.create_pipeline(scope, NewPipeline::default_sales()).await?;
+    }
+    if !store.supports(StoreOp::Roles) {
+        return Ok(());
     }
     let existing = store.list_roles(scope).await?;
     for role in policy.system_roles() {

@@ -2966,6 +2966,109 @@ async fn api_token_hashes_are_unique(store: Arc<dyn Store>) -> CheckResult {
     Ok(())
 }
 
+/// Tenant and customer isolation of customers alone, so a partial (host) store that keeps only
+/// customers is held to it too; [`tenant_isolation`] covers every entity of a full store.
+async fn customer_isolation(store: Arc<dyn Store>) -> CheckResult {
+    let (_, a) = tenant(&*store, "ci-a").await?;
+    let (_, b) = tenant(&*store, "ci-b").await?;
+    let mine = customer(&*store, &a, "alpha one").await?;
+    let neighbour = customer(&*store, &a, "alpha two").await?;
+    let foreign = customer(&*store, &b, "bravo one").await?;
+    let page = PageRequest::first(100);
+    let nf = ErrorKind::NotFound;
+
+    let listed = store.list_customers(&a, &CustomerFilter::default(), &page).await.step("list A")?;
+    ensure_eq!(listed.total, 2, "A sees its own two customers");
+    ensure!(!listed.items.iter().any(|c| c.id == foreign.id), "A listed B's customer");
+    let search = CustomerFilter { search: Some("bravo".into()), ..Default::default() };
+    ensure_eq!(store.list_customers(&a, &search, &page).await.step("search A")?.total, 0, "search crosses tenants");
+    expect_kind(store.get_customer(&a, &foreign.id).await, nf, "get B's customer from A")?;
+    let rename = CustomerPatch { name: Some("hijacked".into()), ..Default::default() };
+    expect_kind(store.update_customer(&a, &foreign.id, rename.clone()).await, nf, "update B's customer from A")?;
+    ensure_eq!(store.get_customer(&b, &foreign.id).await.step("B's customer")?.name, "bravo one");
+
+    // A customer sees only their own record and may not write customers.
+    let own = Scope::customer(a.organization_id().clone(), mine.id.clone());
+    let seen = store.list_customers(&own, &CustomerFilter::default(), &page).await.step("own list")?;
+    ensure_eq!(seen.items.iter().map(|c| c.id.clone()).collect::<Vec<_>>(), vec![mine.id.clone()]);
+    ensure_eq!(seen.total, 1);
+    expect_kind(store.get_customer(&own, &neighbour.id).await, nf, "another customer's record")?;
+    ensure!(
+        store.update_customer(&own, &neighbour.id, rename.clone()).await.is_err(),
+        "a customer updated another customer"
+    );
+    ensure!(store.create_customer(&own, NewCustomer::named("sneaky")).await.is_err(), "a customer created a customer");
+    ensure_eq!(store.get_customer(&a, &neighbour.id).await.step("neighbour")?.name, "alpha two");
+    ensure_eq!(store.list_customers(&a, &CustomerFilter::default(), &page).await.step("after")?.total, 2);
+    Ok(())
+}
+
+/// Tenant and customer isolation of issues and their comments, for stores that keep customers
+/// and issues (with or without the rest).
+async fn issue_isolation(store: Arc<dyn Store>) -> CheckResult {
+    let (_, a) = tenant(&*store, "ii-a").await?;
+    let (_, b) = tenant(&*store, "ii-b").await?;
+    let me = customer(&*store, &a, "alpha me").await?;
+    let other = customer(&*store, &a, "alpha other").await?;
+    let foreign_customer = customer(&*store, &b, "bravo customer").await?;
+    let issue_for = |title: &str, customer: &Customer| {
+        let mut new = NewIssue::titled(title);
+        new.customer_id = Some(customer.id.clone());
+        new
+    };
+    let my_issue = store.create_issue(&a, issue_for("mine", &me)).await.step("my issue")?;
+    let other_issue = store.create_issue(&a, issue_for("theirs", &other)).await.step("other issue")?;
+    let foreign = store.create_issue(&b, issue_for("bravo issue", &foreign_customer)).await.step("B's issue")?;
+    let comment = |issue: &Issue, body: &str, internal: bool| NewIssueComment {
+        issue_id: issue.id.clone(),
+        author_user_id: "staff".into(),
+        author_name: "Staff".into(),
+        body: body.into(),
+        internal,
+    };
+    store.add_issue_comment(&a, comment(&my_issue, "public note", false)).await.step("public comment")?;
+    store.add_issue_comment(&a, comment(&my_issue, "internal note", true)).await.step("internal comment")?;
+    let page = PageRequest::first(100);
+    let nf = ErrorKind::NotFound;
+
+    let listed = store.list_issues(&a, &IssueFilter::default(), &page).await.step("list A")?;
+    ensure_eq!(listed.total, 2);
+    ensure!(!listed.items.iter().any(|i| i.id == foreign.id), "A listed B's issue");
+    expect_kind(store.get_issue(&a, &foreign.id).await, nf, "get B's issue from A")?;
+    let retitle = IssuePatch { title: Some("hijacked".into()), ..Default::default() };
+    expect_kind(store.update_issue(&a, &foreign.id, retitle.clone()).await, nf, "update B's issue from A")?;
+    expect_kind(store.add_issue_comment(&a, comment(&foreign, "x", false)).await, nf, "comment on B's issue")?;
+    expect_kind(store.list_issue_comments(&a, &foreign.id, true, &page).await, nf, "B's comments from A")?;
+    expect_kind(store.create_issue(&a, issue_for("cross", &foreign_customer)).await, nf, "issue for B's customer")?;
+    ensure_eq!(store.get_issue(&b, &foreign.id).await.step("B's issue")?.title, "bravo issue");
+    ensure_eq!(store.list_issue_comments(&b, &foreign.id, true, &page).await.step("B's comments")?.total, 0);
+
+    // A customer sees their own issues and public comments only, and raises issues for itself.
+    let own = Scope::customer(a.organization_id().clone(), me.id.clone());
+    let seen = store.list_issues(&own, &IssueFilter::default(), &page).await.step("own issues")?;
+    ensure_eq!(seen.items.iter().map(|i| i.id.clone()).collect::<Vec<_>>(), vec![my_issue.id.clone()]);
+    ensure_eq!(seen.total, 1);
+    let trick = IssueFilter { customer_id: Some(other.id.clone()), ..Default::default() };
+    ensure_eq!(store.list_issues(&own, &trick, &page).await.step("filter trick")?.total, 0);
+    expect_kind(store.get_issue(&own, &other_issue.id).await, nf, "another customer's issue")?;
+    let comments = store.list_issue_comments(&own, &my_issue.id, true, &page).await.step("own comments")?;
+    ensure_eq!(comments.total, 1, "internal comments never reach a customer");
+    ensure!(comments.items.iter().all(|c| !c.internal), "an internal comment reached a customer");
+    expect_kind(store.list_issue_comments(&own, &other_issue.id, false, &page).await, nf, "another's comments")?;
+    ensure!(
+        store.update_issue(&own, &other_issue.id, retitle).await.is_err(),
+        "a customer updated another customer's issue"
+    );
+    let raised = store.create_issue(&own, issue_for("help", &me)).await.step("customer raises an issue")?;
+    ensure_eq!(raised.customer_id.as_ref(), Some(&me.id), "a customer's issue is theirs");
+    ensure!(
+        store.create_issue(&own, issue_for("spoof", &other)).await.is_err(),
+        "raised an issue for another customer"
+    );
+    ensure_eq!(store.get_issue(&a, &other_issue.id).await.step("other issue after")?.title, "theirs");
+    Ok(())
+}
+
 /// Serializes anything for leak checks.
 mod erased {
     pub(super) trait Json {
@@ -3080,6 +3183,8 @@ pub fn cases() -> Vec<Case> {
                 Audit
             ]
         ),
+        case!(customer_isolation, [Organizations, ReadCustomers, WriteCustomers]),
+        case!(issue_isolation, [Organizations, ReadCustomers, WriteCustomers, ReadIssues, WriteIssues]),
         case!(concurrent_numbers, [Organizations, WriteIssues, WriteOrders, WriteCustomers]),
         case!(
             failed_multi_row_writes_roll_back,

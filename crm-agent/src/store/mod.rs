@@ -19,6 +19,7 @@ use crate::error::{Error, Result};
 pub mod aggregate;
 #[cfg(any(test, feature = "conformance"))]
 pub mod conformance;
+pub mod host;
 pub mod sql;
 
 pub use sql::SqlStore;
