@@ -89,6 +89,29 @@ function run(fn) {
 }
 
 // ---------------------------------------------------------------------------------------------
+// Arguments. napi's object conversion takes `undefined` for a missing optional field but not
+// `null`; JavaScript code (and JSON) uses both, so nulls are dropped before the addon sees them.
+
+/** `value` without its `null` properties (the same object when it has none). */
+function dropNulls(value) {
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) return value;
+  for (const key in value) {
+    if (value[key] === null) {
+      const copy = {};
+      for (const k in value) if (value[k] !== null) copy[k] = value[k];
+      return copy;
+    }
+  }
+  return value;
+}
+
+/** The context as the addon takes it. */
+function context(ctx) {
+  if (ctx === null || typeof ctx !== 'object') throw new InvalidArgumentError('the context must be an object');
+  return dropNulls(ctx);
+}
+
+// ---------------------------------------------------------------------------------------------
 // Host-implemented stores. A store is any object whose methods are the camelCase names of the
 // core's Store methods (`getCustomer`, `listCustomers`, …), each taking one object of named
 // arguments and returning (or resolving to) plain data. The addon calls them through one
@@ -221,18 +244,18 @@ class Agent {
       methods = storeMethods(store);
       dispatch = makeDispatch(() => store);
     }
-    const nativeAgent = await settle(() => native.openAgent(rest, methods, dispatch));
+    const nativeAgent = await settle(() => native.openAgent(dropNulls(rest), methods, dispatch));
     return new Agent(OPENING, nativeAgent);
   }
 
   /** The tools `ctx` may use. */
   async tools(ctx) {
-    return run(() => this.#native.tools(ctx));
+    return run(() => this.#native.tools(context(ctx)));
   }
 
   /** Runs one tool as `ctx`: policy, validation, scope and audit as always, no confirmation. */
   callTool(ctx, name, args = {}) {
-    return settle(() => this.#native.callTool(ctx, name, args));
+    return settle(() => this.#native.callTool(context(ctx), name, args));
   }
 
   /**
@@ -242,7 +265,7 @@ class Agent {
   chat(ctx, message, options = {}) {
     const { conversationId, signal } = options ?? {};
     if (typeof message !== 'string') throw new InvalidArgumentError('`message` must be a string');
-    const nativeChat = run(() => this.#native.chat(ctx, message, conversationId ?? undefined));
+    const nativeChat = run(() => this.#native.chat(context(ctx), message, conversationId ?? undefined));
     const turn = chatEvents(nativeChat);
     const cancel = () => nativeChat.cancel();
     Object.defineProperty(turn, 'cancel', { value: cancel });
@@ -255,52 +278,57 @@ class Agent {
 
   /** Confirms a pending action: it runs once, as `ctx`. */
   confirm(ctx, actionId) {
-    return settle(() => this.#native.confirm(ctx, actionId));
+    return settle(() => this.#native.confirm(context(ctx), actionId));
   }
 
   /** Rejects a pending action: it never runs. */
   reject(ctx, actionId) {
-    return settle(() => this.#native.reject(ctx, actionId));
+    return settle(() => this.#native.reject(context(ctx), actionId));
   }
 
   /** `ctx`'s pending actions, newest first. */
   pendingActions(ctx, filter = {}, page = {}) {
-    return settle(() => this.#native.pendingActions(ctx, filter, page));
+    return settle(() => this.#native.pendingActions(context(ctx), dropNulls(filter ?? {}), dropNulls(page ?? {})));
   }
 
   /** `ctx`'s conversations, newest first: `{ items, total, next_cursor }`. */
   conversations(ctx, page = {}) {
-    return settle(() => this.#native.conversations(ctx, page));
+    return settle(() => this.#native.conversations(context(ctx), dropNulls(page ?? {})));
   }
 
   /** One conversation with its latest messages (oldest first). */
   conversation(ctx, id, options = {}) {
-    return settle(() => this.#native.conversation(ctx, id, options?.limit));
+    return settle(() => this.#native.conversation(context(ctx), id, options?.limit ?? undefined));
   }
 
   /** Renames one of `ctx`'s conversations. */
   renameConversation(ctx, id, title) {
-    return settle(() => this.#native.renameConversation(ctx, id, title));
+    return settle(() => this.#native.renameConversation(context(ctx), id, title));
   }
 
   /** Deletes one of `ctx`'s conversations. */
   deleteConversation(ctx, id) {
-    return settle(() => this.#native.deleteConversation(ctx, id));
+    return settle(() => this.#native.deleteConversation(context(ctx), id));
   }
 
   /** The model, whether it is configured and reachable, who `ctx` is, how many tools. */
   status(ctx) {
-    return settle(() => this.#native.status(ctx));
+    return settle(() => this.#native.status(context(ctx)));
   }
 
   /** The context of `userId` from the store's members and roles. */
   resolveContext(userId, options = {}) {
-    return settle(() => this.#native.resolveContext(userId, options?.organization));
+    return settle(() => this.#native.resolveContext(userId, options?.organization ?? undefined));
+  }
+
+  /** The organization with `slug`, created with its defaults when missing (maps your tenants onto crm-agent's). */
+  ensureOrganization(organization) {
+    return settle(() => this.#native.ensureOrganization(organization));
   }
 
   /** Fills the SDK's database with the demo organizations `acme` and `globex`. */
   seedDemo(options = {}) {
-    return settle(() => this.#native.seedDemo(options));
+    return settle(() => this.#native.seedDemo(dropNulls(options ?? {})));
   }
 
   /** Waits for queued audit events and closes the database; later calls fail with UNAVAILABLE. */
@@ -346,7 +374,7 @@ async function runStoreConformance(factory, options = {}) {
     return { id, methods: storeMethods(store) };
   };
   try {
-    return await settle(() => native.runStoreConformance(make, makeDispatch((id) => stores.get(id)), options));
+    return await settle(() => native.runStoreConformance(make, makeDispatch((id) => stores.get(id)), dropNulls(options ?? {})));
   } finally {
     stores.clear();
   }

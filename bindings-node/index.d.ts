@@ -202,6 +202,18 @@ export interface AgentStatus {
   tool_count: number;
 }
 
+export interface Organization {
+  id: string;
+  name: string;
+  slug: string;
+  industry: string | null;
+  website: string | null;
+  settings: JsonObject;
+  active: boolean;
+  created_at: string;
+  updated_at: string;
+}
+
 export interface SeedDemoOptions {
   customers?: number;
   leads?: number;
@@ -241,6 +253,14 @@ export declare class Agent {
   status(ctx: Context): Promise<AgentStatus>;
   /** The context of `userId` from the store's members and roles. */
   resolveContext(userId: string, options?: { organization?: string }): Promise<Context>;
+  /** The organization with `slug`, created (with its default pipeline and roles) when missing. */
+  ensureOrganization(organization: {
+    name: string;
+    slug: string;
+    industry?: string | null;
+    website?: string | null;
+    settings?: { assistant_instructions?: string | null; confirmation_mode?: 'never' | 'destructive' | 'all_writes' } & JsonObject;
+  }): Promise<Organization>;
   /** Fills the SDK's database with the demo organizations `acme` and `globex`. */
   seedDemo(options?: SeedDemoOptions): Promise<SeedReport>;
   /** Waits for queued audit events and closes the database. Later calls fail with `UNAVAILABLE`. */

@@ -2,7 +2,8 @@
 
 use std::sync::{Arc, RwLock};
 
-use crm_agent::domain::{ActionId, ConversationId, PageRequest, PendingActionFilter};
+use crm_agent::domain::{ActionId, ConversationId, NewOrganization, PageRequest, PendingActionFilter};
+use crm_agent::provision::ensure_organization;
 use crm_agent::seed::{SeedOptions, seed_demo};
 use crm_agent::store::host::{HostStore, with_bookkeeping};
 use crm_agent::{CrmAgent, SqlStore, Store, UserContext};
@@ -231,6 +232,17 @@ impl NativeAgent {
         let agent = self.agent()?;
         let ctx = UserContext::resolve(agent.store().as_ref(), &user_id, organization.as_deref()).await;
         Ok(Context::from_core(napi_result(ctx)?))
+    }
+
+    /// The organization with `new.slug`, created with its defaults (pipeline, system roles)
+    /// when there is none yet: how a host maps its own tenants onto crm-agent organizations.
+    /// `new` is `{name, slug, industry?, website?, settings?}`.
+    #[napi]
+    pub async fn ensure_organization(&self, new: Value) -> napi::Result<Value> {
+        let agent = self.agent()?;
+        let new: NewOrganization = serde_json::from_value(new).map_err(|e| errors::invalid(e.to_string()))?;
+        let policy = agent.registry().policy().clone();
+        to_json(&napi_result(ensure_organization(agent.store().as_ref(), &policy, new).await)?)
     }
 
     /// Fills the SDK's SQL database with the deterministic demo organizations `acme` and

@@ -23,7 +23,7 @@ pub struct HostHandle {
 }
 
 /// Makes a fresh store for one case (weak: it never keeps Node alive on its own).
-pub(crate) type Factory = ThreadsafeFunction<(), Promise<HostHandle>, (), Status, false, true>;
+pub type Factory = ThreadsafeFunction<(), Promise<HostHandle>, (), Status, false, true>;
 
 /// Options of a conformance run.
 #[napi(object)]

@@ -25,11 +25,11 @@ use serde_json::Value;
 use crate::errors;
 
 /// The dispatch function of `index.cjs`: `(storeId, method, argsJson)`.
-pub(crate) type Dispatch =
+pub type Dispatch =
     ThreadsafeFunction<FnArgs<(u32, String, String)>, Promise<HostReply>, FnArgs<(u32, String, String)>, Status, false, true>;
 
 /// What the dispatch function answered.
-pub(crate) enum HostReply {
+pub enum HostReply {
     /// The method's result as JSON text.
     Value(String),
     /// The method threw or rejected.
