@@ -25,8 +25,14 @@ use serde_json::Value;
 use crate::errors;
 
 /// The dispatch function of `index.cjs`: `(storeId, method, argsJson)`.
-pub type Dispatch =
-    ThreadsafeFunction<FnArgs<(u32, String, String)>, Promise<HostReply>, FnArgs<(u32, String, String)>, Status, false, true>;
+pub type Dispatch = ThreadsafeFunction<
+    FnArgs<(u32, String, String)>,
+    Promise<HostReply>,
+    FnArgs<(u32, String, String)>,
+    Status,
+    false,
+    true,
+>;
 
 /// What the dispatch function answered.
 pub enum HostReply {
