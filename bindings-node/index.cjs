@@ -385,7 +385,14 @@ function storeConformanceCases() {
   return native.storeConformanceCases();
 }
 
+/** @private for bench/bench.mjs: an Agent over an addon agent built natively. */
+const _internal = {
+  native,
+  wrapAgent: (nativeAgent) => new Agent(OPENING, nativeAgent),
+};
+
 module.exports = {
+  _internal,
   Agent,
   sseEncode,
   legacyEncode,

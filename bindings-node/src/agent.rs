@@ -7,6 +7,9 @@ use crm_agent::provision::ensure_organization;
 use crm_agent::seed::{SeedOptions, seed_demo};
 use crm_agent::store::host::{HostStore, with_bookkeeping};
 use crm_agent::{CrmAgent, SqlStore, Store, UserContext};
+use futures::FutureExt;
+use napi::Env;
+use napi::bindgen_prelude::{AsyncBlock, AsyncBlockBuilder, Either, within_runtime_if_available};
 use napi_derive::napi;
 use serde_json::{Value, json};
 
@@ -92,6 +95,11 @@ pub async fn open_agent(
 }
 
 impl NativeAgent {
+    /// Wraps an agent built elsewhere (the benchmark's).
+    pub(crate) fn new(agent: CrmAgent, sql: Arc<SqlStore>) -> Self {
+        NativeAgent { agent: RwLock::new(Some(agent)), sql }
+    }
+
     /// The agent, unless closed.
     pub(crate) fn agent(&self) -> napi::Result<CrmAgent> {
         let guard = self.agent.read().unwrap_or_else(|p| p.into_inner());
@@ -131,11 +139,29 @@ impl NativeAgent {
 
     /// Runs one tool as `ctx` (policy, validation, scope and audit as always; no confirmation:
     /// the host is acting, not the model).
-    #[napi]
-    pub async fn call_tool(&self, ctx: Context, name: String, args: Option<Value>) -> napi::Result<Value> {
+    ///
+    /// The call is first polled right here on the JS thread (inside the runtime's context): a
+    /// tool that needs no I/O finishes at once and its result is returned directly, with no
+    /// trip through the runtime's threads; one that waits for I/O has started it and continues
+    /// as a task, answering a promise. Either way the JS layer awaits the answer.
+    #[napi(ts_return_type = "any | Promise<any>")]
+    pub fn call_tool(
+        &self,
+        env: Env,
+        ctx: Context,
+        name: String,
+        args: Option<Value>,
+    ) -> napi::Result<Either<Value, AsyncBlock<Value>>> {
         let agent = self.agent()?;
         let ctx = ctx.to_core()?;
-        napi_result(agent.call_tool(&ctx, &name, args.unwrap_or_else(|| json!({}))).await)
+        let args = args.unwrap_or_else(|| json!({}));
+        let mut call = Box::pin(async move { agent.call_tool(&ctx, &name, args).await });
+        match within_runtime_if_available(|| (&mut call).now_or_never()) {
+            Some(result) => napi_result(result).map(Either::A),
+            None => {
+                AsyncBlockBuilder::new(async move { call.await.map_err(errors::to_napi) }).build(&env).map(Either::B)
+            }
+        }
     }
 
     /// Starts a chat turn; its events come from the returned stream.
@@ -144,9 +170,8 @@ impl NativeAgent {
         let agent = self.agent()?;
         let ctx = ctx.to_core()?;
         // The turn is spawned on the runtime; enter it from this (JS) thread.
-        let stream = napi::bindgen_prelude::within_runtime_if_available(|| {
-            agent.chat(&ctx, message, conversation_id.map(ConversationId::from))
-        });
+        let stream =
+            within_runtime_if_available(|| agent.chat(&ctx, message, conversation_id.map(ConversationId::from)));
         Ok(NativeChat::new(stream))
     }
 

@@ -2,9 +2,14 @@
 //! it from what JavaScript sees and report the binding's own overhead. Not part of the typed
 //! API (`index.cjs` does not expose them on `Agent`).
 
+use std::sync::Arc;
 use std::time::Instant;
 
+use async_trait::async_trait;
 use crm_agent::domain::ConversationId;
+use crm_agent::model::gemini::wire::{Candidate, UsageMetadata};
+use crm_agent::model::{Content, GenerateContentRequest, GenerateContentResponse, Model, Part, ResponseStream};
+use crm_agent::{CrmAgent, SqlStore};
 use futures::StreamExt;
 use napi_derive::napi;
 use serde_json::Value;
@@ -12,6 +17,59 @@ use serde_json::Value;
 use crate::agent::NativeAgent;
 use crate::context::Context;
 use crate::errors::napi_result;
+
+/// A model that answers every request at once with `deltas` one-word text chunks from memory,
+/// so that a streaming benchmark measures the agent → JavaScript path, not a model or HTTP.
+struct InstantModel {
+    deltas: u32,
+}
+
+fn text_chunk(text: &str, last: bool) -> GenerateContentResponse {
+    GenerateContentResponse {
+        candidates: vec![Candidate {
+            content: Some(Content { role: Some("model".into()), parts: vec![Part::text(text)], ..Content::default() }),
+            finish_reason: last.then(|| "STOP".into()),
+            index: Some(0),
+            ..Candidate::default()
+        }],
+        usage_metadata: last.then(|| UsageMetadata {
+            prompt_token_count: Some(10),
+            candidates_token_count: Some(10),
+            total_token_count: Some(20),
+            ..UsageMetadata::default()
+        }),
+        ..GenerateContentResponse::default()
+    }
+}
+
+#[async_trait]
+impl Model for InstantModel {
+    fn model_name(&self) -> &str {
+        "instant-bench-model"
+    }
+
+    fn is_configured(&self) -> bool {
+        true
+    }
+
+    async fn stream_generate(&self, _request: GenerateContentRequest) -> crm_agent::Result<ResponseStream> {
+        let n = self.deltas;
+        Ok(futures::stream::iter((0..n).map(move |i| Ok(text_chunk("word ", i + 1 == n)))).boxed())
+    }
+
+    async fn probe(&self) -> crm_agent::Result<()> {
+        Ok(())
+    }
+}
+
+/// An agent on a fresh in-memory database whose model streams `deltas` text events per turn
+/// at once (see [`InstantModel`]).
+#[napi]
+pub async fn open_bench_agent(deltas: u32) -> napi::Result<NativeAgent> {
+    let sql = Arc::new(napi_result(SqlStore::open("sqlite::memory:").await)?);
+    let agent = CrmAgent::builder(sql.clone()).model(Arc::new(InstantModel { deltas })).build();
+    Ok(NativeAgent::new(napi_result(agent)?, sql))
+}
 
 /// What a Rust-side measurement saw.
 #[napi(object)]

@@ -1,0 +1,94 @@
+// Benchmark of the Node binding; prints its figures. Build the addon in release mode first:
+//   (cd bindings-node && npx napi build --platform --release --js native.cjs --dts native.d.ts)
+//   node bench/bench.mjs
+//
+// 1. callTool overhead: the same tool called N times one after another, from JavaScript
+//    (`await agent.callTool(…)`) and from Rust inside the addon (`CrmAgent::call_tool` in a
+//    loop, same agent, same arguments); the difference per call is what the binding adds
+//    (context and argument conversion, the promise, result conversion, error mapping).
+// 2. Streaming: one chat turn whose model (in memory, no HTTP) streams N text deltas at once;
+//    events per second as a `for await` loop in JavaScript receives them, and as Rust consumes
+//    the same turn inside the addon.
+//
+// Environment: BENCH_CALLS (default 20,000), BENCH_EVENTS (default 500,000), BENCH_ROUNDS (5).
+
+import { createRequire } from 'node:module';
+
+const require = createRequire(import.meta.url);
+const { Agent, _internal } = require('../index.cjs');
+
+const CALLS = Number(process.env.BENCH_CALLS ?? 20_000);
+const EVENTS = Number(process.env.BENCH_EVENTS ?? 500_000);
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5);
+
+const median = (values) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)];
+const us = (ns) => `${(ns / 1000).toFixed(2)} µs`;
+
+async function callToolOverhead(agent, ctx, name, args) {
+  const native = agent._native;
+  // Warm up both paths (JIT, caches, the audit queue's first batches).
+  for (let i = 0; i < 1_000; i++) await agent.callTool(ctx, name, args);
+  await native.benchCallToolInRust(ctx, name, args, 1_000);
+  const js = [];
+  const rust = [];
+  for (let round = 0; round < ROUNDS; round++) {
+    const started = process.hrtime.bigint();
+    for (let i = 0; i < CALLS; i++) await agent.callTool(ctx, name, args);
+    js.push(Number(process.hrtime.bigint() - started) / CALLS);
+    const timing = await native.benchCallToolInRust(ctx, name, args, CALLS);
+    rust.push(timing.nanos / timing.count);
+  }
+  const jsPerCall = median(js);
+  const rustPerCall = median(rust);
+  console.log(
+    `callTool ${name.padEnd(20)} JS ${us(jsPerCall)}/call, Rust ${us(rustPerCall)}/call, ` +
+      `binding overhead ${us(jsPerCall - rustPerCall)}/call (median of ${ROUNDS} rounds of ${CALLS} sequential calls)`,
+  );
+  return jsPerCall - rustPerCall;
+}
+
+async function streaming() {
+  const agent = _internal.wrapAgent(await _internal.native.openBenchAgent(EVENTS));
+  const org = await agent.ensureOrganization({ name: 'Bench', slug: 'bench' });
+  const ctx = { userId: 'bench', organizationId: org.id, role: 'owner' };
+  const js = [];
+  const rust = [];
+  for (let round = 0; round < ROUNDS; round++) {
+    let texts = 0;
+    let count = 0;
+    const started = process.hrtime.bigint();
+    for await (const event of agent.chat(ctx, `stream ${round}`)) {
+      count++;
+      if (event.type === 'text') texts++;
+    }
+    const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+    if (texts !== EVENTS) throw new Error(`expected ${EVENTS} text events, got ${texts}`);
+    js.push(count / seconds);
+    const timing = await agent._native.benchChatInRust(ctx, `rust ${round}`);
+    rust.push(timing.count / (timing.nanos / 1e9));
+  }
+  const fmt = (n) => `${Math.round(n).toLocaleString('en-US')} events/s`;
+  console.log(
+    `streaming into JS (for await): ${fmt(median(js))}; the same turn consumed in Rust: ${fmt(median(rust))} ` +
+      `(median of ${ROUNDS} turns of ${EVENTS.toLocaleString('en-US')} text events, in-memory model)`,
+  );
+  await agent.close();
+  return median(js);
+}
+
+const agent = await Agent.open({ geminiApiKey: '' });
+await agent.seedDemo({ customers: 200, leads: 50, deals: 50, issues: 20, orders: 20, activities: 20 });
+const rep = await agent.resolveContext('acme-rep');
+const owner = await agent.resolveContext('acme-owner');
+const customer = (await agent.callTool(owner, 'list_customers', { limit: 1 })).items[0];
+
+console.log(`node ${process.version}, ${process.arch}; addon: ${require.resolve('../native.cjs')}`);
+const cheap = await callToolOverhead(agent, rep, 'get_my_permissions', {});
+const real = await callToolOverhead(agent, owner, 'get_customer', { customer_id: customer.id });
+await agent.close();
+const rate = await streaming();
+
+console.log(
+  `\ntargets: callTool overhead ≤ 15 µs: ${Math.max(cheap, real) <= 15_000 ? 'met' : 'NOT met'}; ` +
+    `streaming ≥ 200,000 events/s: ${rate >= 200_000 ? 'met' : 'NOT met'}`,
+);
