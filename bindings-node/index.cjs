@@ -105,11 +105,25 @@ function dropNulls(value) {
   return value;
 }
 
-/** The context as the addon takes it. */
+/** The context as the addon takes it: JSON text (one string crosses instead of a field at a time). */
 function context(ctx) {
   if (ctx === null || typeof ctx !== 'object') throw new InvalidArgumentError('the context must be an object');
-  return dropNulls(ctx);
+  return JSON.stringify(ctx);
 }
+
+/** Arguments of a tool as JSON text. */
+function toolArguments(args) {
+  if (args === undefined || args === null) return '{}';
+  try {
+    return JSON.stringify(args);
+  } catch (error) {
+    throw new InvalidArgumentError(`the arguments cannot be sent as JSON: ${error.message}`);
+  }
+}
+
+const rethrow = (error) => {
+  throw fromNative(error);
+};
 
 // ---------------------------------------------------------------------------------------------
 // Host-implemented stores. A store is any object whose methods are the camelCase names of the
@@ -189,7 +203,7 @@ function makeDispatch(lookup) {
 // Chat turns.
 
 /** The events of one native chat turn, one by one; `break`/`return()` cancels the turn. */
-async function* chatEvents(nativeChat) {
+async function* chatEvents(nativeChat, onEnd) {
   try {
     for (;;) {
       let batch;
@@ -204,6 +218,7 @@ async function* chatEvents(nativeChat) {
     }
   } finally {
     nativeChat.cancel();
+    onEnd();
   }
 }
 
@@ -250,12 +265,21 @@ class Agent {
 
   /** The tools `ctx` may use. */
   async tools(ctx) {
-    return run(() => this.#native.tools(context(ctx)));
+    return JSON.parse(run(() => this.#native.tools(context(ctx))));
   }
 
   /** Runs one tool as `ctx`: policy, validation, scope and audit as always, no confirmation. */
-  callTool(ctx, name, args = {}) {
-    return settle(() => this.#native.callTool(context(ctx), name, args));
+  callTool(ctx, name, args) {
+    // The hot path, so no async wrapper: the addon answers the result's JSON at once when the
+    // tool needed no I/O, or a promise of it.
+    let answer;
+    try {
+      answer = this.#native.callTool(context(ctx), name, toolArguments(args));
+    } catch (error) {
+      return Promise.reject(fromNative(error));
+    }
+    if (typeof answer === 'string') return Promise.resolve(JSON.parse(answer));
+    return answer.then(JSON.parse, rethrow);
   }
 
   /**
@@ -266,8 +290,8 @@ class Agent {
     const { conversationId, signal } = options ?? {};
     if (typeof message !== 'string') throw new InvalidArgumentError('`message` must be a string');
     const nativeChat = run(() => this.#native.chat(context(ctx), message, conversationId ?? undefined));
-    const turn = chatEvents(nativeChat);
     const cancel = () => nativeChat.cancel();
+    const turn = chatEvents(nativeChat, () => signal?.removeEventListener('abort', cancel));
     Object.defineProperty(turn, 'cancel', { value: cancel });
     if (signal) {
       if (signal.aborted) cancel();

@@ -10,9 +10,13 @@
 //    events per second as a `for await` loop in JavaScript receives them, and as Rust consumes
 //    the same turn inside the addon.
 //
+// The callTool agent uses a SQLite file in a temporary directory (removed at the end).
 // Environment: BENCH_CALLS (default 20,000), BENCH_EVENTS (default 500,000), BENCH_ROUNDS (5).
 
+import { mkdtempSync, rmSync } from 'node:fs';
 import { createRequire } from 'node:module';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 
 const require = createRequire(import.meta.url);
 const { Agent, _internal } = require('../index.cjs');
@@ -28,14 +32,14 @@ async function callToolOverhead(agent, ctx, name, args) {
   const native = agent._native;
   // Warm up both paths (JIT, caches, the audit queue's first batches).
   for (let i = 0; i < 1_000; i++) await agent.callTool(ctx, name, args);
-  await native.benchCallToolInRust(ctx, name, args, 1_000);
+  await native.benchCallToolInRust(JSON.stringify(ctx), name, args, 1_000);
   const js = [];
   const rust = [];
   for (let round = 0; round < ROUNDS; round++) {
     const started = process.hrtime.bigint();
     for (let i = 0; i < CALLS; i++) await agent.callTool(ctx, name, args);
     js.push(Number(process.hrtime.bigint() - started) / CALLS);
-    const timing = await native.benchCallToolInRust(ctx, name, args, CALLS);
+    const timing = await native.benchCallToolInRust(JSON.stringify(ctx), name, args, CALLS);
     rust.push(timing.nanos / timing.count);
   }
   const jsPerCall = median(js);
@@ -64,7 +68,7 @@ async function streaming() {
     const seconds = Number(process.hrtime.bigint() - started) / 1e9;
     if (texts !== EVENTS) throw new Error(`expected ${EVENTS} text events, got ${texts}`);
     js.push(count / seconds);
-    const timing = await agent._native.benchChatInRust(ctx, `rust ${round}`);
+    const timing = await agent._native.benchChatInRust(JSON.stringify(ctx), `rust ${round}`);
     rust.push(timing.count / (timing.nanos / 1e9));
   }
   const fmt = (n) => `${Math.round(n).toLocaleString('en-US')} events/s`;
@@ -76,7 +80,9 @@ async function streaming() {
   return median(js);
 }
 
-const agent = await Agent.open({ geminiApiKey: '' });
+// A file database: reads use their own pool, apart from the connection the audit log writes on.
+const dir = mkdtempSync(path.join(tmpdir(), 'crm-agent-bench-'));
+const agent = await Agent.open({ geminiApiKey: '', database: `sqlite://${path.join(dir, 'bench.db')}` });
 await agent.seedDemo({ customers: 200, leads: 50, deals: 50, issues: 20, orders: 20, activities: 20 });
 const rep = await agent.resolveContext('acme-rep');
 const owner = await agent.resolveContext('acme-owner');
@@ -87,6 +93,7 @@ const cheap = await callToolOverhead(agent, rep, 'get_my_permissions', {});
 const real = await callToolOverhead(agent, owner, 'get_customer', { customer_id: customer.id });
 await agent.close();
 const rate = await streaming();
+rmSync(dir, { recursive: true, force: true });
 
 console.log(
   `\ntargets: callTool overhead ≤ 15 µs: ${Math.max(cheap, real) <= 15_000 ? 'met' : 'NOT met'}; ` +

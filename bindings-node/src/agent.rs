@@ -14,7 +14,7 @@ use napi_derive::napi;
 use serde_json::{Value, json};
 
 use crate::chat::NativeChat;
-use crate::context::Context;
+use crate::context::{self, Context};
 use crate::errors::{self, napi_result};
 use crate::host::{Dispatch, JsBackend};
 use crate::options::OpenOptions;
@@ -114,11 +114,13 @@ fn to_json<T: serde::Serialize>(value: &T) -> napi::Result<Value> {
 
 #[napi]
 impl NativeAgent {
-    /// The tools `ctx` may use: `[{name, title, description, parameters, annotations, writes}]`.
+    /// The tools `ctx` may use, as JSON text: `[{name, title, description, parameters,
+    /// annotations, writes}]` (one `JSON.parse` in JavaScript is much cheaper than building
+    /// dozens of schemas property by property).
     #[napi]
-    pub fn tools(&self, ctx: Context) -> napi::Result<Value> {
+    pub fn tools(&self, ctx: String) -> napi::Result<String> {
         let agent = self.agent()?;
-        let ctx = ctx.to_core()?;
+        let ctx = context::parse(&ctx)?;
         let tools: Vec<Value> = agent
             .tools(&ctx)
             .into_iter()
@@ -134,7 +136,7 @@ impl NativeAgent {
                 })
             })
             .collect();
-        Ok(Value::Array(tools))
+        serde_json::to_string(&tools).map_err(|e| errors::to_napi(crm_agent::Error::Internal(e.to_string())))
     }
 
     /// Runs one tool as `ctx` (policy, validation, scope and audit as always; no confirmation:
@@ -144,18 +146,22 @@ impl NativeAgent {
     /// tool that needs no I/O finishes at once and its result is returned directly, with no
     /// trip through the runtime's threads; one that waits for I/O has started it and continues
     /// as a task, answering a promise. Either way the JS layer awaits the answer.
-    #[napi(ts_return_type = "any | Promise<any>")]
+    #[napi(ts_return_type = "string | Promise<string>")]
     pub fn call_tool(
         &self,
         env: Env,
-        ctx: Context,
+        ctx: String,
         name: String,
-        args: Option<Value>,
-    ) -> napi::Result<Either<Value, AsyncBlock<Value>>> {
+        args: String,
+    ) -> napi::Result<Either<String, AsyncBlock<String>>> {
         let agent = self.agent()?;
-        let ctx = ctx.to_core()?;
-        let args = args.unwrap_or_else(|| json!({}));
-        let mut call = Box::pin(async move { agent.call_tool(&ctx, &name, args).await });
+        let ctx = context::parse(&ctx)?;
+        // Arguments and result cross as JSON text: cheaper than napi's value-by-value conversion.
+        let args: Value = serde_json::from_str(&args).map_err(|e| errors::invalid(format!("the arguments: {e}")))?;
+        let mut call = Box::pin(async move {
+            let result = agent.call_tool(&ctx, &name, args).await?;
+            serde_json::to_string(&result).map_err(|e| crm_agent::Error::Internal(e.to_string()))
+        });
         match within_runtime_if_available(|| (&mut call).now_or_never()) {
             Some(result) => napi_result(result).map(Either::A),
             None => {
@@ -166,9 +172,9 @@ impl NativeAgent {
 
     /// Starts a chat turn; its events come from the returned stream.
     #[napi]
-    pub fn chat(&self, ctx: Context, message: String, conversation_id: Option<String>) -> napi::Result<NativeChat> {
+    pub fn chat(&self, ctx: String, message: String, conversation_id: Option<String>) -> napi::Result<NativeChat> {
         let agent = self.agent()?;
-        let ctx = ctx.to_core()?;
+        let ctx = context::parse(&ctx)?;
         // The turn is spawned on the runtime; enter it from this (JS) thread.
         let stream =
             within_runtime_if_available(|| agent.chat(&ctx, message, conversation_id.map(ConversationId::from)));
@@ -177,17 +183,17 @@ impl NativeAgent {
 
     /// Confirms a pending action: it runs once, as `ctx`.
     #[napi]
-    pub async fn confirm(&self, ctx: Context, action_id: String) -> napi::Result<Value> {
+    pub async fn confirm(&self, ctx: String, action_id: String) -> napi::Result<Value> {
         let agent = self.agent()?;
-        let ctx = ctx.to_core()?;
+        let ctx = context::parse(&ctx)?;
         to_json(&napi_result(agent.confirm(&ctx, &ActionId::from(action_id)).await)?)
     }
 
     /// Rejects a pending action: it never runs.
     #[napi]
-    pub async fn reject(&self, ctx: Context, action_id: String) -> napi::Result<Value> {
+    pub async fn reject(&self, ctx: String, action_id: String) -> napi::Result<Value> {
         let agent = self.agent()?;
-        let ctx = ctx.to_core()?;
+        let ctx = context::parse(&ctx)?;
         to_json(&napi_result(agent.reject(&ctx, &ActionId::from(action_id)).await)?)
     }
 
@@ -195,12 +201,12 @@ impl NativeAgent {
     #[napi]
     pub async fn pending_actions(
         &self,
-        ctx: Context,
+        ctx: String,
         filter: Option<Value>,
         page: Option<PageOptions>,
     ) -> napi::Result<Value> {
         let agent = self.agent()?;
-        let ctx = ctx.to_core()?;
+        let ctx = context::parse(&ctx)?;
         let filter: PendingActionFilter = match filter {
             Some(filter) => serde_json::from_value(filter).map_err(|e| errors::invalid(e.to_string()))?,
             None => PendingActionFilter::default(),
@@ -211,42 +217,42 @@ impl NativeAgent {
 
     /// `ctx`'s conversations, newest first.
     #[napi]
-    pub async fn conversations(&self, ctx: Context, page: Option<PageOptions>) -> napi::Result<Value> {
+    pub async fn conversations(&self, ctx: String, page: Option<PageOptions>) -> napi::Result<Value> {
         let agent = self.agent()?;
-        let ctx = ctx.to_core()?;
+        let ctx = context::parse(&ctx)?;
         to_json(&napi_result(agent.conversations(&ctx, &PageOptions::to_core(page)).await)?)
     }
 
     /// One of `ctx`'s conversations with its latest `limit` messages (default 50), oldest first.
     #[napi]
-    pub async fn conversation(&self, ctx: Context, id: String, limit: Option<u32>) -> napi::Result<Value> {
+    pub async fn conversation(&self, ctx: String, id: String, limit: Option<u32>) -> napi::Result<Value> {
         let agent = self.agent()?;
-        let ctx = ctx.to_core()?;
+        let ctx = context::parse(&ctx)?;
         let detail = agent.conversation(&ctx, &ConversationId::from(id), limit.unwrap_or(50)).await;
         to_json(&napi_result(detail)?)
     }
 
     /// Renames one of `ctx`'s conversations.
     #[napi]
-    pub async fn rename_conversation(&self, ctx: Context, id: String, title: String) -> napi::Result<Value> {
+    pub async fn rename_conversation(&self, ctx: String, id: String, title: String) -> napi::Result<Value> {
         let agent = self.agent()?;
-        let ctx = ctx.to_core()?;
+        let ctx = context::parse(&ctx)?;
         to_json(&napi_result(agent.rename_conversation(&ctx, &ConversationId::from(id), &title).await)?)
     }
 
     /// Deletes one of `ctx`'s conversations.
     #[napi]
-    pub async fn delete_conversation(&self, ctx: Context, id: String) -> napi::Result<()> {
+    pub async fn delete_conversation(&self, ctx: String, id: String) -> napi::Result<()> {
         let agent = self.agent()?;
-        let ctx = ctx.to_core()?;
+        let ctx = context::parse(&ctx)?;
         napi_result(agent.delete_conversation(&ctx, &ConversationId::from(id)).await)
     }
 
     /// The model, whether it is configured and reachable, who `ctx` is, how many tools.
     #[napi]
-    pub async fn status(&self, ctx: Context) -> napi::Result<Value> {
+    pub async fn status(&self, ctx: String) -> napi::Result<Value> {
         let agent = self.agent()?;
-        let ctx = ctx.to_core()?;
+        let ctx = context::parse(&ctx)?;
         to_json(&napi_result(agent.status(&ctx).await)?)
     }
 

@@ -15,7 +15,7 @@ use napi_derive::napi;
 use serde_json::Value;
 
 use crate::agent::NativeAgent;
-use crate::context::Context;
+use crate::context;
 use crate::errors::napi_result;
 
 /// A model that answers every request at once with `deltas` one-word text chunks from memory,
@@ -86,13 +86,13 @@ impl NativeAgent {
     #[napi]
     pub async fn bench_call_tool_in_rust(
         &self,
-        ctx: Context,
+        ctx: String,
         name: String,
         args: Value,
         iterations: u32,
     ) -> napi::Result<RustTiming> {
         let agent = self.agent()?;
-        let ctx = ctx.to_core()?;
+        let ctx = context::parse(&ctx)?;
         let started = Instant::now();
         for _ in 0..iterations {
             napi_result(agent.call_tool(&ctx, &name, args.clone()).await)?;
@@ -104,12 +104,12 @@ impl NativeAgent {
     #[napi]
     pub async fn bench_chat_in_rust(
         &self,
-        ctx: Context,
+        ctx: String,
         message: String,
         conversation_id: Option<String>,
     ) -> napi::Result<RustTiming> {
         let agent = self.agent()?;
-        let ctx = ctx.to_core()?;
+        let ctx = context::parse(&ctx)?;
         let started = Instant::now();
         let mut stream = agent.chat(&ctx, message, conversation_id.map(ConversationId::from));
         let mut count = 0;

@@ -1,12 +1,15 @@
 //! The caller's identity as JavaScript passes it: `{ userId, organizationId, role, … }`.
+//!
+//! It crosses as JSON text (`index.cjs` sends `JSON.stringify(ctx)`): one string instead of a
+//! property read per field and per grant, and `null` and missing fields alike mean "none".
 
 use crm_agent::{Role, UserContext};
 use napi_derive::napi;
+use serde::Deserialize;
 
 use crate::errors;
 
-/// Who is calling. The host builds it from its own session; the SDK never takes identity
-/// from the model or from tool arguments.
+/// Who is calling, as `resolveContext` answers it (the same fields JavaScript passes in).
 #[napi(object)]
 #[derive(Clone)]
 pub struct Context {
@@ -14,8 +17,7 @@ pub struct Context {
     pub user_id: String,
     /// The organization this request acts in.
     pub organization_id: String,
-    /// `owner`, `employee`, `customer` or `platform_admin` (aliases: `vendor`, `superuser`,
-    /// `staff`).
+    /// `owner`, `employee`, `customer` or `platform_admin`.
     pub role: String,
     /// The employee record of this user, if any.
     pub employee_id: Option<String>,
@@ -27,22 +29,39 @@ pub struct Context {
     pub display_name: Option<String>,
 }
 
-impl Context {
-    /// The core's context.
-    pub(crate) fn to_core(&self) -> napi::Result<UserContext> {
-        let role: Role = self.role.parse().map_err(errors::to_napi)?;
-        let mut ctx = UserContext::new(self.user_id.clone(), self.organization_id.clone(), role);
-        ctx.employee_id = self.employee_id.clone().map(Into::into);
-        ctx.customer_id = self.customer_id.clone().map(Into::into);
-        ctx.display_name = self.display_name.clone();
-        if let Some(grants) = &self.grants {
-            for grant in grants {
-                ctx.grants.insert(grant.parse().map_err(errors::to_napi)?);
-            }
-        }
-        Ok(ctx)
-    }
+/// The JSON form of a context.
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct ContextJson {
+    user_id: String,
+    organization_id: String,
+    role: String,
+    #[serde(default)]
+    employee_id: Option<String>,
+    #[serde(default)]
+    customer_id: Option<String>,
+    #[serde(default)]
+    grants: Option<Vec<String>>,
+    #[serde(default)]
+    display_name: Option<String>,
+}
 
+/// The core's context from its JSON text.
+pub(crate) fn parse(json: &str) -> napi::Result<UserContext> {
+    let given: ContextJson =
+        serde_json::from_str(json).map_err(|e| errors::invalid(format!("the context is not valid: {e}")))?;
+    let role: Role = given.role.parse().map_err(errors::to_napi)?;
+    let mut ctx = UserContext::new(given.user_id, given.organization_id, role);
+    ctx.employee_id = given.employee_id.map(Into::into);
+    ctx.customer_id = given.customer_id.map(Into::into);
+    ctx.display_name = given.display_name;
+    for grant in given.grants.unwrap_or_default() {
+        ctx.grants.insert(grant.parse().map_err(errors::to_napi)?);
+    }
+    Ok(ctx)
+}
+
+impl Context {
     /// From the core's context (for `agent.resolveContext`).
     pub(crate) fn from_core(ctx: UserContext) -> Self {
         Context {
