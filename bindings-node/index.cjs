@@ -121,10 +121,6 @@ function toolArguments(args) {
   }
 }
 
-const rethrow = (error) => {
-  throw fromNative(error);
-};
-
 // ---------------------------------------------------------------------------------------------
 // Host-implemented stores. A store is any object whose methods are the camelCase names of the
 // core's Store methods (`getCustomer`, `listCustomers`, …), each taking one object of named
@@ -233,14 +229,40 @@ const OPEN_OPTIONS = new Set([
 
 const OPENING = Symbol('crm-agent open');
 
+/** Set by `Agent`'s static block (it reads the agent's private fields). */
+let wakeCall;
+
 /** The assistant. Create one per process with `Agent.open`, share it, `close()` it at the end. */
 class Agent {
   #native;
+  /** `callTool`s waiting for I/O: call id → the promise's resolve and reject. */
+  #pending = new Map();
 
   /** @private use `Agent.open` */
-  constructor(token, nativeAgent) {
+  constructor(token, nativeAgent, wakes) {
     if (token !== OPENING) throw new TypeError('use `await Agent.open(options)` to create an Agent');
     this.#native = nativeAgent;
+    wakes.agent = this;
+  }
+
+  static {
+    // The addon's wake-up for call `id` of `agent`: poll it again (bindings-node/src/calls.rs).
+    // It runs from a threadsafe call, where an exception would be fatal: none escapes.
+    wakeCall = (agent, id) => {
+      const waiting = agent?.#pending.get(id);
+      if (waiting === undefined) return;
+      let answer;
+      try {
+        answer = agent.#native.pollCall(id);
+        if (answer === null) return;
+        agent.#pending.delete(id);
+        if (typeof answer === 'string') waiting.resolve(JSON.parse(answer));
+        else waiting.reject(fromNative(answer.error));
+      } catch (error) {
+        agent.#pending.delete(id);
+        waiting.reject(fromNative(error));
+      }
+    };
   }
 
   /** Opens the database, the model and the policy. */
@@ -259,8 +281,10 @@ class Agent {
       methods = storeMethods(store);
       dispatch = makeDispatch(() => store);
     }
-    const nativeAgent = await settle(() => native.openAgent(dropNulls(rest), methods, dispatch));
-    return new Agent(OPENING, nativeAgent);
+    const wakes = { agent: undefined };
+    const onWake = (id) => wakeCall(wakes.agent, id);
+    const nativeAgent = await settle(() => native.openAgent(dropNulls(rest), onWake, methods, dispatch));
+    return new Agent(OPENING, nativeAgent, wakes);
   }
 
   /** The tools `ctx` may use. */
@@ -270,8 +294,9 @@ class Agent {
 
   /** Runs one tool as `ctx`: policy, validation, scope and audit as always, no confirmation. */
   callTool(ctx, name, args) {
-    // The hot path, so no async wrapper: the addon answers the result's JSON at once when the
-    // tool needed no I/O, or a promise of it.
+    // The hot path (see bindings-node/src/calls.rs): the addon answers the result's JSON at
+    // once when the tool needed no I/O, `{ error }` when it failed at once, or a call id that
+    // `wakeCall` settles when the addon has polled the call to its end.
     let answer;
     try {
       answer = this.#native.callTool(context(ctx), name, toolArguments(args));
@@ -279,7 +304,10 @@ class Agent {
       return Promise.reject(fromNative(error));
     }
     if (typeof answer === 'string') return Promise.resolve(JSON.parse(answer));
-    return answer.then(JSON.parse, rethrow);
+    if (typeof answer === 'number') {
+      return new Promise((resolve, reject) => this.#pending.set(answer, { resolve, reject }));
+    }
+    return Promise.reject(fromNative(answer.error));
   }
 
   /**
@@ -412,7 +440,12 @@ function storeConformanceCases() {
 /** @private for bench/bench.mjs: an Agent over an addon agent built natively. */
 const _internal = {
   native,
-  wrapAgent: (nativeAgent) => new Agent(OPENING, nativeAgent),
+  /** An Agent over `openNative(onWake)`'s addon agent. */
+  async wrapAgent(openNative) {
+    const wakes = { agent: undefined };
+    const nativeAgent = await openNative((id) => wakeCall(wakes.agent, id));
+    return new Agent(OPENING, nativeAgent, wakes);
+  },
 };
 
 module.exports = {

@@ -52,7 +52,7 @@ async function callToolOverhead(agent, ctx, name, args) {
 }
 
 async function streaming() {
-  const agent = _internal.wrapAgent(await _internal.native.openBenchAgent(EVENTS));
+  const agent = await _internal.wrapAgent((onWake) => _internal.native.openBenchAgent(EVENTS, onWake));
   const org = await agent.ensureOrganization({ name: 'Bench', slug: 'bench' });
   const ctx = { userId: 'bench', organizationId: org.id, role: 'owner' };
   const js = [];

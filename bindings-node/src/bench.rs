@@ -15,6 +15,7 @@ use napi_derive::napi;
 use serde_json::Value;
 
 use crate::agent::NativeAgent;
+use crate::calls::WakeFn;
 use crate::context;
 use crate::errors::napi_result;
 
@@ -65,10 +66,10 @@ impl Model for InstantModel {
 /// An agent on a fresh in-memory database whose model streams `deltas` text events per turn
 /// at once (see [`InstantModel`]).
 #[napi]
-pub async fn open_bench_agent(deltas: u32) -> napi::Result<NativeAgent> {
+pub async fn open_bench_agent(deltas: u32, on_wake: WakeFn) -> napi::Result<NativeAgent> {
     let sql = Arc::new(napi_result(SqlStore::open("sqlite::memory:").await)?);
     let agent = CrmAgent::builder(sql.clone()).model(Arc::new(InstantModel { deltas })).build();
-    Ok(NativeAgent::new(napi_result(agent)?, sql))
+    Ok(NativeAgent::new(napi_result(agent)?, sql, on_wake))
 }
 
 /// What a Rust-side measurement saw.
@@ -118,4 +119,18 @@ impl NativeAgent {
         }
         Ok(RustTiming { count, nanos: started.elapsed().as_nanos() as f64 })
     }
+}
+
+/// Does nothing, asynchronously: the cost of one promise round trip through the runtime
+/// (JS → tokio task → promise resolved on the JS thread).
+#[napi]
+pub async fn bench_async_noop() -> u32 {
+    1
+}
+
+/// Yields once to the runtime before answering: a round trip with a real task switch.
+#[napi]
+pub async fn bench_async_yield() -> u32 {
+    tokio::task::yield_now().await;
+    1
 }
