@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import asyncio
 
+import crm_agent
 import pytest
 from conftest import Demo, text_of, types_of
-
-import crm_agent
 
 ANSWER = {"text": "You have customers, and Acme is doing well.", "chunk_size": 6}
 
@@ -179,7 +178,8 @@ async def test_reject_writes_nothing(demo: Demo) -> None:
 async def test_conversations_sync_and_async(demo: Demo) -> None:
     demo.fake.script([{"times": 0, "reply": {"text": "Hello!"}}])
     first = next(iter(demo.agent.chat(demo.owner, "hi")))["conversation_id"]
-    second = [e async for e in demo.agent.chat(demo.owner, "hi again")][0]["conversation_id"]
+    events = [e async for e in demo.agent.chat(demo.owner, "hi again")]
+    second = events[0]["conversation_id"]
     listed = demo.agent.conversations(demo.owner)
     assert {c["id"] for c in listed["items"]} == {first, second} and listed["total"] == 2
     assert (await demo.agent.conversations_async(demo.owner, limit=1))["next_cursor"] is not None
@@ -210,7 +210,9 @@ async def test_status_sync_and_async(demo: Demo) -> None:
 
 
 def test_sse_encode(demo: Demo) -> None:
-    assert crm_agent.sse_encode({"type": "text", "delta": "hi"}) == 'event: text\ndata: {"type":"text","delta":"hi"}\n\n'
+    assert (
+        crm_agent.sse_encode({"type": "text", "delta": "hi"}) == 'event: text\ndata: {"type":"text","delta":"hi"}\n\n'
+    )
     with pytest.raises(crm_agent.InvalidArgument):
         crm_agent.sse_encode({"type": "nonsense"})
 
