@@ -9,6 +9,7 @@ use crm_agent::domain::{ActionId, ConfirmationMode, ConversationId, NewOrganizat
 use crm_agent::model::{GeminiClient, GeminiConfig};
 use crm_agent::tools::Toolset;
 use crm_agent::{CrmAgent, Error, Policy, SqlStore, Store, UserContext};
+use futures::StreamExt;
 use pyo3::prelude::*;
 use serde::Serialize;
 use serde_json::Value;
@@ -431,6 +432,37 @@ impl PyAgent {
             crm_agent::seed::seed_demo(agent.store().as_ref(), &options).await.map(|_| Value::Null)
         })
         .map(drop)
+    }
+
+    /// For the benchmark (`bindings-python/bench`): `iterations` calls of `name` made in Rust,
+    /// one after another, with no Python in between; answers the mean seconds per call, the
+    /// baseline the binding's overhead is measured against.
+    fn _time_call_tool_in_rust(
+        &self,
+        py: Python<'_>,
+        ctx: &PyUserContext,
+        name: String,
+        args: &Bound<'_, PyAny>,
+        iterations: u32,
+    ) -> PyResult<f64> {
+        let (agent, ctx, args) = (self.agent(py)?, self.ctx(ctx)?, from_py(args)?);
+        wait(py, async move {
+            let started = std::time::Instant::now();
+            for _ in 0..iterations {
+                agent.call_tool(&ctx, &name, args.clone()).await.py()?;
+            }
+            Ok(started.elapsed().as_secs_f64() / f64::from(iterations.max(1)))
+        })
+    }
+
+    /// For the benchmark: one chat turn consumed in Rust; answers (events, seconds).
+    fn _time_chat_in_rust(&self, py: Python<'_>, ctx: &PyUserContext, message: String) -> PyResult<(usize, f64)> {
+        let (agent, ctx) = (self.agent(py)?, self.ctx(ctx)?);
+        wait(py, async move {
+            let started = std::time::Instant::now();
+            let events = agent.chat(&ctx, message, None).count().await;
+            Ok((events, started.elapsed().as_secs_f64()))
+        })
     }
 
     /// Releases the database connections; later calls raise.

@@ -100,10 +100,10 @@ pub(crate) fn from_python(py: Python<'_>, error: PyErr) -> Error {
 
 /// A core error as the Python exception to raise.
 pub(crate) fn to_python(error: Error) -> PyErr {
-    if let Error::Host { source, .. } = &error {
-        if let Some(original) = source.downcast_ref::<PythonException>() {
-            return Python::attach(|py| original.error.clone_ref(py));
-        }
+    if let Error::Host { source, .. } = &error
+        && let Some(original) = source.downcast_ref::<PythonException>()
+    {
+        return Python::attach(|py| original.error.clone_ref(py));
     }
     let kind = error.kind();
     let message = error.to_string();

@@ -14,7 +14,8 @@ use pyo3::exceptions::{PyStopAsyncIteration, PyStopIteration};
 use pyo3::prelude::*;
 use tokio::sync::Mutex;
 
-use crate::convert::to_py;
+use crate::convert::{from_py, to_py};
+use crate::errors::to_python;
 use crate::runtime::{awaitable, wait};
 
 /// The turn's stream and the events taken from it but not yet handed to Python.
@@ -79,6 +80,20 @@ impl<'py> IntoPyObject<'py> for AsyncEvent {
 
 #[pymethods]
 impl PyChatStream {
+    /// A stream of the given events that no model produced: for testing how a host renders a
+    /// turn (an SSE view, a template) without a model.
+    #[staticmethod]
+    fn replay(events: Vec<Bound<'_, PyAny>>) -> PyResult<Self> {
+        let events = events
+            .iter()
+            .map(|event| {
+                serde_json::from_value::<ChatEvent>(from_py(event)?)
+                    .map_err(|e| to_python(crm_agent::Error::invalid(format!("not a chat event: {e}"))))
+            })
+            .collect::<PyResult<Vec<_>>>()?;
+        Ok(PyChatStream::new(ChatStream::replay(events)))
+    }
+
     fn __iter__(slf: Py<Self>) -> Py<Self> {
         slf
     }

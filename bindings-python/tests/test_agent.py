@@ -233,3 +233,12 @@ def test_ensure_organization_is_idempotent(demo: Demo) -> None:
     first = demo.agent.ensure_organization("initrode", "Initrode")
     assert demo.agent.ensure_organization("initrode")["id"] == first["id"]
     assert demo.agent.ensure_organization("acme")["name"].startswith("Acme")
+
+
+async def test_a_replayed_stream_needs_no_model() -> None:
+    events = [{"type": "started", "conversation_id": "c1"}, {"type": "text", "delta": "hi"}]
+    events.append({"type": "done", "usage": {"prompt_tokens": 1, "output_tokens": 2, "total_tokens": 3, "steps": 1}})
+    assert list(crm_agent.ChatStream.replay(events)) == events
+    assert [e async for e in crm_agent.ChatStream.replay(events)] == events
+    with pytest.raises(crm_agent.InvalidArgument):
+        crm_agent.ChatStream.replay([{"type": "bogus"}])
