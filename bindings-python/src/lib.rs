@@ -1,1 +1,35 @@
-//! placeholder
+//! `crm_agent._native`: the Python binding of crm-agent (argument conversion, async bridging
+//! and error mapping only; every rule lives in the core). The `crm_agent` package re-exports
+//! it; see `docs/python.md`.
+
+mod agent;
+mod conformance;
+mod context;
+mod convert;
+mod errors;
+mod runtime;
+mod store;
+mod stream;
+
+use pyo3::prelude::*;
+
+/// One chat event (a dict with a `type` key) as a Server-Sent Event: `data: {json}\n\n`.
+#[pyfunction]
+fn sse_encode(event: &Bound<'_, PyAny>) -> PyResult<String> {
+    let value = convert::from_py(event)?;
+    let event: crm_agent::ChatEvent = serde_json::from_value(value)
+        .map_err(|e| errors::to_python(crm_agent::Error::invalid(format!("not a chat event: {e}"))))?;
+    Ok(crm_agent::sse_encode(&event))
+}
+
+#[pymodule]
+fn _native(module: &Bound<'_, PyModule>) -> PyResult<()> {
+    module.add("__version__", env!("CARGO_PKG_VERSION"))?;
+    module.add_class::<agent::PyAgent>()?;
+    module.add_class::<context::PyUserContext>()?;
+    module.add_class::<stream::PyChatStream>()?;
+    module.add_function(wrap_pyfunction!(sse_encode, module)?)?;
+    module.add_function(wrap_pyfunction!(conformance::run_store_conformance, module)?)?;
+    errors::register(module)?;
+    Ok(())
+}

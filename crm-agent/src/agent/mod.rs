@@ -415,6 +415,19 @@ pub struct ChatStream {
     receiver: mpsc::Receiver<ChatEvent>,
 }
 
+impl ChatStream {
+    /// A stream of `events` that no model produced: for testing how a host renders a turn
+    /// (its SSE route, its UI) without a model, and for the bindings' streaming benchmarks.
+    pub fn replay(events: Vec<ChatEvent>) -> ChatStream {
+        let (sender, receiver) = mpsc::channel(events.len().max(1));
+        for event in events {
+            // Cannot fail: the channel has room for every event and the receiver is alive.
+            let _ = sender.try_send(event);
+        }
+        ChatStream { receiver }
+    }
+}
+
 impl std::fmt::Debug for ChatStream {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("ChatStream").finish_non_exhaustive()

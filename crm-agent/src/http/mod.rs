@@ -468,20 +468,7 @@ async fn reject_action(
 }
 
 async fn tools(State(state): State<HttpState>, Caller(user): Caller) -> Json<Vec<Value>> {
-    let tools = state
-        .agent
-        .tools(&user)
-        .into_iter()
-        .map(|tool| {
-            let declaration = tool.declaration(false);
-            json!({
-                "name": declaration.name,
-                "description": declaration.description,
-                "parameters": declaration.parameters,
-                "annotations": tool.annotations(),
-            })
-        })
-        .collect();
+    let tools = state.agent.tools(&user).into_iter().map(|tool| tool.describe()).collect();
     Json(tools)
 }
 

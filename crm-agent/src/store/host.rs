@@ -13,6 +13,9 @@
 //!   their Rust names (`id`, `filter`, `page`, `new`, `patch`, …);
 //! - results are the domain types' JSON (a `Page` is `{"items", "total", "next_cursor"}`).
 //!
+//! Inputs (`new`, `patch`, messages) are validated by the core before the host sees them, with
+//! the same rules and errors as the SQL store, so a host store only persists.
+//!
 //! A host implements whole groups ([`StoreOp`]): a group with a missing method is unsupported,
 //! and the tools that need it are hidden. Aggregates (stats, dashboard, funnel) are computed
 //! by the core from the list methods.
@@ -154,6 +157,7 @@ impl<B: HostBackend> Store for HostStore<B> {
     }
 
     async fn create_organization(&self, new: NewOrganization) -> Result<Organization> {
+        new.validate()?;
         self.invoke("create_organization", json!({ "new": new })).await
     }
     async fn find_organization(&self, id_or_slug: &str) -> Result<Organization> {
@@ -163,9 +167,11 @@ impl<B: HostBackend> Store for HostStore<B> {
         self.invoke("get_organization", json!({ "scope": scope_json(scope) })).await
     }
     async fn update_organization(&self, scope: &Scope, patch: OrganizationPatch) -> Result<Organization> {
+        patch.validate()?;
         self.invoke("update_organization", json!({ "scope": scope_json(scope), "patch": patch })).await
     }
     async fn put_member(&self, scope: &Scope, member: NewMember) -> Result<Member> {
+        member.validate()?;
         self.invoke("put_member", json!({ "scope": scope_json(scope), "member": member })).await
     }
     async fn get_member(&self, scope: &Scope, user_id: &str) -> Result<Member> {
@@ -179,9 +185,11 @@ impl<B: HostBackend> Store for HostStore<B> {
         self.invoke("list_roles", json!({ "scope": scope_json(scope) })).await
     }
     async fn create_role(&self, scope: &Scope, new: NewRoleDefinition) -> Result<RoleDefinition> {
+        new.validate()?;
         self.invoke("create_role", json!({ "scope": scope_json(scope), "new": new })).await
     }
     async fn update_role(&self, scope: &Scope, id: &RoleId, patch: RoleDefinitionPatch) -> Result<RoleDefinition> {
+        patch.validate()?;
         self.invoke("update_role", json!({ "scope": scope_json(scope), "id": id, "patch": patch })).await
     }
     async fn assign_role(&self, scope: &Scope, employee: &EmployeeId, role: &RoleId) -> Result<Employee> {
@@ -200,9 +208,11 @@ impl<B: HostBackend> Store for HostStore<B> {
         self.invoke("get_employee", json!({ "scope": scope_json(scope), "id": id })).await
     }
     async fn create_employee(&self, scope: &Scope, new: NewEmployee) -> Result<Employee> {
+        new.validate()?;
         self.invoke("create_employee", json!({ "scope": scope_json(scope), "new": new })).await
     }
     async fn update_employee(&self, scope: &Scope, id: &EmployeeId, patch: EmployeePatch) -> Result<Employee> {
+        patch.validate()?;
         self.invoke("update_employee", json!({ "scope": scope_json(scope), "id": id, "patch": patch })).await
     }
 
@@ -218,9 +228,11 @@ impl<B: HostBackend> Store for HostStore<B> {
         self.invoke("get_customer", json!({ "scope": scope_json(scope), "id": id })).await
     }
     async fn create_customer(&self, scope: &Scope, new: NewCustomer) -> Result<Customer> {
+        new.validate()?;
         self.invoke("create_customer", json!({ "scope": scope_json(scope), "new": new })).await
     }
     async fn update_customer(&self, scope: &Scope, id: &CustomerId, patch: CustomerPatch) -> Result<Customer> {
+        patch.validate()?;
         self.invoke("update_customer", json!({ "scope": scope_json(scope), "id": id, "patch": patch })).await
     }
 
@@ -228,6 +240,7 @@ impl<B: HostBackend> Store for HostStore<B> {
         self.invoke("list_pipelines", json!({ "scope": scope_json(scope) })).await
     }
     async fn create_pipeline(&self, scope: &Scope, new: NewPipeline) -> Result<Pipeline> {
+        new.validate()?;
         self.invoke("create_pipeline", json!({ "scope": scope_json(scope), "new": new })).await
     }
 
@@ -238,6 +251,7 @@ impl<B: HostBackend> Store for HostStore<B> {
         self.invoke("get_lead", json!({ "scope": scope_json(scope), "id": id })).await
     }
     async fn create_lead(&self, scope: &Scope, new: NewLead) -> Result<Lead> {
+        new.validate()?;
         self.invoke("create_lead", json!({ "scope": scope_json(scope), "new": new })).await
     }
     async fn update_lead(
@@ -247,6 +261,10 @@ impl<B: HostBackend> Store for HostStore<B> {
         patch: LeadPatch,
         history: Option<NewLeadHistory>,
     ) -> Result<Lead> {
+        patch.validate()?;
+        if let Some(h) = &history {
+            h.validate()?;
+        }
         let args = json!({ "scope": scope_json(scope), "id": id, "patch": patch, "history": history });
         self.invoke("update_lead", args).await
     }
@@ -254,6 +272,7 @@ impl<B: HostBackend> Store for HostStore<B> {
         self.invoke("lead_history", json!({ "scope": scope_json(scope), "id": id })).await
     }
     async fn convert_lead(&self, scope: &Scope, id: &LeadId, customer: NewCustomer) -> Result<LeadConversion> {
+        customer.validate()?;
         self.invoke("convert_lead", json!({ "scope": scope_json(scope), "id": id, "customer": customer })).await
     }
 
@@ -264,9 +283,11 @@ impl<B: HostBackend> Store for HostStore<B> {
         self.invoke("get_deal", json!({ "scope": scope_json(scope), "id": id })).await
     }
     async fn create_deal(&self, scope: &Scope, new: NewDeal) -> Result<Deal> {
+        new.validate()?;
         self.invoke("create_deal", json!({ "scope": scope_json(scope), "new": new })).await
     }
     async fn update_deal(&self, scope: &Scope, id: &DealId, patch: DealPatch) -> Result<Deal> {
+        patch.validate()?;
         self.invoke("update_deal", json!({ "scope": scope_json(scope), "id": id, "patch": patch })).await
     }
 
@@ -277,12 +298,15 @@ impl<B: HostBackend> Store for HostStore<B> {
         self.invoke("get_issue", json!({ "scope": scope_json(scope), "id": id })).await
     }
     async fn create_issue(&self, scope: &Scope, new: NewIssue) -> Result<Issue> {
+        new.validate()?;
         self.invoke("create_issue", json!({ "scope": scope_json(scope), "new": new })).await
     }
     async fn update_issue(&self, scope: &Scope, id: &IssueId, patch: IssuePatch) -> Result<Issue> {
+        patch.validate()?;
         self.invoke("update_issue", json!({ "scope": scope_json(scope), "id": id, "patch": patch })).await
     }
     async fn add_issue_comment(&self, scope: &Scope, new: NewIssueComment) -> Result<IssueComment> {
+        new.validate()?;
         self.invoke("add_issue_comment", json!({ "scope": scope_json(scope), "new": new })).await
     }
     async fn list_issue_comments(
@@ -305,6 +329,7 @@ impl<B: HostBackend> Store for HostStore<B> {
         self.invoke("get_order", json!({ "scope": scope_json(scope), "id": id })).await
     }
     async fn create_order(&self, scope: &Scope, new: NewOrder) -> Result<Order> {
+        new.validate()?;
         self.invoke("create_order", json!({ "scope": scope_json(scope), "new": new })).await
     }
     async fn list_payments(&self, scope: &Scope, filter: &PaymentFilter, page: &PageRequest) -> Result<Page<Payment>> {
@@ -314,6 +339,7 @@ impl<B: HostBackend> Store for HostStore<B> {
         self.invoke("get_payment", json!({ "scope": scope_json(scope), "id": id })).await
     }
     async fn create_payment(&self, scope: &Scope, new: NewPayment) -> Result<Payment> {
+        new.validate()?;
         self.invoke("create_payment", json!({ "scope": scope_json(scope), "new": new })).await
     }
 
@@ -329,13 +355,16 @@ impl<B: HostBackend> Store for HostStore<B> {
         self.invoke("get_activity", json!({ "scope": scope_json(scope), "id": id })).await
     }
     async fn create_activity(&self, scope: &Scope, new: NewActivity) -> Result<Activity> {
+        new.validate()?;
         self.invoke("create_activity", json!({ "scope": scope_json(scope), "new": new })).await
     }
     async fn update_activity(&self, scope: &Scope, id: &ActivityId, patch: ActivityPatch) -> Result<Activity> {
+        patch.validate()?;
         self.invoke("update_activity", json!({ "scope": scope_json(scope), "id": id, "patch": patch })).await
     }
 
     async fn create_conversation(&self, scope: &Scope, new: NewConversation) -> Result<Conversation> {
+        new.validate()?;
         self.invoke("create_conversation", json!({ "scope": scope_json(scope), "new": new })).await
     }
     async fn get_conversation(&self, scope: &Scope, user_id: &str, id: &ConversationId) -> Result<Conversation> {
@@ -352,6 +381,7 @@ impl<B: HostBackend> Store for HostStore<B> {
         id: &ConversationId,
         patch: ConversationPatch,
     ) -> Result<Conversation> {
+        patch.validate()?;
         let args = json!({ "scope": scope_json(scope), "user_id": user_id, "id": id, "patch": patch });
         self.invoke("update_conversation", args).await
     }
@@ -367,6 +397,13 @@ impl<B: HostBackend> Store for HostStore<B> {
         messages: Vec<NewMessage>,
         now: Timestamp,
     ) -> Result<Vec<Message>> {
+        // Every message is checked before anything is sent, as the SQL store does.
+        for (i, message) in messages.iter().enumerate() {
+            message.validate().map_err(|err| match err {
+                Error::InvalidArgument(m) if messages.len() > 1 => Error::invalid(format!("message {}: {m}", i + 1)),
+                other => other,
+            })?;
+        }
         let args = json!({
             "scope": scope_json(scope), "user_id": user_id, "id": id, "messages": messages, "now": now
         });
@@ -384,6 +421,7 @@ impl<B: HostBackend> Store for HostStore<B> {
     }
 
     async fn create_pending_action(&self, scope: &Scope, new: NewPendingAction) -> Result<PendingAction> {
+        new.validate()?;
         self.invoke("create_pending_action", json!({ "scope": scope_json(scope), "new": new })).await
     }
     async fn get_pending_action(&self, scope: &Scope, user_id: &str, id: &ActionId) -> Result<PendingAction> {
@@ -424,6 +462,7 @@ impl<B: HostBackend> Store for HostStore<B> {
     }
 
     async fn create_api_token(&self, scope: &Scope, new: NewApiToken) -> Result<ApiToken> {
+        new.validate()?;
         self.invoke("create_api_token", json!({ "scope": scope_json(scope), "new": new })).await
     }
     async fn list_api_tokens(&self, scope: &Scope, user_id: &str) -> Result<Vec<ApiToken>> {

@@ -232,6 +232,19 @@ impl Tool {
         }
     }
 
+    /// What hosts show of a tool (`GET /api/tools`, the bindings' `tools()`): name, title,
+    /// description, JSON Schema of the arguments, and the MCP-style annotations.
+    pub fn describe(&self) -> Value {
+        let declaration = self.declaration(false);
+        serde_json::json!({
+            "name": declaration.name,
+            "title": self.title(),
+            "description": declaration.description,
+            "parameters": declaration.parameters,
+            "annotations": self.annotations(),
+        })
+    }
+
     /// A declaration for a model: name, description, parameters. `compact` drops property
     /// descriptions and shortens the description to its first sentence.
     pub fn declaration(&self, compact: bool) -> ToolDeclaration {

@@ -1,0 +1,43 @@
+"""crm-agent for Python: an AI assistant for your CRM, safe in front of real customers' data.
+
+The work happens in Rust (``crm_agent._native``); this package re-exports it and adds the
+``Store`` base class for stores written in Python. See ``docs/python.md``.
+"""
+
+from __future__ import annotations
+
+from crm_agent._native import (
+    Agent,
+    ChatStream,
+    Conflict,
+    CrmAgentError,
+    InvalidArgument,
+    ModelError,
+    NotFound,
+    PermissionDenied,
+    StoreError,
+    Unauthenticated,
+    Unsupported,
+    UserContext,
+    __version__,
+    sse_encode,
+)
+from crm_agent.store import Store
+
+__all__ = [
+    "Agent",
+    "ChatStream",
+    "Conflict",
+    "CrmAgentError",
+    "InvalidArgument",
+    "ModelError",
+    "NotFound",
+    "PermissionDenied",
+    "Store",
+    "StoreError",
+    "Unauthenticated",
+    "Unsupported",
+    "UserContext",
+    "__version__",
+    "sse_encode",
+]

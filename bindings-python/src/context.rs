@@ -1,0 +1,124 @@
+//! `crm_agent.UserContext`: who is calling, built by the host from its own session.
+
+use std::collections::BTreeSet;
+
+use crm_agent::domain::{CustomerId, EmployeeId, OrganizationId};
+use crm_agent::policy::Grant;
+use crm_agent::{Error, Policy, Role, UserContext};
+use pyo3::prelude::*;
+
+use crate::errors::IntoPyResult;
+
+/// The identity every call carries. `role` is the kind of principal (`owner`, `employee`,
+/// `customer`, `platform_admin`, or a host alias the policy knows); an employee's permissions
+/// are `grants` plus those of the policy roles named in `roles`.
+#[pyclass(frozen, module = "crm_agent._native", name = "UserContext")]
+pub(crate) struct PyUserContext {
+    #[pyo3(get)]
+    user_id: String,
+    #[pyo3(get)]
+    organization_id: String,
+    #[pyo3(get)]
+    role: String,
+    #[pyo3(get)]
+    employee_id: Option<String>,
+    #[pyo3(get)]
+    customer_id: Option<String>,
+    #[pyo3(get)]
+    roles: Vec<String>,
+    #[pyo3(get)]
+    grants: Vec<String>,
+    #[pyo3(get)]
+    display_name: Option<String>,
+    principal: Role,
+    parsed_grants: BTreeSet<Grant>,
+}
+
+#[pymethods]
+impl PyUserContext {
+    #[new]
+    #[pyo3(signature = (user_id, organization_id, role, *, employee_id=None, customer_id=None, roles=Vec::new(), grants=Vec::new(), display_name=None))]
+    #[allow(clippy::too_many_arguments)]
+    fn new(
+        user_id: String,
+        organization_id: String,
+        role: String,
+        employee_id: Option<String>,
+        customer_id: Option<String>,
+        roles: Vec<String>,
+        grants: Vec<String>,
+        display_name: Option<String>,
+    ) -> PyResult<Self> {
+        if user_id.trim().is_empty() {
+            return Err(Error::invalid("user_id must not be empty")).py();
+        }
+        if organization_id.trim().is_empty() {
+            return Err(Error::invalid("organization_id must not be empty")).py();
+        }
+        let principal = Policy::builtin().principal_for(&role).py()?;
+        let parsed_grants =
+            grants.iter().map(|g| g.parse::<Grant>()).collect::<crm_agent::Result<BTreeSet<_>>>().py()?;
+        Ok(PyUserContext {
+            user_id,
+            organization_id,
+            role,
+            employee_id,
+            customer_id,
+            roles,
+            grants,
+            display_name,
+            principal,
+            parsed_grants,
+        })
+    }
+
+    fn __repr__(&self) -> String {
+        format!(
+            "UserContext(user_id={:?}, organization_id={:?}, role={:?})",
+            self.user_id, self.organization_id, self.role
+        )
+    }
+}
+
+impl PyUserContext {
+    /// The core context under `policy`: the principal as the policy names it, and the grants
+    /// of the named roles added.
+    pub(crate) fn to_core(&self, policy: &Policy) -> crm_agent::Result<UserContext> {
+        let mut ctx = UserContext::new(
+            self.user_id.clone(),
+            OrganizationId::from(self.organization_id.clone()),
+            policy.principal_for(&self.role).unwrap_or(self.principal),
+        );
+        ctx.employee_id = self.employee_id.clone().map(EmployeeId::from);
+        ctx.customer_id = self.customer_id.clone().map(CustomerId::from);
+        ctx.display_name = self.display_name.clone();
+        ctx.grants = self.parsed_grants.clone();
+        if !self.roles.is_empty() {
+            let system = policy.system_roles();
+            for name in &self.roles {
+                let role = system.iter().find(|r| &r.name == name).ok_or_else(|| {
+                    let known: Vec<&str> = system.iter().map(|r| r.name.as_str()).collect();
+                    Error::invalid(format!("unknown role `{name}`; the policy has: {}", known.join(", ")))
+                })?;
+                ctx.grants.extend(role.grants.iter().copied());
+            }
+        }
+        Ok(ctx)
+    }
+
+    /// A Python context from a core one (e.g. resolved from the store's members).
+    pub(crate) fn from_core(ctx: &UserContext) -> Self {
+        PyUserContext {
+            user_id: ctx.user_id.clone(),
+            organization_id: ctx.organization_id.to_string(),
+            role: ctx.role.as_str().to_owned(),
+            employee_id: ctx.employee_id.as_ref().map(|e| e.to_string()),
+            customer_id: ctx.customer_id.as_ref().map(|c| c.to_string()),
+            roles: Vec::new(),
+            grants: ctx.grants.iter().map(|g| g.to_string()).collect(),
+            display_name: ctx.display_name.clone(),
+            principal: ctx.role,
+            parsed_grants: ctx.grants.clone(),
+        }
+    }
+}
