@@ -118,9 +118,8 @@ export interface ToolInfo {
   description: string;
   /** JSON Schema of the arguments. */
   parameters: JsonObject;
+  /** `read_only: false` means it writes (and needs confirmation when the model calls it). */
   annotations: { read_only: boolean; destructive: boolean; idempotent: boolean };
-  /** Whether it writes (and so needs confirmation when the model calls it). */
-  writes: boolean;
 }
 
 export interface Page<T> {

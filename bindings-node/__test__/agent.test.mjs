@@ -82,7 +82,7 @@ describe('tools and callTool', () => {
     assert.ok(owner.length > customer.length);
     const getCustomer = owner.find((t) => t.name === 'get_customer');
     assert.equal(getCustomer.annotations.read_only, true);
-    assert.equal(getCustomer.writes, false);
+    assert.equal(owner.find((t) => t.name === 'create_customer').annotations.read_only, false);
     assert.equal(getCustomer.parameters.type, 'object');
     assert.ok(getCustomer.title.length > 0 && getCustomer.description.length > 0);
     assert.ok(!customer.some((t) => t.name === 'list_leads'), 'customers never see leads');

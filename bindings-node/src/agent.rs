@@ -118,27 +118,14 @@ fn to_json<T: serde::Serialize>(value: &T) -> napi::Result<Value> {
 #[napi]
 impl NativeAgent {
     /// The tools `ctx` may use, as JSON text: `[{name, title, description, parameters,
-    /// annotations, writes}]` (one `JSON.parse` in JavaScript is much cheaper than building
+    /// annotations}]` (one `JSON.parse` in JavaScript is much cheaper than building
     /// dozens of schemas property by property).
     #[napi]
     pub fn tools(&self, ctx: String) -> napi::Result<String> {
         let agent = self.agent()?;
         let ctx = context::parse(&ctx)?;
-        let tools: Vec<Value> = agent
-            .tools(&ctx)
-            .into_iter()
-            .map(|tool| {
-                let declaration = tool.declaration(false);
-                json!({
-                    "name": declaration.name,
-                    "title": tool.title(),
-                    "description": declaration.description,
-                    "parameters": declaration.parameters,
-                    "annotations": tool.annotations(),
-                    "writes": tool.writes(),
-                })
-            })
-            .collect();
+        // The same description as `GET /api/tools` and the Python binding.
+        let tools: Vec<Value> = agent.tools(&ctx).into_iter().map(|tool| tool.describe()).collect();
         serde_json::to_string(&tools).map_err(|e| errors::to_napi(crm_agent::Error::Internal(e.to_string())))
     }
 
