@@ -83,7 +83,9 @@ pub struct RustTiming {
 
 #[napi]
 impl NativeAgent {
-    /// Calls `name` `iterations` times one after another from Rust, as the core's own API would.
+    /// Calls `name` `iterations` times from Rust, as the core's own API would: `concurrency`
+    /// loops of calls one after another, all in one task (as JavaScript's calls all run on its
+    /// one thread).
     #[napi]
     pub async fn bench_call_tool_in_rust(
         &self,
@@ -91,14 +93,23 @@ impl NativeAgent {
         name: String,
         args: Value,
         iterations: u32,
+        concurrency: Option<u32>,
     ) -> napi::Result<RustTiming> {
         let agent = self.agent()?;
         let ctx = context::parse(&ctx)?;
+        let loops = concurrency.unwrap_or(1).max(1);
+        let per_loop = iterations / loops;
         let started = Instant::now();
-        for _ in 0..iterations {
-            napi_result(agent.call_tool(&ctx, &name, args.clone()).await)?;
+        let runs = (0..loops).map(|_| async {
+            for _ in 0..per_loop {
+                agent.call_tool(&ctx, &name, args.clone()).await?;
+            }
+            crm_agent::Result::Ok(())
+        });
+        for outcome in futures::future::join_all(runs).await {
+            napi_result(outcome)?;
         }
-        Ok(RustTiming { count: iterations, nanos: started.elapsed().as_nanos() as f64 })
+        Ok(RustTiming { count: per_loop * loops, nanos: started.elapsed().as_nanos() as f64 })
     }
 
     /// Runs one chat turn and consumes its events in Rust.
