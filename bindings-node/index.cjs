@@ -111,6 +111,10 @@ function context(ctx) {
   return JSON.stringify(ctx);
 }
 
+const rethrow = (error) => {
+  throw fromNative(error);
+};
+
 /** Arguments of a tool as JSON text. */
 function toolArguments(args) {
   if (args === undefined || args === null) return '{}';
@@ -229,40 +233,16 @@ const OPEN_OPTIONS = new Set([
 
 const OPENING = Symbol('crm-agent open');
 
-/** Set by `Agent`'s static block (it reads the agent's private fields). */
-let wakeCall;
+
 
 /** The assistant. Create one per process with `Agent.open`, share it, `close()` it at the end. */
 class Agent {
   #native;
-  /** `callTool`s waiting for I/O: call id → the promise's resolve and reject. */
-  #pending = new Map();
 
   /** @private use `Agent.open` */
-  constructor(token, nativeAgent, wakes) {
+  constructor(token, nativeAgent) {
     if (token !== OPENING) throw new TypeError('use `await Agent.open(options)` to create an Agent');
     this.#native = nativeAgent;
-    wakes.agent = this;
-  }
-
-  static {
-    // The addon's wake-up for call `id` of `agent`: poll it again (bindings-node/src/calls.rs).
-    // It runs from a threadsafe call, where an exception would be fatal: none escapes.
-    wakeCall = (agent, id) => {
-      const waiting = agent?.#pending.get(id);
-      if (waiting === undefined) return;
-      let answer;
-      try {
-        answer = agent.#native.pollCall(id);
-        if (answer === null) return;
-        agent.#pending.delete(id);
-        if (typeof answer === 'string') waiting.resolve(JSON.parse(answer));
-        else waiting.reject(fromNative(answer.error));
-      } catch (error) {
-        agent.#pending.delete(id);
-        waiting.reject(fromNative(error));
-      }
-    };
   }
 
   /** Opens the database, the model and the policy. */
@@ -281,10 +261,8 @@ class Agent {
       methods = storeMethods(store);
       dispatch = makeDispatch(() => store);
     }
-    const wakes = { agent: undefined };
-    const onWake = (id) => wakeCall(wakes.agent, id);
-    const nativeAgent = await settle(() => native.openAgent(dropNulls(rest), onWake, methods, dispatch));
-    return new Agent(OPENING, nativeAgent, wakes);
+    const nativeAgent = await settle(() => native.openAgent(dropNulls(rest), methods, dispatch));
+    return new Agent(OPENING, nativeAgent);
   }
 
   /** The tools `ctx` may use. */
@@ -294,9 +272,8 @@ class Agent {
 
   /** Runs one tool as `ctx`: policy, validation, scope and audit as always, no confirmation. */
   callTool(ctx, name, args) {
-    // The hot path (see bindings-node/src/calls.rs): the addon answers the result's JSON at
-    // once when the tool needed no I/O, `{ error }` when it failed at once, or a call id that
-    // `wakeCall` settles when the addon has polled the call to its end.
+    // The hot path, so no async wrapper: the addon answers the result's JSON at once when the
+    // tool needed no I/O, or a promise of it (bindings-node/src/agent.rs).
     let answer;
     try {
       answer = this.#native.callTool(context(ctx), name, toolArguments(args));
@@ -304,10 +281,7 @@ class Agent {
       return Promise.reject(fromNative(error));
     }
     if (typeof answer === 'string') return Promise.resolve(JSON.parse(answer));
-    if (typeof answer === 'number') {
-      return new Promise((resolve, reject) => this.#pending.set(answer, { resolve, reject }));
-    }
-    return Promise.reject(fromNative(answer.error));
+    return answer.then(JSON.parse, rethrow);
   }
 
   /**
@@ -440,12 +414,8 @@ function storeConformanceCases() {
 /** @private for bench/bench.mjs: an Agent over an addon agent built natively. */
 const _internal = {
   native,
-  /** An Agent over `openNative(onWake)`'s addon agent. */
-  async wrapAgent(openNative) {
-    const wakes = { agent: undefined };
-    const nativeAgent = await openNative((id) => wakeCall(wakes.agent, id));
-    return new Agent(OPENING, nativeAgent, wakes);
-  },
+  /** An Agent over an addon agent built natively. */
+  wrapAgent: (nativeAgent) => new Agent(OPENING, nativeAgent),
 };
 
 module.exports = {

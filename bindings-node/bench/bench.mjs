@@ -34,15 +34,18 @@ async function timeCalls(agent, ctx, name, args, concurrency) {
   const ctxJson = JSON.stringify(ctx);
   const js = [];
   const rust = [];
-  for (let round = 0; round < ROUNDS; round++) {
-    const perLoop = Math.floor(CALLS / concurrency);
+  const perLoop = Math.floor(CALLS / concurrency);
+  const timeLoops = async (call) => {
     const started = process.hrtime.bigint();
     await Promise.all(
       Array.from({ length: concurrency }, async () => {
-        for (let i = 0; i < perLoop; i++) await agent.callTool(ctx, name, args);
+        for (let i = 0; i < perLoop; i++) await call();
       }),
     );
-    js.push(Number(process.hrtime.bigint() - started) / (perLoop * concurrency));
+    return Number(process.hrtime.bigint() - started) / (perLoop * concurrency);
+  };
+  for (let round = 0; round < ROUNDS; round++) {
+    js.push(await timeLoops(() => agent.callTool(ctx, name, args)));
     const timing = await native.benchCallToolInRust(ctxJson, name, args, CALLS, concurrency);
     rust.push(timing.nanos / timing.count);
   }
@@ -66,7 +69,7 @@ async function callToolOverhead(agent, ctx, name, args) {
 }
 
 async function streaming() {
-  const agent = await _internal.wrapAgent((onWake) => _internal.native.openBenchAgent(EVENTS, onWake));
+  const agent = _internal.wrapAgent(await _internal.native.openBenchAgent(EVENTS));
   const org = await agent.ensureOrganization({ name: 'Bench', slug: 'bench' });
   const ctx = { userId: 'bench', organizationId: org.id, role: 'owner' };
   const js = [];

@@ -15,7 +15,6 @@ use napi_derive::napi;
 use serde_json::Value;
 
 use crate::agent::NativeAgent;
-use crate::calls::WakeFn;
 use crate::context;
 use crate::errors::napi_result;
 
@@ -66,10 +65,10 @@ impl Model for InstantModel {
 /// An agent on a fresh in-memory database whose model streams `deltas` text events per turn
 /// at once (see [`InstantModel`]).
 #[napi]
-pub async fn open_bench_agent(deltas: u32, on_wake: WakeFn) -> napi::Result<NativeAgent> {
+pub async fn open_bench_agent(deltas: u32) -> napi::Result<NativeAgent> {
     let sql = Arc::new(napi_result(SqlStore::open("sqlite::memory:").await)?);
     let agent = CrmAgent::builder(sql.clone()).model(Arc::new(InstantModel { deltas })).build();
-    Ok(NativeAgent::new(napi_result(agent)?, sql, on_wake))
+    Ok(NativeAgent::new(napi_result(agent)?, sql))
 }
 
 /// What a Rust-side measurement saw.

@@ -13,7 +13,6 @@
 // Public so every `#[napi]` item is reachable (the addon exports them all to JavaScript).
 pub mod agent;
 pub mod bench;
-pub mod calls;
 pub mod chat;
 pub mod conformance;
 pub mod context;
