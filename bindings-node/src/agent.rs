@@ -129,12 +129,12 @@ impl NativeAgent {
     /// Runs one tool as `ctx` (policy, validation, scope and audit as always; no confirmation:
     /// the host is acting, not the model). Answers the result's JSON text, or a promise of it.
     ///
-    /// The call is first polled right here on the JS thread, inside the runtime's context: a
-    /// tool that needs no I/O finishes there and answers at once, with no thread hop and no
-    /// promise to set up (a few µs instead of tens). One that waits for I/O has started it and
-    /// continues as a tokio task, so the tools' work runs beside the JS thread, not on it.
-    /// (Polling every call to its end on the JS thread, woken through a threadsafe function,
-    /// was measured too: no faster one call at a time, slower under concurrency.)
+    /// A tool that declares no store operations (`get_my_permissions`, …) is first polled right
+    /// here on the JS thread, inside the runtime's context: it usually finishes there and
+    /// answers at once, with no thread hop and no promise to set up (a few µs instead of tens).
+    /// Every other call (and one of those that turns out to wait) runs as a tokio task, so the
+    /// tools' work and their I/O run beside the JS thread, not on it. Polling every call on the
+    /// JS thread was measured too: no faster one call at a time, slower with calls in parallel.
     #[napi(ts_return_type = "string | Promise<string>")]
     pub fn call_tool(
         &self,
