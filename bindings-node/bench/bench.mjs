@@ -2,10 +2,11 @@
 //   (cd bindings-node && npx napi build --platform --release --js native.cjs --dts native.d.ts)
 //   node bench/bench.mjs
 //
-// 1. callTool overhead: the same tool called N times one after another, from JavaScript
+// 1. callTool overhead: the same tool called N times (one at a time, then 8 loops at once), from JavaScript
 //    (`await agent.callTool(…)`) and from Rust inside the addon (`CrmAgent::call_tool` in a
-//    loop, same agent, same arguments); the difference per call is what the binding adds
+//    loops, same agent, same arguments); the difference per call is what the binding adds
 //    (context and argument conversion, the promise, result conversion, error mapping).
+//    For scale: an empty napi async function, one at a time and all at once.
 // 2. Streaming: one chat turn whose model (in memory, no HTTP) streams N text deltas at once;
 //    events per second as a `for await` loop in JavaScript receives them, and as Rust consumes
 //    the same turn inside the addon.
@@ -68,6 +69,26 @@ async function callToolOverhead(agent, ctx, name, args) {
   return results;
 }
 
+/** The floor of any call answered through a promise: an empty napi async function. */
+async function promiseRoundTrip() {
+  const noop = _internal.native.benchAsyncNoop;
+  for (let i = 0; i < 1_000; i++) await noop();
+  const sequential = [];
+  const parallel = [];
+  for (let round = 0; round < ROUNDS; round++) {
+    let started = process.hrtime.bigint();
+    for (let i = 0; i < CALLS; i++) await noop();
+    sequential.push(Number(process.hrtime.bigint() - started) / CALLS);
+    started = process.hrtime.bigint();
+    await Promise.all(Array.from({ length: CALLS }, () => noop()));
+    parallel.push(Number(process.hrtime.bigint() - started) / CALLS);
+  }
+  console.log(
+    `empty napi async function (JS → runtime → promise resolved on the JS thread): ` +
+      `${us(median(sequential))}/call one at a time, ${us(median(parallel))}/call all at once`,
+  );
+}
+
 async function streaming() {
   const agent = _internal.wrapAgent(await _internal.native.openBenchAgent(EVENTS));
   const org = await agent.ensureOrganization({ name: 'Bench', slug: 'bench' });
@@ -107,6 +128,7 @@ const customer = (await agent.callTool(owner, 'list_customers', { limit: 1 })).i
 
 console.log(`node ${process.version}, ${process.arch}; addon: ${require.resolve('../native.cjs')}`);
 console.log(`(median of ${ROUNDS} rounds of ${CALLS} calls; "8 at a time": 8 loops of sequential calls, in JS and in Rust)`);
+await promiseRoundTrip();
 const cheap = await callToolOverhead(agent, rep, 'get_my_permissions', {});
 const real = await callToolOverhead(agent, owner, 'get_customer', { customer_id: customer.id });
 await agent.close();
