@@ -133,8 +133,8 @@ impl PyAgent {
         Ok(agent)
     }
 
-    fn ctx(&self, ctx: &PyUserContext) -> PyResult<UserContext> {
-        ctx.to_core(&self.config.policy).py()
+    fn ctx(&self, ctx: &PyUserContext) -> PyResult<Arc<UserContext>> {
+        ctx.resolve(&self.config.policy).py()
     }
 
     /// Runs `op` and waits for it.
