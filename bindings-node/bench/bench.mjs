@@ -6,6 +6,7 @@
 //    (`await agent.callTool(…)`) and from Rust inside the addon (`CrmAgent::call_tool` in a
 //    loops, same agent, same arguments); the difference per call is what the binding adds
 //    (context and argument conversion, the promise, result conversion, error mapping).
+//    Both as wall time and as CPU time of the whole process (every thread) per call.
 //    For scale: an empty napi async function, one at a time and all at once.
 // 2. Streaming: one chat turn whose model (in memory, no HTTP) streams N text deltas at once;
 //    events per second as a `for await` loop in JavaScript receives them, and as Rust consumes
@@ -35,22 +36,30 @@ async function timeCalls(agent, ctx, name, args, concurrency) {
   const ctxJson = JSON.stringify(ctx);
   const js = [];
   const rust = [];
+  const jsCpu = [];
+  const rustCpu = [];
   const perLoop = Math.floor(CALLS / concurrency);
-  const timeLoops = async (call) => {
+  // CPU time of the whole process (every thread) per call, in ns.
+  const cpuSince = (before) => {
+    const used = process.cpuUsage(before);
+    return (used.user + used.system) * 1000;
+  };
+  for (let round = 0; round < ROUNDS; round++) {
+    let cpu = process.cpuUsage();
     const started = process.hrtime.bigint();
     await Promise.all(
       Array.from({ length: concurrency }, async () => {
-        for (let i = 0; i < perLoop; i++) await call();
+        for (let i = 0; i < perLoop; i++) await agent.callTool(ctx, name, args);
       }),
     );
-    return Number(process.hrtime.bigint() - started) / (perLoop * concurrency);
-  };
-  for (let round = 0; round < ROUNDS; round++) {
-    js.push(await timeLoops(() => agent.callTool(ctx, name, args)));
+    js.push(Number(process.hrtime.bigint() - started) / (perLoop * concurrency));
+    jsCpu.push(cpuSince(cpu) / (perLoop * concurrency));
+    cpu = process.cpuUsage();
     const timing = await native.benchCallToolInRust(ctxJson, name, args, CALLS, concurrency);
     rust.push(timing.nanos / timing.count);
+    rustCpu.push(cpuSince(cpu) / timing.count);
   }
-  return { js: median(js), rust: median(rust) };
+  return { js: median(js), rust: median(rust), jsCpu: median(jsCpu), rustCpu: median(rustCpu) };
 }
 
 async function callToolOverhead(agent, ctx, name, args) {
@@ -59,11 +68,12 @@ async function callToolOverhead(agent, ctx, name, args) {
   await agent._native.benchCallToolInRust(JSON.stringify(ctx), name, args, 1_000, 1);
   const results = {};
   for (const concurrency of [1, 8]) {
-    const { js, rust } = await timeCalls(agent, ctx, name, args, concurrency);
+    const { js, rust, jsCpu, rustCpu } = await timeCalls(agent, ctx, name, args, concurrency);
     results[concurrency] = js - rust;
     console.log(
       `callTool ${name.padEnd(18)} ${concurrency === 1 ? 'one at a time' : `${concurrency} at a time  `}: ` +
-        `JS ${us(js)}/call, Rust ${us(rust)}/call, binding overhead ${us(js - rust)}/call`,
+        `wall JS ${us(js)}/call, Rust ${us(rust)}/call, binding overhead ${us(js - rust)}/call; ` +
+        `CPU (all threads) JS ${us(jsCpu)}, Rust ${us(rustCpu)}, overhead ${us(jsCpu - rustCpu)}/call`,
     );
   }
   return results;

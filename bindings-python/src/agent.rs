@@ -2,13 +2,13 @@
 //! (GIL released, Ctrl-C honoured) and an `_async` form (an awaitable on the running loop).
 
 use std::future::Future;
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, Weak};
 
 use crm_agent::agent::AgentOptions;
 use crm_agent::domain::{ActionId, ConfirmationMode, ConversationId, NewOrganization, PageRequest};
 use crm_agent::model::{GeminiClient, GeminiConfig};
 use crm_agent::tools::Toolset;
-use crm_agent::{CrmAgent, Error, Policy, SqlStore, Store, UserContext};
+use crm_agent::{CrmAgent, Error, Policy, SqlStore, SqlStoreOptions, Store, UserContext};
 use futures::StreamExt;
 use pyo3::prelude::*;
 use serde::Serialize;
@@ -24,6 +24,7 @@ use crate::stream::PyChatStream;
 /// Everything needed to build the agent again (in a `fork()`ed child).
 struct AgentConfig {
     database: String,
+    database_schema: Option<String>,
     store: Option<PythonStore>,
     gemini: GeminiConfig,
     options: AgentOptions,
@@ -32,7 +33,12 @@ struct AgentConfig {
 
 impl AgentConfig {
     async fn build(&self) -> crm_agent::Result<CrmAgent> {
-        let own = SqlStore::open(&self.database).await?;
+        let mut options = SqlStoreOptions::new(&self.database);
+        if let Some(schema) = &self.database_schema {
+            options = options.schema(schema);
+        }
+        let own = SqlStore::connect_with(options).await?;
+        own.migrate().await?;
         let store: Arc<dyn Store> = match &self.store {
             Some(python) => python.in_front_of(own),
             None => Arc::new(own),
@@ -72,7 +78,40 @@ fn json<T: Serialize>(value: T) -> crm_agent::Result<Value> {
 #[pyclass(frozen, module = "crm_agent._native", name = "Agent")]
 pub(crate) struct PyAgent {
     config: Arc<AgentConfig>,
-    built: Mutex<Option<Built>>,
+    built: Arc<Mutex<Option<Built>>>,
+}
+
+/// Every agent of the process, for [`before_fork`].
+static AGENTS: Mutex<Vec<Weak<Mutex<Option<Built>>>>> = Mutex::new(Vec::new());
+
+/// Called by `os.register_at_fork(before=...)`: writes out the audit events still queued in
+/// this process, so no agent is in the middle of a database write when the process forks.
+/// (SQLite keeps its lock bookkeeping in process memory; a child forked during a write
+/// inherits a lock that nobody in it holds. Forking while calls are running from other
+/// threads stays unsafe for SQLite files, as SQLite itself documents.)
+#[pyfunction]
+pub(crate) fn _before_fork(py: Python<'_>) -> PyResult<()> {
+    let pid = std::process::id();
+    let agents: Vec<CrmAgent> = {
+        let mut live = AGENTS.lock().unwrap_or_else(|p| p.into_inner());
+        live.retain(|weak| weak.strong_count() > 0);
+        live.iter()
+            .filter_map(Weak::upgrade)
+            .filter_map(|slot| match &*slot.lock().unwrap_or_else(|p| p.into_inner()) {
+                Some(built) if built.pid == pid => Some(built.agent.clone()),
+                _ => None,
+            })
+            .collect()
+    };
+    if agents.is_empty() {
+        return Ok(());
+    }
+    wait(py, async move {
+        for agent in agents {
+            agent.registry().flush_audit().await;
+        }
+        Ok(())
+    })
 }
 
 impl PyAgent {
@@ -94,8 +133,8 @@ impl PyAgent {
         Ok(agent)
     }
 
-    fn ctx(&self, ctx: &PyUserContext) -> PyResult<UserContext> {
-        ctx.to_core(&self.config.policy).py()
+    fn ctx(&self, ctx: &PyUserContext) -> PyResult<Arc<UserContext>> {
+        ctx.resolve(&self.config.policy).py()
     }
 
     /// Runs `op` and waits for it.
@@ -140,9 +179,10 @@ impl PyAgent {
     /// `sqlite::memory:` — the default — or `postgresql://…`), migrated on open. With `store`
     /// (a `crm_agent.Store`), CRM records come from the host's store and the database keeps
     /// only tenants and the assistant's records. Gemini settings default to `GEMINI_API_KEY`,
-    /// `GEMINI_BASE_URL` and `GEMINI_MODEL`.
+    /// `GEMINI_BASE_URL` and `GEMINI_MODEL`. `database_schema` keeps crm-agent's tables in
+    /// their own PostgreSQL schema (created when missing).
     #[new]
-    #[pyo3(signature = (database=None, store=None, gemini_api_key=None, gemini_base_url=None, model=None, policy=None, *, confirmation=None, max_steps=None, toolsets=None))]
+    #[pyo3(signature = (database=None, store=None, gemini_api_key=None, gemini_base_url=None, model=None, policy=None, *, database_schema=None, confirmation=None, max_steps=None, toolsets=None))]
     #[allow(clippy::too_many_arguments)]
     fn new(
         py: Python<'_>,
@@ -152,6 +192,7 @@ impl PyAgent {
         gemini_base_url: Option<String>,
         model: Option<String>,
         policy: Option<String>,
+        database_schema: Option<String>,
         confirmation: Option<String>,
         max_steps: Option<u32>,
         toolsets: Option<Vec<String>>,
@@ -189,6 +230,7 @@ impl PyAgent {
         let store = store.map(|s| PythonStore::new(&s)).transpose()?;
         let config = Arc::new(AgentConfig {
             database: database.unwrap_or_else(|| "sqlite::memory:".to_owned()),
+            database_schema,
             store,
             gemini,
             options,
@@ -196,7 +238,9 @@ impl PyAgent {
         });
         let build = config.clone();
         let agent = wait(py, async move { build.build().await.py() })?;
-        Ok(PyAgent { config, built: Mutex::new(Some(Built { pid: std::process::id(), agent })) })
+        let built = Arc::new(Mutex::new(Some(Built { pid: std::process::id(), agent })));
+        AGENTS.lock().unwrap_or_else(|p| p.into_inner()).push(Arc::downgrade(&built));
+        Ok(PyAgent { config, built })
     }
 
     /// The tools `ctx` may use: name, title, description, `parameters` (JSON Schema) and

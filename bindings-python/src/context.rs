@@ -1,6 +1,7 @@
 //! `crm_agent.UserContext`: who is calling, built by the host from its own session.
 
 use std::collections::BTreeSet;
+use std::sync::{Arc, LazyLock, Mutex, Weak};
 
 use crm_agent::domain::{CustomerId, EmployeeId, OrganizationId};
 use crm_agent::policy::Grant;
@@ -32,7 +33,14 @@ pub(crate) struct PyUserContext {
     display_name: Option<String>,
     principal: Role,
     parsed_grants: BTreeSet<Grant>,
+    /// The core context as last built, and for which policy: a context object is usually
+    /// reused for many calls, and this keeps the conversion out of each of them. (The `Weak`
+    /// keeps the policy's allocation, so its address cannot be reused by another policy.)
+    resolved: Mutex<Option<(Weak<Policy>, Arc<UserContext>)>>,
 }
+
+/// The built-in policy, parsed once (for checking role names when a context is built).
+static BUILTIN: LazyLock<Policy> = LazyLock::new(Policy::builtin);
 
 #[pymethods]
 impl PyUserContext {
@@ -55,7 +63,7 @@ impl PyUserContext {
         if organization_id.trim().is_empty() {
             return Err(Error::invalid("organization_id must not be empty")).py();
         }
-        let principal = Policy::builtin().principal_for(&role).py()?;
+        let principal = BUILTIN.principal_for(&role).py()?;
         let parsed_grants =
             grants.iter().map(|g| g.parse::<Grant>()).collect::<crm_agent::Result<BTreeSet<_>>>().py()?;
         Ok(PyUserContext {
@@ -69,6 +77,7 @@ impl PyUserContext {
             display_name,
             principal,
             parsed_grants,
+            resolved: Mutex::new(None),
         })
     }
 
@@ -81,9 +90,22 @@ impl PyUserContext {
 }
 
 impl PyUserContext {
+    /// The core context under `policy` (see [`build`](Self::build)), built once per policy.
+    pub(crate) fn resolve(&self, policy: &Arc<Policy>) -> crm_agent::Result<Arc<UserContext>> {
+        let mut resolved = self.resolved.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some((for_policy, ctx)) = &*resolved
+            && std::ptr::eq(for_policy.as_ptr(), Arc::as_ptr(policy))
+        {
+            return Ok(ctx.clone());
+        }
+        let ctx = Arc::new(self.build(policy)?);
+        *resolved = Some((Arc::downgrade(policy), ctx.clone()));
+        Ok(ctx)
+    }
+
     /// The core context under `policy`: the principal as the policy names it, and the grants
     /// of the named roles added.
-    pub(crate) fn to_core(&self, policy: &Policy) -> crm_agent::Result<UserContext> {
+    fn build(&self, policy: &Policy) -> crm_agent::Result<UserContext> {
         let mut ctx = UserContext::new(
             self.user_id.clone(),
             OrganizationId::from(self.organization_id.clone()),
@@ -119,6 +141,7 @@ impl PyUserContext {
             display_name: ctx.display_name.clone(),
             principal: ctx.role,
             parsed_grants: ctx.grants.clone(),
+            resolved: Mutex::new(None),
         }
     }
 }

@@ -29,6 +29,7 @@ fn _native(module: &Bound<'_, PyModule>) -> PyResult<()> {
     module.add_class::<context::PyUserContext>()?;
     module.add_class::<stream::PyChatStream>()?;
     module.add_function(wrap_pyfunction!(sse_encode, module)?)?;
+    module.add_function(wrap_pyfunction!(agent::_before_fork, module)?)?;
     module.add_function(wrap_pyfunction!(conformance::run_store_conformance, module)?)?;
     errors::register(module)?;
     Ok(())

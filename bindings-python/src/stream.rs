@@ -62,6 +62,28 @@ fn event_to_py(py: Python<'_>, event: &ChatEvent) -> PyResult<Py<PyAny>> {
     Ok(to_py(py, &value)?.unbind())
 }
 
+/// An awaitable whose result is already there: `await` answers it without suspending.
+#[pyclass(module = "crm_agent._native")]
+struct Ready {
+    value: Option<Py<PyAny>>,
+}
+
+#[pymethods]
+impl Ready {
+    fn __await__(slf: Py<Self>) -> Py<Self> {
+        slf
+    }
+
+    fn __iter__(slf: Py<Self>) -> Py<Self> {
+        slf
+    }
+
+    /// Ends the (one-step) iteration `await` drives, with the value as its result.
+    fn __next__(&mut self, py: Python<'_>) -> PyResult<Py<PyAny>> {
+        Err(PyStopIteration::new_err((self.value.take().unwrap_or_else(|| py.None()),)))
+    }
+}
+
 /// An event on its way to an awaiting coroutine (`None`: the turn is over).
 struct AsyncEvent(Option<ChatEvent>);
 
@@ -119,12 +141,10 @@ impl PyChatStream {
     }
 
     fn __anext__<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
-        // A buffered event is answered with a future that is already done: awaiting it does
-        // not even go through the event loop.
+        // A buffered event is answered with an awaitable that is already done: awaiting it
+        // does not go through the event loop at all.
         if let Some(event) = self.pending.try_lock().ok().and_then(|mut p| p.buffered.pop_front()) {
-            let future = py.import("asyncio")?.call_method0("get_running_loop")?.call_method0("create_future")?;
-            future.call_method1("set_result", (event_to_py(py, &event)?,))?;
-            return Ok(future);
+            return Ok(Bound::new(py, Ready { value: Some(event_to_py(py, &event)?) })?.into_any());
         }
         let pending = self.pending.clone();
         awaitable(py, async move { Ok(AsyncEvent(pending.lock().await.next().await)) })

@@ -23,6 +23,10 @@ def test_the_agent_works_in_a_forked_child(demo: Demo) -> None:
             total = demo.agent.call_tool(demo.owner, "list_customers", {"limit": 1})["total"]
             created = demo.agent.call_tool(demo.owner, "create_customer", {"name": "Forked Ltd"})
             code = 0 if total == before and created["name"] == "Forked Ltd" else 2
+        except BaseException:
+            import traceback
+
+            traceback.print_exc()
         finally:
             os._exit(code)
     _, status = os.waitpid(pid, 0)

@@ -6,6 +6,9 @@ The work happens in Rust (``crm_agent._native``); this package re-exports it and
 
 from __future__ import annotations
 
+import os
+
+from crm_agent import _native
 from crm_agent._native import (
     Agent,
     ChatStream,
@@ -23,6 +26,9 @@ from crm_agent._native import (
     sse_encode,
 )
 from crm_agent.store import Store
+
+# No agent may be in the middle of a database write when the process forks (see _before_fork).
+os.register_at_fork(before=_native._before_fork)
 
 __all__ = [
     "Agent",

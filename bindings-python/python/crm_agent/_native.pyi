@@ -20,6 +20,7 @@ __all__ = [
     "Unsupported",
     "UserContext",
     "__version__",
+    "_before_fork",
     "run_store_conformance",
     "sse_encode",
 ]
@@ -108,6 +109,7 @@ class Agent:
         model: str | None = None,
         policy: str | None = None,
         *,
+        database_schema: str | None = None,
         confirmation: str | None = None,
         max_steps: int | None = None,
         toolsets: list[str] | None = None,
@@ -139,3 +141,4 @@ class Agent:
 
 def sse_encode(event: _JsonDict) -> str: ...
 def run_store_conformance(factory: Any) -> list[_JsonDict]: ...
+def _before_fork() -> None: ...

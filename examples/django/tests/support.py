@@ -1,0 +1,175 @@
+"""What the tests share: the fake Gemini server, a test case class that points the assistant at
+it, users of each kind, and reading an SSE response.
+
+The fake server (the workspace's ``fake-gemini`` binary; the only stand-in for the Gemini API)
+speaks Gemini's wire protocol and answers from a script each test sets. It is found at
+``FAKE_GEMINI_BIN``, else in the workspace's debug build (``run-tests`` sets the variable).
+"""
+
+from __future__ import annotations
+
+import atexit
+import json
+import os
+import subprocess
+import threading
+import urllib.request
+from pathlib import Path
+from typing import Any
+
+from crm.agent import organization_id
+from crm.models import Customer, Employee
+from django.contrib.auth.models import Group, User
+from django.http import StreamingHttpResponse
+from django.test import TransactionTestCase, override_settings
+
+REPO = Path(__file__).resolve().parents[3]
+
+
+def fake_gemini_bin() -> str:
+    target = Path(os.environ.get("CARGO_TARGET_DIR", REPO / "target"))
+    return os.environ.get("FAKE_GEMINI_BIN", str(target / "x86_64-unknown-linux-gnu/debug/fake-gemini"))
+
+
+class FakeGemini:
+    """A running fake-gemini process and its control endpoints (``/_fake/…``)."""
+
+    def __init__(self) -> None:
+        binary = fake_gemini_bin()
+        if not os.access(binary, os.X_OK):
+            raise RuntimeError(f"fake-gemini not found at {binary}: build it or set FAKE_GEMINI_BIN")
+        # It exits when its stdin closes, so it never outlives the tests.
+        self.process = subprocess.Popen(
+            [binary, "--exit-on-stdin-eof"], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
+        )
+        assert self.process.stdout is not None
+        first = self.process.stdout.readline().strip()
+        if not first.startswith("FAKE_GEMINI_URL="):
+            raise RuntimeError(f"fake-gemini printed {first!r} instead of its URL")
+        self.url = first.removeprefix("FAKE_GEMINI_URL=")
+
+    def _call(self, method: str, path: str, body: Any = None) -> Any:
+        data = None if body is None else json.dumps(body).encode()
+        request = urllib.request.Request(self.url + path, data=data, method=method)
+        request.add_header("content-type", "application/json")
+        with urllib.request.urlopen(request, timeout=10) as response:
+            text = response.read().decode()
+        return json.loads(text) if text else None
+
+    def script(self, turns: list[dict[str, Any]]) -> None:
+        """Replaces the scripted answers, forgetting earlier requests and violations."""
+        self._call("POST", "/_fake/reset", {"turns": turns})
+
+    def requests(self) -> list[dict[str, Any]]:
+        """The requests the assistant made since the last ``script``."""
+        return self._call("GET", "/_fake/requests")
+
+    def violations(self) -> list[str]:
+        """Ways the assistant broke the Gemini protocol (none, we hope)."""
+        return self._call("GET", "/_fake/violations")
+
+    def function_responses(self) -> list[dict[str, Any]]:
+        """Every tool result the assistant sent back to the model, in order."""
+        return [
+            part["functionResponse"]
+            for request in self.requests()
+            for content in request["body"]["contents"]
+            for part in content["parts"]
+            if "functionResponse" in part
+        ]
+
+    def stop(self) -> None:
+        if self.process.stdin:
+            self.process.stdin.close()
+        self.process.wait(timeout=10)
+
+
+_fake: FakeGemini | None = None
+_fake_lock = threading.Lock()
+
+
+def fake_gemini() -> FakeGemini:
+    """The one fake server of the test run, started on first use."""
+    global _fake
+    with _fake_lock:
+        if _fake is None:
+            _fake = FakeGemini()
+            atexit.register(_fake.stop)
+        return _fake
+
+
+class AssistantTestCase(TransactionTestCase):
+    """Each test gets empty tables, a fresh agent (its own in-memory bookkeeping database)
+    talking to the fake server, and the site's organization.
+
+    A TransactionTestCase, not a TestCase: the store runs on the agent's threads with their
+    own database connections, which would not see rows inside a test's open transaction.
+    """
+
+    fake: FakeGemini
+    org: str
+
+    def setUp(self) -> None:
+        self.fake = fake_gemini()
+        self.fake.script([])
+        settings = override_settings(
+            CRM_AGENT_DATABASE="sqlite::memory:",
+            CRM_AGENT_GEMINI_API_KEY="test-key",
+            CRM_AGENT_GEMINI_BASE_URL=self.fake.url,
+            CRM_AGENT_MODEL="gemini-test",
+            CRM_AGENT_ORGANIZATION="acme",
+            CRM_AGENT_ORGANIZATION_NAME="Acme Inc",
+        )
+        settings.enable()  # a new agent is built from these on first use
+        self.addCleanup(settings.disable)
+        self.org = organization_id()
+        self.addCleanup(self._no_protocol_violations)
+
+    def _no_protocol_violations(self) -> None:
+        self.assertEqual(self.fake.violations(), [], "the assistant broke the Gemini protocol")
+
+    # --- people ---------------------------------------------------------------------------
+
+    def customer(self, name: str, **fields: Any) -> Customer:
+        return Customer.objects.create(organization_id=self.org, name=name, **fields)
+
+    def owner(self, username: str = "olive") -> User:
+        return User.objects.create_user(username, is_staff=True, first_name="Olive")
+
+    def employee(self, username: str, *roles: str, record: bool = True) -> User:
+        user = User.objects.create_user(username)
+        for role in roles:
+            user.groups.add(Group.objects.get_or_create(name=role)[0])
+        if record:
+            Employee.objects.create(
+                organization_id=self.org, login=user, first_name=username, last_name="Staff", email=f"{username}@x.test"
+            )
+        return user
+
+    def customer_login(self, username: str, customer: Customer) -> User:
+        user = User.objects.create_user(username)
+        customer.login = user
+        customer.save(update_fields=["login"])
+        return user
+
+
+async def read_events(response: StreamingHttpResponse) -> list[dict[str, Any]]:
+    """The events of an SSE response, checking each frame's ``event:`` matches its type."""
+    body = b"".join([chunk async for chunk in response.streaming_content]).decode()
+    events = []
+    for frame in body.split("\n\n"):
+        if not frame:
+            continue
+        fields = dict(line.split(": ", 1) for line in frame.split("\n"))
+        event = json.loads(fields["data"])
+        assert event["type"] == fields["event"], frame
+        events.append(event)
+    return events
+
+
+def types_of(events: list[dict[str, Any]]) -> list[str]:
+    return [event["type"] for event in events]
+
+
+def text_of(events: list[dict[str, Any]]) -> str:
+    return "".join(event["delta"] for event in events if event["type"] == "text")
