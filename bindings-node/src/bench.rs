@@ -137,10 +137,3 @@ impl NativeAgent {
 pub async fn bench_async_noop() -> u32 {
     1
 }
-
-/// Yields once to the runtime before answering: a round trip with a real task switch.
-#[napi]
-pub async fn bench_async_yield() -> u32 {
-    tokio::task::yield_now().await;
-    1
-}
