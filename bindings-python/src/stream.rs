@@ -84,6 +84,14 @@ impl Ready {
     }
 }
 
+/// Drops the turn's stream (which cancels the turn) and what it had buffered.
+async fn close(pending: Arc<Mutex<Pending>>) -> PyResult<()> {
+    let mut pending = pending.lock().await;
+    pending.stream = None;
+    pending.buffered.clear();
+    Ok(())
+}
+
 /// An event on its way to an awaiting coroutine (`None`: the turn is over).
 struct AsyncEvent(Option<ChatEvent>);
 
@@ -152,24 +160,12 @@ impl PyChatStream {
 
     /// Stops the turn (if it is still running) and drops what it had not yet delivered.
     fn close(&self, py: Python<'_>) -> PyResult<()> {
-        let pending = self.pending.clone();
-        wait(py, async move {
-            let mut pending = pending.lock().await;
-            pending.stream = None;
-            pending.buffered.clear();
-            Ok(())
-        })
+        wait(py, close(self.pending.clone()))
     }
 
     /// `close()` for `async with`.
     fn aclose<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
-        let pending = self.pending.clone();
-        awaitable(py, async move {
-            let mut pending = pending.lock().await;
-            pending.stream = None;
-            pending.buffered.clear();
-            Ok(())
-        })
+        awaitable(py, close(self.pending.clone()))
     }
 
     fn __enter__(slf: Py<Self>) -> Py<Self> {

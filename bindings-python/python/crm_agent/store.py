@@ -26,6 +26,11 @@ leads, deals, orders,  likewise (see ``crm_agent::store::host::methods_of`` in t
 payments, activities
 =====================  ===================================================================
 
+``async def`` methods run on the package's own event loop (a daemon thread), not on the
+caller's, so a store coroutine never waits for a loop that may be blocked in a sync call; an
+async resource bound to another loop (an asyncpg pool created in your app's loop) cannot be
+used from them.
+
 Organizations, conversations, pending actions, audit events and idempotency keys are kept in
 the agent's own ``database`` unless the store implements them too. Exceptions raised here
 travel through the agent unchanged: the caller of ``Agent.call_tool`` gets the same object.

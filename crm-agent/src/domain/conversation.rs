@@ -136,6 +136,18 @@ impl NewMessage {
             _ => Err(Error::invalid("a message's `parts` must be a non-empty array of objects")),
         }
     }
+
+    /// Checks every message of a batch before any is written; the error names the message
+    /// when there are several.
+    pub fn validate_batch(messages: &[NewMessage]) -> Result<()> {
+        for (i, message) in messages.iter().enumerate() {
+            message.validate().map_err(|err| match err {
+                Error::InvalidArgument(m) if messages.len() > 1 => Error::invalid(format!("message {}: {m}", i + 1)),
+                other => other,
+            })?;
+        }
+        Ok(())
+    }
 }
 
 /// How long a pending action waits for its confirmation.

@@ -397,13 +397,7 @@ impl<B: HostBackend> Store for HostStore<B> {
         messages: Vec<NewMessage>,
         now: Timestamp,
     ) -> Result<Vec<Message>> {
-        // Every message is checked before anything is sent, as the SQL store does.
-        for (i, message) in messages.iter().enumerate() {
-            message.validate().map_err(|err| match err {
-                Error::InvalidArgument(m) if messages.len() > 1 => Error::invalid(format!("message {}: {m}", i + 1)),
-                other => other,
-            })?;
-        }
+        NewMessage::validate_batch(&messages)?;
         let args = json!({
             "scope": scope_json(scope), "user_id": user_id, "id": id, "messages": messages, "now": now
         });

@@ -1303,13 +1303,7 @@ impl Store for SqlStore {
         messages: Vec<NewMessage>,
         now: Timestamp,
     ) -> Result<Vec<Message>> {
-        // Every message is checked before anything is written.
-        for (i, message) in messages.iter().enumerate() {
-            message.validate().map_err(|err| match err {
-                Error::InvalidArgument(m) if messages.len() > 1 => Error::invalid(format!("message {}: {m}", i + 1)),
-                other => other,
-            })?;
-        }
+        NewMessage::validate_batch(&messages)?;
         let parts = messages.iter().map(|m| codec::json(&m.parts)).collect::<Result<Vec<_>>>()?;
         let now = codec::truncate(now);
         let table = &e::CONVERSATIONS;
