@@ -81,7 +81,7 @@ pub(crate) struct PyAgent {
     built: Arc<Mutex<Option<Built>>>,
 }
 
-/// Every agent of the process, for [`before_fork`].
+/// Every agent of the process, for [`_before_fork`].
 static AGENTS: Mutex<Vec<Weak<Mutex<Option<Built>>>>> = Mutex::new(Vec::new());
 
 /// Called by `os.register_at_fork(before=...)`: writes out the audit events still queued in
