@@ -115,16 +115,7 @@ impl PyUserContext {
         ctx.customer_id = self.customer_id.clone().map(CustomerId::from);
         ctx.display_name = self.display_name.clone();
         ctx.grants = self.parsed_grants.clone();
-        if !self.roles.is_empty() {
-            let system = policy.system_roles();
-            for name in &self.roles {
-                let role = system.iter().find(|r| &r.name == name).ok_or_else(|| {
-                    let known: Vec<&str> = system.iter().map(|r| r.name.as_str()).collect();
-                    Error::invalid(format!("unknown role `{name}`; the policy has: {}", known.join(", ")))
-                })?;
-                ctx.grants.extend(role.grants.iter().copied());
-            }
-        }
+        ctx.grants.extend(policy.grants_of_roles(&self.roles)?);
         Ok(ctx)
     }
 

@@ -156,3 +156,17 @@ async fn new_organizations_get_the_policys_system_roles() {
     crm_agent::provision::ensure_defaults(&store, &policy, &scope).await.unwrap();
     assert_eq!(store.list_roles(&scope).await.unwrap().len(), 2);
 }
+
+/// Hosts that give their users policy roles directly get exactly those roles' grants.
+#[test]
+fn grants_of_named_policy_roles() {
+    let policy = Policy::builtin();
+    let support = policy.grants_of_roles(&["support_agent".into()]).unwrap();
+    let expected: std::collections::BTreeSet<_> =
+        policy.system_roles().into_iter().find(|r| r.name == "support_agent").unwrap().grants.into_iter().collect();
+    assert_eq!(support, expected);
+    assert!(policy.grants_of_roles(&[]).unwrap().is_empty());
+    let err = policy.grants_of_roles(&["support_agent".into(), "pirate".into()]).unwrap_err();
+    assert_eq!(err.kind(), crm_agent::ErrorKind::InvalidArgument);
+    assert!(err.to_string().contains("unknown role `pirate`") && err.to_string().contains("sales_rep"), "{err}");
+}

@@ -189,6 +189,21 @@ impl Policy {
             .collect()
     }
 
+    /// The grants of the policy's system roles named in `names`, for hosts that give their
+    /// users policy roles directly (rather than through crm-agent's own role records). An
+    /// unknown name is an error listing the roles the policy has.
+    pub fn grants_of_roles(&self, names: &[String]) -> Result<BTreeSet<Grant>> {
+        let mut grants = BTreeSet::new();
+        for name in names {
+            let role = self.system_roles.get(name).ok_or_else(|| {
+                let known: Vec<&str> = self.system_roles.keys().map(String::as_str).collect();
+                Error::invalid(format!("unknown role `{name}`; the policy has: {}", known.join(", ")))
+            })?;
+            grants.extend(role.grants.iter().copied());
+        }
+        Ok(grants)
+    }
+
     /// The system roles to seed into a new organization.
     pub fn system_roles(&self) -> Vec<NewRoleDefinition> {
         self.system_roles
