@@ -8,7 +8,7 @@
 //! The pieces, bottom up:
 //! - [`domain`]: plain data for every entity, validated on input.
 //! - [`UserContext`] / [`Scope`]: who is calling, and what the store may show them.
-//! - [`Store`]: persistence only, always scoped; [`SqlStore`] implements it on sqlx.
+//! - [`Store`]: persistence only, always scoped; [`SqlStore`] implements it on SQLite (rusqlite) and PostgreSQL (sqlx).
 //! - [`seed`]: deterministic demo data (`crm-agent seed`).
 //!
 //! ```no_run

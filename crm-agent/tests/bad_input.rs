@@ -46,9 +46,8 @@ async fn a_locked_sqlite_file_is_unavailable_and_nothing_is_written() {
     setup.close().await;
 
     // Another process (here: another connection) holds the write lock.
-    use sqlx::Connection;
-    let mut holder = sqlx::SqliteConnection::connect(&url).await.unwrap();
-    sqlx::query("BEGIN IMMEDIATE").execute(&mut holder).await.unwrap();
+    let holder = rusqlite::Connection::open(dir.path().join("locked.db")).unwrap();
+    holder.execute_batch("BEGIN IMMEDIATE").unwrap();
 
     let store =
         SqlStore::connect_with(SqlStoreOptions::new(&url).busy_timeout(Duration::from_millis(200))).await.unwrap();
@@ -57,7 +56,7 @@ async fn a_locked_sqlite_file_is_unavailable_and_nothing_is_written() {
     assert!(err.is_retryable());
     assert!(err.to_string().contains("locked"), "{err}");
 
-    sqlx::query("ROLLBACK").execute(&mut holder).await.unwrap();
+    holder.execute_batch("ROLLBACK").unwrap();
     let page = store.list_customers(&scope, &CustomerFilter::default(), &PageRequest::default()).await.unwrap();
     assert_eq!(page.total, 0, "the blocked write left nothing behind");
     store.create_customer(&scope, NewCustomer::named("Now it works")).await.unwrap();

@@ -47,10 +47,8 @@ async fn an_empty_store_is_reported_unsupported() {
 async fn deleting_a_conversation_leaves_only_decided_actions() {
     use crm_agent::domain::*;
     use crm_agent::{Scope, Store};
-    use sqlx::Connection;
 
     let (store, dir) = common::sqlite_store().await;
-    let url = format!("sqlite://{}", dir.path().join("crm.db").display());
     let scope = Scope::organization(OrganizationId::from("org_test"));
     let now = chrono::Utc::now();
     let conversation = store
@@ -72,20 +70,19 @@ async fn deleting_a_conversation_leaves_only_decided_actions() {
     let confirmed = store.create_pending_action(&scope, action).await.unwrap();
     store.decide_pending_action(&scope, "u1", &confirmed.id, ActionStatus::Executing, now).await.unwrap();
 
-    let mut db = sqlx::SqliteConnection::connect(&url).await.unwrap();
-    let mut count = async |table: &str| -> i64 {
-        sqlx::query_scalar(sqlx::AssertSqlSafe(format!("SELECT COUNT(*) FROM {table}")))
-            .fetch_one(&mut db)
-            .await
-            .unwrap()
-    };
-    assert_eq!((count("messages").await, count("pending_actions").await), (2, 2));
+    let db = rusqlite::Connection::open(dir.path().join("crm.db")).unwrap();
+    let count =
+        |table: &str| -> i64 { db.query_row(&format!("SELECT COUNT(*) FROM {table}"), [], |row| row.get(0)).unwrap() };
+    assert_eq!((count("messages"), count("pending_actions")), (2, 2));
     store.delete_conversation(&scope, "u1", &conversation.id).await.unwrap();
     for table in ["conversations", "messages"] {
-        assert_eq!(count(table).await, 0, "{table}");
+        assert_eq!(count(table), 0, "{table}");
     }
-    assert_eq!(count("pending_actions").await, 1);
-    let (id, status, conversation_id): (String, String, Option<String>) =
-        sqlx::query_as("SELECT id, status, conversation_id FROM pending_actions").fetch_one(&mut db).await.unwrap();
+    assert_eq!(count("pending_actions"), 1);
+    let (id, status, conversation_id): (String, String, Option<String>) = db
+        .query_row("SELECT id, status, conversation_id FROM pending_actions", [], |row| {
+            Ok((row.get(0)?, row.get(1)?, row.get(2)?))
+        })
+        .unwrap();
     assert_eq!((id, status.as_str(), conversation_id), (confirmed.id.as_str().to_owned(), "executing", None));
 }

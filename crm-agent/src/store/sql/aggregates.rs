@@ -36,7 +36,7 @@ impl SqlStore {
     async fn grouped(&self, table: &e::Table, scope: &Scope, select: &str, group_by: &str) -> Result<Vec<Row>> {
         let filter = Where::scoped(self.dialect, scope, table.visibility);
         let sql = format!("SELECT {select} FROM {} WHERE {} GROUP BY {group_by}", table.name, filter.sql());
-        self.read(&sql, filter.args).await
+        self.read_scan(&sql, filter.args).await
     }
 
     pub(super) async fn sql_customer_stats(&self, scope: &Scope) -> Result<CustomerStats> {
@@ -167,7 +167,7 @@ impl SqlStore {
         // The select list's own placeholders come first in the statement.
         let mut args = extra;
         args.extend(filter.args);
-        let mut rows = self.read(&sql, args).await?;
+        let mut rows = self.read_scan(&sql, args).await?;
         Ok(rows.remove(0))
     }
 
@@ -203,7 +203,7 @@ impl SqlStore {
             self.one_row(&e::CUSTOMERS, scope, &customer_select, vec![codec::ts(month_ago), codec::ts(now)]),
             self.one_row(&e::LEADS, scope, &lead_select, Vec::new()),
             self.one_row(&e::DEALS, scope, &deal_select, Vec::new()),
-            self.read(&issue_sql, issue_filter.args),
+            self.read_scan(&issue_sql, issue_filter.args),
         )?;
         let total_customers = c.count("total")?;
         let recent = c.count("recent")?;
@@ -274,7 +274,7 @@ impl SqlStore {
             sum("value"),
             filter.sql()
         );
-        let rows = self.read(&sql, filter.args).await?;
+        let rows = self.read_scan(&sql, filter.args).await?;
         let mut result: Vec<RevenueBucket> = buckets
             .iter()
             .map(|&(start, end)| RevenueBucket { start, end, won_value: Money::ZERO, won_count: 0 })
@@ -301,7 +301,7 @@ impl SqlStore {
             sum("CASE WHEN status = 'open' THEN value ELSE 0 END")
         );
         let (employees, customers, leads, deals) = tokio::try_join!(
-            self.read(&employee_sql, employee_filter.args),
+            self.read_scan(&employee_sql, employee_filter.args),
             self.grouped(&e::CUSTOMERS, scope, "assigned_to, COUNT(*) AS n", "assigned_to"),
             self.grouped(&e::LEADS, scope, &lead_select, "assigned_to"),
             self.grouped(&e::DEALS, scope, &deal_select, "assigned_to"),

@@ -3,13 +3,15 @@
 //! dates ↔ `YYYY-MM-DD`, JSON ↔ TEXT).
 
 use std::str::FromStr;
+use std::sync::Arc;
+
+use rusqlite::types::Value;
 
 use rust_decimal::prelude::ToPrimitive;
 use serde::de::DeserializeOwned;
 use sqlx::postgres::{PgArguments, PgRow};
 use sqlx::query::Query;
-use sqlx::sqlite::{SqliteArguments, SqliteRow};
-use sqlx::{Postgres, Row as _, Sqlite};
+use sqlx::{Postgres, Row as _};
 
 use crate::domain::{Date, Money, Timestamp};
 use crate::error::{Error, Result};
@@ -120,21 +122,6 @@ pub(crate) fn opt_text<T: std::fmt::Display>(value: Option<T>) -> SqlValue {
     SqlValue::Text(value.map(|v| v.to_string()))
 }
 
-pub(crate) fn bind_sqlite<'q>(
-    mut query: Query<'q, Sqlite, SqliteArguments>,
-    args: Vec<SqlValue>,
-) -> Query<'q, Sqlite, SqliteArguments> {
-    for arg in args {
-        query = match arg {
-            SqlValue::Int(v) => query.bind(v),
-            SqlValue::Real(v) => query.bind(v),
-            SqlValue::Text(v) => query.bind(v),
-            SqlValue::Bool(v) => query.bind(v),
-        };
-    }
-    query
-}
-
 pub(crate) fn bind_pg<'q>(
     mut query: Query<'q, Postgres, PgArguments>,
     args: Vec<SqlValue>,
@@ -152,8 +139,56 @@ pub(crate) fn bind_pg<'q>(
 
 /// A result row of either database.
 pub(crate) enum Row {
-    Sqlite(SqliteRow),
+    /// SQLite (read by rusqlite into owned values).
+    Local(LocalRow),
     Pg(PgRow),
+}
+
+/// A SQLite row: the statement's column names (shared by all rows of one result) and values.
+pub(crate) struct LocalRow {
+    columns: Arc<[String]>,
+    values: Vec<Value>,
+}
+
+impl LocalRow {
+    pub(crate) fn new(columns: Arc<[String]>, values: Vec<Value>) -> Self {
+        LocalRow { columns, values }
+    }
+
+    fn value(&self, column: &str) -> Result<&Value> {
+        self.columns
+            .iter()
+            .position(|c| c == column)
+            .map(|i| &self.values[i])
+            .ok_or_else(|| Error::Store(format!("no column `{column}` in the result")))
+    }
+
+    fn opt_text(&self, column: &str) -> Result<Option<String>> {
+        match self.value(column)? {
+            Value::Null => Ok(None),
+            Value::Text(s) => Ok(Some(s.clone())),
+            Value::Integer(i) => Ok(Some(i.to_string())),
+            Value::Real(r) => Ok(Some(r.to_string())),
+            Value::Blob(b) => String::from_utf8(b.clone())
+                .map(Some)
+                .map_err(|_| Error::Store(format!("column `{column}` holds bytes that are not text"))),
+        }
+    }
+
+    fn opt_int(&self, column: &str) -> Result<Option<i64>> {
+        match self.value(column)? {
+            Value::Null => Ok(None),
+            Value::Integer(i) => Ok(Some(*i)),
+            // SQLite's own conversion of a REAL read as an integer (e.g. an aggregate of REALs).
+            Value::Real(r) => Ok(Some(*r as i64)),
+            Value::Text(s) => s
+                .trim()
+                .parse()
+                .map(Some)
+                .map_err(|_| Error::Store(format!("column `{column}` holds `{s}`, not a number"))),
+            Value::Blob(_) => Err(Error::Store(format!("column `{column}` holds bytes, not a number"))),
+        }
+    }
 }
 
 fn decode_error(column: &str, err: sqlx::Error) -> Error {
@@ -163,10 +198,9 @@ fn decode_error(column: &str, err: sqlx::Error) -> Error {
 impl Row {
     pub(crate) fn opt_text(&self, column: &str) -> Result<Option<String>> {
         match self {
-            Row::Sqlite(r) => r.try_get(column),
-            Row::Pg(r) => r.try_get(column),
+            Row::Local(r) => r.opt_text(column),
+            Row::Pg(r) => r.try_get(column).map_err(|e| decode_error(column, e)),
         }
-        .map_err(|e| decode_error(column, e))
     }
 
     pub(crate) fn text(&self, column: &str) -> Result<String> {
@@ -175,10 +209,9 @@ impl Row {
 
     pub(crate) fn opt_int(&self, column: &str) -> Result<Option<i64>> {
         match self {
-            Row::Sqlite(r) => r.try_get(column),
-            Row::Pg(r) => r.try_get(column),
+            Row::Local(r) => r.opt_int(column),
+            Row::Pg(r) => r.try_get(column).map_err(|e| decode_error(column, e)),
         }
-        .map_err(|e| decode_error(column, e))
     }
 
     pub(crate) fn int(&self, column: &str) -> Result<i64> {
@@ -191,10 +224,12 @@ impl Row {
 
     pub(crate) fn boolean(&self, column: &str) -> Result<bool> {
         match self {
-            Row::Sqlite(r) => r.try_get(column),
-            Row::Pg(r) => r.try_get(column),
+            // SQLite keeps booleans as integers.
+            Row::Local(r) => {
+                Ok(r.opt_int(column)?.ok_or_else(|| Error::Store(format!("column `{column}` is NULL")))? != 0)
+            }
+            Row::Pg(r) => r.try_get(column).map_err(|e| decode_error(column, e)),
         }
-        .map_err(|e| decode_error(column, e))
     }
 
     pub(crate) fn money(&self, column: &str) -> Result<Money> {

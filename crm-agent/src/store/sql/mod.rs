@@ -5,18 +5,21 @@
 //! written with `?` placeholders and rewritten to `$n` for PostgreSQL; the few places where the
 //! dialects differ (case-insensitive search, JSON custom-field filters) go through [`Dialect`].
 //!
-//! SQLite uses two pools: one connection that writes (so writers in this process queue in the
-//! pool instead of fighting over the file lock) and several readers (WAL lets them run beside
-//! the writer). Write transactions start with `BEGIN IMMEDIATE`, so a transaction never has to
-//! upgrade a read lock, which SQLite cannot wait for.
+//! PostgreSQL runs on sqlx's pool. SQLite runs on rusqlite connections driven from this
+//! process's threads (see [`sqlite`] for why and how): one writer whose transactions start with
+//! `BEGIN IMMEDIATE`, and a pool of readers beside it (WAL).
+//!
+//! Reads come in two kinds: [`SqlStore::read`] for lookups that touch a few rows, and
+//! [`SqlStore::read_scan`] for lists, counts and aggregates, which may visit many. On SQLite the
+//! first runs on the calling thread and the second on the blocking pool.
 
 use std::str::FromStr;
+use std::sync::Arc;
 use std::time::Duration;
 
 use sqlx::AssertSqlSafe;
-use sqlx::migrate::{Migration, MigrationType, Migrator};
+use sqlx::migrate::{MigrationType, Migrator};
 use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
-use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous};
 
 use crate::error::{Error, Result};
 
@@ -24,6 +27,7 @@ mod aggregates;
 mod codec;
 mod entities;
 mod query;
+mod sqlite;
 mod store_impl;
 
 pub(crate) use codec::{Row, SqlValue};
@@ -39,7 +43,7 @@ pub enum Dialect {
 
 #[derive(Clone)]
 enum Pools {
-    Sqlite { reader: SqlitePool, writer: SqlitePool },
+    Sqlite(Arc<sqlite::SqliteDb>),
     Postgres(PgPool),
 }
 
@@ -135,40 +139,7 @@ impl SqlStore {
     }
 
     async fn connect_sqlite(options: &SqlStoreOptions) -> Result<Self> {
-        let connect = SqliteConnectOptions::from_str(&options.url)
-            .map_err(|e| Error::invalid(format!("bad SQLite URL: {e}")))?
-            .create_if_missing(true)
-            .journal_mode(SqliteJournalMode::Wal)
-            .synchronous(SqliteSynchronous::Normal)
-            .busy_timeout(options.busy_timeout)
-            .pragma("cache_size", "-32768")
-            .pragma("temp_store", "memory");
-        let in_memory = options.url.contains(":memory:") || options.url.contains("mode=memory");
-        // Pools skip sqlx's ping-before-acquire: it costs a worker round trip per query, and a
-        // failed connection surfaces as an error on the query itself anyway.
-        let writer = SqlitePoolOptions::new()
-            .test_before_acquire(false)
-            .max_connections(1)
-            .min_connections(1)
-            .acquire_timeout(options.acquire_timeout)
-            // An in-memory database lives as long as its one connection.
-            .idle_timeout(None)
-            .max_lifetime(None)
-            .connect_with(connect.clone())
-            .await
-            .map_err(map_connect_error)?;
-        let reader = if in_memory {
-            writer.clone()
-        } else {
-            SqlitePoolOptions::new()
-                .test_before_acquire(false)
-                .max_connections(options.max_connections)
-                .acquire_timeout(options.acquire_timeout)
-                .connect_with(connect.read_only(true))
-                .await
-                .map_err(map_connect_error)?
-        };
-        Ok(SqlStore { pools: Pools::Sqlite { reader, writer }, dialect: Dialect::Sqlite })
+        Ok(SqlStore { pools: Pools::Sqlite(sqlite::SqliteDb::open(options).await?), dialect: Dialect::Sqlite })
     }
 
     async fn connect_postgres(options: &SqlStoreOptions) -> Result<Self> {
@@ -208,24 +179,19 @@ impl SqlStore {
 
     /// Applies the schema migrations that have not run yet. Safe to call on every start.
     pub async fn migrate(&self) -> Result<()> {
-        let migrator = migrator();
-        let result = match &self.pools {
-            Pools::Sqlite { writer, .. } => migrator.run(writer).await,
-            Pools::Postgres(pool) => migrator.run(pool).await,
-        };
-        result.map_err(|e| match e {
-            sqlx::migrate::MigrateError::Execute(inner) => map_error(inner),
-            other => Error::Store(format!("migration failed: {other}")),
-        })
+        match &self.pools {
+            Pools::Sqlite(db) => db.migrate(MIGRATIONS).await,
+            Pools::Postgres(pool) => postgres_migrator().run(pool).await.map_err(|e| match e {
+                sqlx::migrate::MigrateError::Execute(inner) => map_error(inner),
+                other => Error::Store(format!("migration failed: {other}")),
+            }),
+        }
     }
 
     /// Closes every connection (waiting for queries in flight).
     pub async fn close(&self) {
         match &self.pools {
-            Pools::Sqlite { reader, writer } => {
-                reader.close().await;
-                writer.close().await;
-            }
+            Pools::Sqlite(db) => db.close().await,
             Pools::Postgres(pool) => pool.close().await,
         }
     }
@@ -238,16 +204,26 @@ impl SqlStore {
 
     // --- the small execution layer every query goes through ---------------------------------
 
-    /// Runs a read query on a reader connection.
+    /// Runs a read that touches a few rows (a lookup by key) on a reader connection.
     pub(crate) async fn read(&self, sql: &str, args: Vec<SqlValue>) -> Result<Vec<Row>> {
         match &self.pools {
-            Pools::Sqlite { reader, .. } => {
-                let rows = codec::bind_sqlite(sqlx::query(AssertSqlSafe(sql)), args)
-                    .fetch_all(reader)
-                    .await
-                    .map_err(map_error)?;
-                Ok(rows.into_iter().map(Row::Sqlite).collect())
-            }
+            Pools::Sqlite(db) => db.read(sql, args).await,
+            Pools::Postgres(_) => self.read_postgres(sql, args).await,
+        }
+    }
+
+    /// Runs a read that may visit many rows (a list, a count, an aggregate) on a reader
+    /// connection; on SQLite, off the async threads.
+    pub(crate) async fn read_scan(&self, sql: &str, args: Vec<SqlValue>) -> Result<Vec<Row>> {
+        match &self.pools {
+            Pools::Sqlite(db) => db.read_scan(sql, args).await,
+            Pools::Postgres(_) => self.read_postgres(sql, args).await,
+        }
+    }
+
+    async fn read_postgres(&self, sql: &str, args: Vec<SqlValue>) -> Result<Vec<Row>> {
+        match &self.pools {
+            Pools::Sqlite(_) => Err(Error::Internal("not a PostgreSQL store".into())),
             Pools::Postgres(pool) => {
                 let sql = to_postgres_placeholders(sql);
                 let rows =
@@ -260,9 +236,7 @@ impl SqlStore {
     /// Starts a write transaction.
     pub(crate) async fn begin(&self) -> Result<Tx> {
         match &self.pools {
-            Pools::Sqlite { writer, .. } => {
-                Ok(Tx::Sqlite(writer.begin_with("BEGIN IMMEDIATE").await.map_err(map_error)?))
-            }
+            Pools::Sqlite(db) => Ok(Tx::Sqlite(db.begin().await?)),
             Pools::Postgres(pool) => Ok(Tx::Pg(pool.begin().await.map_err(map_error)?)),
         }
     }
@@ -270,7 +244,7 @@ impl SqlStore {
 
 /// An open write transaction. Dropped without [`Tx::commit`], it rolls back.
 pub(crate) enum Tx {
-    Sqlite(sqlx::Transaction<'static, sqlx::Sqlite>),
+    Sqlite(sqlite::SqliteTx),
     Pg(sqlx::Transaction<'static, sqlx::Postgres>),
 }
 
@@ -285,13 +259,7 @@ impl Tx {
     /// Runs a query inside the transaction and returns its rows.
     pub(crate) async fn fetch(&mut self, sql: &str, args: Vec<SqlValue>) -> Result<Vec<Row>> {
         match self {
-            Tx::Sqlite(tx) => {
-                let rows = codec::bind_sqlite(sqlx::query(AssertSqlSafe(sql)), args)
-                    .fetch_all(&mut **tx)
-                    .await
-                    .map_err(map_error)?;
-                Ok(rows.into_iter().map(Row::Sqlite).collect())
-            }
+            Tx::Sqlite(tx) => tx.fetch(sql, &args),
             Tx::Pg(tx) => {
                 let sql = to_postgres_placeholders(sql);
                 let rows = codec::bind_pg(sqlx::query(AssertSqlSafe(sql)), args)
@@ -306,11 +274,7 @@ impl Tx {
     /// Runs a statement inside the transaction and returns how many rows it touched.
     pub(crate) async fn execute(&mut self, sql: &str, args: Vec<SqlValue>) -> Result<u64> {
         match self {
-            Tx::Sqlite(tx) => Ok(codec::bind_sqlite(sqlx::query(AssertSqlSafe(sql)), args)
-                .execute(&mut **tx)
-                .await
-                .map_err(map_error)?
-                .rows_affected()),
+            Tx::Sqlite(tx) => tx.execute(sql, &args),
             Tx::Pg(tx) => {
                 let sql = to_postgres_placeholders(sql);
                 Ok(codec::bind_pg(sqlx::query(AssertSqlSafe(sql)), args)
@@ -325,7 +289,7 @@ impl Tx {
     /// Commits.
     pub(crate) async fn commit(self) -> Result<()> {
         match self {
-            Tx::Sqlite(tx) => tx.commit().await.map_err(map_error),
+            Tx::Sqlite(tx) => tx.commit(),
             Tx::Pg(tx) => tx.commit().await.map_err(map_error),
         }
     }
@@ -347,19 +311,45 @@ fn to_postgres_placeholders(sql: &str) -> String {
     out
 }
 
-fn migrator() -> Migrator {
-    // Embedded with include_str! so builds need neither a database nor sqlx's macros.
-    let migration = |version, description: &'static str, sql: &'static str| {
-        Migration::new(version, description.into(), MigrationType::Simple, AssertSqlSafe(sql).into_sql_str(), false)
-    };
-    let migrations = vec![
-        migration(1, "core", include_str!("../../../migrations/0001_core.sql")),
-        migration(2, "idempotency", include_str!("../../../migrations/0002_idempotency.sql")),
-        migration(3, "aggregate indexes", include_str!("../../../migrations/0003_aggregate_indexes.sql")),
-        migration(4, "one default pipeline", include_str!("../../../migrations/0004_one_default_pipeline.sql")),
-        migration(5, "assistant", include_str!("../../../migrations/0005_assistant.sql")),
-        migration(6, "api tokens", include_str!("../../../migrations/0006_api_tokens.sql")),
-    ];
+/// A schema migration: both databases run the same SQL (sqlx's migrator on PostgreSQL, the
+/// SQLite side's own runner, which keeps sqlx's bookkeeping table).
+pub(crate) struct Migration {
+    version: i64,
+    description: &'static str,
+    sql: &'static str,
+}
+
+/// Embedded with include_str! so builds need neither a database nor sqlx's macros.
+static MIGRATIONS: &[Migration] = &[
+    Migration { version: 1, description: "core", sql: include_str!("../../../migrations/0001_core.sql") },
+    Migration { version: 2, description: "idempotency", sql: include_str!("../../../migrations/0002_idempotency.sql") },
+    Migration {
+        version: 3,
+        description: "aggregate indexes",
+        sql: include_str!("../../../migrations/0003_aggregate_indexes.sql"),
+    },
+    Migration {
+        version: 4,
+        description: "one default pipeline",
+        sql: include_str!("../../../migrations/0004_one_default_pipeline.sql"),
+    },
+    Migration { version: 5, description: "assistant", sql: include_str!("../../../migrations/0005_assistant.sql") },
+    Migration { version: 6, description: "api tokens", sql: include_str!("../../../migrations/0006_api_tokens.sql") },
+];
+
+fn postgres_migrator() -> Migrator {
+    let migrations = MIGRATIONS
+        .iter()
+        .map(|m| {
+            sqlx::migrate::Migration::new(
+                m.version,
+                m.description.into(),
+                MigrationType::Simple,
+                AssertSqlSafe(m.sql).into_sql_str(),
+                false,
+            )
+        })
+        .collect();
     Migrator::with_migrations(migrations)
 }
 
@@ -386,21 +376,17 @@ fn map_connect_error(err: sqlx::Error) -> Error {
     }
 }
 
-/// Maps a sqlx error onto the crate's error kinds.
+/// Maps a sqlx (PostgreSQL) error onto the crate's error kinds.
 pub(crate) fn map_error(err: sqlx::Error) -> Error {
     match &err {
         sqlx::Error::Database(db) => {
             let code = db.code().map(|c| c.into_owned()).unwrap_or_default();
             let message = db.message().to_owned();
             match code.as_str() {
-                // SQLite: BUSY, LOCKED and their extended codes (the file is locked by someone else).
-                "5" | "6" | "261" | "262" | "517" => Error::Unavailable(format!("the database is locked: {message}")),
-                // Unique violations (SQLite 2067/1555, PostgreSQL 23505).
-                "2067" | "1555" | "23505" => {
-                    Error::Conflict(format!("a record with the same key already exists ({message})"))
-                }
-                // CHECK and NOT NULL violations (SQLite 275/1299, PostgreSQL 23514/23502).
-                "275" | "1299" | "23514" | "23502" => {
+                // Unique violations.
+                "23505" => Error::Conflict(format!("a record with the same key already exists ({message})")),
+                // CHECK and NOT NULL violations.
+                "23514" | "23502" => {
                     Error::InvalidArgument(format!("the value breaks a rule of the database: {message}"))
                 }
                 // PostgreSQL: shutting down, too many connections, read-only, serialization.

@@ -182,7 +182,7 @@ impl SqlStore {
             args.push(SqlValue::from(decode_cursor(cursor)?));
         }
         sql.push_str(&format!(" ORDER BY id {direction} LIMIT {}", limit + 1));
-        let mut rows = self.read(&sql, args).await?;
+        let mut rows = self.read_scan(&sql, args).await?;
         let has_more = rows.len() > limit as usize;
         rows.truncate(limit as usize);
         let next_cursor =
@@ -192,7 +192,7 @@ impl SqlStore {
             rows.len() as u64
         } else {
             let counted =
-                self.read(&format!("SELECT COUNT(*) AS n FROM {table} WHERE {where_sql}"), filter.args).await?;
+                self.read_scan(&format!("SELECT COUNT(*) AS n FROM {table} WHERE {where_sql}"), filter.args).await?;
             counted.first().map(|r| r.count("n")).transpose()?.unwrap_or(0)
         };
         Ok(Page { items: rows, total, next_cursor })
