@@ -1337,6 +1337,69 @@ async fn aggregates_match_reference(store: Arc<dyn Store>) -> CheckResult {
     Ok(())
 }
 
+/// Stats stay true through updates: a store keeping running totals (the SQL store's
+/// triggers) must move a record out of its old group and into its new one exactly once, and
+/// keep sums of changed values (deal value and probability, lead score and estimate) right.
+async fn aggregates_follow_updates(store: Arc<dyn Store>) -> CheckResult {
+    let (_, scope) = tenant(&*store, "agg-moves").await?;
+    populate(&*store, &scope, "moves").await?;
+    let pipe = pipeline(&*store, &scope).await?;
+    let customers = all_pages!(store, list_customers, &scope, &CustomerFilter::default(), 100);
+    let leads = all_pages!(store, list_leads, &scope, &LeadFilter::default(), 100);
+    let deals = all_pages!(store, list_deals, &scope, &DealFilter::default(), 100);
+    for (i, c) in customers.iter().take(3).enumerate() {
+        let patch = CustomerPatch {
+            status: Some([CustomerStatus::Vip, CustomerStatus::Inactive, CustomerStatus::Prospect][i]),
+            customer_type: Some(if c.customer_type == CustomerType::Business {
+                CustomerType::Individual
+            } else {
+                CustomerType::Business
+            }),
+            ..Default::default()
+        };
+        store.update_customer(&scope, &c.id, patch).await.step("update customer")?;
+    }
+    for (i, l) in leads.iter().filter(|l| !l.converted).take(2).enumerate() {
+        let patch = LeadPatch {
+            score: Some(90 - i as u8),
+            estimated_value: Some(if i == 0 { None } else { Some(Money::new(123_456, 2)) }),
+            qualification_status: Some(QualificationStatus::Qualified),
+            source: Some(LeadSource::Partner),
+            ..Default::default()
+        };
+        store.update_lead(&scope, &l.id, patch, None).await.step("update lead")?;
+    }
+    if let Some(l) = leads.iter().find(|l| !l.converted && l.qualification_status != QualificationStatus::Qualified) {
+        store.convert_lead(&scope, &l.id, NewCustomer::named("From a lead")).await.step("convert lead")?;
+    }
+    let last = pipe.stages.last().ok_or("a pipeline without stages")?;
+    for (i, d) in deals.iter().filter(|d| d.status == DealStatus::Open).enumerate() {
+        let patch = match i {
+            0 => {
+                DealPatch { stage_id: Some(last.id.clone()), value: Some(Money::new(777_700, 2)), ..Default::default() }
+            }
+            1 => DealPatch { probability: Some(35), ..Default::default() },
+            _ => DealPatch { status: Some(DealStatus::Lost), ..Default::default() },
+        };
+        store.update_deal(&scope, &d.id, patch).await.step("update deal")?;
+    }
+    let customers = all_pages!(store, list_customers, &scope, &CustomerFilter::default(), 100);
+    let leads = all_pages!(store, list_leads, &scope, &LeadFilter::default(), 100);
+    let deals = all_pages!(store, list_deals, &scope, &DealFilter::default(), 100);
+    let issues = all_pages!(store, list_issues, &scope, &IssueFilter::default(), 100);
+    let pipelines = store.list_pipelines(&scope).await.step("pipelines")?;
+    ensure_eq!(store.customer_stats(&scope).await.step("customer stats")?, aggregate::customer_stats(&customers));
+    ensure_eq!(store.lead_stats(&scope).await.step("lead stats")?, aggregate::lead_stats(&leads));
+    ensure_eq!(store.deal_stats(&scope).await.step("deal stats")?, aggregate::deal_stats(&deals, &pipelines));
+    let now = Utc::now();
+    ensure_eq!(
+        store.dashboard_stats(&scope, now).await.step("dashboard")?,
+        aggregate::dashboard(&customers, &leads, &deals, &issues, now)
+    );
+    ensure_eq!(store.sales_funnel(&scope).await.step("funnel")?, aggregate::sales_funnel(&leads, &deals));
+    Ok(())
+}
+
 /// Every way organization A could see or touch organization B's data.
 async fn tenant_isolation(store: Arc<dyn Store>) -> CheckResult {
     let (org_a, a) = tenant(&*store, "iso-a").await?;
@@ -3111,6 +3174,28 @@ pub fn cases() -> Vec<Case> {
         case!(roles_and_employees, [Organizations, Roles, ReadEmployees, WriteEmployees]),
         case!(
             aggregates_match_reference,
+            [
+                Organizations,
+                ReadCustomers,
+                WriteCustomers,
+                ReadLeads,
+                WriteLeads,
+                ConvertLeads,
+                ReadDeals,
+                WriteDeals,
+                ReadPipelines,
+                ReadIssues,
+                WriteIssues,
+                WriteOrders,
+                WritePayments,
+                ReadActivities,
+                WriteActivities,
+                ReadEmployees,
+                WriteEmployees
+            ]
+        ),
+        case!(
+            aggregates_follow_updates,
             [
                 Organizations,
                 ReadCustomers,

@@ -5,7 +5,7 @@
 use std::collections::HashMap;
 
 use super::SqlStore;
-use super::codec::{self, Row, SqlValue};
+use super::codec::{self, Row};
 use super::entities as e;
 use super::query::Where;
 use crate::domain::*;
@@ -23,6 +23,70 @@ fn count_if(condition: &str) -> String {
     sum(&format!("CASE WHEN {condition} THEN 1 ELSE 0 END"))
 }
 
+/// Where an aggregate reads: the rows themselves, or the per-organization totals that
+/// migration 0007's triggers keep in step with them (`customer_totals`, `lead_totals`,
+/// `deal_totals`: one row per group, with `n` and sums). Both give the same expressions, so
+/// one SELECT list serves either.
+struct Source {
+    table: &'static str,
+    totals: bool,
+}
+
+impl Source {
+    /// The totals when they answer for `scope`: they count the whole organization, so they
+    /// serve every principal but a customer (whose scope is narrower).
+    fn for_scope(table: &e::Table, scope: &Scope) -> Source {
+        let totals = match table.name {
+            "customers" => Some("customer_totals"),
+            "leads" => Some("lead_totals"),
+            "deals" => Some("deal_totals"),
+            _ => None,
+        };
+        match totals {
+            Some(totals) if scope.customer_id().is_none() => Source { table: totals, totals: true },
+            _ => Source::rows(table),
+        }
+    }
+
+    fn rows(table: &e::Table) -> Source {
+        Source { table: table.name, totals: false }
+    }
+
+    fn rows_counted(&self) -> &'static str {
+        if self.totals { "n" } else { "1" }
+    }
+
+    /// `COUNT(*)`.
+    fn count(&self) -> String {
+        sum(self.rows_counted())
+    }
+
+    /// The number of rows where `condition` holds (on columns both sources have).
+    fn count_if(&self, condition: &str) -> String {
+        sum(&format!("CASE WHEN {condition} THEN {} ELSE 0 END", self.rows_counted()))
+    }
+
+    /// `SUM(row_expr)`; the totals keep it in `total_column`.
+    fn sum(&self, row_expr: &str, total_column: &str) -> String {
+        sum(if self.totals { total_column } else { row_expr })
+    }
+
+    /// `SUM(row_expr)` over the rows where `condition` holds.
+    fn sum_if(&self, condition: &str, row_expr: &str, total_column: &str) -> String {
+        let value = if self.totals { total_column } else { row_expr };
+        sum(&format!("CASE WHEN {condition} THEN {value} ELSE 0 END"))
+    }
+
+    fn filter(&self, dialect: super::Dialect, scope: &Scope, table: &e::Table) -> Where {
+        let mut filter = Where::scoped(dialect, scope, table.visibility);
+        if self.totals {
+            // Groups whose rows were all deleted or moved stay behind with n = 0.
+            filter.push("n > 0", []);
+        }
+        filter
+    }
+}
+
 /// Σ(value_cents × probability) as money: divide by 100 twice, round to cents.
 fn weighted_money(cents_times_percent: i64) -> Money {
     Money::new(cents_times_percent, 4).round_dp(2)
@@ -33,15 +97,23 @@ fn add(counts: &mut Counts, key: String, n: u64) {
 }
 
 impl SqlStore {
-    async fn grouped(&self, table: &e::Table, scope: &Scope, select: &str, group_by: &str) -> Result<Vec<Row>> {
-        let filter = Where::scoped(self.dialect, scope, table.visibility);
-        let sql = format!("SELECT {select} FROM {} WHERE {} GROUP BY {group_by}", table.name, filter.sql());
+    async fn grouped(
+        &self,
+        source: &Source,
+        table: &e::Table,
+        scope: &Scope,
+        select: &str,
+        group_by: &str,
+    ) -> Result<Vec<Row>> {
+        let filter = source.filter(self.dialect, scope, table);
+        let sql = format!("SELECT {select} FROM {} WHERE {} GROUP BY {group_by}", source.table, filter.sql());
         self.read_scan(&sql, filter.args).await
     }
 
     pub(super) async fn sql_customer_stats(&self, scope: &Scope) -> Result<CustomerStats> {
-        let rows =
-            self.grouped(&e::CUSTOMERS, scope, "status, customer_type, COUNT(*) AS n", "status, customer_type").await?;
+        let source = Source::for_scope(&e::CUSTOMERS, scope);
+        let select = format!("status, customer_type, {} AS n", source.count());
+        let rows = self.grouped(&source, &e::CUSTOMERS, scope, &select, "status, customer_type").await?;
         let mut stats = CustomerStats::default();
         for r in rows {
             let n = r.count("n")?;
@@ -53,13 +125,15 @@ impl SqlStore {
     }
 
     pub(super) async fn sql_lead_stats(&self, scope: &Scope) -> Result<LeadStats> {
+        let source = Source::for_scope(&e::LEADS, scope);
         let select = format!(
-            "qualification_status, source, COUNT(*) AS n, {} AS converted_n, {} AS score_sum, {} AS value_sum",
-            count_if("converted"),
-            sum("score"),
-            sum("COALESCE(estimated_value, 0)")
+            "qualification_status, source, {} AS n, {} AS converted_n, {} AS score_sum, {} AS value_sum",
+            source.count(),
+            source.count_if("converted"),
+            source.sum("score", "score_sum"),
+            source.sum("COALESCE(estimated_value, 0)", "value_sum")
         );
-        let rows = self.grouped(&e::LEADS, scope, &select, "qualification_status, source").await?;
+        let rows = self.grouped(&source, &e::LEADS, scope, &select, "qualification_status, source").await?;
         let mut stats = LeadStats::default();
         let mut score_sum = 0i64;
         let mut value_sum = 0i64;
@@ -80,13 +154,15 @@ impl SqlStore {
     }
 
     pub(super) async fn sql_deal_stats(&self, scope: &Scope) -> Result<DealStats> {
+        let source = Source::for_scope(&e::DEALS, scope);
         let select = format!(
-            "stage_id, status, COUNT(*) AS n, {} AS value_sum, {} AS weighted",
-            sum("value"),
-            sum("value * probability")
+            "stage_id, status, {} AS n, {} AS value_sum, {} AS weighted",
+            source.count(),
+            source.sum("value", "value_sum"),
+            source.sum("value * probability", "weighted_sum")
         );
         let (rows, pipelines) = tokio::try_join!(
-            self.grouped(&e::DEALS, scope, &select, "stage_id, status"),
+            self.grouped(&source, &e::DEALS, scope, &select, "stage_id, status"),
             crate::store::Store::list_pipelines(self, scope)
         )?;
         let mut stats = DealStats::default();
@@ -134,7 +210,13 @@ impl SqlStore {
 
     pub(super) async fn sql_issue_stats(&self, scope: &Scope) -> Result<IssueStats> {
         let rows = self
-            .grouped(&e::ISSUES, scope, "status, priority, category, COUNT(*) AS n", "status, priority, category")
+            .grouped(
+                &Source::rows(&e::ISSUES),
+                &e::ISSUES,
+                scope,
+                "status, priority, category, COUNT(*) AS n",
+                "status, priority, category",
+            )
             .await?;
         let mut stats = IssueStats::default();
         for r in rows {
@@ -149,7 +231,13 @@ impl SqlStore {
 
     pub(super) async fn sql_activity_stats(&self, scope: &Scope) -> Result<ActivityStats> {
         let rows = self
-            .grouped(&e::ACTIVITIES, scope, "activity_type, status, COUNT(*) AS n", "activity_type, status")
+            .grouped(
+                &Source::rows(&e::ACTIVITIES),
+                &e::ACTIVITIES,
+                scope,
+                "activity_type, status, COUNT(*) AS n",
+                "activity_type, status",
+            )
             .await?;
         let mut stats = ActivityStats::default();
         for r in rows {
@@ -161,36 +249,50 @@ impl SqlStore {
         Ok(stats)
     }
 
-    async fn one_row(&self, table: &e::Table, scope: &Scope, select: &str, extra: Vec<SqlValue>) -> Result<Row> {
-        let filter = Where::scoped(self.dialect, scope, table.visibility);
-        let sql = format!("SELECT {select} FROM {} WHERE {}", table.name, filter.sql());
-        // The select list's own placeholders come first in the statement.
-        let mut args = extra;
-        args.extend(filter.args);
-        let mut rows = self.read_scan(&sql, args).await?;
+    /// One row of aggregates (`select`) over `source`, narrowed by `extra` clauses.
+    async fn one_row(
+        &self,
+        source: &Source,
+        table: &e::Table,
+        scope: &Scope,
+        select: &str,
+        extra: Where,
+    ) -> Result<Row> {
+        let mut filter = source.filter(self.dialect, scope, table);
+        filter.and(extra);
+        let sql = format!("SELECT {select} FROM {} WHERE {}", source.table, filter.sql());
+        let mut rows = self.read_scan(&sql, filter.args).await?;
         Ok(rows.remove(0))
     }
 
     pub(super) async fn sql_dashboard(&self, scope: &Scope, now: Timestamp) -> Result<DashboardStats> {
         let month_ago = now - chrono::Duration::days(30);
-        let customer_select = format!(
-            "COUNT(*) AS total, {} AS active, {} AS recent",
-            count_if("status IN ('active', 'vip')"),
-            count_if("created_at > ? AND created_at <= ?")
+        let (customers, leads, deals) = (
+            Source::for_scope(&e::CUSTOMERS, scope),
+            Source::for_scope(&e::LEADS, scope),
+            Source::for_scope(&e::DEALS, scope),
         );
+        let customer_select =
+            format!("{} AS total, {} AS active", customers.count(), customers.count_if("status IN ('active', 'vip')"));
+        // Creation times are not in the totals: the recent ones are a range of the index
+        // `customers_created` (organization_id, created_at).
+        let mut recent_range = Where::new(self.dialect);
+        recent_range.push("created_at > ? AND created_at <= ?", [codec::ts(month_ago), codec::ts(now)]);
         let lead_select = format!(
-            "COUNT(*) AS total, {} AS qualified, {} AS converted_n",
-            count_if("(qualification_status IN ('qualified', 'converted') OR converted)"),
-            count_if("converted")
+            "{} AS total, {} AS qualified, {} AS converted_n",
+            leads.count(),
+            leads.count_if("(qualification_status IN ('qualified', 'converted') OR converted)"),
+            leads.count_if("converted")
         );
         let deal_select = format!(
-            "COUNT(*) AS total, {} AS open_n, {} AS won_n, {} AS lost_n, {} AS won_value, {} AS open_value, {} AS weighted",
-            count_if("status = 'open'"),
-            count_if("status = 'won'"),
-            count_if("status = 'lost'"),
-            sum("CASE WHEN status = 'won' THEN value ELSE 0 END"),
-            sum("CASE WHEN status = 'open' THEN value ELSE 0 END"),
-            sum("CASE WHEN status = 'open' THEN value * probability ELSE 0 END")
+            "{} AS total, {} AS open_n, {} AS won_n, {} AS lost_n, {} AS won_value, {} AS open_value, {} AS weighted",
+            deals.count(),
+            deals.count_if("status = 'open'"),
+            deals.count_if("status = 'won'"),
+            deals.count_if("status = 'lost'"),
+            deals.sum_if("status = 'won'", "value", "value_sum"),
+            deals.sum_if("status = 'open'", "value", "value_sum"),
+            deals.sum_if("status = 'open'", "value * probability", "weighted_sum")
         );
         let issue_filter = {
             let mut w = Where::scoped(self.dialect, scope, e::ISSUES.visibility);
@@ -199,14 +301,16 @@ impl SqlStore {
         };
         let issue_sql =
             format!("SELECT priority, COUNT(*) AS n FROM issues WHERE {} GROUP BY priority", issue_filter.sql());
-        let (c, l, d, issues) = tokio::try_join!(
-            self.one_row(&e::CUSTOMERS, scope, &customer_select, vec![codec::ts(month_ago), codec::ts(now)]),
-            self.one_row(&e::LEADS, scope, &lead_select, Vec::new()),
-            self.one_row(&e::DEALS, scope, &deal_select, Vec::new()),
+        let rows = Source::rows(&e::CUSTOMERS);
+        let (c, c_recent, l, d, issues) = tokio::try_join!(
+            self.one_row(&customers, &e::CUSTOMERS, scope, &customer_select, Where::new(self.dialect)),
+            self.one_row(&rows, &e::CUSTOMERS, scope, "COUNT(*) AS recent", recent_range),
+            self.one_row(&leads, &e::LEADS, scope, &lead_select, Where::new(self.dialect)),
+            self.one_row(&deals, &e::DEALS, scope, &deal_select, Where::new(self.dialect)),
             self.read_scan(&issue_sql, issue_filter.args),
         )?;
         let total_customers = c.count("total")?;
-        let recent = c.count("recent")?;
+        let recent = c_recent.count("recent")?;
         let leads_total = l.count("total")?;
         let converted = l.count("converted_n")?;
         let (won, lost) = (d.count("won_n")?, d.count("lost_n")?);
@@ -246,14 +350,16 @@ impl SqlStore {
     }
 
     pub(super) async fn sql_sales_funnel(&self, scope: &Scope) -> Result<SalesFunnel> {
+        let (leads, deals) = (Source::for_scope(&e::LEADS, scope), Source::for_scope(&e::DEALS, scope));
         let lead_select = format!(
-            "COUNT(*) AS total, {} AS qualified",
-            count_if("(qualification_status IN ('qualified', 'converted') OR converted)")
+            "{} AS total, {} AS qualified",
+            leads.count(),
+            leads.count_if("(qualification_status IN ('qualified', 'converted') OR converted)")
         );
-        let deal_select = format!("COUNT(*) AS total, {} AS won_n", count_if("status = 'won'"));
+        let deal_select = format!("{} AS total, {} AS won_n", deals.count(), deals.count_if("status = 'won'"));
         let (l, d) = tokio::try_join!(
-            self.one_row(&e::LEADS, scope, &lead_select, Vec::new()),
-            self.one_row(&e::DEALS, scope, &deal_select, Vec::new()),
+            self.one_row(&leads, &e::LEADS, scope, &lead_select, Where::new(self.dialect)),
+            self.one_row(&deals, &e::DEALS, scope, &deal_select, Where::new(self.dialect)),
         )?;
         Ok(SalesFunnel::from_counts(l.count("total")?, l.count("qualified")?, d.count("total")?, d.count("won_n")?))
     }
@@ -300,11 +406,14 @@ impl SqlStore {
             sum("CASE WHEN status = 'won' THEN value ELSE 0 END"),
             sum("CASE WHEN status = 'open' THEN value ELSE 0 END")
         );
+        // Per assignee: the totals do not split by assignee.
+        let (customer_rows, lead_rows, deal_rows) =
+            (Source::rows(&e::CUSTOMERS), Source::rows(&e::LEADS), Source::rows(&e::DEALS));
         let (employees, customers, leads, deals) = tokio::try_join!(
             self.read_scan(&employee_sql, employee_filter.args),
-            self.grouped(&e::CUSTOMERS, scope, "assigned_to, COUNT(*) AS n", "assigned_to"),
-            self.grouped(&e::LEADS, scope, &lead_select, "assigned_to"),
-            self.grouped(&e::DEALS, scope, &deal_select, "assigned_to"),
+            self.grouped(&customer_rows, &e::CUSTOMERS, scope, "assigned_to, COUNT(*) AS n", "assigned_to"),
+            self.grouped(&lead_rows, &e::LEADS, scope, &lead_select, "assigned_to"),
+            self.grouped(&deal_rows, &e::DEALS, scope, &deal_select, "assigned_to"),
         )?;
         let by_assignee = |rows: Vec<Row>| -> Result<HashMap<String, Row>> {
             let mut map = HashMap::new();

@@ -311,30 +311,36 @@ fn to_postgres_placeholders(sql: &str) -> String {
     out
 }
 
-/// A schema migration: both databases run the same SQL (sqlx's migrator on PostgreSQL, the
-/// SQLite side's own runner, which keeps sqlx's bookkeeping table).
+/// A schema migration. Most run the same SQL on both databases; where the dialects differ
+/// (trigger syntax) a migration has one file per database. PostgreSQL runs them with sqlx's
+/// migrator, SQLite with the SQLite side's own runner, which keeps sqlx's bookkeeping table.
 pub(crate) struct Migration {
     version: i64,
     description: &'static str,
-    sql: &'static str,
+    sqlite: &'static str,
+    postgres: &'static str,
+}
+
+impl Migration {
+    const fn shared(version: i64, description: &'static str, sql: &'static str) -> Self {
+        Migration { version, description, sqlite: sql, postgres: sql }
+    }
 }
 
 /// Embedded with include_str! so builds need neither a database nor sqlx's macros.
 static MIGRATIONS: &[Migration] = &[
-    Migration { version: 1, description: "core", sql: include_str!("../../../migrations/0001_core.sql") },
-    Migration { version: 2, description: "idempotency", sql: include_str!("../../../migrations/0002_idempotency.sql") },
+    Migration::shared(1, "core", include_str!("../../../migrations/0001_core.sql")),
+    Migration::shared(2, "idempotency", include_str!("../../../migrations/0002_idempotency.sql")),
+    Migration::shared(3, "aggregate indexes", include_str!("../../../migrations/0003_aggregate_indexes.sql")),
+    Migration::shared(4, "one default pipeline", include_str!("../../../migrations/0004_one_default_pipeline.sql")),
+    Migration::shared(5, "assistant", include_str!("../../../migrations/0005_assistant.sql")),
+    Migration::shared(6, "api tokens", include_str!("../../../migrations/0006_api_tokens.sql")),
     Migration {
-        version: 3,
-        description: "aggregate indexes",
-        sql: include_str!("../../../migrations/0003_aggregate_indexes.sql"),
+        version: 7,
+        description: "totals",
+        sqlite: include_str!("../../../migrations/0007_totals.sqlite.sql"),
+        postgres: include_str!("../../../migrations/0007_totals.postgres.sql"),
     },
-    Migration {
-        version: 4,
-        description: "one default pipeline",
-        sql: include_str!("../../../migrations/0004_one_default_pipeline.sql"),
-    },
-    Migration { version: 5, description: "assistant", sql: include_str!("../../../migrations/0005_assistant.sql") },
-    Migration { version: 6, description: "api tokens", sql: include_str!("../../../migrations/0006_api_tokens.sql") },
 ];
 
 fn postgres_migrator() -> Migrator {
@@ -345,7 +351,7 @@ fn postgres_migrator() -> Migrator {
                 m.version,
                 m.description.into(),
                 MigrationType::Simple,
-                AssertSqlSafe(m.sql).into_sql_str(),
+                AssertSqlSafe(m.postgres).into_sql_str(),
                 false,
             )
         })

@@ -33,6 +33,17 @@ pub(crate) struct Where {
 }
 
 impl Where {
+    /// No clause yet: extra conditions to [`Where::and`] onto a scoped one.
+    pub(crate) fn new(dialect: Dialect) -> Self {
+        Where { dialect, clauses: Vec::new(), args: Vec::new() }
+    }
+
+    /// Adds every clause (and its arguments) of `other`.
+    pub(crate) fn and(&mut self, other: Where) {
+        self.clauses.extend(other.clauses);
+        self.args.extend(other.args);
+    }
+
     /// The scope's clause for a table of `visibility`.
     pub(crate) fn scoped(dialect: Dialect, scope: &Scope, visibility: Visibility) -> Self {
         let mut w = Where { dialect, clauses: Vec::with_capacity(4), args: Vec::with_capacity(4) };

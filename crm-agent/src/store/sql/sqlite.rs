@@ -406,7 +406,7 @@ fn run_migrations(conn: &Connection, migrations: &[Migration]) -> Result<()> {
                     "the database has migration {version}, which this crm-agent does not know (a newer version made it)"
                 )));
             }
-            Some(m) if Sha384::digest(m.sql.as_bytes()).as_slice() != checksum.as_slice() => {
+            Some(m) if Sha384::digest(m.sqlite.as_bytes()).as_slice() != checksum.as_slice() => {
                 return Err(Error::Store(format!(
                     "migration {version} ({}) changed after it was applied",
                     m.description
@@ -418,14 +418,14 @@ fn run_migrations(conn: &Connection, migrations: &[Migration]) -> Result<()> {
     for m in migrations.iter().filter(|m| !applied.iter().any(|(v, ..)| *v == m.version)) {
         let started = Instant::now();
         conn.execute_batch("BEGIN IMMEDIATE").map_err(map_error)?;
-        let result = conn.execute_batch(m.sql).and_then(|()| {
+        let result = conn.execute_batch(m.sqlite).and_then(|()| {
             conn.execute(
                 "INSERT INTO _sqlx_migrations (version, description, success, checksum, execution_time) \
                  VALUES (?1, ?2, TRUE, ?3, ?4)",
                 rusqlite::params![
                     m.version,
                     m.description,
-                    Sha384::digest(m.sql.as_bytes()).as_slice(),
+                    Sha384::digest(m.sqlite.as_bytes()).as_slice(),
                     i64::try_from(started.elapsed().as_nanos()).unwrap_or(i64::MAX)
                 ],
             )
