@@ -17,8 +17,8 @@
 //! Transports: [`serve_stdio`] (one token for the whole session) and [`http::router`]
 //! (Streamable HTTP, a bearer token on every request).
 
-use std::collections::BTreeMap;
-use std::sync::Arc;
+use std::collections::{BTreeMap, HashMap};
+use std::sync::{Arc, Mutex};
 
 use rmcp::model::{
     CacheScope, CallToolRequestParams, CallToolResponse, CallToolResult, ContentBlock, ElicitRequest,
@@ -28,6 +28,7 @@ use rmcp::model::{
 };
 use rmcp::service::RequestContext;
 use rmcp::{ErrorData as McpError, RoleServer, ServerHandler};
+use serde_json::value::RawValue;
 use serde_json::{Value, json};
 
 use crate::actions;
@@ -78,7 +79,14 @@ struct Inner {
     options: McpOptions,
     /// Every tool's MCP declaration, built once.
     declarations: BTreeMap<&'static str, Declaration>,
+    /// The `tools` array of `tools/list` encoded as JSON, per set of listed tools (a handful:
+    /// one per role or grant set), for [`http::router`]'s stateless answers.
+    encoded_lists: Mutex<HashMap<Vec<&'static str>, Arc<RawValue>>>,
 }
+
+/// Most encoded tool lists kept; past it the cache starts over (only many custom grant sets
+/// get there).
+const MAX_ENCODED_LISTS: usize = 256;
 
 struct Declaration {
     tool: McpTool,
@@ -130,7 +138,16 @@ impl McpServer {
             .filter_map(|t| registry.get(t.name()))
             .map(|t| (t.name(), declaration(t)))
             .collect();
-        McpServer { inner: Arc::new(Inner { registry, authenticator, identity, options, declarations }) }
+        McpServer {
+            inner: Arc::new(Inner {
+                registry,
+                authenticator,
+                identity,
+                options,
+                declarations,
+                encoded_lists: Mutex::default(),
+            }),
+        }
     }
 
     /// The registry.
@@ -153,6 +170,26 @@ impl McpServer {
                 .cloned()
                 .ok_or_else(|| McpError::invalid_request("unauthenticated: no bearer token", None)),
         }
+    }
+
+    /// The `tools` array for `listed`, encoded once per distinct list.
+    fn encoded_tool_list(
+        &self,
+        listed: Vec<&'static str>,
+        declared: impl FnOnce(&[&'static str]) -> Vec<McpTool>,
+    ) -> Result<Arc<RawValue>, McpError> {
+        let mut lists = self.inner.encoded_lists.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(encoded) = lists.get(&listed) {
+            return Ok(encoded.clone());
+        }
+        let encoded: Arc<RawValue> = serde_json::value::to_raw_value(&declared(&listed))
+            .map_err(|e| McpError::internal_error(format!("cannot encode the tool list: {e}"), None))?
+            .into();
+        if lists.len() >= MAX_ENCODED_LISTS {
+            lists.clear();
+        }
+        lists.insert(listed, encoded.clone());
+        Ok(encoded)
     }
 
     /// Runs a call through the registry and shapes the result for MCP.
@@ -362,13 +399,22 @@ impl ServerHandler for McpServer {
         context: RequestContext<RoleServer>,
     ) -> Result<ListToolsResult, McpError> {
         let user = self.user(&context).await?;
-        let tools = self
-            .inner
-            .registry
-            .list(&user)
-            .into_iter()
-            .filter_map(|t| self.inner.declarations.get(t.name()).map(|d| d.tool.clone()))
-            .collect();
+        let listed: Vec<&'static str> = self.inner.registry.list(&user).into_iter().map(|t| t.name()).collect();
+        let declared = |names: &[&'static str]| -> Vec<McpTool> {
+            names.iter().filter_map(|name| self.inner.declarations.get(name).map(|d| d.tool.clone())).collect()
+        };
+        let splice = context
+            .extensions
+            .get::<::http::request::Parts>()
+            .and_then(|parts| parts.extensions.get::<http::EncodedToolList>());
+        let tools = match splice {
+            // The HTTP layer puts the encoded array into the answer (see `http::EncodedToolList`).
+            Some(slot) => {
+                slot.fill(self.encoded_tool_list(listed, declared)?);
+                Vec::new()
+            }
+            None => declared(&listed),
+        };
         Ok(ListToolsResult::with_all_items(tools).with_ttl_ms(0).with_cache_scope(CacheScope::Private))
     }
 

@@ -202,6 +202,20 @@ async def test_http_2026_07_28_write_confirmed_through_an_input_required_result(
             assert await customer_count(client, declined) == 0
 
 
+async def test_http_stateless_tool_lists_match_the_session_server(
+    demo: Demo, stateless_url: str, http_url: str
+) -> None:
+    # Stateless answers splice in a tool list encoded once per set of tools: each user still
+    # gets exactly their own list, with the same declarations a session-based server gives.
+    for user in ["acme-owner", "acme-rep", "acme-customer", "acme-owner", "globex-owner"]:
+        async with http_session(stateless_url, demo.tokens[user]) as stateless:
+            spliced = (await stateless.list_tools()).tools
+        async with http_session(http_url, demo.tokens[user]) as stateful:
+            built = (await stateful.list_tools()).tools
+        assert [t.name for t in spliced] == demo.tool_names(user)
+        assert [t.model_dump() for t in spliced] == [t.model_dump() for t in built]
+
+
 async def test_http_stateless_mode_serves_reads_and_refuses_unconfirmable_writes(
     demo: Demo, stateless_url: str
 ) -> None:
