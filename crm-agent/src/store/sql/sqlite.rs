@@ -289,7 +289,9 @@ fn file_uri(url: &str) -> Result<(String, bool)> {
     if path.is_empty() {
         return Err(Error::invalid(format!("bad SQLite URL `{url}`: no file name")));
     }
-    let mut uri = String::from("file:");
+    // An absolute path gets an empty authority (`file:///abs`), so a path written with extra
+    // leading slashes (`sqlite:////tmp/x.db`) is still a path, not a host.
+    let mut uri = String::from(if path.starts_with('/') { "file://" } else { "file:" });
     for c in path.chars() {
         match c {
             // The characters a URI path gives a meaning to.
@@ -454,7 +456,8 @@ mod tests {
     fn urls_become_file_uris() {
         assert_eq!(file_uri("sqlite::memory:").unwrap(), ("file::memory:".into(), true));
         assert_eq!(file_uri("sqlite://crm.db").unwrap(), ("file:crm.db".into(), false));
-        assert_eq!(file_uri("sqlite:///tmp/a b.db").unwrap(), ("file:/tmp/a b.db".into(), false));
+        assert_eq!(file_uri("sqlite:///tmp/a b.db").unwrap(), ("file:///tmp/a b.db".into(), false));
+        assert_eq!(file_uri("sqlite:////tmp/x.db").unwrap(), ("file:////tmp/x.db".into(), false));
         assert_eq!(file_uri("sqlite:x%y.db?mode=ro").unwrap(), ("file:x%25y.db?mode=ro".into(), false));
         assert!(file_uri("sqlite://shared?mode=memory&cache=shared").unwrap().1);
         assert!(file_uri("sqlite://").is_err());
