@@ -3148,7 +3148,32 @@ macro_rules! case {
     ($name:ident, [$($op:ident),* $(,)?]) => {
         Case { name: stringify!($name), needs: &[$(StoreOp::$op),*], run: |store| Box::pin($name(store)) }
     };
+    // Needs shared by several cases, as a constant.
+    ($name:ident, $needs:expr) => {
+        Case { name: stringify!($name), needs: $needs, run: |store| Box::pin($name(store)) }
+    };
 }
+
+/// What the aggregate cases need: everything `populate` writes, and the stats.
+const AGGREGATE_NEEDS: &[StoreOp] = &[
+    StoreOp::Organizations,
+    StoreOp::ReadCustomers,
+    StoreOp::WriteCustomers,
+    StoreOp::ReadLeads,
+    StoreOp::WriteLeads,
+    StoreOp::ConvertLeads,
+    StoreOp::ReadDeals,
+    StoreOp::WriteDeals,
+    StoreOp::ReadPipelines,
+    StoreOp::ReadIssues,
+    StoreOp::WriteIssues,
+    StoreOp::WriteOrders,
+    StoreOp::WritePayments,
+    StoreOp::ReadActivities,
+    StoreOp::WriteActivities,
+    StoreOp::ReadEmployees,
+    StoreOp::WriteEmployees,
+];
 
 /// Every case of the suite, in order.
 pub fn cases() -> Vec<Case> {
@@ -3172,50 +3197,8 @@ pub fn cases() -> Vec<Case> {
         ),
         case!(activities_crud, [Organizations, ReadActivities, WriteActivities, WriteCustomers, WriteEmployees]),
         case!(roles_and_employees, [Organizations, Roles, ReadEmployees, WriteEmployees]),
-        case!(
-            aggregates_match_reference,
-            [
-                Organizations,
-                ReadCustomers,
-                WriteCustomers,
-                ReadLeads,
-                WriteLeads,
-                ConvertLeads,
-                ReadDeals,
-                WriteDeals,
-                ReadPipelines,
-                ReadIssues,
-                WriteIssues,
-                WriteOrders,
-                WritePayments,
-                ReadActivities,
-                WriteActivities,
-                ReadEmployees,
-                WriteEmployees
-            ]
-        ),
-        case!(
-            aggregates_follow_updates,
-            [
-                Organizations,
-                ReadCustomers,
-                WriteCustomers,
-                ReadLeads,
-                WriteLeads,
-                ConvertLeads,
-                ReadDeals,
-                WriteDeals,
-                ReadPipelines,
-                ReadIssues,
-                WriteIssues,
-                WriteOrders,
-                WritePayments,
-                ReadActivities,
-                WriteActivities,
-                ReadEmployees,
-                WriteEmployees
-            ]
-        ),
+        case!(aggregates_match_reference, AGGREGATE_NEEDS),
+        case!(aggregates_follow_updates, AGGREGATE_NEEDS),
         case!(
             tenant_isolation,
             [

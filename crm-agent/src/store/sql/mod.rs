@@ -208,7 +208,7 @@ impl SqlStore {
     pub(crate) async fn read(&self, sql: &str, args: Vec<SqlValue>) -> Result<Vec<Row>> {
         match &self.pools {
             Pools::Sqlite(db) => db.read(sql, args).await,
-            Pools::Postgres(_) => self.read_postgres(sql, args).await,
+            Pools::Postgres(pool) => read_postgres(pool, sql, args).await,
         }
     }
 
@@ -217,19 +217,7 @@ impl SqlStore {
     pub(crate) async fn read_scan(&self, sql: &str, args: Vec<SqlValue>) -> Result<Vec<Row>> {
         match &self.pools {
             Pools::Sqlite(db) => db.read_scan(sql, args).await,
-            Pools::Postgres(_) => self.read_postgres(sql, args).await,
-        }
-    }
-
-    async fn read_postgres(&self, sql: &str, args: Vec<SqlValue>) -> Result<Vec<Row>> {
-        match &self.pools {
-            Pools::Sqlite(_) => Err(Error::Internal("not a PostgreSQL store".into())),
-            Pools::Postgres(pool) => {
-                let sql = to_postgres_placeholders(sql);
-                let rows =
-                    codec::bind_pg(sqlx::query(AssertSqlSafe(sql)), args).fetch_all(pool).await.map_err(map_error)?;
-                Ok(rows.into_iter().map(Row::Pg).collect())
-            }
+            Pools::Postgres(pool) => read_postgres(pool, sql, args).await,
         }
     }
 
@@ -240,6 +228,13 @@ impl SqlStore {
             Pools::Postgres(pool) => Ok(Tx::Pg(pool.begin().await.map_err(map_error)?)),
         }
     }
+}
+
+/// Runs a read on PostgreSQL (both kinds of read: the pool serves them alike).
+async fn read_postgres(pool: &PgPool, sql: &str, args: Vec<SqlValue>) -> Result<Vec<Row>> {
+    let sql = to_postgres_placeholders(sql);
+    let rows = codec::bind_pg(sqlx::query(AssertSqlSafe(sql)), args).fetch_all(pool).await.map_err(map_error)?;
+    Ok(rows.into_iter().map(Row::Pg).collect())
 }
 
 /// An open write transaction. Dropped without [`Tx::commit`], it rolls back.
@@ -312,7 +307,7 @@ fn to_postgres_placeholders(sql: &str) -> String {
 }
 
 /// A schema migration. Most run the same SQL on both databases; where the dialects differ
-/// (trigger syntax) a migration has one file per database. PostgreSQL runs them with sqlx's
+/// (trigger syntax) a migration adds a file per database to its shared part. PostgreSQL runs them with sqlx's
 /// migrator, SQLite with the SQLite side's own runner, which keeps sqlx's bookkeeping table.
 pub(crate) struct Migration {
     version: i64,
@@ -338,8 +333,14 @@ static MIGRATIONS: &[Migration] = &[
     Migration {
         version: 7,
         description: "totals",
-        sqlite: include_str!("../../../migrations/0007_totals.sqlite.sql"),
-        postgres: include_str!("../../../migrations/0007_totals.postgres.sql"),
+        sqlite: concat!(
+            include_str!("../../../migrations/0007_totals.sql"),
+            include_str!("../../../migrations/0007_totals_triggers.sqlite.sql")
+        ),
+        postgres: concat!(
+            include_str!("../../../migrations/0007_totals.sql"),
+            include_str!("../../../migrations/0007_totals_triggers.postgres.sql")
+        ),
     },
 ];
 
