@@ -36,6 +36,20 @@ async fn unknown_database_urls_are_invalid_arguments() {
     assert!(err.to_string().contains("sqlite://"), "{err}");
 }
 
+/// sqlx-style URLs carry an access mode (`?mode=rwc`); the read-only readers must still open.
+#[tokio::test]
+async fn a_sqlite_url_with_an_access_mode_reads_and_writes() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}?mode=rwc", dir.path().join("mode.db").display());
+    let store = SqlStore::open(&url).await.unwrap();
+    let org = store.create_organization(NewOrganization::named("Mode", "mode")).await.unwrap();
+    let scope = Scope::organization(org.id.clone());
+    let created = store.create_customer(&scope, NewCustomer::named("Read back")).await.unwrap();
+    assert_eq!(store.get_customer(&scope, &created.id).await.unwrap().name, "Read back");
+    let page = store.list_customers(&scope, &CustomerFilter::default(), &PageRequest::default()).await.unwrap();
+    assert_eq!(page.total, 1);
+}
+
 #[tokio::test]
 async fn a_locked_sqlite_file_is_unavailable_and_nothing_is_written() {
     let dir = tempfile::tempdir().unwrap();

@@ -31,8 +31,8 @@ use crate::error::{Error, Result};
 
 /// The connections of one SQLite database.
 pub(crate) struct SqliteDb {
-    /// The `file:` URI every connection opens.
-    uri: String,
+    /// The `file:` URI the readers open (the writer's, without its access mode).
+    reader_uri: String,
     busy_timeout: Duration,
     acquire_timeout: Duration,
     /// `None` once closed.
@@ -66,7 +66,7 @@ impl SqliteDb {
             permits: Arc::new(Semaphore::new(options.max_connections as usize)),
         });
         Ok(Arc::new(SqliteDb {
-            uri,
+            reader_uri: without_mode(&uri),
             busy_timeout,
             acquire_timeout: options.acquire_timeout,
             writer: Arc::new(tokio::sync::Mutex::new(Some(writer))),
@@ -186,7 +186,7 @@ impl SqliteDb {
             Some(connection) => connection,
             // At most `max_connections` are ever opened (one per permit); opening takes well
             // under a millisecond and happens once per connection.
-            None => open_connection(&self.uri, Role::Reader, self.busy_timeout)?,
+            None => open_connection(&self.reader_uri, Role::Reader, self.busy_timeout)?,
         };
         Ok(Loan { connection, _permit: permit })
     }
@@ -306,6 +306,14 @@ fn file_uri(url: &str) -> Result<(String, bool)> {
         uri.push_str(params);
     }
     Ok((uri, in_memory))
+}
+
+/// `uri` without a `mode=` parameter: readers open read-only, and SQLite refuses a URI whose
+/// mode (`mode=rwc`, common in sqlx URLs) asks for more than the open flags allow.
+fn without_mode(uri: &str) -> String {
+    let Some((path, params)) = uri.split_once('?') else { return uri.to_owned() };
+    let kept: Vec<&str> = params.split('&').filter(|p| !p.starts_with("mode=")).collect();
+    if kept.is_empty() { path.to_owned() } else { format!("{path}?{}", kept.join("&")) }
 }
 
 fn connection(guard: &OwnedMutexGuard<Option<Connection>>) -> Result<&Connection> {
@@ -462,5 +470,8 @@ mod tests {
         assert!(file_uri("sqlite://shared?mode=memory&cache=shared").unwrap().1);
         assert!(file_uri("sqlite://").is_err());
         assert!(file_uri("postgres://x").is_err());
+        assert_eq!(without_mode("file:a.db?mode=rwc"), "file:a.db");
+        assert_eq!(without_mode("file:a.db?cache=private&mode=rwc"), "file:a.db?cache=private");
+        assert_eq!(without_mode("file:a.db"), "file:a.db");
     }
 }
