@@ -10,13 +10,18 @@ export interface Context {
   userId: string;
   /** The organization this request acts in. */
   organizationId: string;
-  /** The kind of principal (`vendor`, `superuser` and `staff` are accepted aliases). */
-  role: 'owner' | 'employee' | 'customer' | 'platform_admin' | 'vendor' | 'superuser' | 'staff';
+  /**
+   * The kind of principal (`vendor`, `superuser` and `staff` are accepted aliases), or one of
+   * the policy's own `[role_names]`.
+   */
+  role: 'owner' | 'employee' | 'customer' | 'platform_admin' | 'vendor' | 'superuser' | 'staff' | (string & {});
   /** The user's employee record, if any. */
   employeeId?: string | null;
   /** The user's customer record (required for customers: it is all they can see). */
   customerId?: string | null;
-  /** For employees: the grants of their roles, e.g. `["customer:read", "deal:*"]`. */
+  /** For employees: the policy's system roles they hold, e.g. `["sales_rep"]` (unknown names are INVALID_ARGUMENT). */
+  roles?: string[] | null;
+  /** For employees: grants held besides those of `roles`, e.g. `["customer:read", "deal:*"]`. */
   grants?: string[] | null;
   /** A name for prompts and audit displays. */
   displayName?: string | null;

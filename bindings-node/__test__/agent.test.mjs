@@ -135,6 +135,24 @@ describe('tools and callTool', () => {
     await agent.callTool(employee, 'list_customers', { limit: 1 });
     await rejects(agent.callTool(employee, 'list_deals', {}), PermissionDeniedError, 'PERMISSION_DENIED');
   });
+
+  test('a context is read under the policy: its host role names and system roles', async () => {
+    const policy = '[role_names]\nmanager = "employee"\n\n[roles.deal_desk]\ndescription = "Deals only."\ngrants = ["deal:read"]\n';
+    const { agent: custom, ctx: customCtx } = await seededAgent({ policy });
+    try {
+      const organizationId = customCtx.owner.organizationId;
+      const desk = { userId: 'd', organizationId, role: 'manager', roles: ['deal_desk'] };
+      assert.equal((await custom.callTool(desk, 'list_deals', { limit: 1 })).items.length, 1);
+      await rejects(custom.callTool(desk, 'list_customers', {}), PermissionDeniedError, 'PERMISSION_DENIED');
+      // Explicit grants add to the roles' grants.
+      await custom.callTool({ ...desk, grants: ['customer:read'] }, 'list_customers', { limit: 1 });
+      // The built-in policy has neither the host name nor the role.
+      await rejects(agent.callTool({ ...desk, organizationId: ctx.owner.organizationId }, 'list_deals', {}), InvalidArgumentError, 'INVALID_ARGUMENT');
+      await assert.rejects(custom.callTool({ ...desk, roles: ['pirate'] }, 'list_deals', {}), /unknown role `pirate`/);
+    } finally {
+      await custom.close();
+    }
+  });
 });
 
 describe('context, status, conversations, actions', () => {

@@ -105,6 +105,13 @@ impl NativeAgent {
         let guard = self.agent.read().unwrap_or_else(|p| p.into_inner());
         guard.clone().ok_or_else(|| errors::to_napi(crm_agent::Error::Unavailable("the agent is closed".into())))
     }
+
+    /// The agent, and the caller's context (JSON text) read under the agent's policy.
+    pub(crate) fn acting(&self, ctx: &str) -> napi::Result<(CrmAgent, UserContext)> {
+        let agent = self.agent()?;
+        let ctx = context::parse(ctx, agent.registry().policy())?;
+        Ok((agent, ctx))
+    }
 }
 
 /// Serializes a result for JavaScript.
@@ -119,8 +126,7 @@ impl NativeAgent {
     /// dozens of schemas property by property).
     #[napi]
     pub fn tools(&self, ctx: String) -> napi::Result<String> {
-        let agent = self.agent()?;
-        let ctx = context::parse(&ctx)?;
+        let (agent, ctx) = self.acting(&ctx)?;
         // The same description as `GET /api/tools` and the Python binding.
         let tools: Vec<Value> = agent.tools(&ctx).into_iter().map(|tool| tool.describe()).collect();
         serde_json::to_string(&tools).map_err(|e| errors::to_napi(crm_agent::Error::Internal(e.to_string())))
@@ -129,12 +135,14 @@ impl NativeAgent {
     /// Runs one tool as `ctx` (policy, validation, scope and audit as always; no confirmation:
     /// the host is acting, not the model). Answers the result's JSON text, or a promise of it.
     ///
-    /// A tool that declares no store operations (`get_my_permissions`, …) is first polled right
-    /// here on the JS thread, inside the runtime's context: it usually finishes there and
-    /// answers at once, with no thread hop and no promise to set up (a few µs instead of tens).
-    /// Every other call (and one of those that turns out to wait) runs as a tokio task, so the
-    /// tools' work and their I/O run beside the JS thread, not on it. Polling every call on the
-    /// JS thread was measured too: no faster one call at a time, slower with calls in parallel.
+    /// The call is first polled right here on the JS thread, inside the runtime's context. A
+    /// tool without I/O, or whose store work is keyed SQLite reads and uncontended writes (they
+    /// run on the calling thread, see `store/sql/sqlite.rs`), finishes there and answers at
+    /// once, with no thread hop and no promise to set up. A call that has to wait (a list or
+    /// count scanning on the blocking pool, a write queued behind another, PostgreSQL, a JS
+    /// store) continues as a tokio task and answers a promise, so its waiting never blocks the
+    /// JS thread. Polling every call to its end on the JS thread (woken through a threadsafe
+    /// function) was measured too: no faster one call at a time, slower with calls in parallel.
     #[napi(ts_return_type = "string | Promise<string>")]
     pub fn call_tool(
         &self,
@@ -143,8 +151,7 @@ impl NativeAgent {
         name: String,
         args: String,
     ) -> napi::Result<Either<String, AsyncBlock<String>>> {
-        let agent = self.agent()?;
-        let ctx = context::parse(&ctx)?;
+        let (agent, ctx) = self.acting(&ctx)?;
         // Arguments and result cross as JSON text: cheaper than napi's value-by-value conversion.
         let args: Value = serde_json::from_str(&args).map_err(|e| errors::invalid(format!("the arguments: {e}")))?;
         let mut call = Box::pin(async move {
@@ -162,8 +169,7 @@ impl NativeAgent {
     /// Starts a chat turn; its events come from the returned stream.
     #[napi]
     pub fn chat(&self, ctx: String, message: String, conversation_id: Option<String>) -> napi::Result<NativeChat> {
-        let agent = self.agent()?;
-        let ctx = context::parse(&ctx)?;
+        let (agent, ctx) = self.acting(&ctx)?;
         // The turn is spawned on the runtime; enter it from this (JS) thread.
         let stream =
             within_runtime_if_available(|| agent.chat(&ctx, message, conversation_id.map(ConversationId::from)));
@@ -173,16 +179,14 @@ impl NativeAgent {
     /// Confirms a pending action: it runs once, as `ctx`.
     #[napi]
     pub async fn confirm(&self, ctx: String, action_id: String) -> napi::Result<Value> {
-        let agent = self.agent()?;
-        let ctx = context::parse(&ctx)?;
+        let (agent, ctx) = self.acting(&ctx)?;
         to_json(&napi_result(agent.confirm(&ctx, &ActionId::from(action_id)).await)?)
     }
 
     /// Rejects a pending action: it never runs.
     #[napi]
     pub async fn reject(&self, ctx: String, action_id: String) -> napi::Result<Value> {
-        let agent = self.agent()?;
-        let ctx = context::parse(&ctx)?;
+        let (agent, ctx) = self.acting(&ctx)?;
         to_json(&napi_result(agent.reject(&ctx, &ActionId::from(action_id)).await)?)
     }
 
@@ -194,8 +198,7 @@ impl NativeAgent {
         filter: Option<Value>,
         page: Option<PageOptions>,
     ) -> napi::Result<Value> {
-        let agent = self.agent()?;
-        let ctx = context::parse(&ctx)?;
+        let (agent, ctx) = self.acting(&ctx)?;
         let filter: PendingActionFilter = match filter {
             Some(filter) => serde_json::from_value(filter).map_err(|e| errors::invalid(e.to_string()))?,
             None => PendingActionFilter::default(),
@@ -207,16 +210,14 @@ impl NativeAgent {
     /// `ctx`'s conversations, newest first.
     #[napi]
     pub async fn conversations(&self, ctx: String, page: Option<PageOptions>) -> napi::Result<Value> {
-        let agent = self.agent()?;
-        let ctx = context::parse(&ctx)?;
+        let (agent, ctx) = self.acting(&ctx)?;
         to_json(&napi_result(agent.conversations(&ctx, &PageOptions::to_core(page)).await)?)
     }
 
     /// One of `ctx`'s conversations with its latest `limit` messages (default 50), oldest first.
     #[napi]
     pub async fn conversation(&self, ctx: String, id: String, limit: Option<u32>) -> napi::Result<Value> {
-        let agent = self.agent()?;
-        let ctx = context::parse(&ctx)?;
+        let (agent, ctx) = self.acting(&ctx)?;
         let detail = agent.conversation(&ctx, &ConversationId::from(id), limit.unwrap_or(50)).await;
         to_json(&napi_result(detail)?)
     }
@@ -224,24 +225,21 @@ impl NativeAgent {
     /// Renames one of `ctx`'s conversations.
     #[napi]
     pub async fn rename_conversation(&self, ctx: String, id: String, title: String) -> napi::Result<Value> {
-        let agent = self.agent()?;
-        let ctx = context::parse(&ctx)?;
+        let (agent, ctx) = self.acting(&ctx)?;
         to_json(&napi_result(agent.rename_conversation(&ctx, &ConversationId::from(id), &title).await)?)
     }
 
     /// Deletes one of `ctx`'s conversations.
     #[napi]
     pub async fn delete_conversation(&self, ctx: String, id: String) -> napi::Result<()> {
-        let agent = self.agent()?;
-        let ctx = context::parse(&ctx)?;
+        let (agent, ctx) = self.acting(&ctx)?;
         napi_result(agent.delete_conversation(&ctx, &ConversationId::from(id)).await)
     }
 
     /// The model, whether it is configured and reachable, who `ctx` is, how many tools.
     #[napi]
     pub async fn status(&self, ctx: String) -> napi::Result<Value> {
-        let agent = self.agent()?;
-        let ctx = context::parse(&ctx)?;
+        let (agent, ctx) = self.acting(&ctx)?;
         to_json(&napi_result(agent.status(&ctx).await)?)
     }
 

@@ -15,7 +15,6 @@ use napi_derive::napi;
 use serde_json::Value;
 
 use crate::agent::NativeAgent;
-use crate::context;
 use crate::errors::napi_result;
 
 /// A model that answers every request at once with `deltas` one-word text chunks from memory,
@@ -94,8 +93,7 @@ impl NativeAgent {
         iterations: u32,
         concurrency: Option<u32>,
     ) -> napi::Result<RustTiming> {
-        let agent = self.agent()?;
-        let ctx = context::parse(&ctx)?;
+        let (agent, ctx) = self.acting(&ctx)?;
         let loops = concurrency.unwrap_or(1).max(1);
         let per_loop = iterations / loops;
         let started = Instant::now();
@@ -119,8 +117,7 @@ impl NativeAgent {
         message: String,
         conversation_id: Option<String>,
     ) -> napi::Result<RustTiming> {
-        let agent = self.agent()?;
-        let ctx = context::parse(&ctx)?;
+        let (agent, ctx) = self.acting(&ctx)?;
         let started = Instant::now();
         let mut stream = agent.chat(&ctx, message, conversation_id.map(ConversationId::from));
         let mut count = 0;

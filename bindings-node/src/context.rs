@@ -2,8 +2,12 @@
 //!
 //! It crosses as JSON text (`index.cjs` sends `JSON.stringify(ctx)`): one string instead of a
 //! property read per field and per grant, and `null` and missing fields alike mean "none".
+//! It is read under the agent's policy, as the Python binding reads its `UserContext`: `role`
+//! may be one of the policy's host role names, and `roles` names the policy's system roles
+//! whose grants the caller holds.
 
-use crm_agent::{Role, UserContext};
+use crm_agent::UserContext;
+use crm_agent::policy::Policy;
 use napi_derive::napi;
 use serde::Deserialize;
 
@@ -17,13 +21,15 @@ pub struct Context {
     pub user_id: String,
     /// The organization this request acts in.
     pub organization_id: String,
-    /// `owner`, `employee`, `customer` or `platform_admin`.
+    /// `owner`, `employee`, `customer` or `platform_admin` (or a host role name of the policy).
     pub role: String,
     /// The employee record of this user, if any.
     pub employee_id: Option<String>,
     /// The customer record of this user (required for customers).
     pub customer_id: Option<String>,
-    /// For employees: the grants of their roles, e.g. `["customer:read", "deal:*"]`.
+    /// For employees: the policy's system roles they hold, e.g. `["sales_rep"]`.
+    pub roles: Option<Vec<String>>,
+    /// For employees: grants held besides those of `roles`, e.g. `["customer:read", "deal:*"]`.
     pub grants: Option<Vec<String>>,
     /// A name for prompts and audit displays.
     pub display_name: Option<String>,
@@ -41,22 +47,28 @@ struct ContextJson {
     #[serde(default)]
     customer_id: Option<String>,
     #[serde(default)]
+    roles: Option<Vec<String>>,
+    #[serde(default)]
     grants: Option<Vec<String>>,
     #[serde(default)]
     display_name: Option<String>,
 }
 
-/// The core's context from its JSON text.
-pub(crate) fn parse(json: &str) -> napi::Result<UserContext> {
+/// The core's context from its JSON text, read under `policy`: the principal as the policy
+/// names it, and the grants of the named roles added to the explicit ones.
+pub(crate) fn parse(json: &str, policy: &Policy) -> napi::Result<UserContext> {
     let given: ContextJson =
         serde_json::from_str(json).map_err(|e| errors::invalid(format!("the context is not valid: {e}")))?;
-    let role: Role = given.role.parse().map_err(errors::to_napi)?;
+    let role = policy.principal_for(&given.role).map_err(errors::to_napi)?;
     let mut ctx = UserContext::new(given.user_id, given.organization_id, role);
     ctx.employee_id = given.employee_id.map(Into::into);
     ctx.customer_id = given.customer_id.map(Into::into);
     ctx.display_name = given.display_name;
     for grant in given.grants.unwrap_or_default() {
         ctx.grants.insert(grant.parse().map_err(errors::to_napi)?);
+    }
+    if let Some(roles) = given.roles.filter(|roles| !roles.is_empty()) {
+        ctx.grants.extend(policy.grants_of_roles(&roles).map_err(errors::to_napi)?);
     }
     Ok(ctx)
 }
@@ -70,6 +82,7 @@ impl Context {
             role: ctx.role.as_str().to_owned(),
             employee_id: ctx.employee_id.map(|id| id.to_string()),
             customer_id: ctx.customer_id.map(|id| id.to_string()),
+            roles: None,
             grants: Some(ctx.grants.iter().map(ToString::to_string).collect()),
             display_name: ctx.display_name,
         }
