@@ -86,3 +86,47 @@ async fn deleting_a_conversation_leaves_only_decided_actions() {
         .unwrap();
     assert_eq!((id, status.as_str(), conversation_id), (confirmed.id.as_str().to_owned(), "executing", None));
 }
+
+/// SQLite's search indexes are keyed by rowid: they must still find every row after `VACUUM`
+/// (which keeps the rowids of these tables: this checks it on the bundled SQLite), and agree
+/// row for row with a plain `LIKE` scan.
+#[tokio::test]
+async fn sqlite_search_indexes_survive_vacuum_and_match_like() {
+    use crm_agent::domain::{CustomerFilter, NewCustomer, NewOrganization, PageRequest};
+    use crm_agent::{Scope, Store};
+
+    let (store, dir) = common::sqlite_store().await;
+    let org = store.create_organization(NewOrganization::named("Vacuum", "vacuum")).await.unwrap();
+    let scope = Scope::organization(org.id.clone());
+    let mut ids = Vec::new();
+    for i in 0..60 {
+        let mut new = NewCustomer::named(format!("Customer {i:02} {}", if i % 3 == 0 { "Harbor" } else { "Field" }));
+        new.email = Some(format!("c{i}@example.com"));
+        ids.push(store.create_customer(&scope, new).await.unwrap().id);
+    }
+    let db = rusqlite::Connection::open(dir.path().join("crm.db")).unwrap();
+    // Gaps in the rowids, as deletions leave them, are what VACUUM would close if it renumbered.
+    db.execute("DELETE FROM customers WHERE name LIKE '%5 %'", []).unwrap();
+    db.execute_batch("VACUUM").unwrap();
+
+    let page = PageRequest::first(100);
+    for text in ["harbor", "FIELD", "er 1", "@example", "c4", "nothing like it"] {
+        let filter = CustomerFilter { search: Some(text.into()), ..Default::default() };
+        let mut found: Vec<String> = store
+            .list_customers(&scope, &filter, &page)
+            .await
+            .unwrap()
+            .items
+            .into_iter()
+            .map(|c| c.id.to_string())
+            .collect();
+        found.sort();
+        let pattern = format!("%{text}%");
+        let mut statement = db
+            .prepare("SELECT id FROM customers WHERE name LIKE ?1 OR company_name LIKE ?1 OR email LIKE ?1 OR phone LIKE ?1 ORDER BY id")
+            .unwrap();
+        let scanned: Vec<String> =
+            statement.query_map([&pattern], |row| row.get(0)).unwrap().map(Result::unwrap).collect();
+        assert_eq!(found, scanned, "search {text:?}");
+    }
+}

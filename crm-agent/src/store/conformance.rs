@@ -451,6 +451,28 @@ async fn customers_crud_and_filters(store: Arc<dyn Store>) -> CheckResult {
     ensure_eq!(patched.name, gold.name);
     ensure!(patched.updated_at >= gold.updated_at, "updated_at moves forward");
 
+    // Search follows writes: a cleared email no longer matches, a new name does, and the text is
+    // matched literally (quotes, spaces, `%`), in any case, at any length.
+    ensure_eq!(
+        by(CustomerFilter { search: Some("HELLO@".into()), ..Default::default() }).await.step("search old email")?,
+        Vec::<CustomerId>::new()
+    );
+    let renamed = CustomerPatch { name: Some("Quill & \"Sons\" 100% Ltd".into()), ..Default::default() };
+    store.update_customer(&scope, &gold.id, renamed).await.step("rename")?;
+    for (text, expected) in [
+        ("zephyr", vec![]),
+        ("\"sons\"", vec![gold.id.clone()]),
+        ("l & \"s", vec![gold.id.clone()]),
+        ("100% ltd", vec![gold.id.clone()]),
+        ("0%", vec![gold.id.clone()]),
+        ("PL", vec![plain.id.clone()]),
+        ("n p", vec![plain.id.clone()]),
+        ("son\"s", vec![]),
+    ] {
+        let found = by(CustomerFilter { search: Some(text.into()), ..Default::default() }).await.step("search")?;
+        ensure_eq!(found, expected, "search {text:?}");
+    }
+
     // Bad input: typed errors, nothing written.
     let mut negative = NewCustomer::named("Negative");
     negative.credit_limit = Some(Money::new(-1, 0));

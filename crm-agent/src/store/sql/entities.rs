@@ -2,7 +2,7 @@
 //! patch, its filters, and the ids it references.
 
 use super::codec::{self, Row, SqlValue};
-use super::query::{Reference, Visibility, Where};
+use super::query::{Reference, TextSearch, Visibility, Where};
 use crate::domain::*;
 use crate::error::Result;
 
@@ -176,10 +176,13 @@ pub(crate) fn employee_patch(p: &EmployeePatch) -> Result<Values> {
     Ok(v)
 }
 
+pub(crate) const EMPLOYEE_SEARCH: TextSearch =
+    TextSearch { index: "employees_search", columns: &["first_name", "last_name", "email", "job_title"] };
+
 pub(crate) fn employee_filter(w: &mut Where, f: &EmployeeFilter) {
     w.eq("status", f.status.map(codec::text));
     w.eq("department", f.department.as_deref());
-    w.search(&["first_name", "last_name", "email", "job_title"], f.search.as_deref());
+    w.search(&EMPLOYEE_SEARCH, f.search.as_deref());
 }
 
 pub(crate) fn employee_refs(manager: Option<&EmployeeId>) -> Vec<Reference<'_>> {
@@ -279,11 +282,14 @@ pub(crate) fn customer_patch(p: &CustomerPatch) -> Result<Values> {
     Ok(v)
 }
 
+pub(crate) const CUSTOMER_SEARCH: TextSearch =
+    TextSearch { index: "customers_search", columns: &["name", "company_name", "email", "phone"] };
+
 pub(crate) fn customer_filter(w: &mut Where, f: &CustomerFilter) -> Result<()> {
     w.eq("status", f.status.map(codec::text));
     w.eq("customer_type", f.customer_type.map(codec::text));
     w.eq("assigned_to", f.assigned_to.as_ref().map(|e| e.as_str()));
-    w.search(&["name", "company_name", "email", "phone"], f.search.as_deref());
+    w.search(&CUSTOMER_SEARCH, f.search.as_deref());
     w.custom_fields(&f.custom_fields)
 }
 
@@ -386,6 +392,8 @@ pub(crate) fn lead_patch(p: &LeadPatch) -> Result<Values> {
     Ok(v)
 }
 
+pub(crate) const LEAD_SEARCH: TextSearch = TextSearch { index: "leads_search", columns: &["name", "email", "company"] };
+
 pub(crate) fn lead_filter(w: &mut Where, f: &LeadFilter) -> Result<()> {
     w.eq("qualification_status", f.qualification_status.map(codec::text));
     w.eq("source", f.source.map(codec::text));
@@ -394,7 +402,7 @@ pub(crate) fn lead_filter(w: &mut Where, f: &LeadFilter) -> Result<()> {
     w.eq("assigned_to", f.assigned_to.as_ref().map(|e| e.as_str()));
     w.eq("stage_id", f.stage_id.as_ref().map(|s| s.as_str()));
     w.eq("converted", f.converted);
-    w.search(&["name", "email", "company"], f.search.as_deref());
+    w.search(&LEAD_SEARCH, f.search.as_deref());
     w.custom_fields(&f.custom_fields)
 }
 
@@ -502,6 +510,8 @@ pub(crate) fn deal_patch(p: &DealPatch) -> Result<Values> {
     Ok(v)
 }
 
+pub(crate) const DEAL_SEARCH: TextSearch = TextSearch { index: "deals_search", columns: &["title", "notes"] };
+
 pub(crate) fn deal_filter(w: &mut Where, f: &DealFilter) -> Result<()> {
     w.eq("status", f.status.map(codec::text));
     w.eq("stage_id", f.stage_id.as_ref().map(|s| s.as_str()));
@@ -511,7 +521,7 @@ pub(crate) fn deal_filter(w: &mut Where, f: &DealFilter) -> Result<()> {
     w.eq("customer_id", f.customer_id.as_ref().map(|c| c.as_str()));
     w.cmp("value", ">=", f.min_value.map(codec::cents).transpose()?);
     w.cmp("value", "<=", f.max_value.map(codec::cents).transpose()?);
-    w.search(&["title", "notes"], f.search.as_deref());
+    w.search(&DEAL_SEARCH, f.search.as_deref());
     w.custom_fields(&f.custom_fields)
 }
 
@@ -582,6 +592,9 @@ pub(crate) fn issue_patch(p: &IssuePatch) -> Result<Values> {
     Ok(v)
 }
 
+pub(crate) const ISSUE_SEARCH: TextSearch =
+    TextSearch { index: "issues_search", columns: &["number", "title", "description"] };
+
 pub(crate) fn issue_filter(w: &mut Where, f: &IssueFilter) -> Result<()> {
     w.eq("status", f.status.map(codec::text));
     w.eq("priority", f.priority.map(codec::text));
@@ -589,7 +602,7 @@ pub(crate) fn issue_filter(w: &mut Where, f: &IssueFilter) -> Result<()> {
     w.eq("assigned_to", f.assigned_to.as_ref().map(|e| e.as_str()));
     w.eq("customer_id", f.customer_id.as_ref().map(|c| c.as_str()));
     w.eq("order_id", f.order_id.as_ref().map(|o| o.as_str()));
-    w.search(&["number", "title", "description"], f.search.as_deref());
+    w.search(&ISSUE_SEARCH, f.search.as_deref());
     w.custom_fields(&f.custom_fields)
 }
 
@@ -672,11 +685,13 @@ pub(crate) fn order_item_from_row(r: &Row) -> Result<OrderItem> {
     })
 }
 
+pub(crate) const ORDER_SEARCH: TextSearch = TextSearch { index: "orders_search", columns: &["number", "notes"] };
+
 pub(crate) fn order_filter(w: &mut Where, f: &OrderFilter) {
     w.eq("status", f.status.map(codec::text));
     w.eq("order_type", f.order_type.map(codec::text));
     w.eq("customer_id", f.customer_id.as_ref().map(|c| c.as_str()));
-    w.search(&["number", "notes"], f.search.as_deref());
+    w.search(&ORDER_SEARCH, f.search.as_deref());
 }
 
 pub(crate) const PAYMENTS: Table = Table {
@@ -809,6 +824,9 @@ pub(crate) fn activity_patch(p: &ActivityPatch) -> Values {
     v
 }
 
+pub(crate) const ACTIVITY_SEARCH: TextSearch =
+    TextSearch { index: "activities_search", columns: &["title", "description"] };
+
 pub(crate) fn activity_filter(w: &mut Where, f: &ActivityFilter) {
     w.eq("activity_type", f.activity_type.map(codec::text));
     w.eq("status", f.status.map(codec::text));
@@ -816,7 +834,7 @@ pub(crate) fn activity_filter(w: &mut Where, f: &ActivityFilter) {
     w.eq("lead_id", f.lead_id.as_ref().map(|l| l.as_str()));
     w.eq("deal_id", f.deal_id.as_ref().map(|d| d.as_str()));
     w.eq("assigned_to", f.assigned_to.as_ref().map(|e| e.as_str()));
-    w.search(&["title", "description"], f.search.as_deref());
+    w.search(&ACTIVITY_SEARCH, f.search.as_deref());
 }
 
 pub(crate) fn activity_refs<'a>(

@@ -342,6 +342,12 @@ static MIGRATIONS: &[Migration] = &[
             include_str!("../../../migrations/0007_totals_triggers.postgres.sql")
         ),
     },
+    Migration {
+        version: 8,
+        description: "search indexes",
+        sqlite: include_str!("../../../migrations/0008_search.sqlite.sql"),
+        postgres: include_str!("../../../migrations/0008_search.postgres.sql"),
+    },
 ];
 
 fn postgres_migrator() -> Migrator {

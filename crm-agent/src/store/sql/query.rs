@@ -7,6 +7,13 @@ use crate::domain::{CustomFields, Page, PageRequest};
 use crate::error::{Error, Result};
 use crate::store::Scope;
 
+/// The text columns a table's `search` filter matches, and the SQLite FTS5 trigram index over
+/// exactly those columns (`<table>_search`, kept by migration 0008's triggers).
+pub(crate) struct TextSearch {
+    pub(crate) index: &'static str,
+    pub(crate) columns: &'static [&'static str],
+}
+
 /// Who may see the rows of a table.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Visibility {
@@ -83,9 +90,20 @@ impl Where {
         }
     }
 
-    /// Case-insensitive substring match on any of `columns`.
-    pub(crate) fn search(&mut self, columns: &[&str], text: Option<&str>) {
+    /// Case-insensitive substring match on any of `search`'s columns.
+    ///
+    /// On SQLite a text of three characters or more goes through the table's FTS5 trigram
+    /// index (migration 0008): its phrase query is the same substring match, case-folded, and
+    /// reads the matching rows' ids from the index instead of testing every row in scope.
+    pub(crate) fn search(&mut self, search: &TextSearch, text: Option<&str>) {
         let Some(text) = text.map(str::trim).filter(|t| !t.is_empty()) else { return };
+        if self.dialect == Dialect::Sqlite && text.chars().count() >= 3 {
+            // Inside a double-quoted FTS5 string every character is literal but `"` (doubled).
+            let phrase = format!("\"{}\"", text.replace('"', "\"\""));
+            let index = search.index;
+            self.push(&format!("rowid IN (SELECT rowid FROM {index} WHERE {index} MATCH ?)"), [SqlValue::from(phrase)]);
+            return;
+        }
         let escaped: String = text
             .chars()
             .flat_map(|c| match c {
@@ -99,6 +117,7 @@ impl Where {
             Dialect::Sqlite => "LIKE",
             Dialect::Postgres => "ILIKE",
         };
+        let columns = search.columns;
         let clause = columns.iter().map(|c| format!("{c} {op} ? ESCAPE '\\'")).collect::<Vec<_>>().join(" OR ");
         self.push(&format!("({clause})"), columns.iter().map(|_| SqlValue::from(pattern.as_str())));
     }
@@ -361,5 +380,21 @@ mod tests {
         let id = "cus_0193a5b2c3d4e5f6a7b8c9d0e1f2";
         assert_eq!(decode_cursor(&encode_cursor(id)).unwrap(), id);
         assert_eq!(decode_cursor("zz").unwrap_err().kind(), crate::ErrorKind::InvalidArgument);
+    }
+
+    /// A `search` filter and its SQLite index must name the same columns, or an indexed search
+    /// would quietly match other columns than the unindexed one.
+    #[tokio::test]
+    async fn every_search_index_covers_exactly_its_columns() {
+        use super::super::entities::*;
+        let store = SqlStore::open("sqlite::memory:").await.unwrap();
+        let searches =
+            [EMPLOYEE_SEARCH, CUSTOMER_SEARCH, LEAD_SEARCH, DEAL_SEARCH, ISSUE_SEARCH, ORDER_SEARCH, ACTIVITY_SEARCH];
+        for search in searches {
+            let sql = "SELECT name FROM pragma_table_info(?) ORDER BY cid";
+            let rows = store.read(sql, vec![SqlValue::from(search.index)]).await.unwrap();
+            let names: Vec<String> = rows.iter().map(|r| r.text("name").unwrap()).collect();
+            assert_eq!(names, search.columns, "{}", search.index);
+        }
     }
 }
