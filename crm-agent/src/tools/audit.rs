@@ -2,19 +2,30 @@
 //! each event, and a background task writes whatever has queued up in one store call, so a tool
 //! call does not wait for a write transaction of its own.
 //!
+//! The writer lets events gather for a moment ([`GATHER`]) after the first one of a batch: under
+//! load one write transaction then carries hundreds of events instead of a handful, and, on
+//! SQLite, each commit also makes every reader connection drop its page cache, so fewer commits
+//! keep the readers' caches warm.
+//!
 //! Every call still produces exactly one event. Events are in memory until written: hosts call
 //! [`ToolRegistry::flush_audit`](super::ToolRegistry::flush_audit) before shutting down (the CLI
 //! and the HTTP service do), and dropping the last registry clone drains the queue too.
 
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 use tokio::sync::{mpsc, oneshot};
+use tokio::time::{Instant, timeout_at};
 
 use crate::domain::{NewAuditEvent, OrganizationId};
 use crate::store::Store;
 
 /// Most events written in one store call.
 const MAX_BATCH: usize = 512;
+
+/// How long a batch stays open for more events after its first one. A flush, or a full
+/// batch, closes it at once.
+const GATHER: Duration = Duration::from_millis(2);
 
 enum Message {
     Event(OrganizationId, NewAuditEvent),
@@ -66,14 +77,25 @@ async fn write_batches(store: Arc<dyn Store>, mut queue: mpsc::UnboundedReceiver
     while let Some(first) = queue.recv().await {
         let mut events = Vec::new();
         let mut waiting = Vec::new();
+        let closes = Instant::now() + GATHER;
         let mut next = Some(first);
-        while let Some(message) = next.take() {
-            match message {
-                Message::Event(org, event) => events.push((org, event)),
-                Message::Flush(done) => waiting.push(done),
+        loop {
+            while let Some(message) = next.take() {
+                match message {
+                    Message::Event(org, event) => events.push((org, event)),
+                    Message::Flush(done) => waiting.push(done),
+                }
+                if events.len() < MAX_BATCH {
+                    next = queue.try_recv().ok();
+                }
             }
-            if events.len() < MAX_BATCH {
-                next = queue.try_recv().ok();
+            if !waiting.is_empty() || events.len() >= MAX_BATCH {
+                break;
+            }
+            match timeout_at(closes, queue.recv()).await {
+                Ok(Some(message)) => next = Some(message),
+                // The window closed, or every sender is gone: write what there is.
+                Ok(None) | Err(_) => break,
             }
         }
         if !events.is_empty() {
