@@ -6,24 +6,24 @@
 //! `WWW-Authenticate`. Host and Origin headers are checked against allowlists (requests without
 //! an Origin, i.e. not from a browser, pass the Origin check), bodies are limited, and the server
 //! can run with sessions (the default; needed for elicitation) or stateless with plain JSON
-//! responses (for horizontal scaling behind a load balancer).
+//! responses (for horizontal scaling behind a load balancer). In stateless mode, `tools/list`
+//! and read-only `tools/call` are answered without rmcp's per-request service when that is
+//! certain to give rmcp's answer (see the `stateless` module).
 
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex, OnceLock};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use axum::Router;
-use axum::body::Body;
 use axum::extract::{Request, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use rmcp::transport::streamable_http_server::session::local::LocalSessionManager;
 use rmcp::transport::{StreamableHttpServerConfig, StreamableHttpService};
-use serde_json::value::RawValue;
-use serde_json::{Map, Value};
 
 use super::McpServer;
+use super::stateless::DirectPath;
 use crate::auth::TokenAuthenticator;
 use crate::error::ErrorKind;
 
@@ -58,12 +58,16 @@ impl Default for McpHttpOptions {
 }
 
 /// A router serving MCP at `/mcp` for `server` (built with [`McpServer::per_request`]).
+///
+/// The allowlists and body limit given in `options` are rmcp's, which checks every request; the
+/// stateless direct path checks a stricter subset of them before answering itself.
 pub fn router(server: McpServer, options: McpHttpOptions) -> Router {
-    let guard = Guard {
-        authenticator: server.authenticator().clone(),
-        sessions: Arc::default(),
-        splice_tool_lists: options.stateless,
-    };
+    let direct = options.stateless.then(|| DirectPath {
+        server: server.clone(),
+        allowed_hosts: options.allowed_hosts.clone(),
+        max_body_bytes: options.max_body_bytes,
+    });
+    let guard = Guard { authenticator: server.authenticator().clone(), sessions: Arc::default(), direct };
     let config = StreamableHttpServerConfig::default()
         .with_allowed_hosts(options.allowed_hosts)
         .with_allowed_origins(options.allowed_origins)
@@ -84,24 +88,9 @@ struct Guard {
     /// is of no use with their own token: every request of a session must come from its user
     /// (tool calls, and the answers to the server's confirmation questions alike).
     sessions: Arc<Mutex<HashMap<String, SessionOwner>>>,
-    /// Stateless (plain JSON) answers to `tools/list` get the encoded tool list spliced in.
-    splice_tool_lists: bool,
-}
-
-/// A slot for the encoded `tools` array of a `tools/list` answer.
-///
-/// rmcp serializes every answer itself, and a tool list is ~60 KB of schemas: encoding it on
-/// every request was most of what `tools/list` cost. So in stateless mode the middleware puts
-/// this slot into each request; [`McpServer`]'s `list_tools` fills it with the list encoded
-/// once per set of tools and answers an empty list, and the middleware puts the encoded array
-/// into rmcp's (small) answer. rmcp still validates the request and frames the answer.
-#[derive(Clone, Default)]
-pub(crate) struct EncodedToolList(Arc<OnceLock<Arc<RawValue>>>);
-
-impl EncodedToolList {
-    pub(crate) fn fill(&self, encoded: Arc<RawValue>) {
-        let _ = self.0.set(encoded);
-    }
+    /// In stateless mode: answers `tools/list` and read-only `tools/call` without rmcp's
+    /// per-request service (see [`super::stateless`]).
+    direct: Option<DirectPath>,
 }
 
 type SessionOwner = (crate::domain::OrganizationId, String, Instant);
@@ -148,16 +137,15 @@ async fn require_bearer(State(guard): State<Guard>, mut request: Request, next: 
             return (StatusCode::NOT_FOUND, axum::Json(body)).into_response();
         }
     }
+    if let Some(direct) = &guard.direct {
+        request = match direct.answer(&user, request).await {
+            Ok(answered) => return answered,
+            Err(for_rmcp) => for_rmcp,
+        };
+    }
     let owner = (user.organization_id.clone(), user.user_id.clone());
     request.extensions_mut().insert(user);
-    let tool_list = EncodedToolList::default();
-    if guard.splice_tool_lists {
-        request.extensions_mut().insert(tool_list.clone());
-    }
-    let mut response = next.run(request).await;
-    if let Some(encoded) = tool_list.0.get() {
-        response = splice_tool_list(response, encoded).await;
-    }
+    let response = next.run(request).await;
     // A new session's id comes back on the answer to the request that opened it.
     if session.is_none()
         && let Some(opened) = response.headers().get(SESSION_HEADER).and_then(|v| v.to_str().ok())
@@ -170,41 +158,6 @@ async fn require_bearer(State(guard): State<Guard>, mut request: Request, next: 
         sessions.insert(opened.to_owned(), (owner.0, owner.1, now));
     }
     response
-}
-
-/// rmcp's JSON answer to `tools/list` (`{"jsonrpc", "id", "result": {"tools": [], …}}`) with
-/// `encoded` as its `tools`. Any other answer (an error) passes unchanged.
-async fn splice_tool_list(response: Response, encoded: &RawValue) -> Response {
-    #[derive(serde::Serialize)]
-    struct Answer<'a> {
-        #[serde(flatten)]
-        envelope: &'a Map<String, Value>,
-        result: ToolList<'a>,
-    }
-    #[derive(serde::Serialize)]
-    struct ToolList<'a> {
-        tools: &'a RawValue,
-        #[serde(flatten)]
-        rest: &'a Map<String, Value>,
-    }
-
-    let (mut parts, body) = response.into_parts();
-    // The answer without tools is a few hundred bytes.
-    let Ok(bytes) = axum::body::to_bytes(body, 64 * 1024).await else {
-        return (StatusCode::INTERNAL_SERVER_ERROR, "unreadable tools/list answer").into_response();
-    };
-    let spliced = serde_json::from_slice::<Map<String, Value>>(&bytes).ok().and_then(|mut envelope| {
-        let Some(Value::Object(mut result)) = envelope.remove("result") else { return None };
-        (result.remove("tools")? == Value::Array(Vec::new())).then_some(())?;
-        serde_json::to_vec(&Answer { envelope: &envelope, result: ToolList { tools: encoded, rest: &result } }).ok()
-    });
-    match spliced {
-        Some(body) => {
-            parts.headers.remove(header::CONTENT_LENGTH);
-            Response::from_parts(parts, Body::from(body))
-        }
-        None => Response::from_parts(parts, Body::from(bytes)),
-    }
 }
 
 fn unauthorized(code: &str, message: &str, oauth_error: Option<&str>) -> Response {

@@ -24,7 +24,7 @@ use rmcp::model::{
     CacheScope, CallToolRequestParams, CallToolResponse, CallToolResult, ContentBlock, ElicitRequest,
     ElicitRequestParams, ElicitResult, ElicitationAction, ElicitationSchema, Implementation, InputRequest,
     InputRequiredResult, ListToolsResult, PaginatedRequestParams, ProtocolVersion, ServerCapabilities, ServerConfig,
-    Tool as McpTool, ToolAnnotations,
+    ServerResult, Tool as McpTool, ToolAnnotations,
 };
 use rmcp::service::RequestContext;
 use rmcp::{ErrorData as McpError, RoleServer, ServerHandler};
@@ -39,6 +39,7 @@ use crate::error::{Error, ErrorKind};
 use crate::tools::{Tool, ToolRegistry};
 
 pub mod http;
+mod stateless;
 
 /// What to do with a write that needs confirmation when the client cannot ask its user
 /// (it supports neither elicitation nor input-required results).
@@ -79,8 +80,8 @@ struct Inner {
     options: McpOptions,
     /// Every tool's MCP declaration, built once.
     declarations: BTreeMap<&'static str, Declaration>,
-    /// The `tools` array of `tools/list` encoded as JSON, per set of listed tools (a handful:
-    /// one per role or grant set), for [`http::router`]'s stateless answers.
+    /// The `result` of `tools/list` encoded as JSON, per set of listed tools (a handful: one per
+    /// role or grant set), for the stateless direct answers (see [`stateless`]).
     encoded_lists: Mutex<HashMap<Vec<&'static str>, Arc<RawValue>>>,
 }
 
@@ -172,17 +173,28 @@ impl McpServer {
         }
     }
 
-    /// The `tools` array for `listed`, encoded once per distinct list.
-    fn encoded_tool_list(
-        &self,
-        listed: Vec<&'static str>,
-        declared: impl FnOnce(&[&'static str]) -> Vec<McpTool>,
-    ) -> Result<Arc<RawValue>, McpError> {
+    /// What `tools/list` answers `user`: exactly `ToolRegistry::list(user)`, in its (name) order,
+    /// marked private for caching because it differs per caller.
+    fn tool_list(&self, listed: &[&'static str]) -> ListToolsResult {
+        let tools =
+            listed.iter().filter_map(|name| self.inner.declarations.get(name).map(|d| d.tool.clone())).collect();
+        ListToolsResult::with_all_items(tools).with_ttl_ms(0).with_cache_scope(CacheScope::Private)
+    }
+
+    fn listed(&self, user: &UserContext) -> Vec<&'static str> {
+        self.inner.registry.list(user).into_iter().map(|t| t.name()).collect()
+    }
+
+    /// The `result` of `tools/list` for `user` as protocol versions before 2026-07-28 carry it,
+    /// encoded once per set of tools (a tool list is ~60 KB of schemas).
+    fn legacy_tool_list(&self, user: &UserContext) -> Result<Arc<RawValue>, McpError> {
+        let listed = self.listed(user);
         let mut lists = self.inner.encoded_lists.lock().unwrap_or_else(|p| p.into_inner());
         if let Some(encoded) = lists.get(&listed) {
             return Ok(encoded.clone());
         }
-        let encoded: Arc<RawValue> = serde_json::value::to_raw_value(&declared(&listed))
+        let result = stateless::for_legacy_peer(ServerResult::ListToolsResult(self.tool_list(&listed)));
+        let encoded: Arc<RawValue> = serde_json::value::to_raw_value(&result)
             .map_err(|e| McpError::internal_error(format!("cannot encode the tool list: {e}"), None))?
             .into();
         if lists.len() >= MAX_ENCODED_LISTS {
@@ -190,6 +202,17 @@ impl McpServer {
         }
         lists.insert(listed, encoded.clone());
         Ok(encoded)
+    }
+
+    /// `tools/call` of a tool that only reads, or `None` when the tool is unknown or writes:
+    /// those take the handler's full path (an unknown name is audited and a protocol error; a
+    /// write may need the user's confirmation).
+    async fn call_read_only(&self, user: &UserContext, name: &str, args: Value) -> Option<CallToolResult> {
+        let tool = self.inner.registry.get(name)?;
+        if tool.writes() {
+            return None;
+        }
+        Some(self.run(user, name, args).await)
     }
 
     /// Runs a call through the registry and shapes the result for MCP.
@@ -399,23 +422,7 @@ impl ServerHandler for McpServer {
         context: RequestContext<RoleServer>,
     ) -> Result<ListToolsResult, McpError> {
         let user = self.user(&context).await?;
-        let listed: Vec<&'static str> = self.inner.registry.list(&user).into_iter().map(|t| t.name()).collect();
-        let declared = |names: &[&'static str]| -> Vec<McpTool> {
-            names.iter().filter_map(|name| self.inner.declarations.get(name).map(|d| d.tool.clone())).collect()
-        };
-        let splice = context
-            .extensions
-            .get::<::http::request::Parts>()
-            .and_then(|parts| parts.extensions.get::<http::EncodedToolList>());
-        let tools = match splice {
-            // The HTTP layer puts the encoded array into the answer (see `http::EncodedToolList`).
-            Some(slot) => {
-                slot.fill(self.encoded_tool_list(listed, declared)?);
-                Vec::new()
-            }
-            None => declared(&listed),
-        };
-        Ok(ListToolsResult::with_all_items(tools).with_ttl_ms(0).with_cache_scope(CacheScope::Private))
+        Ok(self.tool_list(&self.listed(&user)))
     }
 
     fn get_tool(&self, name: &str) -> Option<McpTool> {

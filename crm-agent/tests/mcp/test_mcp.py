@@ -226,6 +226,45 @@ async def test_http_stateless_mode_serves_reads_and_refuses_unconfirmable_writes
         assert write.is_error and "cannot ask its user" in write.content[0].text
 
 
+async def test_http_stateless_direct_answers_equal_rmcps(demo: Demo, stateless_url: str) -> None:
+    # Stateless `tools/list` and read-only `tools/call` are answered without rmcp's per-request
+    # service, but only for requests without an Origin header: the same request from an allowed
+    # origin goes through rmcp, so the two answers can be compared byte for byte (as JSON).
+    calls = [
+        ("tools/list", {}),
+        ("tools/list", None),
+        ("tools/call", {"name": "get_current_organization", "arguments": {}}),
+        ("tools/call", {"name": "list_customers", "arguments": {"limit": 2}}),
+        ("tools/call", {"name": "list_customers"}),
+        ("tools/call", {"name": "get_customer", "arguments": {"customer_id": "cus_missing"}}),
+        ("tools/call", {"name": "list_customers", "arguments": {"limit": "many"}}),
+        ("tools/call", {"name": "list_leads", "arguments": {}}),
+        ("tools/call", {"name": "get_dashboard_stats", "arguments": {}}),
+        ("tools/call", {"name": "create_customer", "arguments": {"name": "Direct"}}),
+        ("tools/call", {"name": "no_such_tool", "arguments": {}}),
+    ]
+    async with httpx2.AsyncClient(timeout=10) as raw:
+        for user in ["acme-owner", "acme-customer", "acme-rep"]:
+            for version in ["2025-06-18", "2025-11-25"]:
+                for n, (method, params) in enumerate(calls):
+                    body = {"jsonrpc": "2.0", "id": n if n % 2 else f"req-{n}", "method": method}
+                    if params is not None:
+                        body["params"] = params
+                    headers = {
+                        **MCP_HEADERS,
+                        "Authorization": f"Bearer {demo.tokens[user]}",
+                        "MCP-Protocol-Version": version,
+                    }
+                    direct = await raw.post(stateless_url, json=body, headers=headers)
+                    via_rmcp = await raw.post(
+                        stateless_url, json=body, headers={**headers, "Origin": "http://localhost:5173"}
+                    )
+                    what = f"{user} {version} {body}"
+                    assert direct.status_code == via_rmcp.status_code == 200, what
+                    assert direct.headers["content-type"] == via_rmcp.headers["content-type"], what
+                    assert direct.json() == via_rmcp.json(), what
+
+
 async def test_two_organizations_concurrently_never_see_each_other(demo: Demo, http_url: str) -> None:
     seen: dict[str, set[str]] = {"acme-owner": set(), "globex-owner": set()}
     orgs: dict[str, str] = {}
