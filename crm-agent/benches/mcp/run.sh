@@ -60,15 +60,23 @@ check() {
     case "$answer" in *'"isError":true'*) echo "tool error from $1: $answer" >&2; exit 1 ;; esac
 }
 
-# load NAME URL BODY: runs wrk, prints one summary line on stderr and the requests/s on stdout.
+# cpu_ticks PID: the process's user + system CPU time so far, in clock ticks.
+cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
+
+# load NAME URL BODY PID: runs wrk, prints one summary line on stderr (with the server's CPU
+# time per request, from /proc/PID/stat) and the requests/s on stdout.
 load() {
-    local out rps p50 p99 errors
+    local out rps p50 p99 errors requests before after
+    before=$(cpu_ticks "$4")
     out=$(MCP_TOKEN=$token MCP_BODY=$3 wrk -t"$THREADS" -c"$CONNECTIONS" -d"$DURATION" --latency -s "$here/mcp_request.lua" "$2")
+    after=$(cpu_ticks "$4")
     rps=$(awk '/Requests\/sec/ {print $2}' <<<"$out")
     p50=$(awk '$1 == "50%" {print $2}' <<<"$out")
     p99=$(awk '$1 == "99%" {print $2}' <<<"$out")
     errors=$(awk '/Non-2xx/ {print $5}' <<<"$out")
-    printf '%-44s %10s req/s   p50 %-9s p99 %-9s non-2xx %s\n' "$1" "$rps" "$p50" "$p99" "${errors:-0}" >&2
+    requests=$(awk '/requests in/ {print $1}' <<<"$out")
+    printf '%-44s %10s req/s   p50 %-9s p99 %-9s non-2xx %s   server CPU %s us/req\n' "$1" "$rps" "$p50" "$p99" \
+        "${errors:-0}" "$(python3 -c "print(round(($after - $before) * 1e6 / $(getconf CLK_TCK) / $requests, 1))")" >&2
     echo "$rps"
 }
 
@@ -80,8 +88,8 @@ wait_for_port $port
 url=http://127.0.0.1:$port/mcp
 check "$url" "$call_body"
 check "$url" "$list_body"
-ours=$(load "crm-agent tools/call get_customer" "$url" "$call_body")
-load "crm-agent tools/list (acme-owner, 65 tools)" "$url" "$list_body" >/dev/null
+ours=$(load "crm-agent tools/call get_customer" "$url" "$call_body" "${pids[0]}")
+load "crm-agent tools/list (acme-owner, 65 tools)" "$url" "$list_body" "${pids[0]}" >/dev/null
 kill "${pids[0]}"; pids=()
 
 echo "== FastMCP peer (Python) over the same file"
@@ -94,5 +102,5 @@ pids+=($!)
 wait_for_port $peer_port
 peer_url=http://127.0.0.1:$peer_port/mcp
 check "$peer_url" "$call_body"
-theirs=$(load "FastMCP tools/call get_customer" "$peer_url" "$call_body")
+theirs=$(load "FastMCP tools/call get_customer" "$peer_url" "$call_body" "${pids[0]}")
 python3 -c "print(f'ratio crm-agent / FastMCP (tools/call get_customer): {float($ours) / float($theirs):.1f}x')"
