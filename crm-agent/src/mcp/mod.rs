@@ -28,7 +28,6 @@ use rmcp::model::{
 };
 use rmcp::service::RequestContext;
 use rmcp::{ErrorData as McpError, RoleServer, ServerHandler};
-use serde_json::value::RawValue;
 use serde_json::{Value, json};
 
 use crate::actions;
@@ -82,7 +81,7 @@ struct Inner {
     declarations: BTreeMap<&'static str, Declaration>,
     /// The `result` of `tools/list` encoded as JSON, per set of listed tools (a handful: one per
     /// role or grant set), for the stateless direct answers (see [`stateless`]).
-    encoded_lists: Mutex<HashMap<Vec<&'static str>, Arc<RawValue>>>,
+    encoded_lists: Mutex<HashMap<Vec<&'static str>, Arc<stateless::ListAnswer>>>,
 }
 
 /// Most encoded tool lists kept; past it the cache starts over (only many custom grant sets
@@ -185,18 +184,19 @@ impl McpServer {
         self.inner.registry.list(user).into_iter().map(|t| t.name()).collect()
     }
 
-    /// The `result` of `tools/list` for `user` as protocol versions before 2026-07-28 carry it,
-    /// encoded once per set of tools (a tool list is ~60 KB of schemas).
-    fn legacy_tool_list(&self, user: &UserContext) -> Result<Arc<RawValue>, McpError> {
+    /// The answer to `tools/list` for `user` as protocol versions before 2026-07-28 carry it,
+    /// encoded (and compressed) once per set of tools.
+    fn legacy_tool_list(&self, user: &UserContext) -> Result<Arc<stateless::ListAnswer>, McpError> {
         let listed = self.listed(user);
         let mut lists = self.inner.encoded_lists.lock().unwrap_or_else(|p| p.into_inner());
         if let Some(encoded) = lists.get(&listed) {
             return Ok(encoded.clone());
         }
+        let cannot =
+            |e: &dyn std::fmt::Display| McpError::internal_error(format!("cannot encode the tool list: {e}"), None);
         let result = stateless::for_legacy_peer(ServerResult::ListToolsResult(self.tool_list(&listed)));
-        let encoded: Arc<RawValue> = serde_json::value::to_raw_value(&result)
-            .map_err(|e| McpError::internal_error(format!("cannot encode the tool list: {e}"), None))?
-            .into();
+        let result = serde_json::value::to_raw_value(&result).map_err(|e| cannot(&e))?;
+        let encoded = Arc::new(stateless::ListAnswer::new(&result).map_err(|e| cannot(&e))?);
         if lists.len() >= MAX_ENCODED_LISTS {
             lists.clear();
         }

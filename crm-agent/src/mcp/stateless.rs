@@ -23,15 +23,17 @@
 //! - the tool exists and does not write (writes may need the user's confirmation, and unknown
 //!   names are protocol errors: both rmcp's path).
 
-use std::sync::Arc;
+use std::convert::Infallible;
 
 use axum::body::Body;
 use axum::extract::Request;
 use axum::http::header::AsHeaderName;
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
+use bytes::Bytes;
+use flate2::{Compress, Compression, FlushCompress, Status};
 use rmcp::model::{JsonObject, ProtocolVersion, RequestId, ServerJsonRpcMessage, ServerResult};
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 use serde_json::Value;
 use serde_json::value::RawValue;
 
@@ -97,16 +99,15 @@ impl DirectPath {
             // Framing is hyper's: only a body cut short (a dropped connection) gets here.
             return Ok((StatusCode::BAD_REQUEST, "Bad Request: incomplete body").into_response());
         };
-        match self.result(user, &bytes).await {
-            Some(body) => {
-                Ok(([(header::CONTENT_TYPE, HeaderValue::from_static("application/json"))], body).into_response())
-            }
+        let gzip = accepts_gzip(&parts.headers);
+        match self.answer_to(user, &bytes, gzip).await {
+            Some(answered) => Ok(answered),
             None => Err(Request::from_parts(parts, Body::from(bytes))),
         }
     }
 
-    /// The encoded answer to `body`, or `None` when it is not a request this module takes.
-    async fn result(&self, user: &UserContext, body: &[u8]) -> Option<Vec<u8>> {
+    /// The answer to `body`, or `None` when it is not a request this module takes.
+    async fn answer_to(&self, user: &UserContext, body: &[u8], gzip: bool) -> Option<Response> {
         let message: Message = serde_json::from_slice(body).ok()?;
         if message.jsonrpc != "2.0" {
             return None;
@@ -118,8 +119,8 @@ impl DirectPath {
                     serde_json::from_str::<NoParams>(params).ok()?;
                 }
                 // (Should encoding ever fail, rmcp's path answers with its error.)
-                let result = self.server.legacy_tool_list(user).ok()?;
-                serde_json::to_vec(&Answer { jsonrpc: "2.0", id: message.id, result }).ok()
+                let list = self.server.legacy_tool_list(user).ok()?;
+                list.answer(&message.id, gzip).ok()
             }
             "tools/call" => {
                 let call: CallParams = serde_json::from_str(params?).ok()?;
@@ -127,7 +128,8 @@ impl DirectPath {
                 let result = self.server.call_read_only(user, &call.name, args).await?;
                 let answer =
                     ServerJsonRpcMessage::response(for_legacy_peer(ServerResult::CallToolResult(result)), message.id);
-                serde_json::to_vec(&answer).ok()
+                let body = serde_json::to_vec(&answer).ok()?;
+                Some(([(header::CONTENT_TYPE, HeaderValue::from_static("application/json"))], body).into_response())
             }
             _ => None,
         }
@@ -179,12 +181,97 @@ fn single(headers: &HeaderMap, name: impl AsHeaderName) -> Option<&str> {
     }
 }
 
-/// A JSON-RPC answer around an already encoded result.
-#[derive(Serialize)]
-struct Answer {
-    jsonrpc: &'static str,
-    id: RequestId,
-    result: Arc<RawValue>,
+/// A `tools/list` answer for one set of tools, encoded once: the JSON up to the request's id,
+/// and the same bytes gzip-compressed for clients that accept gzip (the official Python
+/// client's HTTP stack does). A list is ~185 KB of schemas and compresses to a tenth of that;
+/// compressing it per request would cost more than sending it.
+pub(super) struct ListAnswer {
+    /// `{"jsonrpc":"2.0","result":{…}`: the id and the closing brace follow.
+    json: Bytes,
+    /// A gzip header, then `json` deflated and flushed to a byte boundary, in non-final
+    /// blocks: each answer appends a final block with its id, and the gzip trailer.
+    gzip: Bytes,
+    /// CRC-32 of `json` (the trailer's checksum covers the whole answer).
+    crc: u32,
+}
+
+/// A gzip member header: deflate, no name or comment, no time, unknown OS.
+const GZIP_HEADER: [u8; 10] = [0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 0xff];
+
+impl ListAnswer {
+    /// From the encoded `result` of `tools/list`.
+    pub(super) fn new(result: &RawValue) -> std::io::Result<Self> {
+        let mut json = Vec::with_capacity(result.get().len() + 32);
+        json.extend_from_slice(br#"{"jsonrpc":"2.0","result":"#);
+        json.extend_from_slice(result.get().as_bytes());
+        let mut gzip = GZIP_HEADER.to_vec();
+        deflate(&json, FlushCompress::Sync, &mut gzip)?;
+        let crc = crc32fast::hash(&json);
+        Ok(ListAnswer { json: json.into(), gzip: gzip.into(), crc })
+    }
+
+    /// The answer to the request `id`, gzip-encoded if `gzip`. The body goes out as two
+    /// chunks, the shared encoded list and this answer's end, so the list is never copied.
+    fn answer(&self, id: &RequestId, gzip: bool) -> std::io::Result<Response> {
+        let mut end = br#","id":"#.to_vec();
+        serde_json::to_writer(&mut end, id)?;
+        end.push(b'}');
+        let (head, end) = if gzip {
+            let mut checksum = crc32fast::Hasher::new_with_initial_len(self.crc, self.json.len() as u64);
+            checksum.update(&end);
+            // A fresh deflate stream never refers back into the list's blocks, and the list's
+            // last block ended on a byte boundary: the two together are one valid stream.
+            let mut last = Vec::new();
+            deflate(&end, FlushCompress::Finish, &mut last)?;
+            last.extend_from_slice(&checksum.finalize().to_le_bytes());
+            // ISIZE: the uncompressed length modulo 2^32.
+            last.extend_from_slice(&((self.json.len() + end.len()) as u32).to_le_bytes());
+            (self.gzip.clone(), last)
+        } else {
+            (self.json.clone(), end)
+        };
+        let length = head.len() + end.len();
+        let chunks = [Ok::<_, Infallible>(head), Ok(Bytes::from(end))];
+        let mut response = Response::new(Body::from_stream(futures::stream::iter(chunks)));
+        let headers = response.headers_mut();
+        headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
+        headers.insert(header::CONTENT_LENGTH, HeaderValue::from(length));
+        headers.insert(header::VARY, HeaderValue::from_static("accept-encoding"));
+        if gzip {
+            headers.insert(header::CONTENT_ENCODING, HeaderValue::from_static("gzip"));
+        }
+        Ok(response)
+    }
+}
+
+/// Raw-deflates all of `input` onto `out`, ending with `flush`.
+fn deflate(input: &[u8], flush: FlushCompress, out: &mut Vec<u8>) -> std::io::Result<()> {
+    let mut compress = Compress::new(Compression::default(), false);
+    loop {
+        out.reserve(input.len() / 4 + 64);
+        let consumed = compress.total_in() as usize;
+        let status = compress.compress_vec(&input[consumed..], out, flush)?;
+        let all_in = compress.total_in() as usize == input.len();
+        let done = match flush {
+            FlushCompress::Finish => status == Status::StreamEnd,
+            // Flushed once the compressor stopped short of filling the space it had.
+            _ => all_in && out.len() < out.capacity(),
+        };
+        if done {
+            return Ok(());
+        }
+    }
+}
+
+/// Whether the request's `Accept-Encoding` names gzip (with a nonzero quality, if any).
+fn accepts_gzip(headers: &HeaderMap) -> bool {
+    headers.get_all(header::ACCEPT_ENCODING).iter().filter_map(|v| v.to_str().ok()).flat_map(|v| v.split(',')).any(
+        |entry| {
+            let mut parts = entry.split(';').map(str::trim);
+            parts.next().is_some_and(|coding| coding.eq_ignore_ascii_case("gzip"))
+                && parts.all(|p| !p.strip_prefix("q=").is_some_and(|q| q.parse::<f32>().is_ok_and(|q| q <= 0.0)))
+        },
+    )
 }
 
 #[cfg(test)]
@@ -244,6 +331,45 @@ mod tests {
         let twice: Vec<_> = PLAIN.iter().copied().chain([("mcp-protocol-version", "2025-06-18")]).collect();
         assert!(!taken(&twice));
         assert!(!takes(&Method::GET, &headers(PLAIN), &[], 1024));
+    }
+
+    /// Each answer built from the one cached list is a complete JSON-RPC answer, and its gzip
+    /// form (the cached deflate blocks, the answer's own final block, the combined trailer)
+    /// decompresses to exactly the same bytes.
+    #[tokio::test]
+    async fn list_answers_and_their_gzip_forms_agree() {
+        use std::io::Read;
+        let schemas: Vec<Value> = (0..200).map(|i| serde_json::json!({"name": format!("tool_{i}"), "n": i})).collect();
+        let result = serde_json::value::to_raw_value(&serde_json::json!({"tools": schemas})).unwrap();
+        let list = ListAnswer::new(&result).unwrap();
+        for id in [RequestId::Number(7), RequestId::String("req-\"x\"".into())] {
+            let plain = list.answer(&id, false).unwrap();
+            assert!(plain.headers().get(header::CONTENT_ENCODING).is_none());
+            let length: usize = plain.headers()[header::CONTENT_LENGTH].to_str().unwrap().parse().unwrap();
+            let plain = axum::body::to_bytes(plain.into_body(), usize::MAX).await.unwrap();
+            assert_eq!(plain.len(), length);
+            let decoded: Value = serde_json::from_slice(&plain).unwrap();
+            assert_eq!(decoded["id"], serde_json::to_value(&id).unwrap());
+            assert_eq!(decoded["result"]["tools"][199]["name"], "tool_199");
+
+            let zipped = list.answer(&id, true).unwrap();
+            assert_eq!(zipped.headers()[header::CONTENT_ENCODING], "gzip");
+            let zipped = axum::body::to_bytes(zipped.into_body(), usize::MAX).await.unwrap();
+            assert!(zipped.len() < plain.len() / 4, "{} of {}", zipped.len(), plain.len());
+            let mut unzipped = Vec::new();
+            flate2::read::GzDecoder::new(&zipped[..]).read_to_end(&mut unzipped).unwrap();
+            assert_eq!(unzipped, plain);
+        }
+    }
+
+    #[test]
+    fn gzip_is_taken_only_when_accepted() {
+        let accepts = |value: &'static str| accepts_gzip(&headers(&[("accept-encoding", value)]));
+        assert!(accepts("gzip, deflate"));
+        assert!(accepts("br;q=1.0, GZIP;q=0.5"));
+        assert!(!accepts("gzip;q=0"));
+        assert!(!accepts("deflate, br"));
+        assert!(!accepts_gzip(&HeaderMap::new()));
     }
 
     #[test]
