@@ -6,3 +6,8 @@ wrk.headers["Accept"] = "application/json, text/event-stream"
 wrk.headers["MCP-Protocol-Version"] = "2025-06-18"
 wrk.headers["Authorization"] = "Bearer " .. os.getenv("MCP_TOKEN")
 wrk.body = os.getenv("MCP_BODY")
+-- MCP_ACCEPT_ENCODING=gzip asks for a compressed answer, as the official Python client does.
+local encoding = os.getenv("MCP_ACCEPT_ENCODING")
+if encoding ~= nil and encoding ~= "" then
+    wrk.headers["Accept-Encoding"] = encoding
+end

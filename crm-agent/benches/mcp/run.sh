@@ -5,7 +5,8 @@
 #   crm-agent/benches/mcp/run.sh            # 100,000 customers, 10 s per measurement
 #   DURATION=5s CONNECTIONS=32 CUSTOMERS=20000 crm-agent/benches/mcp/run.sh
 #
-# Prints requests/s and latency percentiles for `tools/call get_customer` and `tools/list` on
+# Prints requests/s and latency percentiles for `tools/call get_customer` and `tools/list`
+# (plain, then with `Accept-Encoding: gzip` as the official Python client sends it) on
 # crm-agent (stateless JSON mode, as a horizontally scaled deployment runs it), then the same
 # `tools/call` on the FastMCP peer, and the ratio.
 set -euo pipefail
@@ -68,7 +69,7 @@ cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
 load() {
     local out rps p50 p99 errors requests before after
     before=$(cpu_ticks "$4")
-    out=$(MCP_TOKEN=$token MCP_BODY=$3 wrk -t"$THREADS" -c"$CONNECTIONS" -d"$DURATION" --latency -s "$here/mcp_request.lua" "$2")
+    out=$(MCP_TOKEN=$token MCP_BODY=$3 MCP_ACCEPT_ENCODING=${MCP_ACCEPT_ENCODING:-} wrk -t"$THREADS" -c"$CONNECTIONS" -d"$DURATION" --latency -s "$here/mcp_request.lua" "$2")
     after=$(cpu_ticks "$4")
     rps=$(awk '/Requests\/sec/ {print $2}' <<<"$out")
     p50=$(awk '$1 == "50%" {print $2}' <<<"$out")
@@ -90,6 +91,7 @@ check "$url" "$call_body"
 check "$url" "$list_body"
 ours=$(load "crm-agent tools/call get_customer" "$url" "$call_body" "${pids[0]}")
 load "crm-agent tools/list (acme-owner, 65 tools)" "$url" "$list_body" "${pids[0]}" >/dev/null
+MCP_ACCEPT_ENCODING=gzip load "crm-agent tools/list, Accept-Encoding: gzip" "$url" "$list_body" "${pids[0]}" >/dev/null
 kill "${pids[0]}"; pids=()
 
 echo "== FastMCP peer (Python) over the same file"
