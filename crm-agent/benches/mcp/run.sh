@@ -24,12 +24,21 @@ fi
 cargo build --release --locked -q -p crm-agent
 bin=target/x86_64-unknown-linux-gnu/release/crm-agent
 mkdir -p target/bench-data
-db_file=$PWD/target/bench-data/mcp-${CUSTOMERS}c.db
-db=sqlite://$db_file
-if [ ! -f "$db_file" ]; then
-    echo "seeding $CUSTOMERS customers into $db_file" >&2
-    "$bin" seed --db "$db" --quiet --customers "$CUSTOMERS" --leads 1000 --deals 2000 --issues 200 --orders 200 --activities 200
+seeded=$PWD/target/bench-data/mcp-${CUSTOMERS}c.seeded.db
+if [ ! -f "$seeded.done" ]; then
+    echo "seeding $CUSTOMERS customers into $seeded" >&2
+    rm -f "$seeded" "$seeded-wal" "$seeded-shm"
+    "$bin" seed --db "sqlite://$seeded" --quiet --customers "$CUSTOMERS" --leads 1000 --deals 2000 --issues 200 --orders 200 --activities 200
+    touch "$seeded.done"
 fi
+# Every run starts from the same data: each call's audit event stays in the database, and a
+# million of them from earlier runs would slow this run's writes down. (The copy takes the
+# write-ahead log too, if the seeding left one.)
+db_file=$PWD/target/bench-data/mcp-${CUSTOMERS}c.db
+rm -f "$db_file" "$db_file-wal" "$db_file-shm"
+cp "$seeded" "$db_file"
+if [ -f "$seeded-wal" ]; then cp "$seeded-wal" "$db_file-wal"; fi
+db=sqlite://$db_file
 token=$("$bin" token create --db "$db" --user acme-owner --name mcp-bench)
 customer=$("$bin" call list_customers --db "$db" --user acme-owner --args '{"limit": 1}' |
     python3 -c 'import json, sys; print(json.load(sys.stdin)["items"][0]["id"])')
