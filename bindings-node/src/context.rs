@@ -54,22 +54,18 @@ struct ContextJson {
     display_name: Option<String>,
 }
 
-/// The core's context from its JSON text, read under `policy`: the principal as the policy
-/// names it, and the grants of the named roles added to the explicit ones.
+/// The core's context from its JSON text, read under `policy` (`Policy::host_context`).
 pub(crate) fn parse(json: &str, policy: &Policy) -> napi::Result<UserContext> {
     let given: ContextJson =
         serde_json::from_str(json).map_err(|e| errors::invalid(format!("the context is not valid: {e}")))?;
-    let role = policy.principal_for(&given.role).map_err(errors::to_napi)?;
-    let mut ctx = UserContext::new(given.user_id, given.organization_id, role);
+    let grants = given.grants.unwrap_or_default().iter().map(|g| g.parse()).collect::<crm_agent::Result<Vec<_>>>();
+    let roles = given.roles.unwrap_or_default();
+    let mut ctx = grants
+        .and_then(|grants| policy.host_context(given.user_id, given.organization_id, &given.role, grants, &roles))
+        .map_err(errors::to_napi)?;
     ctx.employee_id = given.employee_id.map(Into::into);
     ctx.customer_id = given.customer_id.map(Into::into);
     ctx.display_name = given.display_name;
-    for grant in given.grants.unwrap_or_default() {
-        ctx.grants.insert(grant.parse().map_err(errors::to_napi)?);
-    }
-    if let Some(roles) = given.roles.filter(|roles| !roles.is_empty()) {
-        ctx.grants.extend(policy.grants_of_roles(&roles).map_err(errors::to_napi)?);
-    }
     Ok(ctx)
 }
 

@@ -5,7 +5,7 @@ use std::sync::{Arc, LazyLock, Mutex, Weak};
 
 use crm_agent::domain::{CustomerId, EmployeeId, OrganizationId};
 use crm_agent::policy::Grant;
-use crm_agent::{Error, Policy, Role, UserContext};
+use crm_agent::{Error, Policy, UserContext};
 use pyo3::prelude::*;
 
 use crate::errors::IntoPyResult;
@@ -31,7 +31,6 @@ pub(crate) struct PyUserContext {
     grants: Vec<String>,
     #[pyo3(get)]
     display_name: Option<String>,
-    principal: Role,
     parsed_grants: BTreeSet<Grant>,
     /// The core context as last built, and for which policy: a context object is usually
     /// reused for many calls, and this keeps the conversion out of each of them. (The `Weak`
@@ -63,7 +62,8 @@ impl PyUserContext {
         if organization_id.trim().is_empty() {
             return Err(Error::invalid("organization_id must not be empty")).py();
         }
-        let principal = BUILTIN.principal_for(&role).py()?;
+        // An unknown role fails here, before any policy is at hand.
+        BUILTIN.principal_for(&role).py()?;
         let parsed_grants =
             grants.iter().map(|g| g.parse::<Grant>()).collect::<crm_agent::Result<BTreeSet<_>>>().py()?;
         Ok(PyUserContext {
@@ -75,7 +75,6 @@ impl PyUserContext {
             roles,
             grants,
             display_name,
-            principal,
             parsed_grants,
             resolved: Mutex::new(None),
         })
@@ -103,19 +102,14 @@ impl PyUserContext {
         Ok(ctx)
     }
 
-    /// The core context under `policy`: the principal as the policy names it, and the grants
-    /// of the named roles added.
+    /// The core context under `policy` (`Policy::host_context`).
     fn build(&self, policy: &Policy) -> crm_agent::Result<UserContext> {
-        let mut ctx = UserContext::new(
-            self.user_id.clone(),
-            OrganizationId::from(self.organization_id.clone()),
-            policy.principal_for(&self.role).unwrap_or(self.principal),
-        );
+        let organization = OrganizationId::from(self.organization_id.clone());
+        let grants = self.parsed_grants.iter().copied();
+        let mut ctx = policy.host_context(self.user_id.clone(), organization, &self.role, grants, &self.roles)?;
         ctx.employee_id = self.employee_id.clone().map(EmployeeId::from);
         ctx.customer_id = self.customer_id.clone().map(CustomerId::from);
         ctx.display_name = self.display_name.clone();
-        ctx.grants = self.parsed_grants.clone();
-        ctx.grants.extend(policy.grants_of_roles(&self.roles)?);
         Ok(ctx)
     }
 
@@ -130,7 +124,6 @@ impl PyUserContext {
             roles: Vec::new(),
             grants: ctx.grants.iter().map(|g| g.to_string()).collect(),
             display_name: ctx.display_name.clone(),
-            principal: ctx.role,
             parsed_grants: ctx.grants.clone(),
             resolved: Mutex::new(None),
         }

@@ -170,3 +170,18 @@ fn grants_of_named_policy_roles() {
     assert_eq!(err.kind(), crm_agent::ErrorKind::InvalidArgument);
     assert!(err.to_string().contains("unknown role `pirate`") && err.to_string().contains("sales_rep"), "{err}");
 }
+
+#[test]
+fn a_host_context_reads_role_names_grants_and_system_roles() {
+    let policy = Policy::from_toml("[role_names]\nmanager = \"employee\"\n").unwrap();
+    let explicit: crm_agent::policy::Grant = "deal:read".parse().unwrap();
+    let ctx = policy.host_context("u1", "org_1", "manager", [explicit], &["support_agent".into()]).unwrap();
+    assert_eq!(ctx.role, crm_agent::Role::Employee);
+    let support = policy.grants_of_roles(&["support_agent".into()]).unwrap();
+    assert!(ctx.grants.contains(&explicit) && support.is_subset(&ctx.grants));
+    assert_eq!(ctx.grants.len(), support.len() + usize::from(!support.contains(&explicit)));
+    for (role, roles) in [("wizard", vec![]), ("manager", vec!["pirate".to_owned()])] {
+        let err = policy.host_context("u1", "org_1", role, [], &roles).unwrap_err();
+        assert_eq!(err.kind(), crm_agent::ErrorKind::InvalidArgument, "{role} {roles:?}");
+    }
+}

@@ -204,6 +204,24 @@ impl Policy {
         Ok(grants)
     }
 
+    /// The context of a caller that a host describes itself: `role` by any name this policy
+    /// knows ([`principal_for`](Self::principal_for)), the explicit `grants`, and the grants of
+    /// the policy's system `roles` ([`grants_of_roles`](Self::grants_of_roles)). The Python and
+    /// Node bindings build their contexts here, so both read a host's context the same way.
+    pub fn host_context(
+        &self,
+        user_id: impl Into<String>,
+        organization_id: impl Into<crate::domain::OrganizationId>,
+        role: &str,
+        grants: impl IntoIterator<Item = Grant>,
+        roles: &[String],
+    ) -> Result<UserContext> {
+        let mut ctx = UserContext::new(user_id, organization_id, self.principal_for(role)?);
+        ctx.grants.extend(grants);
+        ctx.grants.extend(self.grants_of_roles(roles)?);
+        Ok(ctx)
+    }
+
     /// The system roles to seed into a new organization.
     pub fn system_roles(&self) -> Vec<NewRoleDefinition> {
         self.system_roles
