@@ -172,14 +172,16 @@ impl McpServer {
         }
     }
 
-    /// What `tools/list` answers `user`: exactly `ToolRegistry::list(user)`, in its (name) order,
-    /// marked private for caching because it differs per caller.
+    /// What `tools/list` answers for the tools `listed` (see [`Self::listed`]), marked private
+    /// for caching because it differs per caller.
     fn tool_list(&self, listed: &[&'static str]) -> ListToolsResult {
         let tools =
             listed.iter().filter_map(|name| self.inner.declarations.get(name).map(|d| d.tool.clone())).collect();
         ListToolsResult::with_all_items(tools).with_ttl_ms(0).with_cache_scope(CacheScope::Private)
     }
 
+    /// The names of the tools `user` may use: exactly `ToolRegistry::list(user)`, in its (name)
+    /// order.
     fn listed(&self, user: &UserContext) -> Vec<&'static str> {
         self.inner.registry.list(user).into_iter().map(|t| t.name()).collect()
     }
