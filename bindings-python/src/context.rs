@@ -1,7 +1,7 @@
 //! `crm_agent.UserContext`: who is calling, built by the host from its own session.
 
 use std::collections::BTreeSet;
-use std::sync::{Arc, LazyLock, Mutex, Weak};
+use std::sync::{Arc, Mutex, Weak};
 
 use crm_agent::domain::{CustomerId, EmployeeId, OrganizationId};
 use crm_agent::policy::Grant;
@@ -38,9 +38,6 @@ pub(crate) struct PyUserContext {
     resolved: Mutex<Option<(Weak<Policy>, Arc<UserContext>)>>,
 }
 
-/// The built-in policy, parsed once (for checking role names when a context is built).
-static BUILTIN: LazyLock<Policy> = LazyLock::new(Policy::builtin);
-
 #[pymethods]
 impl PyUserContext {
     #[new]
@@ -62,8 +59,8 @@ impl PyUserContext {
         if organization_id.trim().is_empty() {
             return Err(Error::invalid("organization_id must not be empty")).py();
         }
-        // An unknown role fails here, before any policy is at hand.
-        BUILTIN.principal_for(&role).py()?;
+        // `role` is read under the agent's policy, which may name host roles of its own: an
+        // unknown one fails (INVALID_ARGUMENT) on the first call that uses this context.
         let parsed_grants =
             grants.iter().map(|g| g.parse::<Grant>()).collect::<crm_agent::Result<BTreeSet<_>>>().py()?;
         Ok(PyUserContext {

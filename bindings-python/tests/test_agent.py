@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import pathlib
 
 import crm_agent
 import pytest
@@ -67,8 +68,10 @@ def test_errors_map_to_exceptions_with_the_core_kind(demo: Demo) -> None:
     with pytest.raises(crm_agent.InvalidArgument) as invalid:
         demo.agent.call_tool(demo.owner, "create_customer", {"name": "x", "customer_type": "martian"})
     assert "customer_type" in str(invalid.value)
-    with pytest.raises(crm_agent.InvalidArgument):
-        crm_agent.UserContext("u", "org", "wizard")
+    # A role is read under the agent's policy, on first use (see test_a_context_is_read_under_the_policy).
+    wizard = crm_agent.UserContext("u", demo.owner.organization_id, "wizard")
+    with pytest.raises(crm_agent.InvalidArgument, match="wizard"):
+        demo.agent.tools(wizard)
     with pytest.raises(crm_agent.InvalidArgument, match="unknown role"):
         demo.agent.tools(crm_agent.UserContext("u", demo.owner.organization_id, "employee", roles=["pirate"]))
     for cls in (crm_agent.Conflict, crm_agent.ModelError, crm_agent.StoreError, crm_agent.Unsupported):
@@ -242,3 +245,24 @@ async def test_a_replayed_stream_needs_no_model() -> None:
     assert [e async for e in crm_agent.ChatStream.replay(events)] == events
     with pytest.raises(crm_agent.InvalidArgument):
         crm_agent.ChatStream.replay([{"type": "bogus"}])
+
+
+def test_a_context_is_read_under_the_policy(tmp_path: pathlib.Path) -> None:
+    policy = '[role_names]\nmanager = "employee"\n\n[roles.deal_desk]\ndescription = "Deals only."\ngrants = ["deal:read"]\n'
+    agent = crm_agent.Agent(database=f"sqlite:///{tmp_path / 'custom.db'}", policy=policy)
+    try:
+        agent.seed_demo()
+        organization_id = agent.context("acme-owner").organization_id
+        desk = crm_agent.UserContext("d", organization_id, "manager", roles=["deal_desk"])
+        assert len(agent.call_tool(desk, "list_deals", {"limit": 1})["items"]) == 1
+        with pytest.raises(crm_agent.PermissionDenied):
+            agent.call_tool(desk, "list_customers", {})
+        # The built-in policy knows neither the host role name nor the system role.
+        builtin = crm_agent.Agent(database=f"sqlite:///{tmp_path / 'custom.db'}")
+        try:
+            with pytest.raises(crm_agent.InvalidArgument, match="manager"):
+                builtin.tools(desk)
+        finally:
+            builtin.close()
+    finally:
+        agent.close()
