@@ -46,6 +46,7 @@ async fn dataset(rt_label: &str, options: &SeedOptions) -> SqlStore {
     if store.is_empty().await.expect("count") {
         let started = Instant::now();
         seed_demo(&store, options).await.expect("seed");
+        store.optimize().await.expect("optimize");
         eprintln!("seeded {} in {:.1}s", file.display(), started.elapsed().as_secs_f64());
     }
     store

@@ -130,3 +130,77 @@ async fn sqlite_search_indexes_survive_vacuum_and_match_like() {
         assert_eq!(found, scanned, "search {text:?}");
     }
 }
+
+/// A SQLite list reads a search's index matches first and, when there are few, just those rows
+/// by rowid; with many it walks the scope's index. Both must page through exactly the rows (and
+/// totals) a plain `LIKE` scan finds, inside the organization and its status filter.
+#[tokio::test]
+async fn sqlite_search_lists_agree_with_like_for_few_and_many_matches() {
+    use crm_agent::domain::{CustomerFilter, CustomerStatus, NewCustomer, NewOrganization, PageRequest};
+    use crm_agent::{Scope, Store};
+
+    let (store, dir) = common::sqlite_store().await;
+    let mut scopes = Vec::new();
+    for slug in ["many", "others"] {
+        let org = store.create_organization(NewOrganization::named(slug, slug)).await.unwrap();
+        let scope = Scope::organization(org.id.clone());
+        // 1,200 customers: every other one a "Harbor" (600 matches per organization, more than
+        // a list reads row by row), every 150th a "Lighthouse" (8: few).
+        let batch = (0..1200)
+            .map(|i| {
+                let word = if i % 150 == 0 {
+                    "Lighthouse"
+                } else if i % 2 == 0 {
+                    "Harbor"
+                } else {
+                    "Field"
+                };
+                let mut new = NewCustomer::named(format!("{word} {i:04}"));
+                new.status = if i % 3 == 0 { CustomerStatus::Vip } else { CustomerStatus::Active };
+                new
+            })
+            .collect();
+        store.import_customers(&scope, batch).await.unwrap();
+        scopes.push((org.id, scope));
+    }
+    let db = rusqlite::Connection::open(dir.path().join("crm.db")).unwrap();
+    let (org, scope) = &scopes[0];
+    for text in ["harbor", "LIGHTHOUSE", "r 00", "no such name"] {
+        for status in [None, Some(CustomerStatus::Vip)] {
+            let filter = CustomerFilter { search: Some(text.into()), status, ..Default::default() };
+            let mut found = Vec::new();
+            let mut page = PageRequest::first(7);
+            loop {
+                let listed = store.list_customers(scope, &filter, &page).await.unwrap();
+                found.extend(listed.items.iter().map(|c| c.id.to_string()));
+                let scanned_total: i64 = db
+                    .query_row(
+                        "SELECT COUNT(*) FROM customers WHERE organization_id = ?1 AND name LIKE ?2 \
+                         AND (?3 IS NULL OR status = ?3)",
+                        rusqlite::params![org.as_str(), format!("%{text}%"), status.map(|s| s.to_string())],
+                        |row| row.get(0),
+                    )
+                    .unwrap();
+                assert_eq!(listed.total as i64, scanned_total, "total of {text:?} ({status:?})");
+                match listed.next_cursor {
+                    Some(cursor) => page = PageRequest { cursor: Some(cursor), ..page },
+                    None => break,
+                }
+            }
+            let mut statement = db
+                .prepare(
+                    "SELECT id FROM customers WHERE organization_id = ?1 AND name LIKE ?2 \
+                     AND (?3 IS NULL OR status = ?3) ORDER BY id DESC",
+                )
+                .unwrap();
+            let scanned: Vec<String> = statement
+                .query_map(rusqlite::params![org.as_str(), format!("%{text}%"), status.map(|s| s.to_string())], |row| {
+                    row.get(0)
+                })
+                .unwrap()
+                .map(Result::unwrap)
+                .collect();
+            assert_eq!(found, scanned, "search {text:?} ({status:?})");
+        }
+    }
+}

@@ -314,6 +314,7 @@ async fn run(cli: Cli) -> crm_agent::Result<()> {
             let options = SeedOptions { customers, leads, deals, issues, orders, activities, seed, progress: !quiet };
             let started = std::time::Instant::now();
             let report = seed_demo(&store, &options).await?;
+            store.optimize().await?;
             println!("seeded {} in {:.1}s", redact(&db), started.elapsed().as_secs_f64());
             for org in &report.organizations {
                 println!("  organization {:<8} {}", org.slug, org.id);
@@ -562,6 +563,7 @@ async fn serve(
     if store.is_empty().await? {
         eprintln!("{} is empty: seeding the demo organizations", redact(&db));
         seed_demo(store.as_ref(), &SeedOptions::default()).await?;
+        store.optimize().await?;
     }
     let authenticator = crm_agent::auth::TokenAuthenticator::new(store.clone());
     let demo_users = if !no_demo && demo::has_demo_users(store.as_ref()).await? {

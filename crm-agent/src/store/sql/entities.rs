@@ -5,6 +5,7 @@ use super::codec::{self, Row, SqlValue};
 use super::query::{Reference, TextSearch, Visibility, Where};
 use crate::domain::*;
 use crate::error::Result;
+use crate::store::Scope;
 
 /// A table holding one kind of entity.
 pub(crate) struct Table {
@@ -293,6 +294,18 @@ pub(crate) fn customer_filter(w: &mut Where, f: &CustomerFilter) -> Result<()> {
     w.custom_fields(&f.custom_fields)
 }
 
+/// Counts what `f` lists from `customer_totals` when it filters on their groups only.
+pub(crate) fn customer_totals(w: &mut Where, scope: &Scope, f: &CustomerFilter) {
+    // Every field named, so a new filter cannot slip past this check.
+    let CustomerFilter { status, customer_type, assigned_to, search, custom_fields } = f;
+    if scope.customer_id().is_none() && assigned_to.is_none() && search.is_none() && custom_fields.is_empty() {
+        w.count_from_totals("customer_totals", scope, |t| {
+            t.eq("status", status.map(codec::text));
+            t.eq("customer_type", customer_type.map(codec::text));
+        });
+    }
+}
+
 pub(crate) fn customer_refs<'a>(assigned_to: Option<&'a EmployeeId>, lead: Option<&'a LeadId>) -> Vec<Reference<'a>> {
     vec![table_ref(&EMPLOYEES, assigned_to.map(EmployeeId::as_str)), table_ref(&LEADS, lead.map(LeadId::as_str))]
 }
@@ -404,6 +417,34 @@ pub(crate) fn lead_filter(w: &mut Where, f: &LeadFilter) -> Result<()> {
     w.eq("converted", f.converted);
     w.search(&LEAD_SEARCH, f.search.as_deref());
     w.custom_fields(&f.custom_fields)
+}
+
+/// Counts what `f` lists from `lead_totals` when it filters on their groups only.
+pub(crate) fn lead_totals(w: &mut Where, scope: &Scope, f: &LeadFilter) {
+    let LeadFilter {
+        qualification_status,
+        source,
+        min_score,
+        max_score,
+        assigned_to,
+        stage_id,
+        converted,
+        search,
+        custom_fields,
+    } = f;
+    let others_unset = min_score.is_none()
+        && max_score.is_none()
+        && assigned_to.is_none()
+        && stage_id.is_none()
+        && search.is_none()
+        && custom_fields.is_empty();
+    if scope.customer_id().is_none() && others_unset {
+        w.count_from_totals("lead_totals", scope, |t| {
+            t.eq("qualification_status", qualification_status.map(codec::text));
+            t.eq("source", source.map(codec::text));
+            t.eq("converted", *converted);
+        });
+    }
 }
 
 pub(crate) fn lead_refs<'a>(assigned_to: Option<&'a EmployeeId>, stage: Option<&'a StageId>) -> Vec<Reference<'a>> {
@@ -523,6 +564,36 @@ pub(crate) fn deal_filter(w: &mut Where, f: &DealFilter) -> Result<()> {
     w.cmp("value", "<=", f.max_value.map(codec::cents).transpose()?);
     w.search(&DEAL_SEARCH, f.search.as_deref());
     w.custom_fields(&f.custom_fields)
+}
+
+/// Counts what `f` lists from `deal_totals` when it filters on their groups only.
+pub(crate) fn deal_totals(w: &mut Where, scope: &Scope, f: &DealFilter) {
+    let DealFilter {
+        status,
+        stage_id,
+        pipeline_id,
+        priority,
+        assigned_to,
+        customer_id,
+        min_value,
+        max_value,
+        search,
+        custom_fields,
+    } = f;
+    let others_unset = pipeline_id.is_none()
+        && priority.is_none()
+        && assigned_to.is_none()
+        && customer_id.is_none()
+        && min_value.is_none()
+        && max_value.is_none()
+        && search.is_none()
+        && custom_fields.is_empty();
+    if scope.customer_id().is_none() && others_unset {
+        w.count_from_totals("deal_totals", scope, |t| {
+            t.eq("status", status.map(codec::text));
+            t.eq("stage_id", stage_id.as_ref().map(|s| s.as_str()));
+        });
+    }
 }
 
 // --- issues ----------------------------------------------------------------------------------
@@ -826,6 +897,10 @@ pub(crate) fn activity_patch(p: &ActivityPatch) -> Values {
 
 pub(crate) const ACTIVITY_SEARCH: TextSearch =
     TextSearch { index: "activities_search", columns: &["title", "description"] };
+
+/// Every table's search, with its SQLite index.
+pub(crate) const SEARCHES: [&TextSearch; 7] =
+    [&EMPLOYEE_SEARCH, &CUSTOMER_SEARCH, &LEAD_SEARCH, &DEAL_SEARCH, &ISSUE_SEARCH, &ORDER_SEARCH, &ACTIVITY_SEARCH];
 
 pub(crate) fn activity_filter(w: &mut Where, f: &ActivityFilter) {
     w.eq("activity_type", f.activity_type.map(codec::text));

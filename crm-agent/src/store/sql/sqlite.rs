@@ -111,6 +111,32 @@ impl SqliteDb {
         }
     }
 
+    /// Runs `work` on the blocking pool with one connection, inside one read transaction:
+    /// every statement it runs sees the same snapshot of the database, so (for instance) a
+    /// list's page and its total agree while writers commit.
+    pub(crate) async fn read_snapshot<T: Send + 'static>(
+        &self,
+        work: impl FnOnce(&Snapshot<'_>) -> Result<T> + Send + 'static,
+    ) -> Result<T> {
+        match &self.readers {
+            Some(readers) => {
+                let loan = self.borrow_reader(readers).await?;
+                let (loan, result) = blocking(move || {
+                    let result = in_read_transaction(&loan.connection, work);
+                    Ok((loan, result))
+                })
+                .await?;
+                self.give_back(readers, loan);
+                result
+            }
+            None => {
+                // An in-memory database's one connection: holding it keeps writers out.
+                let writer = self.lock_writer().await?;
+                blocking(move || work(&Snapshot { connection: connection(&writer)? })).await
+            }
+        }
+    }
+
     /// Starts a write transaction (`BEGIN IMMEDIATE`).
     pub(crate) async fn begin(&self) -> Result<SqliteTx> {
         let writer = self.lock_writer().await?;
@@ -122,18 +148,29 @@ impl SqliteDb {
             Err(err) if is_busy(&err) => {
                 // ...and the wait for that process happens on the blocking pool.
                 let busy_timeout = self.busy_timeout;
-                blocking(move || {
-                    let conn = connection(&writer)?;
-                    conn.busy_timeout(busy_timeout).map_err(map_error)?;
-                    let begun = conn.execute_batch("BEGIN IMMEDIATE");
-                    conn.busy_timeout(Duration::ZERO).map_err(map_error)?;
-                    begun.map_err(map_error)?;
-                    Ok(SqliteTx { writer: Some(writer) })
-                })
-                .await
+                blocking(move || begin_waiting(writer, busy_timeout)).await
             }
             Err(err) => Err(map_error(err)),
         }
+    }
+
+    /// Runs the whole write transaction `work` on the blocking pool, for writes too big to run
+    /// inline: the audit writer's batches of hundreds of rows, whose statements (and the
+    /// checkpoint that a commit now and then runs) would hold an async worker for milliseconds,
+    /// and every request queued on that worker with it.
+    pub(crate) async fn write_off_thread<T: Send + 'static>(
+        &self,
+        work: impl FnOnce(&mut SqliteTx) -> Result<T> + Send + 'static,
+    ) -> Result<T> {
+        let writer = self.lock_writer().await?;
+        let busy_timeout = self.busy_timeout;
+        blocking(move || {
+            let mut tx = begin_waiting(writer, busy_timeout)?;
+            let value = work(&mut tx)?;
+            tx.commit()?;
+            Ok(value)
+        })
+        .await
     }
 
     /// Applies `migrations` not applied yet, each in its own transaction, recording them in
@@ -148,6 +185,28 @@ impl SqliteDb {
             let result = run_migrations(conn, migrations);
             conn.busy_timeout(Duration::ZERO).map_err(map_error)?;
             result
+        })
+        .await
+    }
+
+    /// Merges each FTS5 index of `indexes` into one segment, then checkpoints the write-ahead
+    /// log into the database file and truncates it (see [`SqlStore::optimize`](super::SqlStore::optimize)).
+    pub(crate) async fn optimize(&self, indexes: Vec<&'static str>) -> Result<()> {
+        self.write_off_thread(move |tx| {
+            indexes.into_iter().try_for_each(|index| {
+                tx.execute(&format!("INSERT INTO {index}({index}) VALUES ('optimize')"), &[]).map(drop)
+            })
+        })
+        .await?;
+        let writer = self.lock_writer().await?;
+        let busy_timeout = self.busy_timeout;
+        blocking(move || {
+            let conn = connection(&writer)?;
+            conn.busy_timeout(busy_timeout).map_err(map_error)?;
+            // Answers one row: (busy, log pages, checkpointed pages).
+            let checkpointed = conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()));
+            conn.busy_timeout(Duration::ZERO).map_err(map_error)?;
+            checkpointed.map_err(map_error)
         })
         .await
     }
@@ -196,6 +255,41 @@ impl SqliteDb {
             readers.idle.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).push(loan.connection);
         }
     }
+}
+
+/// `BEGIN IMMEDIATE`, waiting up to `busy_timeout` for another process's write lock: only on
+/// the blocking pool.
+fn begin_waiting(writer: OwnedMutexGuard<Option<Connection>>, busy_timeout: Duration) -> Result<SqliteTx> {
+    let conn = connection(&writer)?;
+    conn.busy_timeout(busy_timeout).map_err(map_error)?;
+    let begun = conn.execute_batch("BEGIN IMMEDIATE");
+    conn.busy_timeout(Duration::ZERO).map_err(map_error)?;
+    begun.map_err(map_error)?;
+    Ok(SqliteTx { writer: Some(writer) })
+}
+
+/// One connection inside a read transaction (see [`SqliteDb::read_snapshot`]).
+pub(crate) struct Snapshot<'c> {
+    connection: &'c Connection,
+}
+
+impl Snapshot<'_> {
+    pub(crate) fn query(&self, sql: &str, args: &[SqlValue]) -> Result<Vec<Row>> {
+        query(self.connection, sql, args)
+    }
+}
+
+fn in_read_transaction<T>(conn: &Connection, work: impl FnOnce(&Snapshot<'_>) -> Result<T>) -> Result<T> {
+    conn.execute_batch("BEGIN").map_err(map_error)?;
+    let result = work(&Snapshot { connection: conn });
+    // Ending the transaction releases its snapshot of the write-ahead log; a reader that kept
+    // one open would stop checkpoints from ever finishing.
+    let ended = conn.execute_batch("COMMIT").map_err(map_error);
+    if !conn.is_autocommit() {
+        let _ = conn.execute_batch("ROLLBACK");
+    }
+    let value = result?;
+    ended.map(|()| value)
 }
 
 /// An open write transaction; dropped without [`SqliteTx::commit`], it rolls back.

@@ -8,8 +8,8 @@ use chrono::Datelike;
 
 use super::codec::{self, Row, SqlValue};
 use super::entities::{self as e, Table};
-use super::query::{Reference, SortOrder, Visibility, Where};
-use super::{SqlStore, Tx};
+use super::query::{Reference, SortOrder, Visibility, Where, insert_statements};
+use super::{Pools, SqlStore, Tx};
 use crate::domain::*;
 use crate::error::{Error, Result};
 use crate::store::{IdempotencyClaim, Scope, Store};
@@ -549,6 +549,7 @@ impl Store for SqlStore {
     ) -> Result<Page<Customer>> {
         let mut w = self.filter(scope, &e::CUSTOMERS);
         e::customer_filter(&mut w, filter)?;
+        e::customer_totals(&mut w, scope, filter);
         self.list_of(&e::CUSTOMERS, w, page, SortOrder::NewestFirst, e::customer_from_row).await
     }
 
@@ -689,6 +690,7 @@ impl Store for SqlStore {
     async fn list_leads(&self, scope: &Scope, filter: &LeadFilter, page: &PageRequest) -> Result<Page<Lead>> {
         let mut w = self.filter(scope, &e::LEADS);
         e::lead_filter(&mut w, filter)?;
+        e::lead_totals(&mut w, scope, filter);
         self.list_of(&e::LEADS, w, page, SortOrder::NewestFirst, e::lead_from_row).await
     }
 
@@ -865,6 +867,7 @@ impl Store for SqlStore {
     async fn list_deals(&self, scope: &Scope, filter: &DealFilter, page: &PageRequest) -> Result<Page<Deal>> {
         let mut w = self.filter(scope, &e::DEALS);
         e::deal_filter(&mut w, filter)?;
+        e::deal_totals(&mut w, scope, filter);
         self.list_of(&e::DEALS, w, page, SortOrder::NewestFirst, e::deal_from_row).await
     }
 
@@ -1577,9 +1580,21 @@ impl Store for SqlStore {
                 ])
             })
             .collect::<Result<Vec<_>>>()?;
-        let mut tx = self.begin().await?;
-        tx.insert_many(e::AUDIT.name, rows).await?;
-        tx.commit().await
+        match &self.pools {
+            // A batch is hundreds of rows: off the async workers (see SqliteDb::write_off_thread).
+            Pools::Sqlite(db) => {
+                let statements = insert_statements(e::AUDIT.name, rows);
+                db.write_off_thread(move |tx| {
+                    statements.iter().try_for_each(|(sql, args)| tx.execute(sql, args).map(drop))
+                })
+                .await
+            }
+            Pools::Postgres(_) => {
+                let mut tx = self.begin().await?;
+                tx.insert_many(e::AUDIT.name, rows).await?;
+                tx.commit().await
+            }
+        }
     }
 
     async fn claim_idempotency_key(
