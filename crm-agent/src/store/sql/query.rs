@@ -177,7 +177,12 @@ impl Where {
     /// customers. Only for a filter the totals can answer exactly, in a whole organization's
     /// scope: the caller checks both. The triggers that keep the totals write in the same
     /// transaction as the rows, so both agree in any snapshot.
-    pub(crate) fn count_from_totals(&mut self, table: &'static str, scope: &Scope, group_filter: impl FnOnce(&mut Where)) {
+    pub(crate) fn count_from_totals(
+        &mut self,
+        table: &'static str,
+        scope: &Scope,
+        group_filter: impl FnOnce(&mut Where),
+    ) {
         let mut filter = Where::scoped(self.dialect, scope, Visibility::Shared);
         group_filter(&mut filter);
         self.totals = Some(Box::new(TotalsCount { table, filter }));
@@ -340,12 +345,17 @@ impl ListQuery {
     fn count_query(&self) -> (String, Vec<SqlValue>) {
         match &self.filter.totals {
             Some(totals) => (
-                format!("SELECT CAST(COALESCE(SUM(n), 0) AS BIGINT) AS n FROM {} WHERE {}", totals.table, totals.filter.sql()),
+                format!(
+                    "SELECT CAST(COALESCE(SUM(n), 0) AS BIGINT) AS n FROM {} WHERE {}",
+                    totals.table,
+                    totals.filter.sql()
+                ),
                 totals.filter.args.clone(),
             ),
-            None => {
-                (format!("SELECT COUNT(*) AS n FROM {} WHERE {}", self.from, self.filter.sql()), self.filter.args.clone())
-            }
+            None => (
+                format!("SELECT COUNT(*) AS n FROM {} WHERE {}", self.from, self.filter.sql()),
+                self.filter.args.clone(),
+            ),
         }
     }
 
