@@ -249,8 +249,7 @@ async def test_a_replayed_stream_needs_no_model() -> None:
 
 def test_a_context_is_read_under_the_policy(tmp_path: pathlib.Path) -> None:
     policy = (
-        '[role_names]\nmanager = "employee"\n\n'
-        '[roles.deal_desk]\ndescription = "Deals only."\ngrants = ["deal:read"]\n'
+        '[role_names]\nmanager = "employee"\n\n[roles.deal_desk]\ndescription = "Deals only."\ngrants = ["deal:read"]\n'
     )
     agent = crm_agent.Agent(database=f"sqlite:///{tmp_path / 'custom.db'}", policy=policy)
     try:
