@@ -93,22 +93,7 @@ impl SqliteDb {
     /// Runs a read that may scan many rows on the blocking pool.
     pub(crate) async fn read_scan(&self, sql: &str, args: Vec<SqlValue>) -> Result<Vec<Row>> {
         let sql = sql.to_owned();
-        match &self.readers {
-            Some(readers) => {
-                let loan = self.borrow_reader(readers).await?;
-                let (loan, result) = blocking(move || {
-                    let result = query(&loan.connection, &sql, &args);
-                    Ok((loan, result))
-                })
-                .await?;
-                self.give_back(readers, loan);
-                result
-            }
-            None => {
-                let writer = self.lock_writer().await?;
-                blocking(move || query(connection(&writer)?, &sql, &args)).await
-            }
-        }
+        self.off_thread(move |conn| query(conn, &sql, &args)).await
     }
 
     /// Runs `work` on the blocking pool with one connection, inside one read transaction:
@@ -118,11 +103,20 @@ impl SqliteDb {
         &self,
         work: impl FnOnce(&Snapshot<'_>) -> Result<T> + Send + 'static,
     ) -> Result<T> {
+        self.off_thread(move |conn| in_read_transaction(conn, work)).await
+    }
+
+    /// Runs `work` on the blocking pool with a reader connection, or with the one connection of
+    /// an in-memory database (held, so writers wait until `work` is done).
+    async fn off_thread<T: Send + 'static>(
+        &self,
+        work: impl FnOnce(&Connection) -> Result<T> + Send + 'static,
+    ) -> Result<T> {
         match &self.readers {
             Some(readers) => {
                 let loan = self.borrow_reader(readers).await?;
                 let (loan, result) = blocking(move || {
-                    let result = in_read_transaction(&loan.connection, work);
+                    let result = work(&loan.connection);
                     Ok((loan, result))
                 })
                 .await?;
@@ -130,9 +124,8 @@ impl SqliteDb {
                 result
             }
             None => {
-                // An in-memory database's one connection: holding it keeps writers out.
                 let writer = self.lock_writer().await?;
-                blocking(move || work(&Snapshot { connection: connection(&writer)? })).await
+                blocking(move || work(connection(&writer)?)).await
             }
         }
     }
