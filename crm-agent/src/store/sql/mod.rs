@@ -192,14 +192,20 @@ impl SqlStore {
     /// queries after it run as fast as later ones. SQLite: each search index is merged into one
     /// segment (FTS5 `optimize`; a load leaves dozens, and a search reads every one of them),
     /// and the write-ahead log is checkpointed into the database file and emptied. PostgreSQL:
-    /// `ANALYZE`, so the planner knows the new row counts.
+    /// `ANALYZE` of the entity tables, so the planner knows the new row counts.
     pub async fn optimize(&self) -> Result<()> {
         match &self.pools {
             Pools::Sqlite(db) => {
                 let indexes: Vec<&'static str> = entities::SEARCHES.iter().map(|s| s.index).collect();
                 db.optimize(indexes).await
             }
-            Pools::Postgres(pool) => sqlx::query("ANALYZE").execute(pool).await.map(drop).map_err(map_error),
+            Pools::Postgres(pool) => {
+                // This store's tables only (those of its schema), not every table in the database.
+                use entities::{ACTIVITIES, CUSTOMERS, DEALS, EMPLOYEES, ISSUES, LEADS, ORDERS, PAYMENTS};
+                let tables = [EMPLOYEES, CUSTOMERS, LEADS, DEALS, ISSUES, ORDERS, PAYMENTS, ACTIVITIES].map(|t| t.name);
+                let analyze = format!("ANALYZE {}", tables.join(", "));
+                sqlx::query(AssertSqlSafe(analyze)).execute(pool).await.map(drop).map_err(map_error)
+            }
         }
     }
 
