@@ -133,6 +133,31 @@ def test_a_store_raising_not_found_is_not_found_to_the_core(fake: FakeGemini) ->
     assert caught.value.kind == "not_found"
 
 
+def test_a_sync_store_method_may_call_the_blocking_api(fake: FakeGemini) -> None:
+    """A host store that asks the agent something while answering (here: a customer read that
+    first lists customers through the agent) gets an answer, not a panic or a deadlock."""
+    agents: list[tuple[crm_agent.Agent, crm_agent.UserContext]] = []
+
+    class Reentrant(MemoryStore):
+        def get_customer(self, scope: dict, id: str) -> dict:
+            agent, owner = agents[0]
+            listed = agent.call_tool(owner, "list_customers", {})
+            assert listed["total"] == 1
+            return super().get_customer(scope, id)
+
+    agents.append(agent_over(Reentrant(), fake))
+    agent, owner = agents[0]
+    created = agent.call_tool(owner, "create_customer", {"name": "Initech"})
+    done = threading.Event()
+    timer = threading.Timer(30, lambda: done.is_set() or print("DEADLOCK"))
+    timer.start()
+    try:
+        assert agent.call_tool(owner, "get_customer", {"customer_id": created["id"]})["name"] == "Initech"
+    finally:
+        done.set()
+        timer.cancel()
+
+
 TOOL_TURN = [
     {
         "when": {"user_text_contains": "customers"},
