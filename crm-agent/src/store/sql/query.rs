@@ -62,9 +62,7 @@ struct TotalsCount {
 /// [`FEW_MATCHES`], it reads just those rows by rowid instead.
 struct IndexedSearch {
     index: &'static str,
-    /// The FTS5 phrase query (also the clause's argument).
-    phrase: String,
-    /// Positions of the clause in `clauses` and of its argument in `args`.
+    /// Positions of the clause in `clauses` and of its argument, the FTS5 phrase, in `args`.
     clause: usize,
     arg: usize,
 }
@@ -148,8 +146,7 @@ impl Where {
             // Inside a double-quoted FTS5 string every character is literal but `"` (doubled).
             let phrase = format!("\"{}\"", text.replace('"', "\"\""));
             let index = search.index;
-            self.indexed_search =
-                Some(IndexedSearch { index, phrase: phrase.clone(), clause: self.clauses.len(), arg: self.args.len() });
+            self.indexed_search = Some(IndexedSearch { index, clause: self.clauses.len(), arg: self.args.len() });
             self.push(&format!("rowid IN (SELECT rowid FROM {index} WHERE {index} MATCH ?)"), [SqlValue::from(phrase)]);
             return;
         }
@@ -377,7 +374,8 @@ impl ListQuery {
     fn run_on_sqlite(mut self, snapshot: &Snapshot<'_>) -> Result<Page<Row>> {
         if let Some(search) = self.filter.indexed_search.take() {
             let probe = format!("SELECT rowid FROM {0} WHERE {0} MATCH ? LIMIT {1}", search.index, FEW_MATCHES + 1);
-            let matches = snapshot.query(&probe, &[SqlValue::from(search.phrase)])?;
+            let phrase = self.filter.args[search.arg].clone();
+            let matches = snapshot.query(&probe, &[phrase])?;
             if matches.len() <= FEW_MATCHES {
                 let rowids = matches.iter().map(|r| r.int("rowid")).collect::<Result<Vec<i64>>>()?;
                 let rowids = serde_json::to_string(&rowids).map_err(|e| Error::Internal(e.to_string()))?;

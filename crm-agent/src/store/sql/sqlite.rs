@@ -172,14 +172,7 @@ impl SqliteDb {
     pub(crate) async fn migrate(&self, migrations: &'static [Migration]) -> Result<()> {
         let writer = self.lock_writer().await?;
         let busy_timeout = self.busy_timeout;
-        blocking(move || {
-            let conn = connection(&writer)?;
-            conn.busy_timeout(busy_timeout).map_err(map_error)?;
-            let result = run_migrations(conn, migrations);
-            conn.busy_timeout(Duration::ZERO).map_err(map_error)?;
-            result
-        })
-        .await
+        blocking(move || waiting(connection(&writer)?, busy_timeout, |conn| run_migrations(conn, migrations))).await
     }
 
     /// Merges each FTS5 index of `indexes` into one segment, then checkpoints the write-ahead
@@ -194,12 +187,10 @@ impl SqliteDb {
         let writer = self.lock_writer().await?;
         let busy_timeout = self.busy_timeout;
         blocking(move || {
-            let conn = connection(&writer)?;
-            conn.busy_timeout(busy_timeout).map_err(map_error)?;
-            // Answers one row: (busy, log pages, checkpointed pages).
-            let checkpointed = conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()));
-            conn.busy_timeout(Duration::ZERO).map_err(map_error)?;
-            checkpointed.map_err(map_error)
+            waiting(connection(&writer)?, busy_timeout, |conn| {
+                // Answers one row: (busy, log pages, checkpointed pages).
+                conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(())).map_err(map_error)
+            })
         })
         .await
     }
@@ -253,12 +244,18 @@ impl SqliteDb {
 /// `BEGIN IMMEDIATE`, waiting up to `busy_timeout` for another process's write lock: only on
 /// the blocking pool.
 fn begin_waiting(writer: OwnedMutexGuard<Option<Connection>>, busy_timeout: Duration) -> Result<SqliteTx> {
-    let conn = connection(&writer)?;
-    conn.busy_timeout(busy_timeout).map_err(map_error)?;
-    let begun = conn.execute_batch("BEGIN IMMEDIATE");
-    conn.busy_timeout(Duration::ZERO).map_err(map_error)?;
-    begun.map_err(map_error)?;
+    waiting(connection(&writer)?, busy_timeout, |conn| conn.execute_batch("BEGIN IMMEDIATE").map_err(map_error))?;
     Ok(SqliteTx { writer: Some(writer) })
+}
+
+/// Runs `work` on the writer connection `conn` with its busy timeout raised to `busy_timeout`,
+/// so it waits that long for another process's lock; the writer's timeout is otherwise zero
+/// (see [`SqliteDb::begin`]). Only on the blocking pool.
+fn waiting<T>(conn: &Connection, busy_timeout: Duration, work: impl FnOnce(&Connection) -> Result<T>) -> Result<T> {
+    conn.busy_timeout(busy_timeout).map_err(map_error)?;
+    let result = work(conn);
+    conn.busy_timeout(Duration::ZERO).map_err(map_error)?;
+    result
 }
 
 /// One connection inside a read transaction (see [`SqliteDb::read_snapshot`]).
