@@ -9,6 +9,7 @@ use std::time::Duration;
 use pyo3::BoundObject;
 use pyo3::exceptions::PyRuntimeError;
 use pyo3::prelude::*;
+use pyo3::sync::PyOnceLock;
 use pyo3::types::PyCFunction;
 
 /// The runtime and the process that built it: a `fork()`ed child has none of its threads, so
@@ -45,11 +46,14 @@ const SIGNAL_CHECK_INTERVAL: Duration = Duration::from_millis(50);
 /// Runs `future` to completion on the runtime while the calling thread waits with the GIL
 /// released. Every [`SIGNAL_CHECK_INTERVAL`] the thread takes the GIL back to run Python's
 /// signal handlers, so Ctrl-C raises `KeyboardInterrupt` (and drops, i.e. cancels, the future).
+///
+/// Refused on the store loop's thread (see [`refuse_on_store_loop`]).
 pub(crate) fn wait<F, T>(py: Python<'_>, future: F) -> PyResult<T>
 where
     F: Future<Output = PyResult<T>> + Send,
     T: Send,
 {
+    refuse_on_store_loop(py)?;
     let runtime = runtime();
     let mut future = std::pin::pin!(future);
     loop {
@@ -60,6 +64,23 @@ where
             Err(_still_running) => py.check_signals()?,
         }
     }
+}
+
+/// Fails on the thread of the store loop (`crm_agent._store_loop`), where `async def` store
+/// methods run: a blocking call made there would wait for the store calls it leads to, and
+/// only that same, now blocked, loop could run them. Signals never reach that thread, so
+/// nothing would end the wait. The `_async` form, awaited there, works.
+fn refuse_on_store_loop(py: Python<'_>) -> PyResult<()> {
+    static ON_STORE_LOOP: PyOnceLock<Py<PyAny>> = PyOnceLock::new();
+    let on_store_loop = ON_STORE_LOOP
+        .get_or_try_init(py, || py.import("crm_agent._store_loop")?.getattr("on_store_loop").map(Bound::unbind))?;
+    if on_store_loop.bind(py).call0()?.is_truthy()? {
+        return Err(PyRuntimeError::new_err(
+            "a blocking crm_agent call was made inside an `async def` store method, which would wait forever for \
+             the store loop it blocks: await the `_async` form instead (e.g. `await agent.call_tool_async(...)`)",
+        ));
+    }
+    Ok(())
 }
 
 /// Starts `future` on the runtime and answers an asyncio future of the running event loop that

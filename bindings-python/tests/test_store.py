@@ -158,6 +158,37 @@ def test_a_sync_store_method_may_call_the_blocking_api(fake: FakeGemini) -> None
         timer.cancel()
 
 
+async def test_an_async_store_method_awaits_the_agent_instead_of_blocking(fake: FakeGemini) -> None:
+    """Inside an ``async def`` store method the blocking API would wait for store calls that only
+    the store loop it blocks can run: it raises at once, and the ``_async`` form, awaited there,
+    answers."""
+    agents: list[tuple[crm_agent.Agent, crm_agent.UserContext]] = []
+    listed: list[int] = []
+
+    class Reentrant(AsyncMemoryStore):
+        blocking = True
+
+        async def get_customer(self, scope: dict, id: str) -> dict:
+            agent, owner = agents[0]
+            if self.blocking:
+                agent.call_tool(owner, "list_customers", {})
+            else:
+                listed.append((await agent.call_tool_async(owner, "list_customers", {}))["total"])
+            return MemoryStore.get_customer(self, scope, id)
+
+    store = Reentrant()
+    agents.append(agent_over(store, fake))
+    agent, owner = agents[0]
+    created = await agent.call_tool_async(owner, "create_customer", {"name": "Initech"})
+
+    with pytest.raises(RuntimeError, match="_async"):
+        await asyncio.wait_for(agent.call_tool_async(owner, "get_customer", {"customer_id": created["id"]}), 30)
+
+    store.blocking = False
+    got = await asyncio.wait_for(agent.call_tool_async(owner, "get_customer", {"customer_id": created["id"]}), 30)
+    assert got["name"] == "Initech" and listed == [1]
+
+
 TOOL_TURN = [
     {
         "when": {"user_text_contains": "customers"},

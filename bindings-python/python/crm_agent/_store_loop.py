@@ -13,16 +13,26 @@ import threading
 
 _lock = threading.Lock()
 _loop: asyncio.AbstractEventLoop | None = None
+_thread: threading.Thread | None = None
 _owner_pid: int | None = None
 
 
 def store_loop() -> asyncio.AbstractEventLoop:
     """The running store loop of this process, started on first use."""
-    global _loop, _owner_pid
+    global _loop, _thread, _owner_pid
     with _lock:
         if _loop is None or _owner_pid != os.getpid():
             loop = asyncio.new_event_loop()
             thread = threading.Thread(target=loop.run_forever, name="crm-agent-store-loop", daemon=True)
             thread.start()
-            _loop, _owner_pid = loop, os.getpid()
+            _loop, _thread, _owner_pid = loop, thread, os.getpid()
         return _loop
+
+
+def on_store_loop() -> bool:
+    """Whether the calling thread is the store loop's own.
+
+    A blocking agent call made there (from an ``async def`` store method) would wait for store
+    calls that only this very loop can run: the agent refuses it instead of hanging.
+    """
+    return _thread is not None and _owner_pid == os.getpid() and threading.current_thread() is _thread
