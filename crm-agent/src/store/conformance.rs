@@ -1971,6 +1971,62 @@ async fn concurrent_numbers(store: Arc<dyn Store>) -> CheckResult {
     Ok(())
 }
 
+/// Two deals moved between the same two stages, and two customers between the same two
+/// statuses, in opposite directions at once (as two people dragging cards across a pipeline
+/// board do): every move succeeds, and the counts per group add up afterwards. A store that keeps
+/// per-group totals must not deadlock on them here.
+async fn opposite_moves_at_once(store: Arc<dyn Store>) -> CheckResult {
+    /// Round trips per mover. Without migration 9's ordered locks, PostgreSQL's totals
+    /// triggers deadlocked within these in each of three runs.
+    const ROUND_TRIPS: usize = 400;
+    let (_, scope) = tenant(&*store, "moves").await?;
+    let pipe = pipeline(&*store, &scope).await?;
+    let stages = [stage(&pipe, "Lead")?.id.clone(), stage(&pipe, "Qualified")?.id.clone()];
+    let statuses = [CustomerStatus::Active, CustomerStatus::Vip];
+    let (mut deals, mut customers) = (Vec::new(), Vec::new());
+    for i in 0..2 {
+        let deal = NewDeal::new(format!("Mover {i}"), pipe.id.clone(), stages[i].clone(), Money::new(1_000, 0));
+        deals.push(store.create_deal(&scope, deal).await.step("create deal")?.id);
+        let mut customer = NewCustomer::named(format!("Mover {i}"));
+        customer.status = statuses[i];
+        customers.push(store.create_customer(&scope, customer).await.step("create customer")?.id);
+    }
+    // Mover i starts in group i and goes to the other group and back: the two always cross.
+    let movers = (0..2).map(|i| {
+        let (store, scope, stages) = (store.clone(), scope.clone(), stages.clone());
+        let (deal, customer) = (deals[i].clone(), customers[i].clone());
+        async move {
+            for step in 0..2 * ROUND_TRIPS {
+                let to = (i + step + 1) % 2;
+                let patch = DealPatch { stage_id: Some(stages[to].clone()), ..Default::default() };
+                store.update_deal(&scope, &deal, patch).await?;
+                let patch = CustomerPatch { status: Some(statuses[to]), ..Default::default() };
+                store.update_customer(&scope, &customer, patch).await?;
+            }
+            Result::Ok(())
+        }
+    });
+    for moved in join_all(movers).await {
+        moved.step("a move")?;
+    }
+    let page = PageRequest::first(10);
+    for i in 0..2 {
+        let filter = DealFilter { stage_id: Some(stages[i].clone()), ..Default::default() };
+        let listed = store.list_deals(&scope, &filter, &page).await.step("deals by stage")?;
+        ensure_eq!(
+            (listed.total, listed.items.into_iter().map(|d| d.id).collect::<Vec<_>>()),
+            (1, vec![deals[i].clone()])
+        );
+        let filter = CustomerFilter { status: Some(statuses[i]), ..Default::default() };
+        let listed = store.list_customers(&scope, &filter, &page).await.step("customers by status")?;
+        ensure_eq!(
+            (listed.total, listed.items.into_iter().map(|c| c.id).collect::<Vec<_>>()),
+            (1, vec![customers[i].clone()])
+        );
+    }
+    Ok(())
+}
+
 async fn failed_multi_row_writes_roll_back(store: Arc<dyn Store>) -> CheckResult {
     let (_, a) = tenant(&*store, "rb").await?;
     let (_, b) = tenant(&*store, "rb-other").await?;
@@ -3276,6 +3332,10 @@ pub fn cases() -> Vec<Case> {
         case!(customer_isolation, [Organizations, ReadCustomers, WriteCustomers]),
         case!(issue_isolation, [Organizations, ReadCustomers, WriteCustomers, ReadIssues, WriteIssues]),
         case!(concurrent_numbers, [Organizations, WriteIssues, WriteOrders, WriteCustomers]),
+        case!(
+            opposite_moves_at_once,
+            [Organizations, ReadDeals, WriteDeals, ReadPipelines, ReadCustomers, WriteCustomers]
+        ),
         case!(
             failed_multi_row_writes_roll_back,
             [Organizations, ReadLeads, WriteLeads, ConvertLeads, ReadCustomers, WriteEmployees, ReadPipelines]

@@ -369,6 +369,12 @@ static MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../../../migrations/0008_search.sqlite.sql"),
         postgres: include_str!("../../../migrations/0008_search.postgres.sql"),
     },
+    Migration {
+        version: 9,
+        description: "totals lock order",
+        sqlite: include_str!("../../../migrations/0009_totals_lock_order.sqlite.sql"),
+        postgres: include_str!("../../../migrations/0009_totals_lock_order.postgres.sql"),
+    },
 ];
 
 fn postgres_migrator() -> Migrator {

@@ -1,0 +1,4 @@
+-- Migration 9 on SQLite: nothing to do. The PostgreSQL side locks a row's old and new totals
+-- groups in key order before it moves between them, so concurrent moves cannot deadlock; SQLite
+-- runs one writer at a time, so its transactions never wait on each other's totals rows. The
+-- version is recorded all the same, so both databases' migration tables read alike.
