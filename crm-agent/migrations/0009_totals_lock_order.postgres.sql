@@ -6,7 +6,7 @@
 -- takes them in the other order. Each could hold one and wait for the other, until PostgreSQL
 -- broke the deadlock after a second by aborting one (40P01, a retryable `Unavailable` to the
 -- caller). Two psql sessions moving two deals between the same stages in opposite directions,
--- 2,000 updates each, met 7 deadlocks; with these triggers, none in two runs. The store
+-- 2,000 updates each, met 7 deadlocks (twice); with these triggers, none in three runs. The store
 -- conformance case `opposite_moves_at_once` makes such moves through the store.
 --
 -- These BEFORE triggers run only for an update that changes the group. A group's row that does
