@@ -13,19 +13,19 @@ import threading
 
 _lock = threading.Lock()
 _loop: asyncio.AbstractEventLoop | None = None
-_thread: threading.Thread | None = None
+_thread_ident: int | None = None
 _owner_pid: int | None = None
 
 
 def store_loop() -> asyncio.AbstractEventLoop:
     """The running store loop of this process, started on first use."""
-    global _loop, _thread, _owner_pid
+    global _loop, _thread_ident, _owner_pid
     with _lock:
         if _loop is None or _owner_pid != os.getpid():
             loop = asyncio.new_event_loop()
             thread = threading.Thread(target=loop.run_forever, name="crm-agent-store-loop", daemon=True)
             thread.start()
-            _loop, _thread, _owner_pid = loop, thread, os.getpid()
+            _loop, _thread_ident, _owner_pid = loop, thread.ident, os.getpid()
         return _loop
 
 
@@ -35,4 +35,5 @@ def on_store_loop() -> bool:
     A blocking agent call made there (from an ``async def`` store method) would wait for store
     calls that only this very loop can run: the agent refuses it instead of hanging.
     """
-    return _thread is not None and _owner_pid == os.getpid() and threading.current_thread() is _thread
+    # Cheapest test first: this runs before every blocking call.
+    return threading.get_ident() == _thread_ident and _owner_pid == os.getpid()
