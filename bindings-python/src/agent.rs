@@ -81,7 +81,7 @@ pub(crate) struct PyAgent {
     built: Arc<Mutex<Option<Built>>>,
 }
 
-/// Every agent of the process, for [`_before_fork`].
+/// Every agent of the process, for [`_before_fork`] and the exit hook.
 static AGENTS: Mutex<Vec<Weak<Mutex<Option<Built>>>>> = Mutex::new(Vec::new());
 
 /// Called by `os.register_at_fork(before=...)`: writes out the audit events still queued in
@@ -91,6 +91,12 @@ static AGENTS: Mutex<Vec<Weak<Mutex<Option<Built>>>>> = Mutex::new(Vec::new());
 /// threads stays unsafe for SQLite files, as SQLite itself documents.)
 #[pyfunction]
 pub(crate) fn _before_fork(py: Python<'_>) -> PyResult<()> {
+    flush_live_agents(py, None)
+}
+
+/// Writes out the audit events every live agent of this process still has queued, waiting at
+/// most `limit` (a database that is down must not hold a process's exit forever).
+pub(crate) fn flush_live_agents(py: Python<'_>, limit: Option<std::time::Duration>) -> PyResult<()> {
     let pid = std::process::id();
     let agents: Vec<CrmAgent> = {
         let mut live = AGENTS.lock().unwrap_or_else(|p| p.into_inner());
@@ -106,11 +112,19 @@ pub(crate) fn _before_fork(py: Python<'_>) -> PyResult<()> {
     if agents.is_empty() {
         return Ok(());
     }
-    wait(py, async move {
+    let flush = async move {
         for agent in agents {
             agent.registry().flush_audit().await;
         }
-        Ok(())
+    };
+    wait(py, async move {
+        match limit {
+            Some(limit) => {
+                let _unwritten = tokio::time::timeout(limit, flush).await;
+            }
+            None => flush.await,
+        }
+        Ok::<_, PyErr>(())
     })
 }
 
@@ -128,7 +142,7 @@ impl PyAgent {
             }
         }
         let config = self.config.clone();
-        let agent = wait(py, async move { config.build().await.py() })?;
+        let agent = wait(py, async move { config.build().await })?;
         *self.built.lock().unwrap_or_else(|p| p.into_inner()) = Some(Built { pid, agent: agent.clone() });
         Ok(agent)
     }
@@ -144,7 +158,7 @@ impl PyAgent {
         Fut: Future<Output = crm_agent::Result<Value>> + Send,
     {
         let future = op(self.agent(py)?);
-        let value = wait(py, async move { future.await.py() })?;
+        let value = wait(py, future)?;
         Ok(to_py(py, &value)?.unbind())
     }
 
@@ -155,7 +169,7 @@ impl PyAgent {
         Fut: Future<Output = crm_agent::Result<Value>> + Send + 'static,
     {
         let future = op(self.agent(py)?);
-        awaitable(py, async move { future.await.py().map(Json) })
+        awaitable(py, async move { future.await.map(Json) })
     }
 }
 
@@ -237,7 +251,7 @@ impl PyAgent {
             policy: Arc::new(policy),
         });
         let build = config.clone();
-        let agent = wait(py, async move { build.build().await.py() })?;
+        let agent = wait(py, async move { build.build().await })?;
         let built = Arc::new(Mutex::new(Some(Built { pid: std::process::id(), agent })));
         AGENTS.lock().unwrap_or_else(|p| p.into_inner()).push(Arc::downgrade(&built));
         Ok(PyAgent { config, built })
@@ -463,9 +477,11 @@ impl PyAgent {
     #[pyo3(signature = (user_id, organization=None))]
     fn context(&self, py: Python<'_>, user_id: String, organization: Option<String>) -> PyResult<PyUserContext> {
         let agent = self.agent(py)?;
-        let ctx = wait(py, async move {
-            UserContext::resolve(agent.store().as_ref(), &user_id, organization.as_deref()).await.py()
-        })?;
+        let ctx =
+            wait(
+                py,
+                async move { UserContext::resolve(agent.store().as_ref(), &user_id, organization.as_deref()).await },
+            )?;
         Ok(PyUserContext::from_core(&ctx))
     }
 
@@ -493,9 +509,9 @@ impl PyAgent {
         wait(py, async move {
             let started = std::time::Instant::now();
             for _ in 0..iterations {
-                agent.call_tool(&ctx, &name, args.clone()).await.py()?;
+                agent.call_tool(&ctx, &name, args.clone()).await?;
             }
-            Ok(started.elapsed().as_secs_f64() / f64::from(iterations.max(1)))
+            Ok::<_, Error>(started.elapsed().as_secs_f64() / f64::from(iterations.max(1)))
         })
     }
 
@@ -505,7 +521,7 @@ impl PyAgent {
         wait(py, async move {
             let started = std::time::Instant::now();
             let events = agent.chat(&ctx, message, None).count().await;
-            Ok((events, started.elapsed().as_secs_f64()))
+            Ok::<_, PyErr>((events, started.elapsed().as_secs_f64()))
         })
     }
 

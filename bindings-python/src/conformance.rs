@@ -8,7 +8,7 @@ use pyo3::prelude::*;
 use pyo3::types::PyDict;
 
 use crate::errors::from_python;
-use crate::runtime::wait;
+use crate::runtime::{enter_python, wait};
 use crate::store::PythonStore;
 
 /// Runs every case against fresh stores from `factory` (a callable answering a new, empty
@@ -21,10 +21,11 @@ pub(crate) fn run_store_conformance(py: Python<'_>, factory: Py<PyAny>) -> PyRes
         let factory = factory.clone();
         Box::pin(async move {
             let python = tokio::task::spawn_blocking(move || {
-                Python::attach(|py| {
+                enter_python(|py| {
                     let store = factory.bind(py).call0().map_err(|e| from_python(py, e))?;
                     PythonStore::new(&store).map_err(|e| from_python(py, e))
                 })
+                .unwrap_or_else(|| Err(crm_agent::Error::Unavailable("the Python interpreter is exiting".into())))
             })
             .await
             .map_err(|e| crm_agent::Error::Internal(e.to_string()))??;

@@ -99,11 +99,11 @@ pub(crate) fn from_python(py: Python<'_>, error: PyErr) -> Error {
 }
 
 /// A core error as the Python exception to raise.
-pub(crate) fn to_python(error: Error) -> PyErr {
+pub(crate) fn to_python(py: Python<'_>, error: Error) -> PyErr {
     if let Error::Host { source, .. } = &error
         && let Some(original) = source.downcast_ref::<PythonException>()
     {
-        return Python::attach(|py| original.error.clone_ref(py));
+        return original.error.clone_ref(py);
     }
     let kind = error.kind();
     let message = error.to_string();
@@ -118,20 +118,37 @@ pub(crate) fn to_python(error: Error) -> PyErr {
         ErrorKind::Store | ErrorKind::Unavailable => StoreError::new_err(message),
         _ => CrmAgentError::new_err(message),
     };
-    Python::attach(|py| {
-        let _ = raised.value(py).setattr("kind", kind.as_str());
-        let _ = raised.value(py).setattr("retryable", error.is_retryable());
-    });
+    let _ = raised.value(py).setattr("kind", kind.as_str());
+    let _ = raised.value(py).setattr("retryable", error.is_retryable());
     raised
 }
 
-/// `?` for core results inside binding code.
+/// The error of a future the binding runs, turned into a Python exception only once the
+/// waiting thread holds the GIL: a runtime thread never attaches to Python just to build one.
+pub(crate) trait IntoPyErr: Send {
+    fn into_py_err(self, py: Python<'_>) -> PyErr;
+}
+
+impl IntoPyErr for PyErr {
+    fn into_py_err(self, _py: Python<'_>) -> PyErr {
+        self
+    }
+}
+
+impl IntoPyErr for Error {
+    fn into_py_err(self, py: Python<'_>) -> PyErr {
+        to_python(py, self)
+    }
+}
+
+/// `?` for core results in binding code that runs on a Python thread (never in a future the
+/// runtime drives: those hand their core error to [`IntoPyErr`]).
 pub(crate) trait IntoPyResult<T> {
     fn py(self) -> PyResult<T>;
 }
 
 impl<T> IntoPyResult<T> for crm_agent::Result<T> {
     fn py(self) -> PyResult<T> {
-        self.map_err(to_python)
+        self.map_err(|error| Python::attach(|py| to_python(py, error)))
     }
 }

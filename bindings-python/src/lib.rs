@@ -16,10 +16,24 @@ use pyo3::prelude::*;
 /// One chat event (a dict with a `type` key) as a Server-Sent Event: `data: {json}\n\n`.
 #[pyfunction]
 fn sse_encode(event: &Bound<'_, PyAny>) -> PyResult<String> {
+    let py = event.py();
     let value = convert::from_py(event)?;
     let event: crm_agent::ChatEvent = serde_json::from_value(value)
-        .map_err(|e| errors::to_python(crm_agent::Error::invalid(format!("not a chat event: {e}"))))?;
+        .map_err(|e| errors::to_python(py, crm_agent::Error::invalid(format!("not a chat event: {e}"))))?;
     Ok(crm_agent::sse_encode(&event))
+}
+
+/// Longest the exit hook waits for queued audit events to be written.
+const EXIT_FLUSH: std::time::Duration = std::time::Duration::from_secs(5);
+
+/// The package's `atexit` hook (`crm_agent/__init__.py`): writes out queued audit events, then
+/// keeps the runtime's threads out of the interpreter from here on (see `runtime.rs`), before
+/// the interpreter starts to finalize.
+#[pyfunction]
+fn _at_exit(py: Python<'_>) -> PyResult<()> {
+    let flushed = agent::flush_live_agents(py, Some(EXIT_FLUSH));
+    runtime::close_python_gate(py);
+    flushed
 }
 
 #[pymodule]
@@ -30,6 +44,7 @@ fn _native(module: &Bound<'_, PyModule>) -> PyResult<()> {
     module.add_class::<stream::PyChatStream>()?;
     module.add_function(wrap_pyfunction!(sse_encode, module)?)?;
     module.add_function(wrap_pyfunction!(agent::_before_fork, module)?)?;
+    module.add_function(wrap_pyfunction!(_at_exit, module)?)?;
     module.add_function(wrap_pyfunction!(conformance::run_store_conformance, module)?)?;
     errors::register(module)?;
     Ok(())

@@ -19,6 +19,7 @@ use tokio::sync::oneshot;
 
 use crate::convert::{from_py, to_py};
 use crate::errors::from_python;
+use crate::runtime::enter_python;
 
 /// A Python store object and which of the core's store methods it has.
 #[derive(Clone)]
@@ -81,7 +82,7 @@ impl HostBackend for PythonStore {
         let object = self.object.clone();
         let is_async = self.async_methods.contains(method);
         let called = tokio::task::spawn_blocking(move || {
-            Python::attach(|py| {
+            enter_python(|py| {
                 let value = call_python(py, &object, method, &args)?;
                 if is_async {
                     submit_coroutine(py, value).map(Called::Pending).map_err(|e| from_python(py, e))
@@ -89,6 +90,7 @@ impl HostBackend for PythonStore {
                     from_py(&value).map(Called::Done).map_err(|e| from_python(py, e))
                 }
             })
+            .unwrap_or_else(|| Err(interpreter_exiting(method)))
         })
         .await
         .map_err(|e| Error::Internal(format!("the store's `{method}` panicked: {e}")))??;
@@ -99,6 +101,11 @@ impl HostBackend for PythonStore {
             }
         }
     }
+}
+
+/// Why a store call made while the interpreter exits does not run.
+fn interpreter_exiting(method: &str) -> Error {
+    Error::Unavailable(format!("the Python interpreter is exiting: the store's `{method}` was not called"))
 }
 
 /// A sync method's answer, or where an async one's will arrive.

@@ -45,7 +45,7 @@ impl Pending {
 }
 
 /// A chat turn's events. Iterate it with `for` or `async for`; each event is a dict with a
-/// `type` key (SPEC §4).
+/// `type` key (the events `docs/assistant.md` lists).
 #[pyclass(frozen, module = "crm_agent._native", name = "ChatStream")]
 pub(crate) struct PyChatStream {
     pending: Arc<Mutex<Pending>>,
@@ -113,12 +113,12 @@ impl PyChatStream {
     /// A stream of the given events that no model produced: for testing how a host renders a
     /// turn (an SSE view, a template) without a model.
     #[staticmethod]
-    fn replay(events: Vec<Bound<'_, PyAny>>) -> PyResult<Self> {
+    fn replay(py: Python<'_>, events: Vec<Bound<'_, PyAny>>) -> PyResult<Self> {
         let events = events
             .iter()
             .map(|event| {
                 serde_json::from_value::<ChatEvent>(from_py(event)?)
-                    .map_err(|e| to_python(crm_agent::Error::invalid(format!("not a chat event: {e}"))))
+                    .map_err(|e| to_python(py, crm_agent::Error::invalid(format!("not a chat event: {e}"))))
             })
             .collect::<PyResult<Vec<_>>>()?;
         Ok(PyChatStream::new(ChatStream::replay(events)))
@@ -135,7 +135,7 @@ impl PyChatStream {
             Some(event) => Some(event),
             None => {
                 let pending = self.pending.clone();
-                wait(py, async move { Ok(pending.lock().await.next().await) })?
+                wait(py, async move { Ok::<_, PyErr>(pending.lock().await.next().await) })?
             }
         };
         match event {
@@ -155,7 +155,7 @@ impl PyChatStream {
             return Ok(Bound::new(py, Ready { value: Some(event_to_py(py, &event)?) })?.into_any());
         }
         let pending = self.pending.clone();
-        awaitable(py, async move { Ok(AsyncEvent(pending.lock().await.next().await)) })
+        awaitable(py, async move { Ok::<_, PyErr>(AsyncEvent(pending.lock().await.next().await)) })
     }
 
     /// Stops the turn (if it is still running) and drops what it had not yet delivered.

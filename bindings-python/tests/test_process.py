@@ -61,7 +61,11 @@ def test_a_signal_interrupts_a_blocking_wait(demo: Demo) -> None:
 
 
 def test_ctrl_c_stops_a_sync_chat(demo: Demo) -> None:
-    """A real SIGINT to a process blocked in a sync chat gives KeyboardInterrupt, promptly."""
+    """A real SIGINT to a process blocked in a sync chat gives KeyboardInterrupt, promptly.
+
+    The child says "started" once its chat runs, and from there on any Ctrl-C is its
+    KeyboardInterrupt: the signal is sent as soon as that line is read, with no sleep that a
+    loaded machine could outrun."""
     demo.fake.script([{"reply": {"text": "late", "first_byte_delay_ms": 30000}}])
     script = f"""
 import sys, crm_agent
@@ -69,8 +73,8 @@ agent = crm_agent.Agent(gemini_api_key="k", gemini_base_url={demo.fake.url!r})
 org = agent.ensure_organization("acme")
 ctx = crm_agent.UserContext("u", org["id"], "owner")
 stream = agent.chat(ctx, "hello?")
-print(next(stream)["type"], flush=True)
 try:
+    print(next(stream)["type"], flush=True)
     next(stream)
 except KeyboardInterrupt:
     print("interrupted", flush=True)
@@ -80,9 +84,8 @@ sys.exit(3)
     child = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, text=True)
     assert child.stdout is not None
     assert child.stdout.readline().strip() == "started"
-    time.sleep(0.3)
     child.send_signal(signal.SIGINT)
-    assert child.wait(timeout=10) == 0
+    assert child.wait(timeout=20) == 0
     assert child.stdout.read().strip() == "interrupted"
 
 

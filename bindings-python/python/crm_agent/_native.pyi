@@ -20,6 +20,7 @@ __all__ = [
     "Unsupported",
     "UserContext",
     "__version__",
+    "_at_exit",
     "_before_fork",
     "run_store_conformance",
     "sse_encode",
@@ -141,4 +142,5 @@ class Agent:
 
 def sse_encode(event: _JsonDict) -> str: ...
 def run_store_conformance(factory: Any) -> list[_JsonDict]: ...
+def _at_exit() -> None: ...
 def _before_fork() -> None: ...
