@@ -155,3 +155,18 @@ async fn chat_and_confirm_from_the_command_line() {
     assert_eq!(count(&db), 1);
     fake.assert_clean();
 }
+
+#[test]
+fn a_port_in_use_fails_before_the_database_is_touched() {
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = taken.local_addr().unwrap().to_string();
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("untouched.db");
+    let db = format!("sqlite://{}", file.display());
+    for args in [vec!["serve", "--db", &db, "--addr", &addr], vec!["mcp", "--db", &db, "--http", &addr]] {
+        let (ok, _, err) = crm_agent(&args);
+        assert!(!ok, "{args:?} must fail");
+        assert!(err.contains("error (unavailable)") && err.contains(&addr) && err.contains("already in use"), "{err}");
+        assert!(!file.exists(), "{args:?} created or migrated the database before binding");
+    }
+}

@@ -407,13 +407,18 @@ async fn run(cli: Cli) -> crm_agent::Result<()> {
         }
         Command::Mcp { db, token, http, stateless, exposure } => {
             use crm_agent::mcp::{McpOptions, McpServer};
+            // Bound before the database is touched: a port in use changes nothing.
+            let listener = match http {
+                Some(addr) => Some(listen(addr).await?),
+                None => None,
+            };
             let store = std::sync::Arc::new(SqlStore::open(&db).await?);
             let registry = crm_agent::ToolRegistry::new(store.clone());
             let authenticator = crm_agent::auth::TokenAuthenticator::new(store);
             let mut options = McpOptions::default();
             let mut http_options = crm_agent::mcp::http::McpHttpOptions { stateless, ..Default::default() };
             exposure.apply(&mut http_options, &mut options);
-            match http {
+            match listener {
                 None => {
                     let token = token.unwrap_or_default();
                     // Fail at start, not on the first request, when the token is wrong.
@@ -424,12 +429,9 @@ async fn run(cli: Cli) -> crm_agent::Result<()> {
                     registry.flush_audit().await;
                     served?;
                 }
-                Some(addr) => {
+                Some(listener) => {
                     let server = McpServer::per_request(registry.clone(), authenticator, options);
                     let app = crm_agent::mcp::http::router(server, http_options);
-                    let listener = tokio::net::TcpListener::bind(addr)
-                        .await
-                        .map_err(|e| crm_agent::Error::invalid(format!("cannot listen on {addr}: {e}")))?;
                     let bound = listener.local_addr().map_err(|e| crm_agent::Error::Internal(e.to_string()))?;
                     println!("MCP_URL=http://{bound}/mcp");
                     use std::io::Write as _;
@@ -522,6 +524,18 @@ fn print_event(event: &ChatEvent) {
     }
 }
 
+/// The listening socket of `serve` and `mcp --http`. A port in use (or one this user may not
+/// bind) is an unavailable resource, named in the message.
+async fn listen(addr: std::net::SocketAddr) -> crm_agent::Result<tokio::net::TcpListener> {
+    tokio::net::TcpListener::bind(addr).await.map_err(|e| {
+        let reason = match e.kind() {
+            std::io::ErrorKind::AddrInUse => "the address is already in use (is another server running?)".to_owned(),
+            _ => e.to_string(),
+        };
+        crm_agent::Error::Unavailable(format!("cannot listen on {addr}: {reason}"))
+    })
+}
+
 /// Resolves on Ctrl-C or SIGTERM.
 async fn shutdown_signal() {
     let ctrl_c = async {
@@ -559,6 +573,9 @@ async fn serve(
                 .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,sqlx=warn,rmcp=warn,hyper=warn")),
         )
         .try_init();
+    // Bound first: a second `serve` on a port in use must fail before it migrates, seeds or
+    // touches the running server's demo tokens.
+    let listener = listen(addr).await?;
     let store = std::sync::Arc::new(SqlStore::open(&db).await?);
     if store.is_empty().await? {
         eprintln!("{} is empty: seeding the demo organizations", redact(&db));
@@ -578,9 +595,6 @@ async fn serve(
     let configured = agent.model().is_configured();
     let (state, shutdown) = HttpState::new(agent.clone(), authenticator, options);
     let app = crm_agent::http::router(state);
-    let listener = tokio::net::TcpListener::bind(addr)
-        .await
-        .map_err(|e| crm_agent::Error::invalid(format!("cannot listen on {addr}: {e}")))?;
     let bound = listener.local_addr().map_err(|e| crm_agent::Error::Internal(e.to_string()))?;
     let url = format!("http://{bound}");
     println!("crm-agent serving {} on {url}", redact(&db));
