@@ -108,16 +108,12 @@ async fn require_bearer(State(guard): State<Guard>, mut request: Request, next: 
     let header = request.headers().get(header::AUTHORIZATION).and_then(|v| v.to_str().ok());
     let token = header.and_then(|h| h.strip_prefix("Bearer ").or_else(|| h.strip_prefix("bearer ")));
     let Some(token) = token else {
-        return unauthorized(
-            "missing_token",
-            "send `Authorization: Bearer TOKEN` (create one with `crm-agent token create`)",
-            None,
-        );
+        return unauthorized("send `Authorization: Bearer TOKEN` (create one with `crm-agent token create`)", None);
     };
     let user = match guard.authenticator.authenticate(token).await {
         Ok(user) => user,
         Err(error) if error.kind() == ErrorKind::Unauthenticated => {
-            return unauthorized("invalid_token", &error.to_string(), Some("invalid_token"));
+            return unauthorized(&error.to_string(), Some("invalid_token"));
         }
         Err(error) => {
             tracing::error!(%error, "could not authenticate an MCP request");
@@ -160,12 +156,14 @@ async fn require_bearer(State(guard): State<Guard>, mut request: Request, next: 
     response
 }
 
-fn unauthorized(code: &str, message: &str, oauth_error: Option<&str>) -> Response {
+/// A 401 with the same error code as the rest of the HTTP API (`unauthenticated`); the
+/// challenge's `error` parameter is RFC 6750's, for a token that was sent but is not valid.
+fn unauthorized(message: &str, oauth_error: Option<&str>) -> Response {
     let challenge = match oauth_error {
         Some(error) => format!("Bearer realm=\"crm-agent\", error=\"{error}\""),
         None => "Bearer realm=\"crm-agent\"".to_owned(),
     };
-    let body = serde_json::json!({"error": {"code": code, "message": message}});
+    let body = serde_json::json!({"error": {"code": ErrorKind::Unauthenticated.as_str(), "message": message}});
     let mut response = (StatusCode::UNAUTHORIZED, axum::Json(body)).into_response();
     if let Ok(value) = HeaderValue::from_str(&challenge) {
         response.headers_mut().insert(header::WWW_AUTHENTICATE, value);

@@ -136,10 +136,13 @@ async def test_http_rejects_missing_bad_and_cross_origin_requests(demo: Demo, ht
         missing = await raw.post(http_url, json=initialize_body(), headers=MCP_HEADERS)
         assert missing.status_code == 401
         assert missing.headers["www-authenticate"].startswith("Bearer")
+        # The same error code as every other route of the HTTP API.
+        assert missing.json()["error"]["code"] == "unauthenticated"
         bad = await raw.post(
             http_url, json=initialize_body(), headers={**MCP_HEADERS, "Authorization": "Bearer crm_nope"}
         )
         assert bad.status_code == 401 and 'error="invalid_token"' in bad.headers["www-authenticate"]
+        assert bad.json()["error"]["code"] == "unauthenticated"
         token = demo.tokens["acme-owner"]
         evil = await raw.post(
             http_url,
