@@ -32,6 +32,16 @@ def test_quickstart(fake: FakeGemini) -> None:
     assert "[calling get_customer_stats]" in out and "You have 60 customers." in out and "(2 model steps)" in out
 
 
+def test_quickstart_without_a_gemini_key_says_why_chat_failed() -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("GEMINI_")}
+    done = subprocess.run(
+        [sys.executable, str(EXAMPLES / "quickstart.py")], capture_output=True, text=True, env=env, timeout=120
+    )
+    assert done.returncode == 0, done.stderr
+    assert "customers, first:" in done.stdout
+    assert "turn failed (model_not_configured)" in done.stdout and "GEMINI_API_KEY" in done.stdout, done.stdout
+
+
 def test_async_chat(fake: FakeGemini) -> None:
     fake.script([{"times": 0, "reply": {"text": "Doing well."}}])
     out = run_example("async_chat.py", fake)

@@ -1,6 +1,7 @@
 """docs/python.md, "Quick start": open an agent, call a tool, stream a chat turn.
 
-Run with GEMINI_API_KEY set (the tests point GEMINI_BASE_URL at the fake Gemini server).
+With GEMINI_API_KEY set the turn is answered by Gemini (the tests point GEMINI_BASE_URL at the
+fake Gemini server); without it, the turn ends with an error event saying so.
 """
 
 import crm_agent
@@ -21,5 +22,11 @@ for event in agent.chat(ctx, "How many customers do we have?"):
         print(event["delta"], end="", flush=True)
     elif event["type"] == "tool_call":
         print(f"[calling {event['name']}]")
+    elif event["type"] == "tool_result":
+        print(f"[{event['name']}: {event['summary']}]")
+    elif event["type"] == "confirmation_required":
+        print(f"[needs confirmation: {event['summary']}] -> agent.confirm(ctx, {event['action_id']!r})")
     elif event["type"] == "done":
         print(f"\n({event['usage']['steps']} model steps)")
+    elif event["type"] == "error":
+        print(f"\nturn failed ({event['code']}): {event['message']}")
