@@ -8,8 +8,7 @@ use crm_agent::model::gemini::decode_stream_item;
 use crm_agent::model::gemini::sse::SseParser;
 
 fn body() -> Vec<u8> {
-    let path =
-        concat!(env!("CARGO_MANIFEST_DIR"), "/../../shared/fixtures/gemini/rust-genai_yakbak_gemini_tool_stream.sse");
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/gemini/rust-genai_yakbak_gemini_tool_stream.sse");
     let one = std::fs::read(path).expect("fixture");
     let copies = (4 << 20) / one.len() + 1;
     one.repeat(copies)

@@ -225,7 +225,7 @@ async fn gemini_3_signatures_are_echoed_across_steps() {
 async fn a_recorded_gemini_3_stream_round_trips_its_signature() {
     // The real recorded Gemini 3 turn: a call (no id) to a tool crm-agent does not have,
     // with a thought signature. The refusal goes back to the model with the signature intact.
-    let fixtures = concat!(env!("CARGO_MANIFEST_DIR"), "/../../shared/fixtures/gemini");
+    let fixtures = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/gemini");
     let s = setup(json!({"turns": [
         {"when": {"user_text_contains": "capital"}, "reply": {"replay": format!("{fixtures}/pydantic-ai_gemini-3-pro-preview_turn1.sse")}},
         {"when": {"function_response": "get_country"}, "reply": {"replay": format!("{fixtures}/pydantic-ai_gemini-3-pro-preview_turn2.sse")}}

@@ -1,4 +1,4 @@
-//! Every recorded Gemini stream, error and request in `../shared/fixtures/gemini/` is parsed
+//! Every recorded Gemini stream, error and request in `tests/fixtures/gemini/` is parsed
 //! into the events it contains — with the body fed to the parser in pieces of every size, so
 //! no framing depends on how the bytes arrive.
 
@@ -11,7 +11,7 @@ use crm_agent::model::gemini::wire::{ApiError, ErrorEnvelope, GenerateContentReq
 use serde_json::Value;
 
 fn fixtures() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/fixtures/gemini")
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/gemini")
 }
 
 fn read(name: &str) -> Vec<u8> {

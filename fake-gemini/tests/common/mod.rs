@@ -8,9 +8,9 @@ use serde_json::{Value, json};
 
 pub const KEY: &str = "test-key";
 
-/// `shared/fixtures/gemini` of the project.
+/// The recorded Gemini streams of the project (`crm-agent/tests/fixtures/gemini`).
 pub fn fixtures() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared/fixtures/gemini")
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../crm-agent/tests/fixtures/gemini")
 }
 
 pub fn client() -> reqwest::Client {
