@@ -377,7 +377,7 @@ function sseEncode(event) {
   return run(() => native.sseEncode(JSON.stringify(event)));
 }
 
-/** The event in the seed system's encoding (`connected`, `message`, `completed`, `error`), or null. */
+/** The event in the older Django frontend's encoding (`connected`, `message`, `completed`, `error`), or null. */
 function legacyEncode(event) {
   return run(() => native.legacyEncode(JSON.stringify(event)));
 }

@@ -274,7 +274,7 @@ export declare class Agent {
 
 /** One event as a Server-Sent Event: `event: TYPE\ndata: JSON\n\n`. */
 export declare function sseEncode(event: ChatEvent): string;
-/** The event in the replaced system's encoding (`connected`, `message`, `completed`, `error`), or null. */
+/** The event in the older Django frontend's encoding (`connected`, `message`, `completed`, `error`), or null. */
 export declare function legacyEncode(event: ChatEvent): JsonObject | null;
 
 /** The stable codes of {@link CrmAgentError}. */

@@ -105,7 +105,7 @@ fn sqlite(c: &mut Criterion) {
     group.bench_function("list_customers_status_20", |b| {
         b.to_async(&rt).iter(|| async { store.list_customers(&scope, &active, &page).await.expect("list") })
     });
-    // Issue 3: what the registry adds (policy + validation + audit) over the bare store call.
+    // What the registry adds (policy + validation + audit) over the bare store call.
     let registry = crm_agent::ToolRegistry::new(std::sync::Arc::new(store.clone()));
     let owner = rt.block_on(UserContext::resolve(&store, "acme-owner", None)).expect("owner");
     let mut m = 0usize;

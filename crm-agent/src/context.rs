@@ -12,17 +12,18 @@ use crate::error::{Error, Result};
 use crate::policy::Grant;
 use crate::store::{Scope, Store};
 
-/// The kind of principal (SPEC §1).
+/// The kind of principal; what each may do is in `docs/policy.md`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Role {
-    /// Owns the organization: every permission inside it. The seed system called this "vendor".
+    /// Owns the organization: every permission inside it. Older Django CRMs call this "vendor".
     Owner,
     /// Works for the organization: exactly the permissions of their roles.
     Employee,
     /// A customer of the organization: only their own records.
     Customer,
-    /// Operator of the platform (seed: superuser/staff); still acts inside one organization.
+    /// Operator of the platform (`superuser`/`staff` in older Django CRMs); still acts inside one
+    /// organization.
     PlatformAdmin,
 }
 
@@ -50,7 +51,7 @@ impl std::fmt::Display for Role {
 impl std::str::FromStr for Role {
     type Err = Error;
 
-    /// Accepts the canonical names and the seed system's aliases (`vendor`, `superuser`, `staff`).
+    /// Accepts the canonical names and older Django CRMs' role names (`vendor`, `superuser`, `staff`).
     fn from_str(s: &str) -> Result<Self> {
         match s {
             "owner" | "vendor" => Ok(Role::Owner),

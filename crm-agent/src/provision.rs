@@ -1,5 +1,5 @@
-//! Creating a tenant the way SPEC §1–2 says every new organization starts: the organization
-//! itself, the default "Sales Pipeline", and the system roles of the policy in force.
+//! Creating a tenant the way every new organization starts: the organization itself, the
+//! default "Sales Pipeline", and the system roles of the policy in force.
 
 use crate::domain::{NewOrganization, NewPipeline, Organization};
 use crate::error::Result;

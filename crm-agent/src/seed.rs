@@ -1,6 +1,7 @@
-//! Deterministic demo data: two organizations, `acme` and `globex`, with the demo users of
-//! SPEC/README and realistic records. `crm-agent seed` and `crm-agent serve` (on an empty
-//! database) both call [`seed_demo`].
+//! Deterministic demo data: two organizations, `acme` and `globex`, with the demo users the
+//! README lists (`acme-owner`, `acme-rep`, `acme-support`, `acme-customer`, `globex-owner`) and
+//! realistic records. `crm-agent seed` and `crm-agent serve` (on an empty database) both call
+//! [`seed_demo`].
 //!
 //! The same options give the same records (names, amounts, statuses, relations) on every run;
 //! only ids and creation times (relative to now) differ. Large sizes go through the stores'

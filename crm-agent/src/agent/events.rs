@@ -1,4 +1,4 @@
-//! What a chat turn streams to its host (SPEC §4), and the two ways to put it on the wire.
+//! What a chat turn streams to its host, and the two ways to put it on the wire.
 
 use serde::{Deserialize, Serialize};
 use serde_json::Value;

@@ -45,7 +45,7 @@ pub use crate::actions::ConfirmedAction;
 pub use events::{ChatEvent, Usage, sse_encode};
 pub use history::message_text;
 
-/// How the assistant behaves. `AgentOptions::default()` is what SPEC §4 describes.
+/// How the assistant behaves. `AgentOptions::default()` is what `docs/assistant.md` describes.
 #[derive(Debug, Clone)]
 pub struct AgentOptions {
     /// Most model calls in one turn (default 8); the turn ends with a `step_limit` error
@@ -183,7 +183,7 @@ pub struct UserSummary {
     pub organization_name: Option<String>,
 }
 
-/// What `status` reports (SPEC §4).
+/// What `status` reports: the model, whether it is configured and reachable, and who the caller is.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct AgentStatus {
     /// The model's name.

@@ -1,5 +1,5 @@
 //! The assistant's own records: conversations, their messages, and the writes waiting for a
-//! human's confirmation (SPEC §4).
+//! human's confirmation.
 //!
 //! All three belong to one user inside one organization: a store returns them only to that
 //! user (any other caller gets "not found"), so a conversation id leaked to a colleague is of

@@ -1,4 +1,4 @@
-//! Plain data: every entity, enum, filter and patch of SPEC §2.
+//! Plain data: every entity, enum, filter and patch that tools and stores exchange.
 //!
 //! Types here carry no behaviour beyond validation. Enums are validated on input: a bad value
 //! is an [`Error::InvalidArgument`] naming the allowed values. Money is [`Decimal`] (never a

@@ -11,7 +11,7 @@ string_enum! {
 }
 
 impl Default for ConfirmationMode {
-    /// Writes need confirmation by default (SPEC §4).
+    /// By default every write the assistant wants to make waits for a human's confirmation.
     fn default() -> Self {
         ConfirmationMode::AllWrites
     }

@@ -78,7 +78,7 @@ pub struct NewPipelineStage {
 }
 
 impl NewPipeline {
-    /// The "Sales Pipeline" every new organization gets (SPEC §2).
+    /// The "Sales Pipeline" every new organization gets.
     pub fn default_sales() -> Self {
         let stage = |position: i32, name: &str, probability: u8, won: bool, lost: bool| NewPipelineStage {
             name: name.into(),

@@ -1,4 +1,5 @@
-//! Aggregates: per-entity stats and the analytics of SPEC §3.
+//! Aggregates: per-entity stats and the analytics (dashboard, sales funnel, revenue by period,
+//! employee performance).
 
 use std::collections::BTreeMap;
 
@@ -167,7 +168,7 @@ pub struct IssueSummary {
     pub open_by_priority: Counts,
 }
 
-/// `get_dashboard_stats` (SPEC §3, analytics definitions).
+/// `get_dashboard_stats`: customers, leads, deals, revenue and issues at a glance.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct DashboardStats {
     /// Customers.

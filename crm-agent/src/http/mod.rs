@@ -1,6 +1,7 @@
 //! The HTTP service behind `crm-agent serve`: the chat API (Server-Sent Events), conversations,
-//! pending actions, status, tools, the MCP endpoint, the seed system's compatibility routes,
-//! and the web chat page — one axum [`Router`] a Rust host can mount. See `docs/http.md`.
+//! pending actions, status, tools, the MCP endpoint, the `/api/gemini/…` routes kept compatible
+//! with the Django CRM this replaces, and the web chat page — one axum [`Router`] a Rust host can
+//! mount. See `docs/http.md`.
 //!
 //! Every `/api` route authenticates `Authorization: Bearer TOKEN` (an API token) to the token's
 //! [`UserContext`]; every answer that is not a success is a JSON error with a code
@@ -276,7 +277,8 @@ async fn chat(
     Ok(sse_response(stream, state.options.keep_alive))
 }
 
-/// `POST /api/gemini/chat/`: the same turn in the seed system's encoding.
+/// `POST /api/gemini/chat/`: the same turn in the stream encoding of the older Django frontend
+/// (`connected`, `message`, `completed`, `error`; see [`ChatEvent::to_legacy`]).
 async fn legacy_chat(
     State(state): State<HttpState>,
     Caller(user): Caller,

@@ -93,7 +93,9 @@ impl Default for Policy {
 }
 
 impl Policy {
-    /// The built-in policy (SPEC §1).
+    /// The built-in policy (`builtin_policy.toml`): owners and platform admins hold every
+    /// permission, employees what their roles grant (plus reading the organization and its
+    /// pipelines), customers a few grants on their own records only.
     pub fn builtin() -> Self {
         Policy::empty().merge_toml(BUILTIN_POLICY).expect("the built-in policy is valid")
     }

@@ -6,7 +6,7 @@ use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use crate::error::Error;
 
 crate::domain::string_enum! {
-    /// What a permission is about (SPEC §1).
+    /// What a permission is about: the `resource` of `resource:action`.
     Resource {
         Customer => "customer",
         Lead => "lead",

@@ -1,6 +1,6 @@
 //! Aggregates computed from records in memory.
 //!
-//! These are the reference definitions of the stats and analytics (SPEC §3). The default
+//! These are the reference definitions of the stats and analytics. The default
 //! [`Store`](super::Store) methods use them for small host stores; [`SqlStore`](super::SqlStore)
 //! computes the same numbers with SQL, and the conformance suite checks the two agree.
 

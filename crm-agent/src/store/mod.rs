@@ -556,7 +556,7 @@ pub trait Store: Send + Sync + 'static {
 
     // --- analytics -----------------------------------------------------------------------------
 
-    /// The dashboard of SPEC §3, as of `now`.
+    /// The dashboard of `get_dashboard_stats` as of `now` ([`aggregate::dashboard`] defines it).
     async fn dashboard_stats(&self, scope: &Scope, now: Timestamp) -> Result<DashboardStats> {
         let customers = collect_all!(self.list_customers(scope, &CustomerFilter::default()));
         let leads = collect_all!(self.list_leads(scope, &LeadFilter::default()));

@@ -1,7 +1,9 @@
 //! Deal and pipeline tools.
 //!
-//! A deal's stage, status, probability and close date move together (SPEC §3): every stage
-//! move goes through `stage_change`, so no tool can leave them inconsistent.
+//! A deal's stage, status, probability and close date move together: a won stage makes the deal
+//! `won` at probability 100, a lost stage `lost`, any other stage `open`; except when won, the
+//! probability is the stage's. A won or lost stage sets the close date to today, any other stage
+//! clears it. Every stage move goes through `stage_change`, so no tool can leave them inconsistent.
 
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};

@@ -1,5 +1,5 @@
 //! Employee tools. Salary, commission rate and emergency contact are returned only to callers
-//! with `employee:update` (SPEC §1); everyone else gets them redacted.
+//! with `employee:update`; everyone else gets them redacted.
 
 use schemars::JsonSchema;
 use serde::Deserialize;
@@ -55,8 +55,8 @@ pub(super) fn tools() -> Vec<Tool> {
     ]
 }
 
-/// Removes the sensitive fields unless the caller holds `employee:update` (SPEC §1). Every tool
-/// that returns an employee goes through here.
+/// Removes the sensitive fields unless the caller holds `employee:update`. Every tool that returns
+/// an employee goes through here.
 pub(super) fn redact_for_caller(cx: &ToolContext, record: &mut Employee) {
     if !cx.can(employee(Action::Update)) {
         record.redact_sensitive();

@@ -1,7 +1,9 @@
 //! Issue (support ticket) tools.
 //!
 //! Status moves only through `assign_issue`, `resolve_issue`, `reopen_issue` and `close_issue`,
-//! so every transition follows the rules of SPEC §3; `update_issue` cannot touch it.
+//! so every transition follows the rules: assigning moves an open issue to in progress, resolving
+//! needs notes, neither applies to a resolved or closed issue, only those two reopen, and any
+//! issue can be closed. `update_issue` cannot touch the status.
 
 use schemars::JsonSchema;
 use serde::Deserialize;

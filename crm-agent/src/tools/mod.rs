@@ -1,4 +1,5 @@
-//! The tool catalogue (SPEC §3) and [`ToolRegistry::call`], the one path every tool call takes.
+//! The tool catalogue (listed in `docs/tools.md`) and [`ToolRegistry::call`], the one path every
+//! tool call takes.
 //!
 //! `call` does, in order: look the tool up → check the caller may use it ([`Policy`]) → check the
 //! store supports it → validate the arguments against the tool's input JSON Schema (errors name
