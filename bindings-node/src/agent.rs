@@ -279,7 +279,7 @@ impl NativeAgent {
             orders: size(given.orders, defaults.orders),
             activities: size(given.activities, defaults.activities),
             seed: given.seed.map_or(defaults.seed, u64::from),
-            progress: false,
+            progress: None,
         };
         let report = napi_result(seed_demo(self.sql.as_ref(), &options).await)?;
         Ok(json!({

@@ -32,7 +32,19 @@ fn options(deals_default: usize) -> SeedOptions {
         orders: 200,
         activities: 200,
         seed: 42,
-        progress: bench_mode(),
+        progress: bench_mode().then(|| std::sync::Arc::new(PrintTenths) as _),
+    }
+}
+
+/// Prints each entity's progress in tenths while the benchmark dataset is seeded.
+struct PrintTenths;
+
+impl crm_agent::seed::SeedProgress for PrintTenths {
+    fn advanced(&self, entity: &'static str, done: usize, total: usize) {
+        let tenth = (total / 10).max(1);
+        if done == total || done.is_multiple_of(tenth) {
+            eprintln!("seeding {entity}: {done}/{total}");
+        }
     }
 }
 

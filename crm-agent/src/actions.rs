@@ -23,7 +23,7 @@ pub struct ConfirmedAction {
 }
 
 /// Whether a write requested by a model must wait for the user under `mode`.
-pub fn needs_confirmation(mode: ConfirmationMode, tool: &Tool) -> bool {
+pub(crate) fn needs_confirmation(mode: ConfirmationMode, tool: &Tool) -> bool {
     tool.writes()
         && match mode {
             ConfirmationMode::Never => false,
@@ -34,7 +34,8 @@ pub fn needs_confirmation(mode: ConfirmationMode, tool: &Tool) -> bool {
 
 /// The confirmation mode in force for `ctx`: `forced` when the host set one, else the
 /// organization's setting.
-pub async fn mode_for(
+#[cfg(feature = "mcp")]
+pub(crate) async fn mode_for(
     registry: &ToolRegistry,
     ctx: &UserContext,
     forced: Option<ConfirmationMode>,
@@ -47,7 +48,7 @@ pub async fn mode_for(
 
 /// Checks (and audits, as `pending`) a call that will run only once the user confirms it, and
 /// records it as a pending action bound to these exact arguments.
-pub async fn propose(
+pub(crate) async fn propose(
     registry: &ToolRegistry,
     ctx: &UserContext,
     conversation: Option<&ConversationId>,
@@ -72,7 +73,7 @@ pub async fn propose(
 /// moves from `pending` to `executing` atomically (of two confirms exactly one runs), the tool
 /// runs through the registry, and the outcome is recorded on the action. A tool failure is
 /// returned as the error (the action is then `failed`).
-pub async fn confirm(registry: &ToolRegistry, ctx: &UserContext, id: &ActionId) -> Result<ConfirmedAction> {
+pub(crate) async fn confirm(registry: &ToolRegistry, ctx: &UserContext, id: &ActionId) -> Result<ConfirmedAction> {
     let scope = ctx.scope()?;
     let store = registry.store();
     let pending = store.get_pending_action(&scope, &ctx.user_id, id).await?;
@@ -98,18 +99,18 @@ pub async fn confirm(registry: &ToolRegistry, ctx: &UserContext, id: &ActionId) 
 }
 
 /// Rejects one of `ctx`'s pending actions: it never runs.
-pub async fn reject(registry: &ToolRegistry, ctx: &UserContext, id: &ActionId) -> Result<PendingAction> {
+pub(crate) async fn reject(registry: &ToolRegistry, ctx: &UserContext, id: &ActionId) -> Result<PendingAction> {
     let scope: Scope = ctx.scope()?;
     registry.store().decide_pending_action(&scope, &ctx.user_id, id, ActionStatus::Rejected, chrono::Utc::now()).await
 }
 
 /// `{"error": {"kind", "message"}}`: how a failure is shown to a model and stored.
-pub fn error_json(error: &Error) -> Value {
+pub(crate) fn error_json(error: &Error) -> Value {
     json!({"error": {"kind": error.kind().as_str(), "message": error.to_string()}})
 }
 
 /// "Create customer: name=Acme Ltd, email=a@b.c" — what a confirmation asks about.
-pub fn summary(tool: &Tool, args: &Value) -> String {
+pub(crate) fn summary(tool: &Tool, args: &Value) -> String {
     let words = tool.title();
     let details: Vec<String> = args
         .as_object()
@@ -131,7 +132,7 @@ pub fn summary(tool: &Tool, args: &Value) -> String {
 }
 
 /// `text` cut to `max` characters, with `…` marking a cut.
-pub fn cap_text(text: &str, max: usize) -> String {
+pub(crate) fn cap_text(text: &str, max: usize) -> String {
     if text.chars().count() <= max {
         return text.to_owned();
     }

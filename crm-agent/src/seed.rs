@@ -7,8 +7,9 @@
 //! only ids and creation times (relative to now) differ. Large sizes go through the stores'
 //! bulk `import_*` methods in batches, with an optional progress bar.
 
+use std::sync::Arc;
+
 use chrono::{Datelike, Duration, Utc};
-use indicatif::{ProgressBar, ProgressStyle};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
@@ -35,8 +36,21 @@ pub struct SeedOptions {
     pub activities: usize,
     /// The random seed: the same seed gives the same data.
     pub seed: u64,
-    /// Show a progress bar on standard error.
-    pub progress: bool,
+    /// Told how far each entity has come (the CLI draws progress bars with it).
+    pub progress: Option<Arc<dyn SeedProgress>>,
+}
+
+/// Follows a large seed as it goes.
+pub trait SeedProgress: Send + Sync {
+    /// `done` of the `total` records of `entity` (`customers`, `leads`, …) are written; called
+    /// with `done == total` once the entity is complete.
+    fn advanced(&self, entity: &'static str, done: usize, total: usize);
+}
+
+impl std::fmt::Debug for dyn SeedProgress {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("SeedProgress")
+    }
 }
 
 impl Default for SeedOptions {
@@ -49,7 +63,7 @@ impl Default for SeedOptions {
             orders: 40,
             activities: 60,
             seed: 42,
-            progress: false,
+            progress: None,
         }
     }
 }
@@ -187,18 +201,33 @@ fn email(first: &str, last: &str, domain: &str, n: usize) -> String {
     format!("{}.{}{}@{}", first.to_lowercase(), last.to_lowercase(), n, domain)
 }
 
-fn progress(enabled: bool, len: usize, label: &str) -> ProgressBar {
-    if !enabled {
-        return ProgressBar::hidden();
+/// One entity's progress, reported to the options' [`SeedProgress`] if there is one.
+struct Progress<'a> {
+    observer: Option<&'a dyn SeedProgress>,
+    entity: &'static str,
+    done: usize,
+    total: usize,
+}
+
+impl<'a> Progress<'a> {
+    fn new(options: &'a SeedOptions, entity: &'static str, total: usize) -> Self {
+        Progress { observer: options.progress.as_deref(), entity, done: 0, total }
     }
-    let bar = ProgressBar::new(len as u64);
-    bar.set_style(
-        ProgressStyle::with_template("{prefix:>10} {bar:40} {pos}/{len} {per_sec} eta {eta}")
-            .expect("static template")
-            .progress_chars("=> "),
-    );
-    bar.set_prefix(label.to_owned());
-    bar
+
+    fn set(&mut self, done: usize) {
+        self.done = done;
+        if let Some(observer) = self.observer {
+            observer.advanced(self.entity, done, self.total);
+        }
+    }
+
+    fn inc(&mut self) {
+        self.set(self.done + 1);
+    }
+
+    fn finish(mut self) {
+        self.set(self.total);
+    }
 }
 
 /// Rows per bulk-import batch.
@@ -395,7 +424,7 @@ async fn seed_organization(
     let sellers: Vec<EmployeeId> = employees.iter().map(|e| e.id.clone()).collect();
 
     // Customers.
-    let bar = progress(options.progress, options.customers, "customers");
+    let mut bar = Progress::new(options, "customers", options.customers);
     let mut customer_ids: Vec<CustomerId> = Vec::with_capacity(options.customers);
     let mut made = 0;
     while made < options.customers {
@@ -439,9 +468,9 @@ async fn seed_organization(
         }
         customer_ids.extend(store.import_customers(&scope, batch).await?);
         made += n;
-        bar.set_position(made as u64);
+        bar.set(made);
     }
-    bar.finish_and_clear();
+    bar.finish();
     if let (Some(login), Some(first)) = (plan.customer_login, customer_ids.first()) {
         let customer = store.get_customer(&scope, first).await?;
         store
@@ -466,7 +495,7 @@ async fn seed_organization(
 
     // Leads.
     let open_stages: Vec<&PipelineStage> = pipeline.stages.iter().filter(|s| !s.is_closed()).collect();
-    let bar = progress(options.progress, options.leads, "leads");
+    let mut bar = Progress::new(options, "leads", options.leads);
     let mut lead_ids: Vec<LeadId> = Vec::with_capacity(options.leads);
     let mut made = 0;
     while made < options.leads {
@@ -497,9 +526,9 @@ async fn seed_organization(
         }
         lead_ids.extend(store.import_leads(&scope, batch).await?);
         made += n;
-        bar.set_position(made as u64);
+        bar.set(made);
     }
-    bar.finish_and_clear();
+    bar.finish();
     // A few conversions, through the real (atomic, idempotent) path.
     let conversions = (options.leads / 20).min(200);
     for lead_id in lead_ids.iter().take(conversions) {
@@ -512,7 +541,7 @@ async fn seed_organization(
     }
 
     // Deals: status follows the stage.
-    let bar = progress(options.progress, options.deals, "deals");
+    let mut bar = Progress::new(options, "deals", options.deals);
     let mut made = 0;
     let today = Utc::now().date_naive();
     while made < options.deals {
@@ -549,12 +578,12 @@ async fn seed_organization(
         }
         store.import_deals(&scope, batch).await?;
         made += n;
-        bar.set_position(made as u64);
+        bar.set(made);
     }
-    bar.finish_and_clear();
+    bar.finish();
 
     // Orders with items; completed ones are paid.
-    let bar = progress(options.progress, options.orders, "orders");
+    let mut bar = Progress::new(options, "orders", options.orders);
     let mut order_ids: Vec<(OrderId, CustomerId)> = Vec::new();
     for i in 0..options.orders {
         let customer = if i < 3 { customer_ids[0].clone() } else { g.pick(&customer_ids).clone() };
@@ -616,14 +645,14 @@ async fn seed_organization(
                 .await?;
         }
         order_ids.push((order.id, customer));
-        bar.inc(1);
+        bar.inc();
     }
-    bar.finish_and_clear();
+    bar.finish();
 
     // Issues with comments; the customer login raises the first few.
     let support: Vec<EmployeeId> =
         employees.iter().filter(|e| e.department.as_deref() == Some("Support")).map(|e| e.id.clone()).collect();
-    let bar = progress(options.progress, options.issues, "issues");
+    let mut bar = Progress::new(options, "issues", options.issues);
     for i in 0..options.issues {
         let (order, customer) = if i < 3 && !order_ids.is_empty() {
             let own = order_ids.iter().find(|(_, c)| *c == customer_ids[0]).cloned();
@@ -691,12 +720,12 @@ async fn seed_organization(
                 )
                 .await?;
         }
-        bar.inc(1);
+        bar.inc();
     }
-    bar.finish_and_clear();
+    bar.finish();
 
     // Activities.
-    let bar = progress(options.progress, options.activities, "activities");
+    let mut bar = Progress::new(options, "activities", options.activities);
     for _ in 0..options.activities {
         let activity_type = *g.pick(ActivityType::ALL);
         let mut new = NewActivity::new(activity_type, format!("{} with {}", activity_type, g.company()));
@@ -724,9 +753,9 @@ async fn seed_organization(
         }
         new.created_by = Some(plan.staff[0].user_id.into());
         store.create_activity(&scope, new).await?;
-        bar.inc(1);
+        bar.inc();
     }
-    bar.finish_and_clear();
+    bar.finish();
 
     Ok((organization, users))
 }

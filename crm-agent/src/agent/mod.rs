@@ -30,8 +30,8 @@ use crate::actions;
 use crate::context::{Role, UserContext};
 use crate::domain::*;
 use crate::error::{Error, Result};
+use crate::model::Model;
 use crate::model::gemini::wire::{FunctionDeclaration, Tool as WireTool, ToolList};
-use crate::model::{GeminiClient, Model};
 use crate::policy::Policy;
 use crate::store::Store;
 use crate::tools::{RegistryOptions, Tool, ToolRegistry, Toolset};
@@ -99,7 +99,8 @@ impl CrmAgentBuilder {
         self
     }
 
-    /// The model (default: a [`GeminiClient`] configured from the environment).
+    /// The model. Default: with the `gemini` feature, a `GeminiClient` configured from the
+    /// environment; without it, a model is required.
     pub fn model(mut self, model: Arc<dyn Model>) -> Self {
         self.model = Some(model);
         self
@@ -115,7 +116,7 @@ impl CrmAgentBuilder {
     pub fn build(self) -> Result<CrmAgent> {
         let model = match self.model {
             Some(model) => model,
-            None => Arc::new(GeminiClient::from_env()?),
+            None => default_model()?,
         };
         let policy = self.policy.unwrap_or_else(|| Arc::new(Policy::builtin()));
         let registry = ToolRegistry::with_policy(
@@ -133,6 +134,16 @@ impl CrmAgentBuilder {
             }),
         })
     }
+}
+
+#[cfg(feature = "gemini")]
+fn default_model() -> Result<Arc<dyn Model>> {
+    Ok(Arc::new(crate::model::GeminiClient::from_env()?))
+}
+
+#[cfg(not(feature = "gemini"))]
+fn default_model() -> Result<Arc<dyn Model>> {
+    Err(Error::invalid("no model: pass one to `CrmAgentBuilder::model` (or enable the `gemini` feature)"))
 }
 
 struct Inner {
@@ -181,6 +192,8 @@ pub struct UserSummary {
     pub organization_id: OrganizationId,
     /// Its name, when the store has it.
     pub organization_name: Option<String>,
+    /// How many permissions (`resource:action`) the caller holds under the policy.
+    pub permission_count: usize,
 }
 
 /// What `status` reports: the model, whether it is configured and reachable, and who the caller is.
@@ -200,6 +213,29 @@ pub struct AgentStatus {
     pub user: UserSummary,
     /// How many tools the caller may use.
     pub tool_count: usize,
+}
+
+impl AgentStatus {
+    /// The status in the shape the older Django frontend reads from `/api/gemini/status/`:
+    /// `available`, `model`, `api_key_configured`, and `user_context` with `user_id`,
+    /// `organization_id`, `role` and `permissions_count` (plus the display and organization
+    /// names and the tool count, which it ignores).
+    pub fn to_legacy(&self) -> Value {
+        serde_json::json!({
+            "available": self.available,
+            "model": self.model,
+            "api_key_configured": self.api_key_configured,
+            "user_context": {
+                "user_id": self.user.user_id,
+                "organization_id": self.user.organization_id,
+                "role": self.user.role,
+                "permissions_count": self.user.permission_count,
+                "display_name": self.user.display_name,
+                "organization_name": self.user.organization_name,
+                "tool_count": self.tool_count,
+            },
+        })
+    }
 }
 
 impl CrmAgent {
@@ -404,6 +440,7 @@ impl CrmAgent {
                 role: ctx.role,
                 organization_id: ctx.organization_id.clone(),
                 organization_name,
+                permission_count: self.registry().policy().permissions_of(ctx).len(),
             },
             tool_count: self.tools(ctx).len(),
         })

@@ -16,6 +16,7 @@ pub mod gemini;
 pub use gemini::wire::{
     Content, FunctionCall, FunctionResponse, GenerateContentRequest, GenerateContentResponse, Part,
 };
+#[cfg(feature = "gemini")]
 pub use gemini::{GeminiClient, GeminiConfig};
 
 /// The chunks of one streamed model response, in order. A stream error ends the response.

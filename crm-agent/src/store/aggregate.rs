@@ -13,7 +13,7 @@ fn bump(counts: &mut Counts, key: &str) {
 }
 
 /// Customer totals.
-pub fn customer_stats(customers: &[Customer]) -> CustomerStats {
+pub(crate) fn customer_stats(customers: &[Customer]) -> CustomerStats {
     let mut stats = CustomerStats { total: customers.len() as u64, ..Default::default() };
     for c in customers {
         bump(&mut stats.by_status, c.status.as_str());
@@ -23,7 +23,7 @@ pub fn customer_stats(customers: &[Customer]) -> CustomerStats {
 }
 
 /// Lead totals.
-pub fn lead_stats(leads: &[Lead]) -> LeadStats {
+pub(crate) fn lead_stats(leads: &[Lead]) -> LeadStats {
     let mut stats = LeadStats { total: leads.len() as u64, ..Default::default() };
     let mut score_sum = 0u64;
     for l in leads {
@@ -46,7 +46,7 @@ fn weighted(deals: &[&Deal]) -> Money {
 }
 
 /// Deal totals and per-stage sums (stages of every pipeline, in pipeline then stage order).
-pub fn deal_stats(deals: &[Deal], pipelines: &[Pipeline]) -> DealStats {
+pub(crate) fn deal_stats(deals: &[Deal], pipelines: &[Pipeline]) -> DealStats {
     let mut stats = DealStats { total: deals.len() as u64, ..Default::default() };
     let mut open = Vec::new();
     let mut per_stage: HashMap<&StageId, (u64, Money)> = HashMap::new();
@@ -85,7 +85,7 @@ pub fn deal_stats(deals: &[Deal], pipelines: &[Pipeline]) -> DealStats {
 }
 
 /// Issue totals.
-pub fn issue_stats(issues: &[Issue]) -> IssueStats {
+pub(crate) fn issue_stats(issues: &[Issue]) -> IssueStats {
     let mut stats = IssueStats { total: issues.len() as u64, ..Default::default() };
     for i in issues {
         bump(&mut stats.by_status, i.status.as_str());
@@ -96,7 +96,7 @@ pub fn issue_stats(issues: &[Issue]) -> IssueStats {
 }
 
 /// Activity totals.
-pub fn activity_stats(activities: &[Activity]) -> ActivityStats {
+pub(crate) fn activity_stats(activities: &[Activity]) -> ActivityStats {
     let mut stats = ActivityStats { total: activities.len() as u64, ..Default::default() };
     for a in activities {
         bump(&mut stats.by_type, a.activity_type.as_str());
@@ -106,13 +106,13 @@ pub fn activity_stats(activities: &[Activity]) -> ActivityStats {
 }
 
 /// Whether a lead counts as qualified in the dashboard and the funnel.
-pub fn lead_is_qualified(lead: &Lead) -> bool {
+pub(crate) fn lead_is_qualified(lead: &Lead) -> bool {
     matches!(lead.qualification_status, QualificationStatus::Qualified | QualificationStatus::Converted)
         || lead.converted
 }
 
 /// The dashboard as of `now`.
-pub fn dashboard(
+pub(crate) fn dashboard(
     customers: &[Customer],
     leads: &[Lead],
     deals: &[Deal],
@@ -164,7 +164,7 @@ pub fn dashboard(
 }
 
 /// leads → qualified → deals → won.
-pub fn sales_funnel(leads: &[Lead], deals: &[Deal]) -> SalesFunnel {
+pub(crate) fn sales_funnel(leads: &[Lead], deals: &[Deal]) -> SalesFunnel {
     SalesFunnel::from_counts(
         leads.len() as u64,
         leads.iter().filter(|l| lead_is_qualified(l)).count() as u64,
@@ -174,7 +174,7 @@ pub fn sales_funnel(leads: &[Lead], deals: &[Deal]) -> SalesFunnel {
 }
 
 /// Won value and count per bucket, by actual close date (deals won without one are left out).
-pub fn revenue_by_period(deals: &[Deal], buckets: &[(Date, Date)]) -> Vec<RevenueBucket> {
+pub(crate) fn revenue_by_period(deals: &[Deal], buckets: &[(Date, Date)]) -> Vec<RevenueBucket> {
     buckets
         .iter()
         .map(|&(start, end)| {
@@ -188,7 +188,7 @@ pub fn revenue_by_period(deals: &[Deal], buckets: &[(Date, Date)]) -> Vec<Revenu
 }
 
 /// Per-employee performance, by won revenue (highest first), then name.
-pub fn employee_performance(
+pub(crate) fn employee_performance(
     employees: &[Employee],
     customers: &[Customer],
     leads: &[Lead],
@@ -223,7 +223,7 @@ pub fn employee_performance(
 }
 
 /// The order of `get_employee_performance`: won revenue descending, then name, then id.
-pub fn sort_performance(rows: &mut [EmployeePerformance]) {
+pub(crate) fn sort_performance(rows: &mut [EmployeePerformance]) {
     rows.sort_by(|a, b| {
         b.won_revenue
             .cmp(&a.won_revenue)

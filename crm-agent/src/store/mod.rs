@@ -16,12 +16,14 @@ use async_trait::async_trait;
 use crate::domain::*;
 use crate::error::{Error, Result};
 
-pub mod aggregate;
+pub(crate) mod aggregate;
 #[cfg(any(test, feature = "conformance"))]
 pub mod conformance;
 pub mod host;
+#[cfg(any(feature = "sqlite", feature = "postgres"))]
 pub mod sql;
 
+#[cfg(any(feature = "sqlite", feature = "postgres"))]
 pub use sql::SqlStore;
 
 /// Where a store call may look: one organization, and for customer users only their own records.
@@ -556,7 +558,7 @@ pub trait Store: Send + Sync + 'static {
 
     // --- analytics -----------------------------------------------------------------------------
 
-    /// The dashboard of `get_dashboard_stats` as of `now` ([`aggregate::dashboard`] defines it).
+    /// The dashboard of `get_dashboard_stats` as of `now`.
     async fn dashboard_stats(&self, scope: &Scope, now: Timestamp) -> Result<DashboardStats> {
         let customers = collect_all!(self.list_customers(scope, &CustomerFilter::default()));
         let leads = collect_all!(self.list_leads(scope, &LeadFilter::default()));

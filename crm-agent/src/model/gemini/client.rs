@@ -9,6 +9,7 @@ use bytes::Bytes;
 use futures::{Stream, StreamExt};
 use rand::Rng;
 
+use super::decode::{Failure, api_failure, decode_stream_item, model_error};
 use super::sse::{SseItem, SseParser};
 use super::wire::{ApiError, ErrorEnvelope, GenerateContentRequest, GenerateContentResponse};
 use crate::error::{Error, Result};
@@ -165,13 +166,6 @@ fn install_crypto_provider() {
     ONCE.call_once(|| {
         let _ = rustls::crypto::ring::default_provider().install_default();
     });
-}
-
-/// What one failed attempt tells the retry loop.
-struct Failure {
-    error: Error,
-    retry: bool,
-    wait: Option<Duration>,
 }
 
 impl GeminiClient {
@@ -338,31 +332,6 @@ impl StreamState {
     }
 }
 
-/// Turns one parsed SSE item into a response chunk, or the error it carries.
-pub fn decode_stream_item(item: SseItem) -> Result<GenerateContentResponse> {
-    match item {
-        SseItem::Data(data) => {
-            let chunk: GenerateContentResponse = serde_json::from_slice(&data).map_err(|e| {
-                model_error(format!("the model sent a malformed chunk ({e}); the answer is incomplete"), true)
-            })?;
-            match &chunk.error {
-                Some(error) => Err(api_failure(error).error),
-                None => Ok(chunk),
-            }
-        }
-        SseItem::Raw(raw) => match serde_json::from_slice::<ErrorEnvelope>(&raw) {
-            Ok(envelope) => Err(api_failure(&envelope.error).error),
-            Err(_) => {
-                Err(model_error("the model stream held data that is not an event; the answer is incomplete", true))
-            }
-        },
-    }
-}
-
-fn model_error(message: impl Into<String>, retryable: bool) -> Error {
-    Error::Model { message: message.into(), retryable }
-}
-
 fn exhausted(error: Error, attempts: u32) -> Error {
     match error {
         Error::Model { message, retryable } => {
@@ -385,24 +354,6 @@ fn without_url(e: &reqwest::Error) -> String {
         source = inner.source();
     }
     message
-}
-
-/// Classifies an API error: what to tell the user, whether to retry, and how long to wait.
-fn api_failure(api: &ApiError) -> Failure {
-    let status = if api.status.is_empty() { String::new() } else { format!(" {}", api.status) };
-    let detail = format!("({}{status}): {}", api.code, api.message);
-    let (message, retry) = match api.code {
-        429 if api.is_daily_quota() => {
-            (format!("the daily Gemini API quota is exhausted; it resets tomorrow, or raise the quota {detail}"), false)
-        }
-        429 => (format!("the Gemini API is rate limiting requests {detail}"), true),
-        408 | 500 | 502 | 503 | 504 => (format!("the Gemini API is temporarily unavailable {detail}"), true),
-        400 => (format!("the Gemini API rejected the request {detail}"), false),
-        401 | 403 => (format!("the Gemini API refused the API key {detail}"), false),
-        404 => (format!("the model was not found {detail}"), false),
-        _ => (format!("the Gemini API failed {detail}"), false),
-    };
-    Failure { error: model_error(message, retry), retry, wait: api.retry_delay() }
 }
 
 #[async_trait]
@@ -452,23 +403,5 @@ mod tests {
             let full = policy.initial_backoff.saturating_mul(1 << (retry - 1)).min(policy.max_backoff);
             assert!(wait >= full / 2 && wait <= full, "retry {retry}: {wait:?} not in [{:?}, {full:?}]", full / 2);
         }
-    }
-
-    #[test]
-    fn errors_are_classified() {
-        let api =
-            |code, details: Vec<serde_json::Value>| ApiError { code, message: "m".into(), status: "S".into(), details };
-        assert!(api_failure(&api(503, vec![])).retry);
-        assert!(api_failure(&api(429, vec![])).retry);
-        for code in [400, 403, 404] {
-            assert!(!api_failure(&api(code, vec![])).retry, "{code} must not be retried");
-        }
-        let daily = serde_json::json!({"@type": "type.googleapis.com/google.rpc.QuotaFailure",
-            "violations": [{"quotaId": "GenerateRequestsPerDayPerProjectPerModel-FreeTier"}]});
-        let failure = api_failure(&api(429, vec![daily]));
-        assert!(!failure.retry);
-        assert!(failure.error.to_string().contains("daily"));
-        let retry_info = serde_json::json!({"@type": "type.googleapis.com/google.rpc.RetryInfo", "retryDelay": "2s"});
-        assert_eq!(api_failure(&api(429, vec![retry_info])).wait, Some(Duration::from_secs(2)));
     }
 }

@@ -4,10 +4,15 @@
 //!
 //! - [`wire`]: the JSON types, keeping unknown fields;
 //! - [`sse`]: the incremental SSE parser;
-//! - [`GeminiClient`]: requests, retries with backoff, timeouts, error mapping.
+//! - `GeminiClient` (feature `gemini`): requests, retries with backoff, timeouts, error mapping;
+//! - [`decode_stream_item`]: one streamed event as a response chunk or the API error it carries.
 
+#[cfg(feature = "gemini")]
 mod client;
+mod decode;
 pub mod sse;
 pub mod wire;
 
-pub use client::{DEFAULT_BASE_URL, DEFAULT_MODEL, GeminiClient, GeminiConfig, RetryPolicy, decode_stream_item};
+#[cfg(feature = "gemini")]
+pub use client::{DEFAULT_BASE_URL, DEFAULT_MODEL, GeminiClient, GeminiConfig, RetryPolicy};
+pub use decode::decode_stream_item;

@@ -3,14 +3,18 @@
 //! dates ↔ `YYYY-MM-DD`, JSON ↔ TEXT).
 
 use std::str::FromStr;
+#[cfg(feature = "sqlite")]
 use std::sync::Arc;
 
+#[cfg(feature = "sqlite")]
 use rusqlite::types::Value;
-
 use rust_decimal::prelude::ToPrimitive;
 use serde::de::DeserializeOwned;
+#[cfg(feature = "postgres")]
 use sqlx::postgres::{PgArguments, PgRow};
+#[cfg(feature = "postgres")]
 use sqlx::query::Query;
+#[cfg(feature = "postgres")]
 use sqlx::{Postgres, Row as _};
 
 use crate::domain::{Date, Money, Timestamp};
@@ -122,6 +126,7 @@ pub(crate) fn opt_text<T: std::fmt::Display>(value: Option<T>) -> SqlValue {
     SqlValue::Text(value.map(|v| v.to_string()))
 }
 
+#[cfg(feature = "postgres")]
 pub(crate) fn bind_pg<'q>(
     mut query: Query<'q, Postgres, PgArguments>,
     args: Vec<SqlValue>,
@@ -140,16 +145,20 @@ pub(crate) fn bind_pg<'q>(
 /// A result row of either database.
 pub(crate) enum Row {
     /// SQLite (read by rusqlite into owned values).
+    #[cfg(feature = "sqlite")]
     Local(LocalRow),
+    #[cfg(feature = "postgres")]
     Pg(PgRow),
 }
 
 /// A SQLite row: the statement's column names (shared by all rows of one result) and values.
+#[cfg(feature = "sqlite")]
 pub(crate) struct LocalRow {
     columns: Arc<[String]>,
     values: Vec<Value>,
 }
 
+#[cfg(feature = "sqlite")]
 impl LocalRow {
     pub(crate) fn new(columns: Arc<[String]>, values: Vec<Value>) -> Self {
         LocalRow { columns, values }
@@ -191,6 +200,7 @@ impl LocalRow {
     }
 }
 
+#[cfg(feature = "postgres")]
 fn decode_error(column: &str, err: sqlx::Error) -> Error {
     Error::Store(format!("cannot read column `{column}`: {err}"))
 }
@@ -198,7 +208,9 @@ fn decode_error(column: &str, err: sqlx::Error) -> Error {
 impl Row {
     pub(crate) fn opt_text(&self, column: &str) -> Result<Option<String>> {
         match self {
+            #[cfg(feature = "sqlite")]
             Row::Local(r) => r.opt_text(column),
+            #[cfg(feature = "postgres")]
             Row::Pg(r) => r.try_get(column).map_err(|e| decode_error(column, e)),
         }
     }
@@ -209,7 +221,9 @@ impl Row {
 
     pub(crate) fn opt_int(&self, column: &str) -> Result<Option<i64>> {
         match self {
+            #[cfg(feature = "sqlite")]
             Row::Local(r) => r.opt_int(column),
+            #[cfg(feature = "postgres")]
             Row::Pg(r) => r.try_get(column).map_err(|e| decode_error(column, e)),
         }
     }
@@ -225,9 +239,11 @@ impl Row {
     pub(crate) fn boolean(&self, column: &str) -> Result<bool> {
         match self {
             // SQLite keeps booleans as integers.
+            #[cfg(feature = "sqlite")]
             Row::Local(r) => {
                 Ok(r.opt_int(column)?.ok_or_else(|| Error::Store(format!("column `{column}` is NULL")))? != 0)
             }
+            #[cfg(feature = "postgres")]
             Row::Pg(r) => r.try_get(column).map_err(|e| decode_error(column, e)),
         }
     }
@@ -312,18 +328,30 @@ impl Row {
 /// A new record id: a short type prefix, the creation time in milliseconds (so ids sort by
 /// age and pagination by id is newest-first), and 64 more bits.
 ///
-/// Like a ULID, ids made in the same millisecond by this process increase (the low bits count
-/// up from a random start), so records created one after another list in that order; ids from
-/// other processes differ in their random part.
+/// Like a monotonic ULID, the ids this process makes only ever increase (within a millisecond
+/// the low bits count up from a random start), so records created one after another list in
+/// that order; ids from other processes differ in their random part. A creation time older
+/// than the last id's millisecond (read before the write waited for its lock, while another
+/// thread made an id) takes that millisecond instead: the time part may run a few
+/// milliseconds ahead of `created_at`, and never behind an id made before it.
 pub(crate) fn new_id(prefix: &str, created_at: Timestamp) -> String {
-    let millis = created_at.timestamp_millis().max(0) as u64;
-    let tail = {
-        let mut last = LAST_ID.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
-        let tail = if last.0 == millis && last.1 < u64::MAX { last.1 + 1 } else { rand::random::<u64>() >> 1 };
-        *last = (millis, tail);
-        tail
-    };
+    let mut last = LAST_ID.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+    let (millis, tail) = next_id_bits(&last, created_at);
+    *last = (millis, tail);
+    drop(last);
     format!("{prefix}_{millis:012x}{tail:016x}")
+}
+
+/// The (milliseconds, low bits) of the id after `last`, for a record created at `created_at`.
+fn next_id_bits(last: &(u64, u64), created_at: Timestamp) -> (u64, u64) {
+    let millis = created_at.timestamp_millis().max(0) as u64;
+    if millis > last.0 {
+        (millis, rand::random::<u64>() >> 1)
+    } else if last.1 < u64::MAX {
+        (last.0, last.1 + 1)
+    } else {
+        (last.0 + 1, rand::random::<u64>() >> 1)
+    }
 }
 
 /// The (milliseconds, low bits) of the last id [`new_id`] made in this process.
@@ -333,18 +361,16 @@ static LAST_ID: std::sync::Mutex<(u64, u64)> = std::sync::Mutex::new((0, 0));
 /// prefix, e.g. the newest row of the same parent), even when another thread makes ids of
 /// another millisecond meanwhile or `after` came from a clock that runs ahead of ours.
 ///
-/// [`new_id`] alone orders ids made one after another in one millisecond, but a call for
-/// another millisecond in between (another thread) restarts the low bits at random; rows that
-/// are read back in id order (a conversation's messages) take their ids from here instead.
+/// Rows that are read back in id order (a conversation's messages) take their ids from here:
+/// `after` may come from another process, whose ids [`new_id`] knows nothing of.
 pub(crate) fn new_ids_after(prefix: &str, created_at: Timestamp, after: Option<&str>, n: usize) -> Vec<String> {
     const TAIL_BITS: u32 = 64;
-    let millis = created_at.timestamp_millis().max(0) as u64;
     let floor = after
         .and_then(|id| id.strip_prefix(prefix)?.strip_prefix('_'))
         .filter(|hex| hex.len() == 28)
         .and_then(|hex| u128::from_str_radix(hex, 16).ok());
     let mut last = LAST_ID.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
-    let tail = if last.0 == millis && last.1 < u64::MAX { last.1 + 1 } else { rand::random::<u64>() >> 1 };
+    let (millis, tail) = next_id_bits(&last, created_at);
     let mut next = (u128::from(millis) << TAIL_BITS) | u128::from(tail);
     if let Some(floor) = floor.filter(|floor| *floor >= next) {
         next = floor + 1;
@@ -396,6 +422,11 @@ mod tests {
         assert!(ahead < after_ahead[0] && after_ahead[0] < after_ahead[1]);
         // Later ids continue after the batch, so they never repeat one of it.
         assert!(after_ahead[1] < new_id("msg", Timestamp::from_timestamp(6_000, 0).unwrap()));
+        // A creation time read before a later id was made (the write then waited for its lock)
+        // still gets an id after that one.
+        let later = new_id("cus", Timestamp::from_timestamp(8_000, 0).unwrap());
+        let waited = new_id("cus", Timestamp::from_timestamp(7_999, 0).unwrap());
+        assert!(later < waited);
         // A floor of another shape is ignored.
         assert_eq!(new_ids_after("msg", now, Some("cus_zz"), 1).len(), 1);
         assert!(new_ids_after("msg", now, None, 0).is_empty());

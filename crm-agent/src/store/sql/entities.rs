@@ -899,6 +899,7 @@ pub(crate) const ACTIVITY_SEARCH: TextSearch =
     TextSearch { index: "activities_search", columns: &["title", "description"] };
 
 /// Every table's search, with its SQLite index.
+#[cfg(feature = "sqlite")]
 pub(crate) const SEARCHES: [&TextSearch; 7] =
     [&EMPLOYEE_SEARCH, &CUSTOMER_SEARCH, &LEAD_SEARCH, &DEAL_SEARCH, &ISSUE_SEARCH, &ORDER_SEARCH, &ACTIVITY_SEARCH];
 

@@ -6,19 +6,24 @@
 //! dialects differ (case-insensitive search, JSON custom-field filters) go through [`Dialect`].
 //!
 //! PostgreSQL runs on sqlx's pool. SQLite runs on rusqlite connections driven from this
-//! process's threads (see [`sqlite`] for why and how): one writer whose transactions start with
+//! process's threads (see `sqlite.rs` for why and how): one writer whose transactions start with
 //! `BEGIN IMMEDIATE`, and a pool of readers beside it (WAL).
 //!
-//! Reads come in two kinds: [`SqlStore::read`] for lookups that touch a few rows, and
-//! [`SqlStore::read_scan`] for lists, counts and aggregates, which may visit many. On SQLite the
+//! Reads come in two kinds: `SqlStore::read` for lookups that touch a few rows, and
+//! `SqlStore::read_scan` for lists, counts and aggregates, which may visit many. On SQLite the
 //! first runs on the calling thread and the second on the blocking pool.
 
+#[cfg(feature = "postgres")]
 use std::str::FromStr;
+#[cfg(feature = "sqlite")]
 use std::sync::Arc;
 use std::time::Duration;
 
+#[cfg(feature = "postgres")]
 use sqlx::AssertSqlSafe;
+#[cfg(feature = "postgres")]
 use sqlx::migrate::{MigrationType, Migrator};
+#[cfg(feature = "postgres")]
 use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
 
 use crate::error::{Error, Result};
@@ -27,6 +32,7 @@ mod aggregates;
 mod codec;
 mod entities;
 mod query;
+#[cfg(feature = "sqlite")]
 mod sqlite;
 mod store_impl;
 
@@ -43,7 +49,9 @@ pub enum Dialect {
 
 #[derive(Clone)]
 enum Pools {
+    #[cfg(feature = "sqlite")]
     Sqlite(Arc<sqlite::SqliteDb>),
+    #[cfg(feature = "postgres")]
     Postgres(PgPool),
 }
 
@@ -138,10 +146,22 @@ impl SqlStore {
         }
     }
 
+    #[cfg(feature = "sqlite")]
     async fn connect_sqlite(options: &SqlStoreOptions) -> Result<Self> {
         Ok(SqlStore { pools: Pools::Sqlite(sqlite::SqliteDb::open(options).await?), dialect: Dialect::Sqlite })
     }
 
+    #[cfg(not(feature = "sqlite"))]
+    async fn connect_sqlite(_: &SqlStoreOptions) -> Result<Self> {
+        Err(not_built_with("sqlite"))
+    }
+
+    #[cfg(not(feature = "postgres"))]
+    async fn connect_postgres(_: &SqlStoreOptions) -> Result<Self> {
+        Err(not_built_with("postgres"))
+    }
+
+    #[cfg(feature = "postgres")]
     async fn connect_postgres(options: &SqlStoreOptions) -> Result<Self> {
         let mut connect =
             PgConnectOptions::from_str(&options.url).map_err(|e| Error::invalid(format!("bad PostgreSQL URL: {e}")))?;
@@ -180,7 +200,9 @@ impl SqlStore {
     /// Applies the schema migrations that have not run yet. Safe to call on every start.
     pub async fn migrate(&self) -> Result<()> {
         match &self.pools {
+            #[cfg(feature = "sqlite")]
             Pools::Sqlite(db) => db.migrate(MIGRATIONS).await,
+            #[cfg(feature = "postgres")]
             Pools::Postgres(pool) => postgres_migrator().run(pool).await.map_err(|e| match e {
                 sqlx::migrate::MigrateError::Execute(inner) => map_error(inner),
                 other => Error::Store(format!("migration failed: {other}")),
@@ -195,10 +217,12 @@ impl SqlStore {
     /// `ANALYZE` of the entity tables, so the planner knows the new row counts.
     pub async fn optimize(&self) -> Result<()> {
         match &self.pools {
+            #[cfg(feature = "sqlite")]
             Pools::Sqlite(db) => {
                 let indexes: Vec<&'static str> = entities::SEARCHES.iter().map(|s| s.index).collect();
                 db.optimize(indexes).await
             }
+            #[cfg(feature = "postgres")]
             Pools::Postgres(pool) => {
                 // This store's tables only (those of its schema), not every table in the database.
                 use entities::{ACTIVITIES, CUSTOMERS, DEALS, EMPLOYEES, ISSUES, LEADS, ORDERS, PAYMENTS};
@@ -212,7 +236,9 @@ impl SqlStore {
     /// Closes every connection (waiting for queries in flight).
     pub async fn close(&self) {
         match &self.pools {
+            #[cfg(feature = "sqlite")]
             Pools::Sqlite(db) => db.close().await,
+            #[cfg(feature = "postgres")]
             Pools::Postgres(pool) => pool.close().await,
         }
     }
@@ -228,7 +254,9 @@ impl SqlStore {
     /// Runs a read that touches a few rows (a lookup by key) on a reader connection.
     pub(crate) async fn read(&self, sql: &str, args: Vec<SqlValue>) -> Result<Vec<Row>> {
         match &self.pools {
+            #[cfg(feature = "sqlite")]
             Pools::Sqlite(db) => db.read(sql, args).await,
+            #[cfg(feature = "postgres")]
             Pools::Postgres(pool) => read_postgres(pool, sql, args).await,
         }
     }
@@ -237,7 +265,9 @@ impl SqlStore {
     /// connection; on SQLite, off the async threads.
     pub(crate) async fn read_scan(&self, sql: &str, args: Vec<SqlValue>) -> Result<Vec<Row>> {
         match &self.pools {
+            #[cfg(feature = "sqlite")]
             Pools::Sqlite(db) => db.read_scan(sql, args).await,
+            #[cfg(feature = "postgres")]
             Pools::Postgres(pool) => read_postgres(pool, sql, args).await,
         }
     }
@@ -245,13 +275,22 @@ impl SqlStore {
     /// Starts a write transaction.
     pub(crate) async fn begin(&self) -> Result<Tx> {
         match &self.pools {
+            #[cfg(feature = "sqlite")]
             Pools::Sqlite(db) => Ok(Tx::Sqlite(db.begin().await?)),
+            #[cfg(feature = "postgres")]
             Pools::Postgres(pool) => Ok(Tx::Pg(pool.begin().await.map_err(map_error)?)),
         }
     }
 }
 
+/// The error for a database URL whose driver this build of crm-agent leaves out.
+#[cfg(not(all(feature = "sqlite", feature = "postgres")))]
+fn not_built_with(feature: &str) -> Error {
+    Error::unsupported(format!("this build of crm-agent has no {feature} support (Cargo feature `{feature}`)"))
+}
+
 /// Runs a read on PostgreSQL (both kinds of read: the pool serves them alike).
+#[cfg(feature = "postgres")]
 async fn read_postgres(pool: &PgPool, sql: &str, args: Vec<SqlValue>) -> Result<Vec<Row>> {
     let sql = to_postgres_placeholders(sql);
     let rows = codec::bind_pg(sqlx::query(AssertSqlSafe(sql)), args).fetch_all(pool).await.map_err(map_error)?;
@@ -260,14 +299,18 @@ async fn read_postgres(pool: &PgPool, sql: &str, args: Vec<SqlValue>) -> Result<
 
 /// An open write transaction. Dropped without [`Tx::commit`], it rolls back.
 pub(crate) enum Tx {
+    #[cfg(feature = "sqlite")]
     Sqlite(sqlite::SqliteTx),
+    #[cfg(feature = "postgres")]
     Pg(sqlx::Transaction<'static, sqlx::Postgres>),
 }
 
 impl Tx {
     pub(crate) fn dialect(&self) -> Dialect {
         match self {
+            #[cfg(feature = "sqlite")]
             Tx::Sqlite(_) => Dialect::Sqlite,
+            #[cfg(feature = "postgres")]
             Tx::Pg(_) => Dialect::Postgres,
         }
     }
@@ -275,7 +318,9 @@ impl Tx {
     /// Runs a query inside the transaction and returns its rows.
     pub(crate) async fn fetch(&mut self, sql: &str, args: Vec<SqlValue>) -> Result<Vec<Row>> {
         match self {
+            #[cfg(feature = "sqlite")]
             Tx::Sqlite(tx) => tx.fetch(sql, &args),
+            #[cfg(feature = "postgres")]
             Tx::Pg(tx) => {
                 let sql = to_postgres_placeholders(sql);
                 let rows = codec::bind_pg(sqlx::query(AssertSqlSafe(sql)), args)
@@ -290,7 +335,9 @@ impl Tx {
     /// Runs a statement inside the transaction and returns how many rows it touched.
     pub(crate) async fn execute(&mut self, sql: &str, args: Vec<SqlValue>) -> Result<u64> {
         match self {
+            #[cfg(feature = "sqlite")]
             Tx::Sqlite(tx) => tx.execute(sql, &args),
+            #[cfg(feature = "postgres")]
             Tx::Pg(tx) => {
                 let sql = to_postgres_placeholders(sql);
                 Ok(codec::bind_pg(sqlx::query(AssertSqlSafe(sql)), args)
@@ -305,13 +352,16 @@ impl Tx {
     /// Commits.
     pub(crate) async fn commit(self) -> Result<()> {
         match self {
+            #[cfg(feature = "sqlite")]
             Tx::Sqlite(tx) => tx.commit(),
+            #[cfg(feature = "postgres")]
             Tx::Pg(tx) => tx.commit().await.map_err(map_error),
         }
     }
 }
 
 /// Rewrites `?` placeholders as `$1, $2, …` (our SQL never has `?` inside string literals).
+#[cfg(feature = "postgres")]
 fn to_postgres_placeholders(sql: &str) -> String {
     let mut out = String::with_capacity(sql.len() + 16);
     let mut n = 0;
@@ -333,7 +383,9 @@ fn to_postgres_placeholders(sql: &str) -> String {
 pub(crate) struct Migration {
     version: i64,
     description: &'static str,
+    #[cfg_attr(not(feature = "sqlite"), allow(dead_code))]
     sqlite: &'static str,
+    #[cfg_attr(not(feature = "postgres"), allow(dead_code))]
     postgres: &'static str,
 }
 
@@ -377,6 +429,7 @@ static MIGRATIONS: &[Migration] = &[
     },
 ];
 
+#[cfg(feature = "postgres")]
 fn postgres_migrator() -> Migrator {
     let migrations = MIGRATIONS
         .iter()
@@ -393,6 +446,7 @@ fn postgres_migrator() -> Migrator {
     Migrator::with_migrations(migrations)
 }
 
+#[cfg(feature = "postgres")]
 use sqlx::SqlSafeStr as _;
 
 /// `url` with its password replaced by `***`, fit for messages and logs.
@@ -409,6 +463,7 @@ pub fn redact_url(url: &str) -> String {
     }
 }
 
+#[cfg(feature = "postgres")]
 fn map_connect_error(err: sqlx::Error) -> Error {
     match map_error(err) {
         Error::Store(message) => Error::Unavailable(format!("cannot connect to the database: {message}")),
@@ -417,6 +472,7 @@ fn map_connect_error(err: sqlx::Error) -> Error {
 }
 
 /// Maps a sqlx (PostgreSQL) error onto the crate's error kinds.
+#[cfg(feature = "postgres")]
 pub(crate) fn map_error(err: sqlx::Error) -> Error {
     match &err {
         sqlx::Error::Database(db) => {
@@ -449,6 +505,7 @@ mod tests {
     use super::*;
 
     #[test]
+    #[cfg(feature = "postgres")]
     fn placeholders_are_numbered_for_postgres() {
         assert_eq!(to_postgres_placeholders("a = ? AND b IN (?, ?)"), "a = $1 AND b IN ($2, $3)");
     }

@@ -2,6 +2,7 @@
 //! pagination, get-by-id, insert, update and in-scope reference checks.
 
 use super::codec::{Row, SqlValue};
+#[cfg(feature = "sqlite")]
 use super::sqlite::Snapshot;
 use super::{Dialect, Pools, SqlStore, Tx};
 use crate::domain::{CustomFields, Page, PageRequest};
@@ -61,6 +62,7 @@ struct TotalsCount {
 /// So a list reads the index's matches first, in the same snapshot: when there are at most
 /// [`FEW_MATCHES`], it reads just those rows by rowid instead.
 struct IndexedSearch {
+    #[cfg_attr(not(feature = "sqlite"), allow(dead_code))]
     index: &'static str,
     /// Positions of the clause in `clauses` and of its argument, the FTS5 phrase, in `args`.
     clause: usize,
@@ -69,6 +71,7 @@ struct IndexedSearch {
 
 /// Most index matches a list reads row by row (each a rowid lookup of about a microsecond);
 /// above this it lets SQLite walk the scope's index.
+#[cfg(feature = "sqlite")]
 const FEW_MATCHES: usize = 500;
 
 impl Where {
@@ -264,7 +267,9 @@ impl SqlStore {
     ) -> Result<Page<Row>> {
         let list = ListQuery::new(table, columns, filter, page, order)?;
         match &self.pools {
+            #[cfg(feature = "sqlite")]
             Pools::Sqlite(db) => db.read_snapshot(move |snapshot| list.run_on_sqlite(snapshot)).await,
+            #[cfg(feature = "postgres")]
             Pools::Postgres(_) => {
                 let (sql, args) = list.page_query();
                 let rows = self.read_scan(&sql, args).await?;
@@ -371,6 +376,7 @@ impl ListQuery {
 
     /// The whole list in one SQLite snapshot: an indexed search's matches first (see
     /// [`IndexedSearch`]), then the page, then the count if the page does not tell it.
+    #[cfg(feature = "sqlite")]
     fn run_on_sqlite(mut self, snapshot: &Snapshot<'_>) -> Result<Page<Row>> {
         if let Some(search) = self.filter.indexed_search.take() {
             let probe = format!("SELECT rowid FROM {0} WHERE {0} MATCH ? LIMIT {1}", search.index, FEW_MATCHES + 1);

@@ -8,7 +8,9 @@ use chrono::Datelike;
 
 use super::codec::{self, Row, SqlValue};
 use super::entities::{self as e, Table};
-use super::query::{Reference, SortOrder, Visibility, Where, insert_statements};
+#[cfg(feature = "sqlite")]
+use super::query::insert_statements;
+use super::query::{Reference, SortOrder, Visibility, Where};
 use super::{Pools, SqlStore, Tx};
 use crate::domain::*;
 use crate::error::{Error, Result};
@@ -1582,6 +1584,7 @@ impl Store for SqlStore {
             .collect::<Result<Vec<_>>>()?;
         match &self.pools {
             // A batch is hundreds of rows: off the async workers (see SqliteDb::write_off_thread).
+            #[cfg(feature = "sqlite")]
             Pools::Sqlite(db) => {
                 let statements = insert_statements(e::AUDIT.name, rows);
                 db.write_off_thread(move |tx| {
@@ -1589,6 +1592,7 @@ impl Store for SqlStore {
                 })
                 .await
             }
+            #[cfg(feature = "postgres")]
             Pools::Postgres(_) => {
                 let mut tx = self.begin().await?;
                 tx.insert_many(e::AUDIT.name, rows).await?;

@@ -3,8 +3,6 @@
 //! to Python or JS) must pass the conformance cases of the groups it implements, and the
 //! groups it leaves out must come from the SDK's own store or be hidden.
 
-mod common;
-
 use std::sync::Arc;
 
 use async_trait::async_trait;

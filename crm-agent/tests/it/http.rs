@@ -1,7 +1,7 @@
 //! The HTTP service end to end: every route over real HTTP (reqwest against the router served
 //! on a loopback port), with the fake Gemini server behind the agent.
 
-mod common;
+use crate::common;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -324,19 +324,67 @@ async fn confirmations_over_http() {
     assert_eq!(rejected["status"], "rejected");
 }
 
+/// The routes the older Django frontend calls, with Django REST Framework's `Token` scheme.
 #[tokio::test]
-async fn the_seed_systems_encoding() {
+async fn the_older_frontends_routes() {
     let s = server(chat_script()).await;
-    let response =
-        s.post("/api/gemini/chat/", &s.owner).json(&json!({"message": "how many customers?"})).send().await.unwrap();
+    let token = |request: reqwest::RequestBuilder| request.header("authorization", format!("Token {}", s.owner));
+    let status: Value =
+        token(s.http.get(format!("{}/api/gemini/status/", s.url))).send().await.unwrap().json().await.unwrap();
+    assert_eq!((status["available"].clone(), status["api_key_configured"].clone()), (json!(true), json!(true)));
+    assert_eq!(status["user_context"]["role"], "owner");
+    assert_eq!(status["user_context"]["permissions_count"], 52, "an owner holds every resource:action");
+
+    let response = token(s.http.post(format!("{}/api/gemini/chat/", s.url)))
+        .json(&json!({"message": "how many customers?"}))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(response.headers()["content-type"], "text/event-stream");
-    let events = sse_events(&response.text().await.unwrap());
+    let body = response.text().await.unwrap();
+    assert!(!body.contains("event:"), "the older encoding has data lines only: {body}");
+    let events = sse_events(&body);
     let types: Vec<&str> = events.iter().map(|(_, d)| d["type"].as_str().unwrap()).collect();
     assert_eq!(types.first(), Some(&"connected"));
     assert_eq!(types.last(), Some(&"completed"));
     assert!(types[1..types.len() - 1].iter().all(|t| *t == "message"));
     let content: String = events.iter().filter_map(|(_, d)| d["content"].as_str()).collect();
     assert_eq!(content, "You have **10** customers.");
+
+    // A proposed write is a message the frontend renders, with the action to confirm.
+    let body = token(s.http.post(format!("{}/api/gemini/chat/", s.url)))
+        .json(&json!({"message": "add Orbit Ltd"}))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let events = sse_events(&body);
+    let card = events.iter().find(|(_, d)| d.get("action_id").is_some()).expect("a confirmation message");
+    assert_eq!(card.1["type"], "message");
+    assert!(card.1["content"].as_str().unwrap().contains("Confirmation needed"));
+    let action = card.1["action_id"].as_str().unwrap();
+    let confirmed = token(s.http.post(format!("{}/api/gemini/actions/{action}/confirm/", s.url))).send().await.unwrap();
+    assert_eq!(confirmed.status(), 200);
+    let confirmed: Value = confirmed.json().await.unwrap();
+    assert_eq!(
+        (confirmed["action"]["status"].as_str(), confirmed["result"]["name"].as_str()),
+        (Some("succeeded"), Some("Orbit Ltd"))
+    );
+    let again = token(s.http.post(format!("{}/api/gemini/actions/{action}/reject/", s.url))).send().await.unwrap();
+    assert_eq!(error_code(again).await.0, 409, "a decided action stays decided");
+
+    // A token the server does not know, in either scheme, is 401 with a challenge.
+    let bad = s
+        .http
+        .get(format!("{}/api/gemini/status/", s.url))
+        .header("authorization", "Token crm_nope")
+        .send()
+        .await
+        .unwrap();
+    assert!(bad.headers()["www-authenticate"].to_str().unwrap().contains("invalid_token"));
+    assert_eq!(error_code(bad).await, (401, "unauthenticated".into()));
 }
 
 #[tokio::test]

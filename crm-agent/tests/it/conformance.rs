@@ -1,6 +1,6 @@
 //! The store conformance suite on SQLite (always) and PostgreSQL (when configured).
 
-mod common;
+use crate::common;
 
 use crm_agent::store::conformance::run;
 

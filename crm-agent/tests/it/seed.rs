@@ -1,7 +1,7 @@
 //! The demo data: users resolve to the right contexts, sizes are honoured, content is
 //! deterministic, and a second seed is refused.
 
-mod common;
+use crate::common;
 
 use crm_agent::domain::*;
 use crm_agent::seed::{SeedOptions, seed_demo};

@@ -1,7 +1,7 @@
 //! The tool catalogue through `ToolRegistry::call`: catalogue invariants, per-role listings,
 //! every tool's happy path / bad argument / refusal, state transitions, audit and idempotency.
 
-mod common;
+use crate::common;
 
 use common::fixture::{Fixture, fixture};
 

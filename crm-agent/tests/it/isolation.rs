@@ -7,7 +7,7 @@
 //! pool that mixes both organizations' real ids. Case counts: CRM_AGENT_ISOLATION_CASES
 //! (default 10,000 cross-tenant, a quarter of that for customer isolation).
 
-mod common;
+use crate::common;
 
 use std::collections::BTreeSet;
 

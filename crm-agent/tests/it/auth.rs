@@ -1,7 +1,7 @@
 //! API tokens end to end: a token acts as exactly its creator, as their membership is now, and
 //! stops when revoked or expired.
 
-mod common;
+use crate::common;
 
 use std::sync::Arc;
 use std::time::Duration;

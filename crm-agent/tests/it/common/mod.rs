@@ -12,6 +12,10 @@ use crm_agent::{SqlStore, SqlStoreOptions, Store};
 /// The PostgreSQL URL from `CRM_AGENT_TEST_POSTGRES`, or `None` after printing why the
 /// PostgreSQL half of a test is skipped.
 pub fn postgres_url(test: &str) -> Option<String> {
+    if !cfg!(feature = "postgres") {
+        eprintln!("NOTICE: {test}: built without the `postgres` feature; skipping the PostgreSQL run");
+        return None;
+    }
     match std::env::var("CRM_AGENT_TEST_POSTGRES") {
         Ok(url) if !url.is_empty() => Some(url),
         _ => {

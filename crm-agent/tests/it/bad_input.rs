@@ -1,6 +1,6 @@
 //! Bad input and bad environments: each gets a clear, typed error and leaves nothing behind.
 
-mod common;
+use crate::common;
 
 use std::time::Duration;
 
@@ -76,6 +76,7 @@ async fn a_locked_sqlite_file_is_unavailable_and_nothing_is_written() {
     store.create_customer(&scope, NewCustomer::named("Now it works")).await.unwrap();
 }
 
+#[cfg(feature = "postgres")]
 #[tokio::test]
 async fn postgres_down_is_unavailable() {
     // Nothing listens on port 1; the connection is refused at once.

@@ -1,7 +1,7 @@
 //! The assistant end to end: `CrmAgent::chat` against the fake Gemini server (the real wire
 //! protocol, real HTTP), over a real seeded SQLite store.
 
-mod common;
+use crate::common;
 
 use std::sync::Arc;
 use std::time::Duration;

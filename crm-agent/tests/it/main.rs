@@ -1,0 +1,23 @@
+//! The integration tests, as one test binary: sqlx, rusqlite, axum, rmcp and reqwest are linked
+//! once instead of once per file. Every module uses `SqlStore` on SQLite; each states what else
+//! it needs. PostgreSQL runs happen when `CRM_AGENT_TEST_POSTGRES` is set (and the `postgres`
+//! feature is on).
+#![cfg(feature = "sqlite")]
+
+mod common;
+
+#[cfg(feature = "gemini")]
+mod agent;
+mod auth;
+mod bad_input;
+#[cfg(feature = "cli")]
+mod cli;
+mod conformance;
+mod gemini_fixtures;
+mod host_store;
+#[cfg(all(feature = "http", feature = "gemini"))]
+mod http;
+mod isolation;
+mod policy;
+mod seed;
+mod tools;
