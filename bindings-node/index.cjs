@@ -382,6 +382,11 @@ function legacyEncode(event) {
   return run(() => native.legacyEncode(JSON.stringify(event)));
 }
 
+/** A `status()` answer in the shape the older Django frontend reads from `/api/gemini/status/`. */
+function legacyStatus(status) {
+  return run(() => native.legacyStatus(JSON.stringify(status)));
+}
+
 // ---------------------------------------------------------------------------------------------
 // The store conformance suite.
 
@@ -423,6 +428,7 @@ module.exports = {
   Agent,
   sseEncode,
   legacyEncode,
+  legacyStatus,
   runStoreConformance,
   storeConformanceCases,
   CrmAgentError,

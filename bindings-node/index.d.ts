@@ -202,6 +202,7 @@ export interface AgentStatus {
     role: 'owner' | 'employee' | 'customer' | 'platform_admin';
     organization_id: string;
     organization_name: string | null;
+    permission_count: number;
   };
   tool_count: number;
 }
@@ -276,6 +277,24 @@ export declare class Agent {
 export declare function sseEncode(event: ChatEvent): string;
 /** The event in the older Django frontend's encoding (`connected`, `message`, `completed`, `error`), or null. */
 export declare function legacyEncode(event: ChatEvent): JsonObject | null;
+/** A `status()` answer in the shape the older Django frontend reads from `/api/gemini/status/`. */
+export declare function legacyStatus(status: AgentStatus): LegacyStatus;
+
+/** What the older Django frontend reads from `/api/gemini/status/`. */
+export interface LegacyStatus {
+  available: boolean;
+  model: string;
+  api_key_configured: boolean;
+  user_context: {
+    user_id: string;
+    organization_id: string;
+    role: 'owner' | 'employee' | 'customer' | 'platform_admin';
+    permissions_count: number;
+    display_name: string | null;
+    organization_name: string | null;
+    tool_count: number;
+  };
+}
 
 /** The stable codes of {@link CrmAgentError}. */
 export type ErrorCode =

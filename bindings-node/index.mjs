@@ -8,6 +8,7 @@ export const {
   Agent,
   sseEncode,
   legacyEncode,
+  legacyStatus,
   runStoreConformance,
   storeConformanceCases,
   CrmAgentError,

@@ -14,6 +14,7 @@ import {
   PermissionDeniedError,
   UnavailableError,
   legacyEncode,
+  legacyStatus,
   sseEncode,
 } from '../index.mjs';
 import { seededAgent } from './helpers.mjs';
@@ -195,6 +196,14 @@ describe('sseEncode and legacyEncode', () => {
     assert.deepEqual(legacyEncode({ type: 'text', delta: 'hi' }), { type: 'message', content: 'hi' });
     assert.equal(legacyEncode({ type: 'tool_result', id: '1', name: 'x', ok: true, summary: 's' }), null);
     assert.throws(() => sseEncode({ type: 'nonsense' }), InvalidArgumentError);
+  });
+
+  test('the older frontend\'s status', async () => {
+    const status = legacyStatus(await agent.status(ctx.rep));
+    assert.deepEqual(Object.keys(status).sort(), ['api_key_configured', 'available', 'model', 'user_context']);
+    assert.equal(status.user_context.role, 'employee');
+    assert.ok(status.user_context.permissions_count > 0 && status.user_context.permissions_count < 52);
+    assert.throws(() => legacyStatus({ model: 'm' }), InvalidArgumentError);
   });
 });
 

@@ -156,3 +156,58 @@ impl TokenAuthenticator {
 fn unknown() -> Error {
     Error::Unauthenticated("the token is unknown, expired or revoked".into())
 }
+
+/// How the HTTP service (`/api` routes) and the MCP endpoint learn who is calling: a request
+/// in, the [`UserContext`] it acts for out.
+///
+/// [`TokenAuthenticator`] reads crm-agent's API tokens. A host with sessions of its own (a
+/// cookie, its own API keys, an OAuth access token) implements this trait and hands it to
+/// [`HttpState::new`](crate::http::HttpState::new) or
+/// [`mcp::http::router`](crate::mcp::http::router); `examples/rust-axum` does.
+#[cfg(feature = "mcp")]
+#[async_trait::async_trait]
+pub trait RequestAuthenticator: Send + Sync + 'static {
+    /// The user `request` acts for. A request without acceptable credentials is
+    /// [`Error::Unauthenticated`] (answered `401`); any other error means the check itself
+    /// failed (a store that is down: `503`).
+    async fn authenticate_request(&self, request: &::http::request::Parts) -> Result<UserContext>;
+
+    /// The `WWW-Authenticate` challenge of a `401` answer (RFC 6750 form; crm-agent adds
+    /// `error="invalid_token"` when the request did send credentials).
+    fn challenge(&self) -> String {
+        "Bearer realm=\"crm-agent\"".to_owned()
+    }
+}
+
+/// A shared authenticator (the host keeps using it too, e.g. for its sign-in routes).
+#[cfg(feature = "mcp")]
+#[async_trait::async_trait]
+impl<T: RequestAuthenticator + ?Sized> RequestAuthenticator for Arc<T> {
+    async fn authenticate_request(&self, request: &::http::request::Parts) -> Result<UserContext> {
+        (**self).authenticate_request(request).await
+    }
+
+    fn challenge(&self) -> String {
+        (**self).challenge()
+    }
+}
+
+/// Reads `Authorization: Bearer TOKEN`, or Django REST Framework's `Authorization: Token TOKEN`
+/// (the scheme of the older Django frontend), as an API token.
+#[cfg(feature = "mcp")]
+#[async_trait::async_trait]
+impl RequestAuthenticator for TokenAuthenticator {
+    async fn authenticate_request(&self, request: &::http::request::Parts) -> Result<UserContext> {
+        let header = request.headers.get(::http::header::AUTHORIZATION).and_then(|v| v.to_str().ok());
+        let token = header.and_then(|h| {
+            let (scheme, token) = h.split_once(' ')?;
+            (scheme.eq_ignore_ascii_case("bearer") || scheme.eq_ignore_ascii_case("token")).then_some(token)
+        });
+        match token {
+            Some(token) => self.authenticate(token).await,
+            None => Err(Error::Unauthenticated(
+                "send `Authorization: Bearer TOKEN` (create one with `crm-agent token create`)".into(),
+            )),
+        }
+    }
+}

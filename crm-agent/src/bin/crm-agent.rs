@@ -311,7 +311,8 @@ async fn run(cli: Cli) -> crm_agent::Result<()> {
                 println!("{} already holds data; nothing seeded", redact(&db));
                 return Ok(());
             }
-            let options = SeedOptions { customers, leads, deals, issues, orders, activities, seed, progress: !quiet };
+            let progress = (!quiet).then(|| std::sync::Arc::new(ProgressBars::default()) as _);
+            let options = SeedOptions { customers, leads, deals, issues, orders, activities, seed, progress };
             let started = std::time::Instant::now();
             let report = seed_demo(&store, &options).await?;
             store.optimize().await?;
@@ -430,8 +431,8 @@ async fn run(cli: Cli) -> crm_agent::Result<()> {
                     served?;
                 }
                 Some(listener) => {
-                    let server = McpServer::per_request(registry.clone(), authenticator, options);
-                    let app = crm_agent::mcp::http::router(server, http_options);
+                    let server = McpServer::per_request(registry.clone(), options);
+                    let app = crm_agent::mcp::http::router(server, std::sync::Arc::new(authenticator), http_options);
                     let bound = listener.local_addr().map_err(|e| crm_agent::Error::Internal(e.to_string()))?;
                     println!("MCP_URL=http://{bound}/mcp");
                     use std::io::Write as _;
@@ -521,6 +522,32 @@ fn print_event(event: &ChatEvent) {
             eprintln!("[done: {} steps, {} tokens]", usage.steps, usage.total_tokens)
         }
         ChatEvent::Error { code, message, .. } => eprintln!("\n[error {code}] {message}"),
+    }
+}
+
+/// `crm-agent seed`'s progress bars on standard error, one per entity.
+#[derive(Default)]
+struct ProgressBars {
+    bars: std::sync::Mutex<std::collections::HashMap<&'static str, indicatif::ProgressBar>>,
+}
+
+impl crm_agent::seed::SeedProgress for ProgressBars {
+    fn advanced(&self, entity: &'static str, done: usize, total: usize) {
+        let mut bars = self.bars.lock().unwrap_or_else(|p| p.into_inner());
+        let bar = bars.entry(entity).or_insert_with(|| {
+            let bar = indicatif::ProgressBar::new(total as u64);
+            bar.set_style(
+                indicatif::ProgressStyle::with_template("{prefix:>10} {bar:40} {pos}/{len} {per_sec} eta {eta}")
+                    .expect("static template")
+                    .progress_chars("=> "),
+            );
+            bar.set_prefix(entity);
+            bar
+        });
+        bar.set_position(done as u64);
+        if done >= total {
+            bar.finish_and_clear();
+        }
     }
 }
 

@@ -3,9 +3,14 @@
 //! with the Django CRM this replaces, and the web chat page — one axum [`Router`] a Rust host can
 //! mount. See `docs/http.md`.
 //!
-//! Every `/api` route authenticates `Authorization: Bearer TOKEN` (an API token) to the token's
-//! [`UserContext`]; every answer that is not a success is a JSON error with a code
-//! ([`ApiError`]). Each request gets an id that every log line of the request carries.
+//! Every `/api` route authenticates its request to a [`UserContext`] with the state's
+//! [`RequestAuthenticator`]: crm-agent's API tokens (`Authorization: Bearer TOKEN`, or the
+//! `Token` scheme of Django REST Framework) by default, or the host's own sessions. Every answer
+//! that is not a success is a JSON error with a code ([`ApiError`]). Each request gets an id
+//! that every log line of the request carries.
+//!
+//! [`router`] serves everything `crm-agent serve` does; a host with an axum app of its own
+//! mounts [`api_router`] and [`mcp::http::router`](crate::mcp::http::router) instead.
 
 use std::collections::HashMap;
 use std::convert::Infallible;
@@ -22,12 +27,12 @@ use axum::routing::{get, post};
 use axum::{Json, Router};
 use futures::{Stream, StreamExt};
 use serde::{Deserialize, Serialize};
-use serde_json::{Value, json};
+use serde_json::Value;
 use tokio::sync::watch;
 use tracing::Instrument;
 
 use crate::agent::{ChatEvent, CrmAgent};
-use crate::auth::TokenAuthenticator;
+use crate::auth::RequestAuthenticator;
 use crate::context::UserContext;
 use crate::domain::{ActionId, ActionStatus, ConversationId, PageRequest, PendingActionFilter};
 use crate::error::Error;
@@ -89,7 +94,7 @@ impl Default for HttpOptions {
 #[derive(Clone)]
 pub struct HttpState {
     agent: CrmAgent,
-    authenticator: TokenAuthenticator,
+    authenticator: Arc<dyn RequestAuthenticator>,
     options: Arc<HttpOptions>,
     limiter: Arc<RateLimiter>,
     shutdown: watch::Receiver<bool>,
@@ -113,12 +118,23 @@ impl ShutdownTrigger {
 }
 
 impl HttpState {
-    /// State for `agent`, authenticating tokens with `authenticator`. The trigger ends open
-    /// chat streams at shutdown.
-    pub fn new(agent: CrmAgent, authenticator: TokenAuthenticator, options: HttpOptions) -> (Self, ShutdownTrigger) {
+    /// State for `agent`, with requests authenticated by `authenticator` (a
+    /// [`TokenAuthenticator`](crate::auth::TokenAuthenticator) for API tokens). The trigger ends
+    /// open chat streams at shutdown.
+    pub fn new(
+        agent: CrmAgent,
+        authenticator: impl RequestAuthenticator,
+        options: HttpOptions,
+    ) -> (Self, ShutdownTrigger) {
         let (sender, shutdown) = watch::channel(false);
         let limiter = Arc::new(RateLimiter::new(options.chats_per_minute));
+        let authenticator = Arc::new(authenticator);
         (HttpState { agent, authenticator, options: Arc::new(options), limiter, shutdown }, ShutdownTrigger(sender))
+    }
+
+    /// The authenticator of the requests.
+    pub fn authenticator(&self) -> &Arc<dyn RequestAuthenticator> {
+        &self.authenticator
     }
 
     /// The agent.
@@ -127,11 +143,24 @@ impl HttpState {
     }
 }
 
-/// Every route of the service.
+/// Every route of the service: `/healthz`, the web chat page, [`api_router`]'s routes and
+/// `/mcp`, with the `Host` allowlist checked and every request logged.
 pub fn router(state: HttpState) -> Router {
-    let mcp =
-        McpServer::per_request(state.agent.registry().clone(), state.authenticator.clone(), state.options.mcp.clone());
-    let api = Router::new()
+    let mcp = McpServer::per_request(state.agent.registry().clone(), state.options.mcp.clone());
+    let allowed_hosts = Arc::new(state.options.mcp_http.allowed_hosts.clone());
+    Router::new()
+        .route("/healthz", get(|| async { "ok" }))
+        .merge(assets::router())
+        .merge(api_router(state.clone()))
+        .merge(crate::mcp::http::router(mcp, state.authenticator.clone(), state.options.mcp_http.clone()))
+        .layer(middleware::from_fn_with_state(allowed_hosts, check_host))
+        .layer(middleware::from_fn(request_span))
+}
+
+/// The `/api/…` routes alone (chat, conversations, actions, status, tools, the older frontend's
+/// `/api/gemini/…`), for mounting into a host's own axum app, under a prefix if it likes.
+pub fn api_router(state: HttpState) -> Router {
+    Router::new()
         .route("/api/chat", post(chat))
         .route("/api/status", get(status))
         .route("/api/conversations", get(list_conversations))
@@ -143,17 +172,11 @@ pub fn router(state: HttpState) -> Router {
         .route("/api/demo/users", get(demo_users))
         .route("/api/gemini/chat/", post(legacy_chat))
         .route("/api/gemini/status/", get(legacy_status))
+        .route("/api/gemini/actions/{id}/confirm/", post(confirm_action))
+        .route("/api/gemini/actions/{id}/reject/", post(reject_action))
         .fallback(api_not_found)
         .layer(DefaultBodyLimit::max(state.options.body_limit))
-        .with_state(state.clone());
-    let allowed_hosts = Arc::new(state.options.mcp_http.allowed_hosts.clone());
-    Router::new()
-        .route("/healthz", get(|| async { "ok" }))
-        .merge(assets::router())
-        .merge(api)
-        .merge(crate::mcp::http::router(mcp, state.options.mcp_http.clone()))
-        .layer(middleware::from_fn_with_state(allowed_hosts, check_host))
-        .layer(middleware::from_fn(request_span))
+        .with_state(state)
 }
 
 /// Refuses requests whose `Host` is not an allowed name: a page on another site that rebinds
@@ -212,20 +235,19 @@ async fn api_not_found() -> ApiError {
 struct Caller(UserContext);
 
 impl FromRequestParts<HttpState> for Caller {
-    type Rejection = ApiError;
+    type Rejection = Response;
 
-    async fn from_request_parts(parts: &mut Parts, state: &HttpState) -> Result<Self, ApiError> {
-        let header = parts.headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok());
-        let Some(token) = header.and_then(|h| h.strip_prefix("Bearer ").or_else(|| h.strip_prefix("bearer "))) else {
-            return Err(ApiError::new(
-                StatusCode::UNAUTHORIZED,
-                "unauthenticated",
-                "send `Authorization: Bearer TOKEN` (create one with `crm-agent token create`)",
-            ));
-        };
-        let user = state.authenticator.authenticate(token).await?;
-        tracing::Span::current().record("user", user.user_id.as_str());
-        Ok(Caller(user))
+    async fn from_request_parts(parts: &mut Parts, state: &HttpState) -> Result<Self, Response> {
+        match state.authenticator.authenticate_request(parts).await {
+            Ok(user) => {
+                tracing::Span::current().record("user", user.user_id.as_str());
+                Ok(Caller(user))
+            }
+            Err(error) if error.kind() == crate::ErrorKind::Unauthenticated => {
+                Err(crate::mcp::http::unauthorized(state.authenticator.as_ref(), parts, &error.to_string()))
+            }
+            Err(error) => Err(ApiError::from(error).into_response()),
+        }
     }
 }
 
@@ -352,20 +374,7 @@ async fn status(State(state): State<HttpState>, Caller(user): Caller) -> Result<
 }
 
 async fn legacy_status(State(state): State<HttpState>, Caller(user): Caller) -> Result<Json<Value>, ApiError> {
-    let status = state.agent.status(&user).await?;
-    Ok(Json(json!({
-        "available": status.available,
-        "model": status.model,
-        "api_key_configured": status.api_key_configured,
-        "user_context": {
-            "user_id": status.user.user_id,
-            "display_name": status.user.display_name,
-            "role": status.user.role,
-            "organization_id": status.user.organization_id,
-            "organization_name": status.user.organization_name,
-            "tool_count": status.tool_count,
-        },
-    })))
+    Ok(Json(state.agent.status(&user).await?.to_legacy()))
 }
 
 #[derive(Debug, Deserialize)]

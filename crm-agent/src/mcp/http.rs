@@ -1,9 +1,9 @@
 //! MCP over Streamable HTTP: an axum [`Router`] serving `/mcp`, mountable in any axum app.
 //!
-//! Every request must carry `Authorization: Bearer TOKEN` (an API token, see
-//! [`crate::auth`]); the middleware resolves it to the token's [`UserContext`] and hands that to
-//! the handler through the request's extensions. A missing or bad token is `401` with
-//! `WWW-Authenticate`. Host and Origin headers are checked against allowlists (requests without
+//! Every request is authenticated by a [`RequestAuthenticator`] (crm-agent's API tokens, as
+//! `Authorization: Bearer TOKEN`, or a host's own); the middleware resolves it to a
+//! [`UserContext`](crate::UserContext) and hands that to the handler through the request's
+//! extensions. A request without acceptable credentials is `401` with `WWW-Authenticate`. Host and Origin headers are checked against allowlists (requests without
 //! an Origin, i.e. not from a browser, pass the Origin check), bodies are limited, and the server
 //! can run with sessions (the default; needed for elicitation) or stateless with plain JSON
 //! responses (for horizontal scaling behind a load balancer). In stateless mode, `tools/list`
@@ -16,6 +16,7 @@ use std::time::{Duration, Instant};
 
 use axum::Router;
 use axum::extract::{Request, State};
+use axum::http::request::Parts;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
@@ -24,7 +25,7 @@ use rmcp::transport::{StreamableHttpServerConfig, StreamableHttpService};
 
 use super::McpServer;
 use super::stateless::DirectPath;
-use crate::auth::TokenAuthenticator;
+use crate::auth::RequestAuthenticator;
 use crate::error::ErrorKind;
 
 /// How the HTTP endpoint is exposed.
@@ -57,17 +58,18 @@ impl Default for McpHttpOptions {
     }
 }
 
-/// A router serving MCP at `/mcp` for `server` (built with [`McpServer::per_request`]).
+/// A router serving MCP at `/mcp` for `server` (built with [`McpServer::per_request`]), every
+/// request authenticated by `authenticator`.
 ///
 /// The allowlists and body limit given in `options` are rmcp's, which checks every request; the
 /// stateless direct path checks a stricter subset of them before answering itself.
-pub fn router(server: McpServer, options: McpHttpOptions) -> Router {
+pub fn router(server: McpServer, authenticator: Arc<dyn RequestAuthenticator>, options: McpHttpOptions) -> Router {
     let direct = options.stateless.then(|| DirectPath {
         server: server.clone(),
         allowed_hosts: options.allowed_hosts.clone(),
         max_body_bytes: options.max_body_bytes,
     });
-    let guard = Guard { authenticator: server.authenticator().clone(), sessions: Arc::default(), direct };
+    let guard = Guard { authenticator, sessions: Arc::default(), direct };
     let config = StreamableHttpServerConfig::default()
         .with_allowed_hosts(options.allowed_hosts)
         .with_allowed_origins(options.allowed_origins)
@@ -76,14 +78,14 @@ pub fn router(server: McpServer, options: McpHttpOptions) -> Router {
         .with_json_response(options.stateless);
     let service =
         StreamableHttpService::new(move || Ok(server.clone()), Arc::new(LocalSessionManager::default()), config);
-    Router::new().nest_service("/mcp", service).layer(middleware::from_fn_with_state(guard, require_bearer))
+    Router::new().nest_service("/mcp", service).layer(middleware::from_fn_with_state(guard, require_identity))
 }
 
 /// What the middleware in front of `/mcp` keeps: the authenticator, and which user each MCP
 /// session belongs to.
 #[derive(Clone)]
 struct Guard {
-    authenticator: TokenAuthenticator,
+    authenticator: Arc<dyn RequestAuthenticator>,
     /// Session id → (organization, user, when it was bound). A session id leaked to someone else
     /// is of no use with their own token: every request of a session must come from its user
     /// (tool calls, and the answers to the server's confirmation questions alike).
@@ -101,19 +103,15 @@ const MAX_SESSIONS: usize = 50_000;
 
 const SESSION_HEADER: &str = "mcp-session-id";
 
-/// Resolves the bearer token to a [`crate::UserContext`] (or answers 401), and keeps every MCP
-/// session to the user who opened it (another user's request in it is 404, as for an unknown
-/// session).
-async fn require_bearer(State(guard): State<Guard>, mut request: Request, next: Next) -> Response {
-    let header = request.headers().get(header::AUTHORIZATION).and_then(|v| v.to_str().ok());
-    let token = header.and_then(|h| h.strip_prefix("Bearer ").or_else(|| h.strip_prefix("bearer ")));
-    let Some(token) = token else {
-        return unauthorized("send `Authorization: Bearer TOKEN` (create one with `crm-agent token create`)", None);
-    };
-    let user = match guard.authenticator.authenticate(token).await {
+/// Resolves the request's credentials to a [`crate::UserContext`] (or answers 401), and keeps
+/// every MCP session to the user who opened it (another user's request in it is 404, as for an
+/// unknown session).
+async fn require_identity(State(guard): State<Guard>, request: Request, next: Next) -> Response {
+    let (parts, body) = request.into_parts();
+    let user = match guard.authenticator.authenticate_request(&parts).await {
         Ok(user) => user,
         Err(error) if error.kind() == ErrorKind::Unauthenticated => {
-            return unauthorized(&error.to_string(), Some("invalid_token"));
+            return unauthorized(guard.authenticator.as_ref(), &parts, &error.to_string());
         }
         Err(error) => {
             tracing::error!(%error, "could not authenticate an MCP request");
@@ -123,6 +121,7 @@ async fn require_bearer(State(guard): State<Guard>, mut request: Request, next: 
             return (status, axum::Json(body)).into_response();
         }
     };
+    let mut request = Request::from_parts(parts, body);
     let session = request.headers().get(SESSION_HEADER).and_then(|v| v.to_str().ok()).map(str::to_owned);
     if let Some(session) = &session {
         let sessions = guard.sessions.lock().unwrap_or_else(|p| p.into_inner());
@@ -156,13 +155,14 @@ async fn require_bearer(State(guard): State<Guard>, mut request: Request, next: 
     response
 }
 
-/// A 401 with the same error code as the rest of the HTTP API (`unauthenticated`); the
-/// challenge's `error` parameter is RFC 6750's, for a token that was sent but is not valid.
-fn unauthorized(message: &str, oauth_error: Option<&str>) -> Response {
-    let challenge = match oauth_error {
-        Some(error) => format!("Bearer realm=\"crm-agent\", error=\"{error}\""),
-        None => "Bearer realm=\"crm-agent\"".to_owned(),
-    };
+/// A 401 with the same error code as the rest of the HTTP API (`unauthenticated`) and the
+/// authenticator's challenge; RFC 6750's `error="invalid_token"` is added when the request did
+/// send credentials.
+pub(crate) fn unauthorized(authenticator: &dyn RequestAuthenticator, request: &Parts, message: &str) -> Response {
+    let mut challenge = authenticator.challenge();
+    if request.headers.contains_key(header::AUTHORIZATION) {
+        challenge.push_str(", error=\"invalid_token\"");
+    }
     let body = serde_json::json!({"error": {"code": ErrorKind::Unauthenticated.as_str(), "message": message}});
     let mut response = (StatusCode::UNAUTHORIZED, axum::Json(body)).into_response();
     if let Ok(value) = HeaderValue::from_str(&challenge) {

@@ -67,14 +67,13 @@ pub struct McpOptions {
 enum Identity {
     /// One token for the whole session (stdio), authenticated again on every request so a
     /// revoked token stops working.
-    Token(String),
-    /// A bearer token on every HTTP request, resolved by [`http::router`]'s middleware.
+    Token(TokenAuthenticator, String),
+    /// Each HTTP request's own credentials, resolved by [`http::router`]'s middleware.
     PerRequest,
 }
 
 struct Inner {
     registry: ToolRegistry,
-    authenticator: TokenAuthenticator,
     identity: Identity,
     options: McpOptions,
     /// Every tool's MCP declaration, built once.
@@ -112,9 +111,10 @@ const APPROVE: &str = "approve";
 const CONFIRMATION_KEY: &str = "confirm_write";
 
 impl McpServer {
-    /// A handler whose every request carries its own bearer token (Streamable HTTP).
-    pub fn per_request(registry: ToolRegistry, authenticator: TokenAuthenticator, options: McpOptions) -> Self {
-        Self::build(registry, authenticator, Identity::PerRequest, options)
+    /// A handler for Streamable HTTP, where every request says who it acts for (see
+    /// [`http::router`], which authenticates them).
+    pub fn per_request(registry: ToolRegistry, options: McpOptions) -> Self {
+        Self::build(registry, Identity::PerRequest, options)
     }
 
     /// A handler acting with one token for the whole session (stdio).
@@ -124,29 +124,17 @@ impl McpServer {
         secret: impl Into<String>,
         options: McpOptions,
     ) -> Self {
-        Self::build(registry, authenticator, Identity::Token(secret.into()), options)
+        Self::build(registry, Identity::Token(authenticator, secret.into()), options)
     }
 
-    fn build(
-        registry: ToolRegistry,
-        authenticator: TokenAuthenticator,
-        identity: Identity,
-        options: McpOptions,
-    ) -> Self {
+    fn build(registry: ToolRegistry, identity: Identity, options: McpOptions) -> Self {
         let declarations = crate::tools::catalogue()
             .iter()
             .filter_map(|t| registry.get(t.name()))
             .map(|t| (t.name(), declaration(t)))
             .collect();
         McpServer {
-            inner: Arc::new(Inner {
-                registry,
-                authenticator,
-                identity,
-                options,
-                declarations,
-                encoded_lists: Mutex::default(),
-            }),
+            inner: Arc::new(Inner { registry, identity, options, declarations, encoded_lists: Mutex::default() }),
         }
     }
 
@@ -155,20 +143,15 @@ impl McpServer {
         &self.inner.registry
     }
 
-    /// The authenticator.
-    pub fn authenticator(&self) -> &TokenAuthenticator {
-        &self.inner.authenticator
-    }
-
     async fn user(&self, context: &RequestContext<RoleServer>) -> Result<UserContext, McpError> {
         match &self.inner.identity {
-            Identity::Token(secret) => self.inner.authenticator.authenticate(secret).await.map_err(protocol_error),
+            Identity::Token(authenticator, secret) => authenticator.authenticate(secret).await.map_err(protocol_error),
             Identity::PerRequest => context
                 .extensions
                 .get::<::http::request::Parts>()
                 .and_then(|parts| parts.extensions.get::<UserContext>())
                 .cloned()
-                .ok_or_else(|| McpError::invalid_request("unauthenticated: no bearer token", None)),
+                .ok_or_else(|| McpError::invalid_request("unauthenticated: the request was not authenticated", None)),
         }
     }
 
