@@ -21,6 +21,10 @@ INSTALLED_APPS = [
     "django.contrib.sessions",
     "django.contrib.messages",
     "django.contrib.staticfiles",
+    # Django REST Framework's tokens (the Token model, its admin, `drf_create_token`): the
+    # /api/gemini/ routes (crm.compat) authenticate with them.
+    "rest_framework",
+    "rest_framework.authtoken",
     "crm",
 ]
 

@@ -1,4 +1,5 @@
-"""The site's URLs: the admin, Django's login pages and the assistant."""
+"""The site's URLs: the admin, Django's login pages, the assistant, and the assistant under the
+routes of the older Django frontend (``/api/gemini/``, token auth)."""
 
 from __future__ import annotations
 
@@ -11,4 +12,5 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("accounts/", include("django.contrib.auth.urls")),
     path("assistant/", include("crm.urls")),
+    path("api/gemini/", include("crm.compat_urls")),
 ]

@@ -1,5 +1,5 @@
 """What the tests share: the fake Gemini server, a test case class that points the assistant at
-it, users of each kind, and reading an SSE response.
+it, users of each kind, and reading an SSE response (in either encoding).
 
 The fake server (the workspace's ``fake-gemini`` binary; the only stand-in for the Gemini API)
 speaks Gemini's wire protocol and answers from a script each test sets. It is found at
@@ -28,7 +28,8 @@ REPO = Path(__file__).resolve().parents[3]
 
 def fake_gemini_bin() -> str:
     target = Path(os.environ.get("CARGO_TARGET_DIR", REPO / "target"))
-    return os.environ.get("FAKE_GEMINI_BIN", str(target / "x86_64-unknown-linux-gnu/debug/fake-gemini"))
+    bin_dir = Path(os.environ.get("CRM_AGENT_BIN_DIR", target / "debug"))
+    return os.environ.get("FAKE_GEMINI_BIN", str(bin_dir / "fake-gemini"))
 
 
 class FakeGemini:
@@ -165,6 +166,26 @@ async def read_events(response: StreamingHttpResponse) -> list[dict[str, Any]]:
         assert event["type"] == fields["event"], frame
         events.append(event)
     return events
+
+
+async def read_legacy_events(response: StreamingHttpResponse) -> list[dict[str, Any]]:
+    """The events of a stream in the older Django frontend's encoding: every frame is one
+    ``data: <json>`` line, with no ``event:`` line."""
+    body = b"".join([chunk async for chunk in response.streaming_content]).decode()
+    assert body.endswith("\n\n"), body
+    events = []
+    for frame in body.removesuffix("\n\n").split("\n\n"):
+        assert frame.startswith("data: ") and "\n" not in frame, frame
+        events.append(json.loads(frame.removeprefix("data: ")))
+    return events
+
+
+def tool_then_answer(question: str, calls: list[dict[str, Any]], answer: str) -> list[dict[str, Any]]:
+    """A two-step turn: the model calls tools, then answers once it has their results."""
+    return [
+        {"when": {"user_text_contains": question}, "reply": {"function_calls": calls, "signatures": True}},
+        {"when": {"function_response": calls[-1]["name"]}, "reply": {"text": answer, "chunk_size": 7}},
+    ]
 
 
 def types_of(events: list[dict[str, Any]]) -> list[str]:

@@ -9,17 +9,9 @@ from typing import Any
 from asgiref.sync import sync_to_async
 from crm.models import Customer, Issue
 
-from tests.support import AssistantTestCase, read_events, text_of, types_of
+from tests.support import AssistantTestCase, read_events, text_of, tool_then_answer, types_of
 
 ANSWER = "You have two customers: Initech and Globex."
-
-
-def tool_then_answer(question: str, calls: list[dict[str, Any]], answer: str) -> list[dict[str, Any]]:
-    """A two-step turn: the model calls tools, then answers once it has their results."""
-    return [
-        {"when": {"user_text_contains": question}, "reply": {"function_calls": calls, "signatures": True}},
-        {"when": {"function_response": calls[-1]["name"]}, "reply": {"text": answer, "chunk_size": 7}},
-    ]
 
 
 class AccessTests(AssistantTestCase):
