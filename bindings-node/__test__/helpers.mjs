@@ -12,7 +12,7 @@ import { Agent } from '../index.mjs';
 export const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const TARGET = process.env.CARGO_TARGET_DIR || path.join(ROOT, 'target');
 export const FAKE_GEMINI =
-  process.env.FAKE_GEMINI_BIN || path.join(TARGET, 'x86_64-unknown-linux-gnu', 'debug', 'fake-gemini');
+  process.env.FAKE_GEMINI_BIN || path.join(process.env.CRM_AGENT_BIN_DIR || path.join(TARGET, 'debug'), 'fake-gemini');
 
 /**
  * Starts `fake-gemini` with an empty script. Resolves to `{ url, setTurns, requests, violations, stop }`.

@@ -32,9 +32,10 @@ TARGET = pathlib.Path(os.environ.get("CARGO_TARGET_DIR", ROOT / "target"))
 
 
 def fake_gemini(folder: pathlib.Path) -> tuple[subprocess.Popen, str]:
-    binary = os.environ.get("FAKE_GEMINI_BIN", str(TARGET / "x86_64-unknown-linux-gnu/release/fake-gemini"))
+    bin_dir = pathlib.Path(os.environ.get("CRM_AGENT_BIN_DIR", TARGET / "debug"))
+    binary = os.environ.get("FAKE_GEMINI_BIN", str(bin_dir.parent / "release/fake-gemini"))
     if not pathlib.Path(binary).exists():
-        binary = str(TARGET / "x86_64-unknown-linux-gnu/debug/fake-gemini")
+        binary = str(bin_dir / "fake-gemini")
     script = folder / "script.json"
     script.write_text(json.dumps({"turns": []}))
     process = subprocess.Popen(

@@ -1,8 +1,8 @@
 """Shared setup of the binding's tests: the fake Gemini server (the one stand-in; it speaks the
 real wire protocol), a seeded SQLite database per test, and the demo users' contexts.
 
-The fake-gemini binary is taken from FAKE_GEMINI_BIN, else the workspace's debug build
-(under CARGO_TARGET_DIR when set).
+The fake-gemini binary is taken from FAKE_GEMINI_BIN, else CRM_AGENT_BIN_DIR (which the
+project's scripts set), else the workspace's plain debug build (target/debug).
 """
 
 from __future__ import annotations
@@ -21,7 +21,8 @@ import pytest
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 TARGET = pathlib.Path(os.environ.get("CARGO_TARGET_DIR", ROOT / "target"))
-FAKE_GEMINI_BIN = os.environ.get("FAKE_GEMINI_BIN", str(TARGET / "x86_64-unknown-linux-gnu/debug/fake-gemini"))
+BIN_DIR = pathlib.Path(os.environ.get("CRM_AGENT_BIN_DIR", TARGET / "debug"))
+FAKE_GEMINI_BIN = os.environ.get("FAKE_GEMINI_BIN", str(BIN_DIR / "fake-gemini"))
 
 
 class FakeGemini:

@@ -17,7 +17,8 @@ blocking call at exit (``runtime.rs``); it did not fail in 30 runs with the gate
 guard, not a reproduction.
 
 Usage: ``python exit_check.py [--runs N] [--jobs J] [--shapes a,b]`` starts its own fake Gemini
-server (``FAKE_GEMINI_BIN``, default the workspace's debug build) and prints one line per shape.
+server (``FAKE_GEMINI_BIN``, else ``$CRM_AGENT_BIN_DIR/fake-gemini``, else target/debug's) and
+prints one line per shape.
 ``python exit_check.py --child SHAPE URL`` runs one shape (what each fresh process does).
 """
 
@@ -40,7 +41,8 @@ from typing import Any
 
 HERE = pathlib.Path(__file__).resolve().parent
 TARGET = pathlib.Path(os.environ.get("CARGO_TARGET_DIR", HERE.parents[1] / "target"))
-FAKE_GEMINI_BIN = os.environ.get("FAKE_GEMINI_BIN", str(TARGET / "x86_64-unknown-linux-gnu/debug/fake-gemini"))
+BIN_DIR = pathlib.Path(os.environ.get("CRM_AGENT_BIN_DIR", TARGET / "debug"))
+FAKE_GEMINI_BIN = os.environ.get("FAKE_GEMINI_BIN", str(BIN_DIR / "fake-gemini"))
 
 # One script serves every shape at once (runs go in parallel): the user's text picks the reply.
 FAKE_TURNS = [

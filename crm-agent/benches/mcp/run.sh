@@ -15,9 +15,10 @@
 # latencies are mostly queueing, since 64 connections always keep 64 requests waiting. oha
 # (crates.io; `-q`, open loop) then sends a fixed RATE of requests whatever the answers' pace and
 # counts each latency from when its request was due (`--latency-correction`), so its p99 is
-# what a client sees at that rate: the issue's "20,000 calls/s with p99 <= 5 ms".
+# what a client sees at that rate (the target: 20,000 calls/s with p99 <= 5 ms).
 set -euo pipefail
 cd "$(dirname "$0")/../../.."
+source scripts/env.sh
 here=crm-agent/benches/mcp
 DURATION=${DURATION:-10s}
 CONNECTIONS=${CONNECTIONS:-64}
@@ -29,13 +30,13 @@ if ! command -v wrk >/dev/null; then
     echo "installing wrk (Debian)" >&2
     apt-get install -y -q wrk >/dev/null 2>&1 || { apt-get update -q >/dev/null && apt-get install -y -q wrk >/dev/null; }
 fi
-cargo build --release --locked -q -p crm-agent
+cargo build --release --locked -q -p crm-agent --features cli
 oha=$PWD/target/bench-tools/bin/oha
 if [ ! -x "$oha" ]; then
     echo "installing oha (crates.io) under target/bench-tools" >&2
     cargo install -q --locked oha --version 1.16.0 --root target/bench-tools
 fi
-bin=target/x86_64-unknown-linux-gnu/release/crm-agent
+bin=$CARGO_TARGET_DIR/$CARGO_BUILD_TARGET/release/crm-agent
 mkdir -p target/bench-data
 seeded=$PWD/target/bench-data/mcp-${CUSTOMERS}c.seeded.db
 if [ ! -f "$seeded.done" ]; then

@@ -17,7 +17,8 @@ import { fileURLToPath } from 'node:url';
 import { chromium } from 'playwright-core';
 
 const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
-const BIN_DIR = path.join(ROOT, 'target', 'x86_64-unknown-linux-gnu', 'debug');
+// The project's scripts set CRM_AGENT_BIN_DIR; a plain `cargo build` puts them in target/debug.
+const BIN_DIR = process.env.CRM_AGENT_BIN_DIR || path.join(ROOT, 'target', 'debug');
 const CRM_AGENT = process.env.CRM_AGENT_BIN || path.join(BIN_DIR, 'crm-agent');
 const FAKE_GEMINI = process.env.FAKE_GEMINI_BIN || path.join(BIN_DIR, 'fake-gemini');
 const CHROMIUM = process.env.CHROMIUM_PATH || '/usr/bin/chromium';

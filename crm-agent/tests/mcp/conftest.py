@@ -1,7 +1,8 @@
 """Shared setup of the MCP interoperability tests: a seeded SQLite database, one API token per
 demo user, and crm-agent MCP servers (stdio sessions are started per test; HTTP servers once).
 
-The crm-agent binary is taken from CRM_AGENT_BIN, or the workspace's debug build.
+The crm-agent binary is taken from CRM_AGENT_BIN, else CRM_AGENT_BIN_DIR (which the project's
+scripts set), else the workspace's plain debug build (target/debug).
 """
 
 from __future__ import annotations
@@ -21,7 +22,8 @@ from mcp.client.stdio import stdio_client
 from mcp.client.streamable_http import streamable_http_client
 
 ROOT = pathlib.Path(__file__).resolve().parents[3]
-BIN = os.environ.get("CRM_AGENT_BIN", str(ROOT / "target/x86_64-unknown-linux-gnu/debug/crm-agent"))
+BIN_DIR = pathlib.Path(os.environ.get("CRM_AGENT_BIN_DIR", ROOT / "target/debug"))
+BIN = os.environ.get("CRM_AGENT_BIN", str(BIN_DIR / "crm-agent"))
 USERS = ["acme-owner", "acme-rep", "acme-customer", "globex-owner"]
 
 
