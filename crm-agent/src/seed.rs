@@ -685,9 +685,9 @@ async fn seed_organization(
                     &scope,
                     &issue.id,
                     IssuePatch {
-                        resolution_notes: Some(Some("Resolved with the customer.".into())),
-                        resolved_at: Some(Some(Utc::now())),
-                        resolved_by: Some(Some(plan.staff[0].user_id.into())),
+                        resolution_notes: Change::Set("Resolved with the customer.".into()),
+                        resolved_at: Change::Set(Utc::now()),
+                        resolved_by: Change::Set(plan.staff[0].user_id.into()),
                         ..Default::default()
                     },
                 )

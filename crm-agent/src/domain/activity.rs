@@ -1,7 +1,7 @@
 use serde::{Deserialize, Serialize};
 
 use super::{
-    ActivityId, CustomerId, Date, DealId, EmployeeId, LeadId, OrganizationId, Timestamp, check, nullable, string_enum,
+    ActivityId, Change, CustomerId, Date, DealId, EmployeeId, LeadId, OrganizationId, Timestamp, check, string_enum,
 };
 use crate::error::{Error, Result};
 
@@ -129,7 +129,7 @@ impl NewActivity {
     }
 }
 
-/// A partial update of an activity. Absent fields are left alone; `null` clears a nullable field.
+/// A partial update of an activity. Each [`Change`] keeps, clears or sets its field.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ActivityPatch {
@@ -139,125 +139,60 @@ pub struct ActivityPatch {
     /// New value: title.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub title: Option<String>,
-    /// New value, or `null` to clear: description.
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "nullable::deserialize",
-        serialize_with = "nullable::serialize"
-    )]
-    pub description: Option<Option<String>>,
-    /// New value, or `null` to clear: the customer it concerns.
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "nullable::deserialize",
-        serialize_with = "nullable::serialize"
-    )]
-    pub customer_id: Option<Option<CustomerId>>,
-    /// New value, or `null` to clear: the lead it concerns.
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "nullable::deserialize",
-        serialize_with = "nullable::serialize"
-    )]
-    pub lead_id: Option<Option<LeadId>>,
-    /// New value, or `null` to clear: the deal it concerns.
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "nullable::deserialize",
-        serialize_with = "nullable::serialize"
-    )]
-    pub deal_id: Option<Option<DealId>>,
+    /// New value: description.
+    #[serde(default, skip_serializing_if = "Change::is_keep")]
+    pub description: Change<String>,
+    /// New value: the customer it concerns.
+    #[serde(default, skip_serializing_if = "Change::is_keep")]
+    pub customer_id: Change<CustomerId>,
+    /// New value: the lead it concerns.
+    #[serde(default, skip_serializing_if = "Change::is_keep")]
+    pub lead_id: Change<LeadId>,
+    /// New value: the deal it concerns.
+    #[serde(default, skip_serializing_if = "Change::is_keep")]
+    pub deal_id: Change<DealId>,
     /// New value: status.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub status: Option<ActivityStatus>,
-    /// New value, or `null` to clear: when it is planned.
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "nullable::deserialize",
-        serialize_with = "nullable::serialize"
-    )]
-    pub scheduled_at: Option<Option<Timestamp>>,
-    /// New value, or `null` to clear: when it was done.
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "nullable::deserialize",
-        serialize_with = "nullable::serialize"
-    )]
-    pub completed_at: Option<Option<Timestamp>>,
-    /// New value, or `null` to clear: who does it.
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "nullable::deserialize",
-        serialize_with = "nullable::serialize"
-    )]
-    pub assigned_to: Option<Option<EmployeeId>>,
-    /// New value, or `null` to clear: length of a call or meeting, in minutes.
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "nullable::deserialize",
-        serialize_with = "nullable::serialize"
-    )]
-    pub duration_minutes: Option<Option<u32>>,
-    /// New value, or `null` to clear: outcome of a call.
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "nullable::deserialize",
-        serialize_with = "nullable::serialize"
-    )]
-    pub outcome: Option<Option<String>>,
-    /// New value, or `null` to clear: where a meeting happens.
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "nullable::deserialize",
-        serialize_with = "nullable::serialize"
-    )]
-    pub location: Option<Option<String>>,
-    /// New value, or `null` to clear: subject of an email.
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "nullable::deserialize",
-        serialize_with = "nullable::serialize"
-    )]
-    pub email_subject: Option<Option<String>>,
-    /// New value, or `null` to clear: due date of a task.
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "nullable::deserialize",
-        serialize_with = "nullable::serialize"
-    )]
-    pub due_date: Option<Option<Date>>,
-    /// New value, or `null` to clear: the user who logged it.
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "nullable::deserialize",
-        serialize_with = "nullable::serialize"
-    )]
-    pub created_by: Option<Option<String>>,
+    /// New value: when it is planned.
+    #[serde(default, skip_serializing_if = "Change::is_keep")]
+    pub scheduled_at: Change<Timestamp>,
+    /// New value: when it was done.
+    #[serde(default, skip_serializing_if = "Change::is_keep")]
+    pub completed_at: Change<Timestamp>,
+    /// New value: who does it.
+    #[serde(default, skip_serializing_if = "Change::is_keep")]
+    pub assigned_to: Change<EmployeeId>,
+    /// New value: length of a call or meeting, in minutes.
+    #[serde(default, skip_serializing_if = "Change::is_keep")]
+    pub duration_minutes: Change<u32>,
+    /// New value: outcome of a call.
+    #[serde(default, skip_serializing_if = "Change::is_keep")]
+    pub outcome: Change<String>,
+    /// New value: where a meeting happens.
+    #[serde(default, skip_serializing_if = "Change::is_keep")]
+    pub location: Change<String>,
+    /// New value: subject of an email.
+    #[serde(default, skip_serializing_if = "Change::is_keep")]
+    pub email_subject: Change<String>,
+    /// New value: due date of a task.
+    #[serde(default, skip_serializing_if = "Change::is_keep")]
+    pub due_date: Change<Date>,
+    /// New value: the user who logged it.
+    #[serde(default, skip_serializing_if = "Change::is_keep")]
+    pub created_by: Change<String>,
 }
 
 impl ActivityPatch {
     /// Checks the given fields as [`NewActivity::validate`] does.
     pub fn validate(&self) -> Result<()> {
         check::opt(self.title.as_deref(), |v| check::required("title", v))?;
-        check::opt(self.description.as_ref().and_then(|v| v.as_deref()), |v| check::long("description", v))?;
-        check::opt(self.outcome.as_ref().and_then(|v| v.as_deref()), |v| check::short("outcome", v))?;
-        check::opt(self.location.as_ref().and_then(|v| v.as_deref()), |v| check::short("location", v))?;
-        check::opt(self.email_subject.as_ref().and_then(|v| v.as_deref()), |v| check::short("email_subject", v))?;
-        check::opt(self.created_by.as_ref().and_then(|v| v.as_deref()), |v| check::short("created_by", v))?;
-        check_duration(self.duration_minutes.flatten())?;
+        check::opt(self.description.as_deref(), |v| check::long("description", v))?;
+        check::opt(self.outcome.as_deref(), |v| check::short("outcome", v))?;
+        check::opt(self.location.as_deref(), |v| check::short("location", v))?;
+        check::opt(self.email_subject.as_deref(), |v| check::short("email_subject", v))?;
+        check::opt(self.created_by.as_deref(), |v| check::short("created_by", v))?;
+        check_duration(self.duration_minutes.value().copied())?;
         Ok(())
     }
 }

@@ -1,7 +1,7 @@
 use serde::{Deserialize, Serialize};
 
 use super::{
-    CustomFields, CustomerId, EmployeeId, LeadId, Money, OrganizationId, Timestamp, check, nullable, string_enum,
+    Change, CustomFields, CustomerId, EmployeeId, LeadId, Money, OrganizationId, Timestamp, check, string_enum,
 };
 use crate::error::Result;
 
@@ -204,7 +204,7 @@ impl NewCustomer {
     }
 }
 
-/// A partial update of a customer. Absent fields are left alone; `null` clears a nullable field.
+/// A partial update of a customer. Each [`Change`] keeps, clears or sets its field.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CustomerPatch {
@@ -214,132 +214,57 @@ pub struct CustomerPatch {
     /// New type.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub customer_type: Option<CustomerType>,
-    /// New company name, or `null` to clear.
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "nullable::deserialize",
-        serialize_with = "nullable::serialize"
-    )]
-    pub company_name: Option<Option<String>>,
-    /// New email, or `null` to clear.
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "nullable::deserialize",
-        serialize_with = "nullable::serialize"
-    )]
-    pub email: Option<Option<String>>,
-    /// New phone, or `null` to clear.
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "nullable::deserialize",
-        serialize_with = "nullable::serialize"
-    )]
-    pub phone: Option<Option<String>>,
-    /// New street address, or `null` to clear.
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "nullable::deserialize",
-        serialize_with = "nullable::serialize"
-    )]
-    pub address: Option<Option<String>>,
-    /// New city, or `null` to clear.
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "nullable::deserialize",
-        serialize_with = "nullable::serialize"
-    )]
-    pub city: Option<Option<String>>,
-    /// New state, or `null` to clear.
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "nullable::deserialize",
-        serialize_with = "nullable::serialize"
-    )]
-    pub state: Option<Option<String>>,
-    /// New postal code, or `null` to clear.
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "nullable::deserialize",
-        serialize_with = "nullable::serialize"
-    )]
-    pub postal_code: Option<Option<String>>,
-    /// New country, or `null` to clear.
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "nullable::deserialize",
-        serialize_with = "nullable::serialize"
-    )]
-    pub country: Option<Option<String>>,
-    /// New industry, or `null` to clear.
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "nullable::deserialize",
-        serialize_with = "nullable::serialize"
-    )]
-    pub industry: Option<Option<String>>,
-    /// New website, or `null` to clear.
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "nullable::deserialize",
-        serialize_with = "nullable::serialize"
-    )]
-    pub website: Option<Option<String>>,
+    /// New company name.
+    #[serde(default, skip_serializing_if = "Change::is_keep")]
+    pub company_name: Change<String>,
+    /// New email.
+    #[serde(default, skip_serializing_if = "Change::is_keep")]
+    pub email: Change<String>,
+    /// New phone.
+    #[serde(default, skip_serializing_if = "Change::is_keep")]
+    pub phone: Change<String>,
+    /// New street address.
+    #[serde(default, skip_serializing_if = "Change::is_keep")]
+    pub address: Change<String>,
+    /// New city.
+    #[serde(default, skip_serializing_if = "Change::is_keep")]
+    pub city: Change<String>,
+    /// New state.
+    #[serde(default, skip_serializing_if = "Change::is_keep")]
+    pub state: Change<String>,
+    /// New postal code.
+    #[serde(default, skip_serializing_if = "Change::is_keep")]
+    pub postal_code: Change<String>,
+    /// New country.
+    #[serde(default, skip_serializing_if = "Change::is_keep")]
+    pub country: Change<String>,
+    /// New industry.
+    #[serde(default, skip_serializing_if = "Change::is_keep")]
+    pub industry: Change<String>,
+    /// New website.
+    #[serde(default, skip_serializing_if = "Change::is_keep")]
+    pub website: Change<String>,
     /// New status.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub status: Option<CustomerStatus>,
     /// New responsible employee, or `null` to unassign.
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "nullable::deserialize",
-        serialize_with = "nullable::serialize"
-    )]
-    pub assigned_to: Option<Option<EmployeeId>>,
-    /// New credit limit, or `null` to clear.
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "nullable::deserialize",
-        serialize_with = "nullable::serialize"
-    )]
-    pub credit_limit: Option<Option<Money>>,
-    /// New source, or `null` to clear.
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "nullable::deserialize",
-        serialize_with = "nullable::serialize"
-    )]
-    pub source: Option<Option<String>>,
+    #[serde(default, skip_serializing_if = "Change::is_keep")]
+    pub assigned_to: Change<EmployeeId>,
+    /// New credit limit.
+    #[serde(default, skip_serializing_if = "Change::is_keep")]
+    pub credit_limit: Change<Money>,
+    /// New source.
+    #[serde(default, skip_serializing_if = "Change::is_keep")]
+    pub source: Change<String>,
     /// Replacement tag list.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub tags: Option<Vec<String>>,
-    /// New notes, or `null` to clear.
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "nullable::deserialize",
-        serialize_with = "nullable::serialize"
-    )]
-    pub notes: Option<Option<String>>,
+    /// New notes.
+    #[serde(default, skip_serializing_if = "Change::is_keep")]
+    pub notes: Change<String>,
     /// New linked login, or `null` to unlink.
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "nullable::deserialize",
-        serialize_with = "nullable::serialize"
-    )]
-    pub user_id: Option<Option<String>>,
+    #[serde(default, skip_serializing_if = "Change::is_keep")]
+    pub user_id: Change<String>,
     /// Replacement custom fields.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub custom_fields: Option<CustomFields>,
@@ -362,11 +287,11 @@ impl CustomerPatch {
             ("source", &self.source),
             ("user_id", &self.user_id),
         ] {
-            check::opt(value.as_ref().and_then(|v| v.as_deref()), |v| check::short(field, v))?;
+            check::opt(value.as_deref(), |v| check::short(field, v))?;
         }
-        check::opt(self.email.as_ref().and_then(|v| v.as_deref()), |v| check::email("email", v))?;
-        check::opt(self.credit_limit.as_ref().and_then(|v| v.as_ref()), |v| check::money("credit_limit", *v))?;
-        check::opt(self.notes.as_ref().and_then(|v| v.as_deref()), |v| check::long("notes", v))?;
+        check::opt(self.email.as_deref(), |v| check::email("email", v))?;
+        check::opt(self.credit_limit.value(), |v| check::money("credit_limit", *v))?;
+        check::opt(self.notes.as_deref(), |v| check::long("notes", v))?;
         check::opt(self.tags.as_deref(), |v| check::tags("tags", v))?;
         check::opt(self.custom_fields.as_ref(), |v| check::custom_fields("custom_fields", v))
     }

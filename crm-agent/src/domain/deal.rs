@@ -1,8 +1,8 @@
 use serde::{Deserialize, Serialize};
 
 use super::{
-    CustomFields, CustomerId, Date, DealId, EmployeeId, LeadId, Money, OrganizationId, PipelineId, Priority, StageId,
-    Timestamp, check, nullable, string_enum,
+    Change, CustomFields, CustomerId, Date, DealId, EmployeeId, LeadId, Money, OrganizationId, PipelineId, Priority,
+    StageId, Timestamp, check, string_enum,
 };
 use crate::error::Result;
 
@@ -130,29 +130,19 @@ impl NewDeal {
     }
 }
 
-/// A partial update of a deal. Absent fields are left alone; `null` clears a nullable field.
+/// A partial update of a deal. Each [`Change`] keeps, clears or sets its field.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct DealPatch {
     /// New value: title.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub title: Option<String>,
-    /// New value, or `null` to clear: the customer buying.
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "nullable::deserialize",
-        serialize_with = "nullable::serialize"
-    )]
-    pub customer_id: Option<Option<CustomerId>>,
-    /// New value, or `null` to clear: the lead it came from.
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "nullable::deserialize",
-        serialize_with = "nullable::serialize"
-    )]
-    pub lead_id: Option<Option<LeadId>>,
+    /// New value: the customer buying.
+    #[serde(default, skip_serializing_if = "Change::is_keep")]
+    pub customer_id: Change<CustomerId>,
+    /// New value: the lead it came from.
+    #[serde(default, skip_serializing_if = "Change::is_keep")]
+    pub lead_id: Change<LeadId>,
     /// New value: the pipeline.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub pipeline_id: Option<PipelineId>,
@@ -168,55 +158,30 @@ pub struct DealPatch {
     /// New value: win probability in percent.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub probability: Option<u8>,
-    /// New value, or `null` to clear: expected close date.
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "nullable::deserialize",
-        serialize_with = "nullable::serialize"
-    )]
-    pub expected_close_date: Option<Option<Date>>,
-    /// New value, or `null` to clear: actual close date (won or lost).
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "nullable::deserialize",
-        serialize_with = "nullable::serialize"
-    )]
-    pub actual_close_date: Option<Option<Date>>,
+    /// New value: expected close date.
+    #[serde(default, skip_serializing_if = "Change::is_keep")]
+    pub expected_close_date: Change<Date>,
+    /// New value: actual close date (won or lost).
+    #[serde(default, skip_serializing_if = "Change::is_keep")]
+    pub actual_close_date: Change<Date>,
     /// New value: priority.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub priority: Option<Priority>,
     /// New value: open, won or lost.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub status: Option<DealStatus>,
-    /// New value, or `null` to clear: why it was lost.
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "nullable::deserialize",
-        serialize_with = "nullable::serialize"
-    )]
-    pub lost_reason: Option<Option<String>>,
-    /// New value, or `null` to clear: the responsible employee.
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "nullable::deserialize",
-        serialize_with = "nullable::serialize"
-    )]
-    pub assigned_to: Option<Option<EmployeeId>>,
+    /// New value: why it was lost.
+    #[serde(default, skip_serializing_if = "Change::is_keep")]
+    pub lost_reason: Change<String>,
+    /// New value: the responsible employee.
+    #[serde(default, skip_serializing_if = "Change::is_keep")]
+    pub assigned_to: Change<EmployeeId>,
     /// New value: tags.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub tags: Option<Vec<String>>,
-    /// New value, or `null` to clear: notes.
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "nullable::deserialize",
-        serialize_with = "nullable::serialize"
-    )]
-    pub notes: Option<Option<String>>,
+    /// New value: notes.
+    #[serde(default, skip_serializing_if = "Change::is_keep")]
+    pub notes: Change<String>,
     /// New value: the host's own fields.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub custom_fields: Option<CustomFields>,
@@ -229,9 +194,9 @@ impl DealPatch {
         check::opt(self.value.as_ref(), |v| check::money("value", *v))?;
         check::opt(self.currency.as_deref(), |v| check::currency("currency", v))?;
         check::opt(self.probability.as_ref(), |v| check::percent("probability", i64::from(*v)))?;
-        check::opt(self.lost_reason.as_ref().and_then(|v| v.as_deref()), |v| check::short("lost_reason", v))?;
+        check::opt(self.lost_reason.as_deref(), |v| check::short("lost_reason", v))?;
         check::opt(self.tags.as_deref(), |v| check::tags("tags", v))?;
-        check::opt(self.notes.as_ref().and_then(|v| v.as_deref()), |v| check::long("notes", v))?;
+        check::opt(self.notes.as_deref(), |v| check::long("notes", v))?;
         check::opt(self.custom_fields.as_ref(), |v| check::custom_fields("custom_fields", v))?;
         Ok(())
     }

@@ -1,6 +1,6 @@
 use serde::{Deserialize, Serialize};
 
-use super::{Date, EmployeeId, Money, OrganizationId, RoleId, Timestamp, check, nullable, string_enum};
+use super::{Change, Date, EmployeeId, Money, OrganizationId, RoleId, Timestamp, check, string_enum};
 use crate::error::{Error, Result};
 
 string_enum! {
@@ -122,18 +122,13 @@ impl NewEmployee {
     }
 }
 
-/// A partial update of an employee. Absent fields are left alone; `null` clears a nullable field.
+/// A partial update of an employee. Each [`Change`] keeps, clears or sets its field.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct EmployeePatch {
-    /// New value, or `null` to clear: the host user id of this employee's login.
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "nullable::deserialize",
-        serialize_with = "nullable::serialize"
-    )]
-    pub user_id: Option<Option<String>>,
+    /// New value: the host user id of this employee's login.
+    #[serde(default, skip_serializing_if = "Change::is_keep")]
+    pub user_id: Change<String>,
     /// New value: first name.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub first_name: Option<String>,
@@ -143,94 +138,52 @@ pub struct EmployeePatch {
     /// New value: work email.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub email: Option<String>,
-    /// New value, or `null` to clear: phone.
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "nullable::deserialize",
-        serialize_with = "nullable::serialize"
-    )]
-    pub phone: Option<Option<String>>,
-    /// New value, or `null` to clear: job title.
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "nullable::deserialize",
-        serialize_with = "nullable::serialize"
-    )]
-    pub job_title: Option<Option<String>>,
-    /// New value, or `null` to clear: department.
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "nullable::deserialize",
-        serialize_with = "nullable::serialize"
-    )]
-    pub department: Option<Option<String>>,
+    /// New value: phone.
+    #[serde(default, skip_serializing_if = "Change::is_keep")]
+    pub phone: Change<String>,
+    /// New value: job title.
+    #[serde(default, skip_serializing_if = "Change::is_keep")]
+    pub job_title: Change<String>,
+    /// New value: department.
+    #[serde(default, skip_serializing_if = "Change::is_keep")]
+    pub department: Change<String>,
     /// New value: employment type.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub employment_type: Option<EmploymentType>,
     /// New value: employment status.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub status: Option<EmployeeStatus>,
-    /// New value, or `null` to clear: their manager.
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "nullable::deserialize",
-        serialize_with = "nullable::serialize"
-    )]
-    pub manager_id: Option<Option<EmployeeId>>,
-    /// New value, or `null` to clear: hire date.
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "nullable::deserialize",
-        serialize_with = "nullable::serialize"
-    )]
-    pub hire_date: Option<Option<Date>>,
-    /// New value, or `null` to clear: salary (sensitive: shown only with `employee:update`).
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "nullable::deserialize",
-        serialize_with = "nullable::serialize"
-    )]
-    pub salary: Option<Option<Money>>,
-    /// New value, or `null` to clear: commission rate in percent (sensitive).
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "nullable::deserialize",
-        serialize_with = "nullable::serialize"
-    )]
-    pub commission_rate: Option<Option<Money>>,
-    /// New value, or `null` to clear: emergency contact (sensitive).
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "nullable::deserialize",
-        serialize_with = "nullable::serialize"
-    )]
-    pub emergency_contact: Option<Option<String>>,
+    /// New value: their manager.
+    #[serde(default, skip_serializing_if = "Change::is_keep")]
+    pub manager_id: Change<EmployeeId>,
+    /// New value: hire date.
+    #[serde(default, skip_serializing_if = "Change::is_keep")]
+    pub hire_date: Change<Date>,
+    /// New value: salary (sensitive: shown only with `employee:update`).
+    #[serde(default, skip_serializing_if = "Change::is_keep")]
+    pub salary: Change<Money>,
+    /// New value: commission rate in percent (sensitive).
+    #[serde(default, skip_serializing_if = "Change::is_keep")]
+    pub commission_rate: Change<Money>,
+    /// New value: emergency contact (sensitive).
+    #[serde(default, skip_serializing_if = "Change::is_keep")]
+    pub emergency_contact: Change<String>,
 }
 
 impl EmployeePatch {
     /// Checks the given fields as [`NewEmployee::validate`] does.
     pub fn validate(&self) -> Result<()> {
-        check::opt(self.user_id.as_ref().and_then(|v| v.as_deref()), |v| check::short("user_id", v))?;
+        check::opt(self.user_id.as_deref(), |v| check::short("user_id", v))?;
         check::opt(self.first_name.as_deref(), |v| check::required("first_name", v))?;
         check::opt(self.last_name.as_deref(), |v| check::required("last_name", v))?;
         check::opt(self.email.as_deref(), |v| check::email("email", v))?;
-        check::opt(self.phone.as_ref().and_then(|v| v.as_deref()), |v| check::short("phone", v))?;
-        check::opt(self.job_title.as_ref().and_then(|v| v.as_deref()), |v| check::short("job_title", v))?;
-        check::opt(self.department.as_ref().and_then(|v| v.as_deref()), |v| check::short("department", v))?;
-        check::opt(self.salary.as_ref().and_then(|v| v.as_ref()), |v| check::money("salary", *v))?;
-        check::opt(self.commission_rate.as_ref().and_then(|v| v.as_ref()), |v| check::money("commission_rate", *v))?;
-        check::opt(self.emergency_contact.as_ref().and_then(|v| v.as_deref()), |v| {
-            check::short("emergency_contact", v)
-        })?;
-        check_commission(self.commission_rate.flatten())?;
+        check::opt(self.phone.as_deref(), |v| check::short("phone", v))?;
+        check::opt(self.job_title.as_deref(), |v| check::short("job_title", v))?;
+        check::opt(self.department.as_deref(), |v| check::short("department", v))?;
+        check::opt(self.salary.value(), |v| check::money("salary", *v))?;
+        check::opt(self.commission_rate.value(), |v| check::money("commission_rate", *v))?;
+        check::opt(self.emergency_contact.as_deref(), |v| check::short("emergency_contact", v))?;
+        check_commission(self.commission_rate.value().copied())?;
         Ok(())
     }
 }

@@ -1,7 +1,7 @@
 use serde::{Deserialize, Serialize};
 
 use super::{
-    CustomFields, CustomerId, EmployeeId, IssueId, OrderId, OrganizationId, Priority, Timestamp, check, nullable,
+    Change, CustomFields, CustomerId, EmployeeId, IssueId, OrderId, OrganizationId, Priority, Timestamp, check,
     string_enum,
 };
 use crate::error::{Error, Result};
@@ -100,21 +100,16 @@ impl NewIssue {
     }
 }
 
-/// A partial update of an issue. Absent fields are left alone; `null` clears a nullable field.
+/// A partial update of an issue. Each [`Change`] keeps, clears or sets its field.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct IssuePatch {
     /// New value: title.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub title: Option<String>,
-    /// New value, or `null` to clear: description.
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "nullable::deserialize",
-        serialize_with = "nullable::serialize"
-    )]
-    pub description: Option<Option<String>>,
+    /// New value: description.
+    #[serde(default, skip_serializing_if = "Change::is_keep")]
+    pub description: Change<String>,
     /// New value: priority.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub priority: Option<Priority>,
@@ -124,54 +119,24 @@ pub struct IssuePatch {
     /// New value: status.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub status: Option<IssueStatus>,
-    /// New value, or `null` to clear: the customer who raised it.
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "nullable::deserialize",
-        serialize_with = "nullable::serialize"
-    )]
-    pub customer_id: Option<Option<CustomerId>>,
-    /// New value, or `null` to clear: the order it is about.
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "nullable::deserialize",
-        serialize_with = "nullable::serialize"
-    )]
-    pub order_id: Option<Option<OrderId>>,
-    /// New value, or `null` to clear: the employee handling it.
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "nullable::deserialize",
-        serialize_with = "nullable::serialize"
-    )]
-    pub assigned_to: Option<Option<EmployeeId>>,
-    /// New value, or `null` to clear: how it was resolved.
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "nullable::deserialize",
-        serialize_with = "nullable::serialize"
-    )]
-    pub resolution_notes: Option<Option<String>>,
-    /// New value, or `null` to clear: when it was resolved.
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "nullable::deserialize",
-        serialize_with = "nullable::serialize"
-    )]
-    pub resolved_at: Option<Option<Timestamp>>,
-    /// New value, or `null` to clear: the user who resolved it.
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "nullable::deserialize",
-        serialize_with = "nullable::serialize"
-    )]
-    pub resolved_by: Option<Option<String>>,
+    /// New value: the customer who raised it.
+    #[serde(default, skip_serializing_if = "Change::is_keep")]
+    pub customer_id: Change<CustomerId>,
+    /// New value: the order it is about.
+    #[serde(default, skip_serializing_if = "Change::is_keep")]
+    pub order_id: Change<OrderId>,
+    /// New value: the employee handling it.
+    #[serde(default, skip_serializing_if = "Change::is_keep")]
+    pub assigned_to: Change<EmployeeId>,
+    /// New value: how it was resolved.
+    #[serde(default, skip_serializing_if = "Change::is_keep")]
+    pub resolution_notes: Change<String>,
+    /// New value: when it was resolved.
+    #[serde(default, skip_serializing_if = "Change::is_keep")]
+    pub resolved_at: Change<Timestamp>,
+    /// New value: the user who resolved it.
+    #[serde(default, skip_serializing_if = "Change::is_keep")]
+    pub resolved_by: Change<String>,
     /// New value: the host's own fields.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub custom_fields: Option<CustomFields>,
@@ -181,9 +146,9 @@ impl IssuePatch {
     /// Checks the given fields as [`NewIssue::validate`] does.
     pub fn validate(&self) -> Result<()> {
         check::opt(self.title.as_deref(), |v| check::required("title", v))?;
-        check::opt(self.description.as_ref().and_then(|v| v.as_deref()), |v| check::long("description", v))?;
-        check::opt(self.resolution_notes.as_ref().and_then(|v| v.as_deref()), |v| check::long("resolution_notes", v))?;
-        check::opt(self.resolved_by.as_ref().and_then(|v| v.as_deref()), |v| check::short("resolved_by", v))?;
+        check::opt(self.description.as_deref(), |v| check::long("description", v))?;
+        check::opt(self.resolution_notes.as_deref(), |v| check::long("resolution_notes", v))?;
+        check::opt(self.resolved_by.as_deref(), |v| check::short("resolved_by", v))?;
         check::opt(self.custom_fields.as_ref(), |v| check::custom_fields("custom_fields", v))?;
         Ok(())
     }

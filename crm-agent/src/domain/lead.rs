@@ -1,7 +1,7 @@
 use serde::{Deserialize, Serialize};
 
 use super::{
-    CustomFields, Customer, CustomerId, EmployeeId, LeadId, Money, OrganizationId, StageId, Timestamp, check, nullable,
+    Change, CustomFields, Customer, CustomerId, EmployeeId, LeadId, Money, OrganizationId, StageId, Timestamp, check,
     string_enum,
 };
 use crate::error::Result;
@@ -130,45 +130,25 @@ impl NewLead {
     }
 }
 
-/// A partial update of a lead. Absent fields are left alone; `null` clears a nullable field.
+/// A partial update of a lead. Each [`Change`] keeps, clears or sets its field.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct LeadPatch {
     /// New value: the contact's name.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
-    /// New value, or `null` to clear: email.
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "nullable::deserialize",
-        serialize_with = "nullable::serialize"
-    )]
-    pub email: Option<Option<String>>,
-    /// New value, or `null` to clear: phone.
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "nullable::deserialize",
-        serialize_with = "nullable::serialize"
-    )]
-    pub phone: Option<Option<String>>,
-    /// New value, or `null` to clear: the lead's company.
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "nullable::deserialize",
-        serialize_with = "nullable::serialize"
-    )]
-    pub company: Option<Option<String>>,
-    /// New value, or `null` to clear: job title.
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "nullable::deserialize",
-        serialize_with = "nullable::serialize"
-    )]
-    pub job_title: Option<Option<String>>,
+    /// New value: email.
+    #[serde(default, skip_serializing_if = "Change::is_keep")]
+    pub email: Change<String>,
+    /// New value: phone.
+    #[serde(default, skip_serializing_if = "Change::is_keep")]
+    pub phone: Change<String>,
+    /// New value: the lead's company.
+    #[serde(default, skip_serializing_if = "Change::is_keep")]
+    pub company: Change<String>,
+    /// New value: job title.
+    #[serde(default, skip_serializing_if = "Change::is_keep")]
+    pub job_title: Change<String>,
     /// New value: where the lead came from.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub source: Option<LeadSource>,
@@ -178,38 +158,18 @@ pub struct LeadPatch {
     /// New value: score from 0 to 100.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub score: Option<u8>,
-    /// New value, or `null` to clear: estimated deal value.
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "nullable::deserialize",
-        serialize_with = "nullable::serialize"
-    )]
-    pub estimated_value: Option<Option<Money>>,
-    /// New value, or `null` to clear: the responsible employee.
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "nullable::deserialize",
-        serialize_with = "nullable::serialize"
-    )]
-    pub assigned_to: Option<Option<EmployeeId>>,
-    /// New value, or `null` to clear: the pipeline stage.
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "nullable::deserialize",
-        serialize_with = "nullable::serialize"
-    )]
-    pub stage_id: Option<Option<StageId>>,
-    /// New value, or `null` to clear: notes.
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "nullable::deserialize",
-        serialize_with = "nullable::serialize"
-    )]
-    pub notes: Option<Option<String>>,
+    /// New value: estimated deal value.
+    #[serde(default, skip_serializing_if = "Change::is_keep")]
+    pub estimated_value: Change<Money>,
+    /// New value: the responsible employee.
+    #[serde(default, skip_serializing_if = "Change::is_keep")]
+    pub assigned_to: Change<EmployeeId>,
+    /// New value: the pipeline stage.
+    #[serde(default, skip_serializing_if = "Change::is_keep")]
+    pub stage_id: Change<StageId>,
+    /// New value: notes.
+    #[serde(default, skip_serializing_if = "Change::is_keep")]
+    pub notes: Change<String>,
     /// New value: tags.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub tags: Option<Vec<String>>,
@@ -222,13 +182,13 @@ impl LeadPatch {
     /// Checks the given fields as [`NewLead::validate`] does.
     pub fn validate(&self) -> Result<()> {
         check::opt(self.name.as_deref(), |v| check::required("name", v))?;
-        check::opt(self.email.as_ref().and_then(|v| v.as_deref()), |v| check::email("email", v))?;
-        check::opt(self.phone.as_ref().and_then(|v| v.as_deref()), |v| check::short("phone", v))?;
-        check::opt(self.company.as_ref().and_then(|v| v.as_deref()), |v| check::short("company", v))?;
-        check::opt(self.job_title.as_ref().and_then(|v| v.as_deref()), |v| check::short("job_title", v))?;
+        check::opt(self.email.as_deref(), |v| check::email("email", v))?;
+        check::opt(self.phone.as_deref(), |v| check::short("phone", v))?;
+        check::opt(self.company.as_deref(), |v| check::short("company", v))?;
+        check::opt(self.job_title.as_deref(), |v| check::short("job_title", v))?;
         check::opt(self.score.as_ref(), |v| check::percent("score", i64::from(*v)))?;
-        check::opt(self.estimated_value.as_ref().and_then(|v| v.as_ref()), |v| check::money("estimated_value", *v))?;
-        check::opt(self.notes.as_ref().and_then(|v| v.as_deref()), |v| check::long("notes", v))?;
+        check::opt(self.estimated_value.value(), |v| check::money("estimated_value", *v))?;
+        check::opt(self.notes.as_deref(), |v| check::long("notes", v))?;
         check::opt(self.tags.as_deref(), |v| check::tags("tags", v))?;
         check::opt(self.custom_fields.as_ref(), |v| check::custom_fields("custom_fields", v))?;
         Ok(())

@@ -364,30 +364,109 @@ pub mod check {
     }
 }
 
-/// Serde helper for patch fields that can be set to a value, cleared with `null`, or left out:
-/// `Option<Option<T>>` where the outer `None` means "not given" and `Some(None)` means "clear".
-pub mod nullable {
-    use serde::{Deserialize, Deserializer, Serialize, Serializer};
+/// The keyword a [`Change`]'s schema carries, so a tool's input schema can offer the field in
+/// its `clear` list; tool input schemas remove it before anyone sees them.
+pub(crate) const CLEARABLE_KEYWORD: &str = "x-crm-agent-clearable";
 
-    /// Deserializes a present field (even `null`) as `Some(..)`.
-    pub fn deserialize<'de, T, D>(deserializer: D) -> Result<Option<Option<T>>, D::Error>
-    where
-        T: Deserialize<'de>,
-        D: Deserializer<'de>,
-    {
-        Option::<T>::deserialize(deserializer).map(Some)
+/// One field of a patch: leave it as it is, clear it, or set it.
+///
+/// In JSON (what stores written in other languages receive, and what patches read) a field
+/// that is absent keeps its value, `null` clears it, and any other value sets it. Tool arguments
+/// say "clear" by naming the field in the tool's `clear` list instead, since several model APIs
+/// cannot send `null` (see `tools::schema`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Change<T> {
+    /// Leave the field as it is.
+    #[default]
+    Keep,
+    /// Leave the field without a value.
+    Clear,
+    /// Give the field this value.
+    Set(T),
+}
+
+impl<T> Change<T> {
+    /// Whether the field is left as it is (for `skip_serializing_if`).
+    pub fn is_keep(&self) -> bool {
+        matches!(self, Change::Keep)
     }
 
-    /// Serializes `Some(None)` as `null` (use with `skip_serializing_if = "Option::is_none"`).
-    pub fn serialize<T, S>(value: &Option<Option<T>>, serializer: S) -> Result<S::Ok, S::Error>
-    where
-        T: Serialize,
-        S: Serializer,
-    {
-        match value {
-            Some(inner) => inner.serialize(serializer),
-            None => serializer.serialize_none(),
+    /// The value the field is set to, if it is set.
+    pub fn value(&self) -> Option<&T> {
+        match self {
+            Change::Set(value) => Some(value),
+            Change::Keep | Change::Clear => None,
         }
+    }
+
+    /// The value the field is set to, through `Deref` (`&str` for a `Change<String>`).
+    pub fn as_deref(&self) -> Option<&T::Target>
+    where
+        T: std::ops::Deref,
+    {
+        self.value().map(|value| &**value)
+    }
+
+    /// `None` to keep the field, `Some(None)` to clear it, `Some(Some(value))` to set it.
+    pub fn as_update(&self) -> Option<Option<&T>> {
+        match self {
+            Change::Keep => None,
+            Change::Clear => Some(None),
+            Change::Set(value) => Some(Some(value)),
+        }
+    }
+
+    /// [`Change::as_update`], by value.
+    pub fn into_update(self) -> Option<Option<T>> {
+        match self {
+            Change::Keep => None,
+            Change::Clear => Some(None),
+            Change::Set(value) => Some(Some(value)),
+        }
+    }
+}
+
+impl<T> From<Option<T>> for Change<T> {
+    /// `Some(value)` sets the field, `None` clears it.
+    fn from(value: Option<T>) -> Self {
+        match value {
+            Some(value) => Change::Set(value),
+            None => Change::Clear,
+        }
+    }
+}
+
+impl<T: Serialize> Serialize for Change<T> {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> std::result::Result<S::Ok, S::Error> {
+        match self {
+            Change::Set(value) => value.serialize(serializer),
+            // `Keep` is skipped by the field's `skip_serializing_if`; alone it reads as "no value".
+            Change::Keep | Change::Clear => serializer.serialize_none(),
+        }
+    }
+}
+
+impl<'de, T: Deserialize<'de>> Deserialize<'de> for Change<T> {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> std::result::Result<Self, D::Error> {
+        Option::<T>::deserialize(deserializer).map(Change::from)
+    }
+}
+
+impl<T: schemars::JsonSchema> schemars::JsonSchema for Change<T> {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        format!("Change_of_{}", T::schema_name()).into()
+    }
+
+    fn inline_schema() -> bool {
+        true
+    }
+
+    fn json_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        // The value's schema, nullable (as JSON reads a clear), marked so that tool input
+        // schemas list the field under `clear` instead (see `tools::schema`).
+        let mut schema = generator.subschema_for::<Option<T>>();
+        schema.insert(CLEARABLE_KEYWORD.to_owned(), serde_json::Value::Bool(true));
+        schema
     }
 }
 

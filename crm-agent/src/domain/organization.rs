@@ -1,6 +1,6 @@
 use serde::{Deserialize, Serialize};
 
-use super::{CustomerId, EmployeeId, OrganizationId, RoleId, Timestamp, check, nullable, string_enum};
+use super::{Change, CustomerId, EmployeeId, OrganizationId, RoleId, Timestamp, check, string_enum};
 use crate::context::Role;
 use crate::error::{Error, Result};
 use crate::policy::Grant;
@@ -128,22 +128,12 @@ pub struct OrganizationPatch {
     /// New name.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
-    /// New industry, or `null` to clear.
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "nullable::deserialize",
-        serialize_with = "nullable::serialize"
-    )]
-    pub industry: Option<Option<String>>,
-    /// New website, or `null` to clear.
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "nullable::deserialize",
-        serialize_with = "nullable::serialize"
-    )]
-    pub website: Option<Option<String>>,
+    /// New industry.
+    #[serde(default, skip_serializing_if = "Change::is_keep")]
+    pub industry: Change<String>,
+    /// New website.
+    #[serde(default, skip_serializing_if = "Change::is_keep")]
+    pub website: Change<String>,
     /// Replacement settings.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub settings: Option<OrganizationSettings>,
@@ -156,8 +146,8 @@ impl OrganizationPatch {
     /// Checks the given fields.
     pub fn validate(&self) -> Result<()> {
         check::opt(self.name.as_deref(), |v| check::required("name", v))?;
-        check::opt(self.industry.as_ref().and_then(|v| v.as_deref()), |v| check::short("industry", v))?;
-        check::opt(self.website.as_ref().and_then(|v| v.as_deref()), |v| check::short("website", v))?;
+        check::opt(self.industry.as_deref(), |v| check::short("industry", v))?;
+        check::opt(self.website.as_deref(), |v| check::short("website", v))?;
         check::opt(self.settings.as_ref(), check_settings)
     }
 }
@@ -277,14 +267,9 @@ impl NewRoleDefinition {
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RoleDefinitionPatch {
-    /// New description, or `null` to clear.
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "nullable::deserialize",
-        serialize_with = "nullable::serialize"
-    )]
-    pub description: Option<Option<String>>,
+    /// New description.
+    #[serde(default, skip_serializing_if = "Change::is_keep")]
+    pub description: Change<String>,
     /// Replacement grants.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub grants: Option<Vec<Grant>>,
@@ -293,7 +278,7 @@ pub struct RoleDefinitionPatch {
 impl RoleDefinitionPatch {
     /// Checks the description and number of grants.
     pub fn validate(&self) -> Result<()> {
-        check::opt(self.description.as_ref().and_then(|v| v.as_deref()), |v| check::long("description", v))?;
+        check::opt(self.description.as_deref(), |v| check::long("description", v))?;
         if self.grants.as_ref().is_some_and(|g| g.len() > MAX_GRANTS) {
             return Err(Error::invalid(format!("a role has at most {MAX_GRANTS} grants")));
         }

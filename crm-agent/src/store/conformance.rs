@@ -437,9 +437,9 @@ async fn customers_crud_and_filters(store: Arc<dyn Store>) -> CheckResult {
             &scope,
             &gold.id,
             CustomerPatch {
-                email: Some(None),
+                email: Change::Clear,
                 status: Some(CustomerStatus::Inactive),
-                assigned_to: Some(None),
+                assigned_to: Change::Clear,
                 ..Default::default()
             },
         )
@@ -589,7 +589,7 @@ async fn leads_history_and_conversion(store: Arc<dyn Store>) -> CheckResult {
             &scope,
             &hot.id,
             LeadPatch {
-                stage_id: Some(Some(qualified.id.clone())),
+                stage_id: Change::Set(qualified.id.clone()),
                 qualification_status: Some(QualificationStatus::Qualified),
                 ..Default::default()
             },
@@ -623,7 +623,7 @@ async fn leads_history_and_conversion(store: Arc<dyn Store>) -> CheckResult {
         .update_lead(
             &scope,
             &hot.id,
-            LeadPatch { stage_id: Some(Some(lead_stage.id.clone())), ..Default::default() },
+            LeadPatch { stage_id: Change::Set(lead_stage.id.clone()), ..Default::default() },
             Some(stale),
         )
         .await
@@ -634,7 +634,7 @@ async fn leads_history_and_conversion(store: Arc<dyn Store>) -> CheckResult {
         .update_lead(
             &scope,
             &hot.id,
-            LeadPatch { stage_id: Some(Some(qualified.id.clone())), ..Default::default() },
+            LeadPatch { stage_id: Change::Set(qualified.id.clone()), ..Default::default() },
             None,
         )
         .await
@@ -799,7 +799,7 @@ async fn deals_and_pipelines(store: Arc<dyn Store>) -> CheckResult {
                 stage_id: Some(won.id.clone()),
                 status: Some(DealStatus::Won),
                 probability: Some(100),
-                actual_close_date: Some(Some(Utc::now().date_naive())),
+                actual_close_date: Change::Set(Utc::now().date_naive()),
                 ..Default::default()
             },
         )
@@ -908,7 +908,7 @@ async fn issues_numbers_and_comments(store: Arc<dyn Store>) -> CheckResult {
             &scope,
             &first.id,
             IssuePatch {
-                assigned_to: Some(Some(agent.id.clone())),
+                assigned_to: Change::Set(agent.id.clone()),
                 status: Some(IssueStatus::InProgress),
                 ..Default::default()
             },
@@ -1075,7 +1075,7 @@ async fn activities_crud(store: Arc<dyn Store>) -> CheckResult {
             &note.id,
             ActivityPatch {
                 status: Some(ActivityStatus::Completed),
-                completed_at: Some(Some(Utc::now())),
+                completed_at: Change::Set(Utc::now()),
                 ..Default::default()
             },
         )
@@ -1118,7 +1118,7 @@ async fn roles_and_employees(store: Arc<dyn Store>) -> CheckResult {
             &scope,
             &auditor.id,
             RoleDefinitionPatch {
-                description: Some(Some("Reads the audit log".into())),
+                description: Change::Set("Reads the audit log".into()),
                 grants: Some(vec!["audit:*".parse().map_err(|e| format!("{e}"))?]),
             },
         )
@@ -1172,7 +1172,7 @@ async fn roles_and_employees(store: Arc<dyn Store>) -> CheckResult {
         .update_employee(
             &scope,
             &lead.id,
-            EmployeePatch { salary: Some(Some(Money::new(75_000, 0))), ..Default::default() },
+            EmployeePatch { salary: Change::Set(Money::new(75_000, 0)), ..Default::default() },
         )
         .await
         .step("raise")?;
@@ -1187,7 +1187,7 @@ async fn roles_and_employees(store: Arc<dyn Store>) -> CheckResult {
             .update_employee(
                 &scope,
                 &lead.id,
-                EmployeePatch { manager_id: Some(Some(lead.id.clone())), ..Default::default() },
+                EmployeePatch { manager_id: Change::Set(lead.id.clone()), ..Default::default() },
             )
             .await,
         ErrorKind::InvalidArgument,
@@ -1384,7 +1384,7 @@ async fn aggregates_follow_updates(store: Arc<dyn Store>) -> CheckResult {
     for (i, l) in leads.iter().filter(|l| !l.converted).take(2).enumerate() {
         let patch = LeadPatch {
             score: Some(90 - i as u8),
-            estimated_value: Some(if i == 0 { None } else { Some(Money::new(123_456, 2)) }),
+            estimated_value: if i == 0 { Change::Clear } else { Change::Set(Money::new(123_456, 2)) },
             qualification_status: Some(QualificationStatus::Qualified),
             source: Some(LeadSource::Partner),
             ..Default::default()
@@ -1585,7 +1585,7 @@ async fn tenant_isolation(store: Arc<dyn Store>) -> CheckResult {
             .update_role(
                 &a,
                 &b_roles[0].id,
-                RoleDefinitionPatch { description: Some(Some("hijacked".into())), grants: None },
+                RoleDefinitionPatch { description: Change::Set("hijacked".into()), grants: None },
             )
             .await,
         nf,
@@ -1680,35 +1680,31 @@ async fn tenant_isolation(store: Arc<dyn Store>) -> CheckResult {
     let a_customer =
         store.list_customers(&a, &CustomerFilter::default(), &page).await.step("a customers")?.items[0].id.clone();
     let b_stage = b_pipeline.stages[1].id.clone();
-    let b_assignee = Some(b_employees[0].id.clone());
+    let b_assignee = Change::Set(b_employees[0].id.clone());
     expect_kind(
         store.update_deal(&a, &a_deal, DealPatch { stage_id: Some(b_stage.clone()), ..Default::default() }).await,
         nf,
         "deal to a foreign stage",
     )?;
     expect_kind(
-        store.update_deal(&a, &a_deal, DealPatch { assigned_to: Some(b_assignee.clone()), ..Default::default() }).await,
+        store.update_deal(&a, &a_deal, DealPatch { assigned_to: b_assignee.clone(), ..Default::default() }).await,
         nf,
         "deal to a foreign assignee",
     )?;
     expect_kind(
         store
-            .update_lead(&a, &a_lead, LeadPatch { stage_id: Some(Some(b_stage.clone())), ..Default::default() }, None)
+            .update_lead(&a, &a_lead, LeadPatch { stage_id: Change::Set(b_stage.clone()), ..Default::default() }, None)
             .await,
         nf,
         "lead to a foreign stage",
     )?;
     expect_kind(
-        store
-            .update_lead(&a, &a_lead, LeadPatch { assigned_to: Some(b_assignee.clone()), ..Default::default() }, None)
-            .await,
+        store.update_lead(&a, &a_lead, LeadPatch { assigned_to: b_assignee.clone(), ..Default::default() }, None).await,
         nf,
         "lead to a foreign assignee",
     )?;
     expect_kind(
-        store
-            .update_issue(&a, &a_issue, IssuePatch { assigned_to: Some(b_assignee.clone()), ..Default::default() })
-            .await,
+        store.update_issue(&a, &a_issue, IssuePatch { assigned_to: b_assignee.clone(), ..Default::default() }).await,
         nf,
         "issue to a foreign assignee",
     )?;
@@ -1717,7 +1713,7 @@ async fn tenant_isolation(store: Arc<dyn Store>) -> CheckResult {
             .update_issue(
                 &a,
                 &a_issue,
-                IssuePatch { order_id: Some(Some(b_orders[0].id.clone())), ..Default::default() },
+                IssuePatch { order_id: Change::Set(b_orders[0].id.clone()), ..Default::default() },
             )
             .await,
         nf,
@@ -1728,7 +1724,7 @@ async fn tenant_isolation(store: Arc<dyn Store>) -> CheckResult {
             .update_activity(
                 &a,
                 &a_activity,
-                ActivityPatch { customer_id: Some(Some(b_customers[0].id.clone())), ..Default::default() },
+                ActivityPatch { customer_id: Change::Set(b_customers[0].id.clone()), ..Default::default() },
             )
             .await,
         nf,
@@ -1736,11 +1732,7 @@ async fn tenant_isolation(store: Arc<dyn Store>) -> CheckResult {
     )?;
     expect_kind(
         store
-            .update_employee(
-                &a,
-                &a_employee,
-                EmployeePatch { manager_id: Some(b_assignee.clone()), ..Default::default() },
-            )
+            .update_employee(&a, &a_employee, EmployeePatch { manager_id: b_assignee.clone(), ..Default::default() })
             .await,
         nf,
         "foreign manager",

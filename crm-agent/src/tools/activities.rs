@@ -82,7 +82,7 @@ pub(super) fn tools() -> Vec<Tool> {
             .toolsets(sets)
             .needs(&[StoreOp::WriteActivities])
             .handler(|cx: ToolContext, args: CreateActivity| async move { create(&cx, args).await }),
-        Tool::builder("update_activity", "Change an activity's fields. Only the fields given change; `null` clears an optional field. To mark one done use complete_activity.")
+        Tool::builder("update_activity", "Change an activity's fields. Only the fields given change; name fields in `clear` to leave them without a value. To mark one done use complete_activity.")
             .permission(activity(Action::Update))
             .writes(true)
             .toolsets(sets)
@@ -132,8 +132,8 @@ async fn complete(cx: &ToolContext, args: CompleteActivity) -> Result<Activity> 
     }
     let patch = ActivityPatch {
         status: Some(ActivityStatus::Completed),
-        completed_at: Some(Some(cx.now)),
-        outcome: args.outcome.map(Some),
+        completed_at: Change::Set(cx.now),
+        outcome: args.outcome.map_or(Change::Keep, Change::Set),
         ..Default::default()
     };
     cx.store.update_activity(&cx.scope, &args.activity_id, patch).await

@@ -1,11 +1,9 @@
-//! Shared argument and result shapes, and schema generation for tool inputs and outputs.
+//! Shared argument and result shapes of the tools.
 
 use schemars::JsonSchema;
-use schemars::generate::SchemaSettings;
 use serde::{Deserialize, Serialize};
-use serde_json::Value;
 
-use crate::domain::{Page, PageRequest, check};
+use crate::domain::{Change, Page, PageRequest, check};
 use crate::error::{Error, Result};
 
 /// `limit` and `cursor` of every list tool.
@@ -61,42 +59,14 @@ pub(super) fn required_text(field: &str, value: &str) -> Result<()> {
 
 /// `notes` with a `label: text` line appended, as a patch value. Tools that change a status for a
 /// reason (deactivate, disqualify, qualify with a note) keep the reason in the record's notes.
-pub(super) fn append_note(notes: &Option<String>, label: &str, text: &str) -> Option<Option<String>> {
-    Some(Some(match notes.as_deref() {
+pub(super) fn append_note(notes: &Option<String>, label: &str, text: &str) -> Change<String> {
+    Change::Set(match notes.as_deref() {
         Some(existing) if !existing.trim().is_empty() => format!("{existing}\n{label}: {text}"),
         _ => format!("{label}: {text}"),
-    }))
+    })
 }
 
 /// A tool that takes no arguments.
 #[derive(Debug, Clone, Default, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub(super) struct NoArgs {}
-
-fn settings() -> SchemaSettings {
-    SchemaSettings::draft2020_12().with(|s| {
-        s.inline_subschemas = true;
-    })
-}
-
-/// The input schema of `A`: inlined, unknown properties rejected at the top level.
-pub(crate) fn input_schema<A: JsonSchema>() -> Value {
-    let mut schema = settings().for_deserialize().into_generator().into_root_schema_for::<A>().to_value();
-    if let Some(obj) = schema.as_object_mut() {
-        // The argument struct's own doc comment ("Arguments of …") says nothing to a model.
-        obj.remove("title");
-        obj.remove("description");
-        obj.entry("properties").or_insert_with(|| Value::Object(Default::default()));
-        obj.insert("additionalProperties".into(), Value::Bool(false));
-    }
-    schema
-}
-
-/// The output schema of `O`.
-pub(crate) fn output_schema<O: JsonSchema>() -> Value {
-    let mut schema = settings().for_serialize().into_generator().into_root_schema_for::<O>().to_value();
-    if let Some(obj) = schema.as_object_mut() {
-        obj.remove("title");
-    }
-    schema
-}

@@ -99,7 +99,7 @@ pub(super) fn tools() -> Vec<Tool> {
                 })
                 .await
             }),
-        Tool::builder("update_customer", "Change a customer's fields. Only the fields given change; `null` clears an optional field.")
+        Tool::builder("update_customer", "Change a customer's fields. Only the fields given change; name fields in `clear` to leave them without a value.")
             .permission(customer(Action::Update))
             .writes(true)
             .toolsets(sets)
@@ -126,7 +126,8 @@ async fn deactivate(cx: &ToolContext, args: DeactivateCustomer) -> Result<Deacti
     if current.status == CustomerStatus::Inactive {
         return Ok(Deactivated { customer: current, changed: false });
     }
-    let notes = args.reason.as_deref().and_then(|reason| append_note(&current.notes, "Deactivated", reason));
+    let notes =
+        args.reason.as_deref().map_or(Change::Keep, |reason| append_note(&current.notes, "Deactivated", reason));
     let patch = CustomerPatch { status: Some(CustomerStatus::Inactive), notes, ..Default::default() };
     let customer = cx.store.update_customer(&cx.scope, &args.customer_id, patch).await?;
     Ok(Deactivated { customer, changed: true })

@@ -110,30 +110,30 @@ struct UpdateDealFields {
     /// New value: title.
     #[serde(default)]
     title: Option<String>,
-    /// New value, or `null` to clear: the customer buying.
-    #[serde(default, deserialize_with = "crate::domain::nullable::deserialize")]
-    customer_id: Option<Option<CustomerId>>,
+    /// New value: the customer buying.
+    #[serde(default)]
+    customer_id: Change<CustomerId>,
     /// New value: deal value.
     #[serde(default)]
     value: Option<Money>,
     /// New value: ISO currency code.
     #[serde(default)]
     currency: Option<String>,
-    /// New value (YYYY-MM-DD), or `null` to clear: expected close date.
-    #[serde(default, deserialize_with = "crate::domain::nullable::deserialize")]
-    expected_close_date: Option<Option<Date>>,
+    /// New value (YYYY-MM-DD): expected close date.
+    #[serde(default)]
+    expected_close_date: Change<Date>,
     /// New value: priority.
     #[serde(default)]
     priority: Option<Priority>,
-    /// New value, or `null` to clear: the responsible employee.
-    #[serde(default, deserialize_with = "crate::domain::nullable::deserialize")]
-    assigned_to: Option<Option<EmployeeId>>,
+    /// New value: the responsible employee.
+    #[serde(default)]
+    assigned_to: Change<EmployeeId>,
     /// New value: tags.
     #[serde(default)]
     tags: Option<Vec<String>>,
-    /// New value, or `null` to clear: notes.
-    #[serde(default, deserialize_with = "crate::domain::nullable::deserialize")]
-    notes: Option<Option<String>>,
+    /// New value: notes.
+    #[serde(default)]
+    notes: Change<String>,
     /// New value: the host's own fields.
     #[serde(default)]
     custom_fields: Option<CustomFields>,
@@ -206,7 +206,7 @@ pub(super) fn tools() -> Vec<Tool> {
                 })
                 .await
             }),
-        Tool::builder("update_deal", "Change a deal's title, customer, value, currency, expected close date, priority, assignee, tags, notes or custom fields; `null` clears an optional field. Stage and status change only through move_deal_to_stage, mark_deal_won and mark_deal_lost.")
+        Tool::builder("update_deal", "Change a deal's title, customer, value, currency, expected close date, priority, assignee, tags, notes or custom fields; name fields in `clear` to leave them without a value. Stage and status change only through move_deal_to_stage, mark_deal_won and mark_deal_lost.")
             .permission(deal(Action::Update))
             .writes(true)
             .toolsets(sets)
@@ -260,9 +260,9 @@ fn stage_change(pipeline: &Pipeline, stage: &PipelineStage, today: Date) -> Deal
         stage_id: Some(stage.id.clone()),
         status: Some(status),
         probability: Some(probability),
-        actual_close_date: Some(stage.is_closed().then_some(today)),
+        actual_close_date: stage.is_closed().then_some(today).into(),
         // A lost deal keeps the reason its caller sets; anything else has no reason to be lost.
-        lost_reason: if stage.is_closed_lost { None } else { Some(None) },
+        lost_reason: if stage.is_closed_lost { Change::Keep } else { Change::Clear },
         ..Default::default()
     }
 }
@@ -314,7 +314,7 @@ async fn new_deal(cx: &ToolContext, args: CreateDeal) -> Result<NewDeal> {
     }
     new.probability = change.probability.unwrap_or(stage.probability);
     new.status = change.status.unwrap_or(DealStatus::Open);
-    new.actual_close_date = change.actual_close_date.flatten();
+    new.actual_close_date = change.actual_close_date.value().copied();
     new.expected_close_date = args.expected_close_date;
     if let Some(priority) = args.priority {
         new.priority = priority;
@@ -365,8 +365,8 @@ async fn mark_lost(cx: &ToolContext, args: MarkDealLost) -> Result<Deal> {
     let mut patch = stage_change(&pipeline, lost, cx.now.date_naive());
     if current.status == DealStatus::Lost {
         // Only the reason changes; the original close date stays.
-        patch.actual_close_date = None;
+        patch.actual_close_date = Change::Keep;
     }
-    patch.lost_reason = Some(Some(args.reason));
+    patch.lost_reason = Change::Set(args.reason);
     cx.store.update_deal(&cx.scope, &args.deal_id, patch).await
 }

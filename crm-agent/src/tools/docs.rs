@@ -74,6 +74,11 @@ fn type_label(schema: &Value) -> String {
         return format!("one of: {}", values.iter().filter_map(Value::as_str).collect::<Vec<_>>().join(", "));
     }
     if let Some(options) = schema.get("anyOf").or_else(|| schema.get("oneOf")).and_then(Value::as_array) {
+        // Documented constants (a Rust enum with doc comments) read as the enum they are.
+        let constants: Option<Vec<&str>> = options.iter().map(|o| o.get("const").and_then(Value::as_str)).collect();
+        if let Some(constants) = constants {
+            return format!("one of: {}", constants.join(", "));
+        }
         let labels: Vec<String> = options.iter().map(type_label).filter(|l| l != "null").collect();
         return labels.join(" or ");
     }

@@ -74,18 +74,18 @@ struct UpdateIssueFields {
     /// New title.
     #[serde(default)]
     title: Option<String>,
-    /// New description, or `null` to clear it.
-    #[serde(default, deserialize_with = "crate::domain::nullable::deserialize")]
-    description: Option<Option<String>>,
+    /// New description.
+    #[serde(default)]
+    description: Change<String>,
     /// New priority.
     #[serde(default)]
     priority: Option<Priority>,
     /// New category.
     #[serde(default)]
     category: Option<IssueCategory>,
-    /// The order it is about, or `null` to unlink it.
-    #[serde(default, deserialize_with = "crate::domain::nullable::deserialize")]
-    order_id: Option<Option<OrderId>>,
+    /// The order it is about.
+    #[serde(default)]
+    order_id: Change<OrderId>,
     /// New custom fields (replaces all of them).
     #[serde(default)]
     custom_fields: Option<CustomFields>,
@@ -191,7 +191,7 @@ pub(super) fn tools() -> Vec<Tool> {
             .toolsets(sets)
             .needs(&[StoreOp::WriteIssues])
             .handler(|cx: ToolContext, args: CreateIssue| async move { create(&cx, args).await }),
-        Tool::builder("update_issue", "Change an issue's title, description, priority, category, order or custom fields. Only the fields given change; `null` clears an optional field. To change status use assign_issue, resolve_issue, reopen_issue or close_issue.")
+        Tool::builder("update_issue", "Change an issue's title, description, priority, category, order or custom fields. Only the fields given change; name fields in `clear` to leave them without a value. To change status use assign_issue, resolve_issue, reopen_issue or close_issue.")
             .permission(issue(Action::Update))
             .writes(true)
             .toolsets(sets)
@@ -291,7 +291,7 @@ async fn assign(cx: &ToolContext, args: AssignIssue) -> Result<Issue> {
         )));
     }
     let status = (current.status == IssueStatus::Open).then_some(IssueStatus::InProgress);
-    let patch = IssuePatch { assigned_to: Some(Some(args.employee_id)), status, ..Default::default() };
+    let patch = IssuePatch { assigned_to: Change::Set(args.employee_id), status, ..Default::default() };
     cx.store.update_issue(&cx.scope, &args.issue_id, patch).await
 }
 
@@ -303,9 +303,9 @@ async fn resolve(cx: &ToolContext, args: ResolveIssue) -> Result<Issue> {
     }
     let patch = IssuePatch {
         status: Some(IssueStatus::Resolved),
-        resolution_notes: Some(Some(args.resolution_notes)),
-        resolved_at: Some(Some(cx.now)),
-        resolved_by: Some(Some(cx.user.user_id.clone())),
+        resolution_notes: Change::Set(args.resolution_notes),
+        resolved_at: Change::Set(cx.now),
+        resolved_by: Change::Set(cx.user.user_id.clone()),
         ..Default::default()
     };
     cx.store.update_issue(&cx.scope, &args.issue_id, patch).await
@@ -322,8 +322,8 @@ async fn reopen(cx: &ToolContext, args: ReopenIssue) -> Result<Issue> {
     // The resolution notes stay: they record what was tried before.
     let patch = IssuePatch {
         status: Some(IssueStatus::Open),
-        resolved_at: Some(None),
-        resolved_by: Some(None),
+        resolved_at: Change::Clear,
+        resolved_by: Change::Clear,
         ..Default::default()
     };
     let reopened = cx.store.update_issue(&cx.scope, &args.issue_id, patch).await?;

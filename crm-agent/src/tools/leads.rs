@@ -154,7 +154,7 @@ pub(super) fn tools() -> Vec<Tool> {
                 })
                 .await
             }),
-        Tool::builder("update_lead", "Change a lead's fields. Only the fields given change; `null` clears an optional field. Stage and score changes are kept in the lead's history. To convert a lead use convert_lead_to_customer.")
+        Tool::builder("update_lead", "Change a lead's fields. Only the fields given change; name fields in `clear` to leave them without a value. Stage and score changes are kept in the lead's history. To convert a lead use convert_lead_to_customer.")
             .permission(lead(Action::Update))
             .writes(true)
             .toolsets(sets)
@@ -184,7 +184,7 @@ pub(super) fn tools() -> Vec<Tool> {
             .toolsets(sets)
             .needs(&[StoreOp::WriteLeads])
             .handler(|cx: ToolContext, args: AssignLead| async move {
-                let patch = LeadPatch { assigned_to: Some(Some(args.employee_id)), ..Default::default() };
+                let patch = LeadPatch { assigned_to: Change::Set(args.employee_id), ..Default::default() };
                 cx.store.update_lead(&cx.scope, &args.lead_id, patch, None).await
             }),
         Tool::builder("move_lead_stage", "Move a lead to another pipeline stage, optionally with a note; the change is kept in the lead's stage history. Moving to the stage it is already in changes nothing. Returns the lead.")
@@ -230,12 +230,15 @@ async fn update(cx: &ToolContext, args: UpdateLead) -> Result<Lead> {
         ));
     }
     let UpdateLead { lead_id, changes } = args;
-    let history = if changes.stage_id.is_some() || changes.score.is_some() {
+    let history = if !changes.stage_id.is_keep() || changes.score.is_some() {
         let current = cx.store.get_lead(&cx.scope, &lead_id).await?;
         // Only real changes go into the history; re-sending the current value is not one.
-        let stage = changes.stage_id.clone().filter(|s| *s != current.stage_id);
+        let stage = match changes.stage_id.clone().into_update() {
+            Some(stage) if stage != current.stage_id => Change::from(stage),
+            _ => Change::Keep,
+        };
         let score = changes.score.filter(|s| *s != current.score);
-        (stage.is_some() || score.is_some()).then(|| history_entry(cx, &current, stage, score, None))
+        (!stage.is_keep() || score.is_some()).then(|| history_entry(cx, &current, stage, score, None))
     } else {
         None
     };
@@ -247,7 +250,7 @@ async fn qualify(cx: &ToolContext, args: QualifyLead) -> Result<Lead> {
     if current.qualification_status == QualificationStatus::Qualified && args.note.is_none() {
         return Ok(current);
     }
-    let notes = args.note.as_deref().and_then(|note| append_note(&current.notes, "Qualified", note));
+    let notes = args.note.as_deref().map_or(Change::Keep, |note| append_note(&current.notes, "Qualified", note));
     let patch = LeadPatch { qualification_status: Some(QualificationStatus::Qualified), notes, ..Default::default() };
     cx.store.update_lead(&cx.scope, &args.lead_id, patch, None).await
 }
@@ -270,7 +273,7 @@ async fn rescore(cx: &ToolContext, args: UpdateLeadScore) -> Result<Lead> {
     required_text("reason", &args.reason)?;
     let current = cx.store.get_lead(&cx.scope, &args.lead_id).await?;
     // Recorded even when the score stays the same: the reason is still a reviewed judgement.
-    let history = history_entry(cx, &current, None, Some(args.score), Some(args.reason));
+    let history = history_entry(cx, &current, Change::Keep, Some(args.score), Some(args.reason));
     let patch = LeadPatch { score: Some(args.score), ..Default::default() };
     cx.store.update_lead(&cx.scope, &args.lead_id, patch, Some(history)).await
 }
@@ -280,7 +283,7 @@ async fn move_stage(cx: &ToolContext, args: MoveLeadStage) -> Result<Lead> {
     if current.stage_id.as_ref() == Some(&args.stage_id) {
         return Ok(current);
     }
-    let stage = Some(Some(args.stage_id));
+    let stage = Change::Set(args.stage_id);
     let history = history_entry(cx, &current, stage.clone(), None, args.note);
     let patch = LeadPatch { stage_id: stage, ..Default::default() };
     cx.store.update_lead(&cx.scope, &args.lead_id, patch, Some(history)).await
@@ -325,13 +328,13 @@ async fn open_lead(cx: &ToolContext, id: &LeadId) -> Result<Lead> {
 fn history_entry(
     cx: &ToolContext,
     lead: &Lead,
-    to_stage: Option<Option<StageId>>,
+    to_stage: Change<StageId>,
     to_score: Option<u8>,
     note: Option<String>,
 ) -> NewLeadHistory {
     NewLeadHistory {
-        from_stage_id: to_stage.as_ref().and(lead.stage_id.clone()),
-        to_stage_id: to_stage.flatten(),
+        from_stage_id: if to_stage.is_keep() { None } else { lead.stage_id.clone() },
+        to_stage_id: to_stage.into_update().flatten(),
         from_score: to_score.map(|_| lead.score),
         to_score,
         changed_by: cx.user.user_id.clone(),

@@ -41,6 +41,7 @@ mod issues;
 mod leads;
 mod orders;
 mod organization;
+mod schema;
 mod search;
 
 pub use args::{Paging, ToolPage};
@@ -259,59 +260,8 @@ impl Tool {
         let description =
             self.spec.description.split_inclusive(". ").next().unwrap_or(self.spec.description).trim().to_owned();
         let mut parameters = self.input_schema.clone();
-        strip_descriptions(&mut parameters);
+        schema::compact(&mut parameters);
         ToolDeclaration { name: self.spec.name.into(), description, parameters }
-    }
-}
-
-/// Shrinks a schema for compact declarations: below the top level, drops documentation and
-/// validation-only keywords (the registry still validates against the full schema) and the
-/// `null` alternatives of optional fields.
-fn strip_descriptions(schema: &mut Value) {
-    if let Some(props) = schema.get_mut("properties").and_then(Value::as_object_mut) {
-        for prop in props.values_mut() {
-            compact(prop);
-        }
-    }
-    if let Some(obj) = schema.as_object_mut() {
-        obj.remove("title");
-        obj.remove("$schema");
-    }
-}
-
-fn compact(value: &mut Value) {
-    const DROPPED: &[&str] =
-        &["description", "title", "default", "pattern", "format", "additionalProperties", "minimum", "maximum"];
-    let Value::Object(map) = value else { return };
-    for key in DROPPED {
-        map.remove(*key);
-    }
-    if let Some(Value::Array(types)) = map.get_mut("type") {
-        types.retain(|t| t != "null");
-        if types.len() == 1 {
-            let only = types.remove(0);
-            map.insert("type".into(), only);
-        }
-    }
-    if let Some(Value::Array(options)) = map.get_mut("enum") {
-        options.retain(|o| !o.is_null());
-    }
-    if let Some(Value::Array(options)) = map.get_mut("anyOf") {
-        options.retain(|o| o.get("type").is_none_or(|t| t != "null"));
-        if options.len() == 1 {
-            let only = options.remove(0);
-            map.remove("anyOf");
-            if let Value::Object(inner) = only {
-                map.extend(inner);
-            }
-        }
-    }
-    for nested in map.values_mut() {
-        match nested {
-            Value::Object(_) => compact(nested),
-            Value::Array(items) => items.iter_mut().for_each(compact),
-            _ => {}
-        }
     }
 }
 
@@ -379,14 +329,15 @@ impl ToolBuilder {
         F: Fn(ToolContext, A) -> Fut + Send + Sync + 'static,
         Fut: Future<Output = Result<O>> + Send + 'static,
     {
-        let input_schema = args::input_schema::<A>();
-        let output_schema = args::output_schema::<O>();
+        let input_schema = schema::input_schema::<A>();
+        let output_schema = schema::output_schema::<O>();
         let validator = jsonschema::validator_for(&input_schema)
             .unwrap_or_else(|e| panic!("tool {}: bad input schema: {e}", self.spec.name));
         let handler = Arc::new(handler);
-        let erased: Handler = Arc::new(move |cx, value| {
+        let erased: Handler = Arc::new(move |cx, mut value| {
             let handler = handler.clone();
             Box::pin(async move {
+                schema::apply_clear(&mut value)?;
                 let args: A = serde_json::from_value(value).map_err(|e| Error::invalid(e.to_string()))?;
                 let output = handler(cx, args).await?;
                 serde_json::to_value(output).map_err(|e| Error::Internal(format!("tool output is not JSON: {e}")))
@@ -531,7 +482,7 @@ impl ToolRegistry {
         let tool = self.tools.get(name).ok_or_else(|| Error::not_found("tool", name))?;
         tool.authorize(&self.policy, ctx)?;
         ctx.scope()?;
-        validate(tool, args)?;
+        validate(tool, &schema::normalize_nulls(&tool.input_schema, args))?;
         Ok(tool)
     }
 
@@ -551,6 +502,7 @@ impl ToolRegistry {
 
     async fn call_unaudited(&self, ctx: &UserContext, name: &str, args: Value) -> Result<Value> {
         let tool = self.check(ctx, name, &args)?;
+        let args = schema::normalize_nulls(&tool.input_schema, &args).into_owned();
         let cx = ToolContext {
             user: ctx.clone(),
             scope: ctx.scope()?,

@@ -191,7 +191,7 @@ pub(super) fn tools() -> Vec<Tool> {
             .needs(&[StoreOp::Roles])
             .handler(|cx: ToolContext, args: UpdateRolePermissions| async move {
                 ensure_grantable(&cx, &args.permissions)?;
-                cx.store.update_role(&cx.scope, &args.role_id, RoleDefinitionPatch { description: None, grants: Some(args.permissions) }).await
+                cx.store.update_role(&cx.scope, &args.role_id, RoleDefinitionPatch { description: Change::Keep, grants: Some(args.permissions) }).await
             }),
         Tool::builder("assign_role_to_employee", "Give an employee a role (repeating it changes nothing). You can only assign roles whose permissions you hold yourself.")
             .permission(role(Action::Update))

@@ -381,7 +381,7 @@ async fn a_prompt_injection_in_a_note_causes_no_unconfirmed_write() {
         .update_customer(
             &scope,
             &first.id,
-            CustomerPatch { notes: Some(Some(injection.into())), ..CustomerPatch::default() },
+            CustomerPatch { notes: Change::Set(injection.into()), ..CustomerPatch::default() },
         )
         .await
         .unwrap();

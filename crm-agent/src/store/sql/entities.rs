@@ -18,21 +18,42 @@ pub(crate) struct Table {
 
 type Values = Vec<(&'static str, SqlValue)>;
 
+/// A patch field's new value, when it has one: an `Option<T>` (a field that cannot be cleared)
+/// gives `T`, a [`Change<T>`] gives `Option<T>` (`None`: clear the column).
+trait PatchField {
+    type Value;
+    fn given(self) -> Option<Self::Value>;
+}
+
+impl<T> PatchField for Option<T> {
+    type Value = T;
+    fn given(self) -> Option<T> {
+        self
+    }
+}
+
+impl<T> PatchField for Change<T> {
+    type Value = Option<T>;
+    fn given(self) -> Option<Option<T>> {
+        self.into_update()
+    }
+}
+
 /// Appends `column = f(value)` when a patch field is given.
-fn set<T>(values: &mut Values, column: &'static str, field: Option<T>, f: impl FnOnce(T) -> SqlValue) {
-    if let Some(v) = field {
+fn set<F: PatchField>(values: &mut Values, column: &'static str, field: F, f: impl FnOnce(F::Value) -> SqlValue) {
+    if let Some(v) = field.given() {
         values.push((column, f(v)));
     }
 }
 
 /// Like [`set`] for conversions that can fail (money).
-fn try_set<T>(
+fn try_set<F: PatchField>(
     values: &mut Values,
     column: &'static str,
-    field: Option<T>,
-    f: impl FnOnce(T) -> Result<SqlValue>,
+    field: F,
+    f: impl FnOnce(F::Value) -> Result<SqlValue>,
 ) -> Result<()> {
-    if let Some(v) = field {
+    if let Some(v) = field.given() {
         values.push((column, f(v)?));
     }
     Ok(())

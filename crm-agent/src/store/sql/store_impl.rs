@@ -348,10 +348,10 @@ impl Store for SqlStore {
         if let Some(name) = patch.name {
             values.push(("name", name.into()));
         }
-        if let Some(industry) = patch.industry {
+        if let Some(industry) = patch.industry.into_update() {
             values.push(("industry", industry.into()));
         }
-        if let Some(website) = patch.website {
+        if let Some(website) = patch.website.into_update() {
             values.push(("website", website.into()));
         }
         if let Some(settings) = &patch.settings {
@@ -465,7 +465,7 @@ impl Store for SqlStore {
         require_organization_scope(scope, "change roles")?;
         patch.validate()?;
         let mut values = Vec::new();
-        if let Some(description) = patch.description {
+        if let Some(description) = patch.description.into_update() {
             values.push(("description", SqlValue::from(description)));
         }
         if let Some(grants) = &patch.grants {
@@ -530,11 +530,11 @@ impl Store for SqlStore {
     async fn update_employee(&self, scope: &Scope, id: &EmployeeId, patch: EmployeePatch) -> Result<Employee> {
         require_organization_scope(scope, "change employees")?;
         patch.validate()?;
-        if patch.manager_id.as_ref().and_then(|m| m.as_ref()) == Some(id) {
+        if patch.manager_id.value() == Some(id) {
             return Err(Error::invalid("an employee cannot be their own manager"));
         }
         let mut tx = self.begin().await?;
-        tx.ensure_all(scope, e::employee_refs(patch.manager_id.as_ref().and_then(|m| m.as_ref()))).await?;
+        tx.ensure_all(scope, e::employee_refs(patch.manager_id.value())).await?;
         tx.update_entity(&e::EMPLOYEES, scope, id.as_str(), e::employee_patch(&patch)?).await?;
         let employee = tx.employee_with_roles(scope, id.as_str()).await?;
         tx.commit().await?;
@@ -574,7 +574,7 @@ impl Store for SqlStore {
         require_organization_scope(scope, "change customer records")?;
         patch.validate()?;
         let mut tx = self.begin().await?;
-        tx.ensure_all(scope, e::customer_refs(patch.assigned_to.as_ref().and_then(|a| a.as_ref()), None)).await?;
+        tx.ensure_all(scope, e::customer_refs(patch.assigned_to.value(), None)).await?;
         let row = tx.update_entity(&e::CUSTOMERS, scope, id.as_str(), e::customer_patch(&patch)?).await?;
         tx.commit().await?;
         e::customer_from_row(&row)
@@ -724,14 +724,7 @@ impl Store for SqlStore {
             h.validate()?;
         }
         let mut tx = self.begin().await?;
-        tx.ensure_all(
-            scope,
-            e::lead_refs(
-                patch.assigned_to.as_ref().and_then(|a| a.as_ref()),
-                patch.stage_id.as_ref().and_then(|s| s.as_ref()),
-            ),
-        )
-        .await?;
+        tx.ensure_all(scope, e::lead_refs(patch.assigned_to.value(), patch.stage_id.value())).await?;
         // Read (and on PostgreSQL lock) the lead inside the transaction: the history's "from"
         // values and the converted check must see the row this update replaces.
         let current = e::lead_from_row(&tx.lock_entity(&e::LEADS, scope, id.as_str()).await?)?;
@@ -905,15 +898,9 @@ impl Store for SqlStore {
         tx.ensure_all(
             scope,
             vec![
-                e::table_ref(
-                    &e::CUSTOMERS,
-                    patch.customer_id.as_ref().and_then(|c| c.as_ref()).map(CustomerId::as_str),
-                ),
-                e::table_ref(&e::LEADS, patch.lead_id.as_ref().and_then(|l| l.as_ref()).map(LeadId::as_str)),
-                e::table_ref(
-                    &e::EMPLOYEES,
-                    patch.assigned_to.as_ref().and_then(|a| a.as_ref()).map(EmployeeId::as_str),
-                ),
+                e::table_ref(&e::CUSTOMERS, patch.customer_id.value().map(CustomerId::as_str)),
+                e::table_ref(&e::LEADS, patch.lead_id.value().map(LeadId::as_str)),
+                e::table_ref(&e::EMPLOYEES, patch.assigned_to.value().map(EmployeeId::as_str)),
             ],
         )
         .await?;
@@ -993,11 +980,7 @@ impl Store for SqlStore {
         let mut tx = self.begin().await?;
         tx.ensure_all(
             scope,
-            e::issue_refs(
-                patch.customer_id.as_ref().and_then(|c| c.as_ref()),
-                patch.order_id.as_ref().and_then(|o| o.as_ref()),
-                patch.assigned_to.as_ref().and_then(|a| a.as_ref()),
-            ),
+            e::issue_refs(patch.customer_id.value(), patch.order_id.value(), patch.assigned_to.value()),
         )
         .await?;
         let issue =
@@ -1182,10 +1165,10 @@ impl Store for SqlStore {
         tx.ensure_all(
             scope,
             e::activity_refs(
-                patch.customer_id.as_ref().and_then(|c| c.as_ref()),
-                patch.lead_id.as_ref().and_then(|l| l.as_ref()),
-                patch.deal_id.as_ref().and_then(|d| d.as_ref()),
-                patch.assigned_to.as_ref().and_then(|a| a.as_ref()),
+                patch.customer_id.value(),
+                patch.lead_id.value(),
+                patch.deal_id.value(),
+                patch.assigned_to.value(),
             ),
         )
         .await?;
