@@ -59,7 +59,7 @@ pub(crate) fn to_napi(error: Error) -> napi::Error {
             Ok(exception) => exception.value,
             Err(source) => encode(code(kind), &source.to_string(), kind == ErrorKind::Unavailable),
         },
-        other => encode(code(other.kind()), &other.to_string(), other.is_retryable()),
+        other => encode(code(other.kind()), &other.detail(), other.is_retryable()),
     }
 }
 

@@ -106,7 +106,7 @@ pub(crate) fn to_python(py: Python<'_>, error: Error) -> PyErr {
         return original.error.clone_ref(py);
     }
     let kind = error.kind();
-    let message = error.to_string();
+    let message = error.detail();
     let raised = match kind {
         ErrorKind::NotFound => NotFound::new_err(message),
         ErrorKind::PermissionDenied => PermissionDenied::new_err(message),

@@ -143,6 +143,24 @@ impl Error {
         }
     }
 
+    /// The message without the kind's prefix (`customer not found: cus_1` rather than
+    /// `not found: …`; the bare reason of an invalid argument), for the places that show the
+    /// kind beside it: JSON errors, chat error events, MCP results, the CLI's error line.
+    pub fn detail(&self) -> String {
+        match self {
+            Error::Unauthenticated(message)
+            | Error::PermissionDenied(message)
+            | Error::InvalidArgument(message)
+            | Error::Conflict(message)
+            | Error::Unsupported(message)
+            | Error::Unavailable(message)
+            | Error::Store(message)
+            | Error::Internal(message)
+            | Error::Model { message, .. } => message.clone(),
+            Error::NotFound { .. } | Error::External(_) | Error::Host { .. } => self.to_string(),
+        }
+    }
+
     /// Whether the same call may succeed if tried again later.
     pub fn is_retryable(&self) -> bool {
         match self {

@@ -293,7 +293,7 @@ async fn main() -> ExitCode {
     match run(cli).await {
         Ok(()) => ExitCode::SUCCESS,
         Err(err) => {
-            eprintln!("error ({}): {err}", err.kind());
+            eprintln!("error ({}): {}", err.kind(), err.detail());
             ExitCode::FAILURE
         }
     }
@@ -382,14 +382,15 @@ async fn run(cli: Cli) -> crm_agent::Result<()> {
                 } else {
                     print_event(&event);
                 }
-                if let ChatEvent::Error { code, message, .. } = &event {
-                    failure = Some((code.clone(), message.clone()));
+                if let ChatEvent::Error { code, .. } = &event {
+                    failure = Some(code.clone());
                 }
             }
             agent.registry().flush_audit().await;
-            if let Some((code, message)) = failure {
+            // The error event was printed already; the exit status says the turn failed.
+            if let Some(code) = failure {
                 return Err(crm_agent::Error::Model {
-                    message: format!("the turn failed ({code}): {message}"),
+                    message: format!("the turn ended with an error ({code}, above)"),
                     retryable: false,
                 });
             }

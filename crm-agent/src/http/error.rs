@@ -58,7 +58,7 @@ impl From<Error> for ApiError {
             tracing::error!(%error, "request failed");
             "the request failed on the server; the request id in `x-request-id` finds it in the logs".to_owned()
         } else {
-            error.to_string()
+            error.detail()
         };
         ApiError { status, code: error.kind().as_str(), message, retry_after: None }
     }

@@ -15,16 +15,17 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use axum::Router;
+use axum::body::Body;
 use axum::extract::{Request, State};
 use axum::http::request::Parts;
-use axum::http::{HeaderValue, StatusCode, header};
+use axum::http::{HeaderValue, Method, StatusCode, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use rmcp::transport::streamable_http_server::session::local::LocalSessionManager;
 use rmcp::transport::{StreamableHttpServerConfig, StreamableHttpService};
 
-use super::McpServer;
 use super::stateless::DirectPath;
+use super::{McpServer, jsonrpc};
 use crate::auth::RequestAuthenticator;
 use crate::error::ErrorKind;
 
@@ -69,7 +70,7 @@ pub fn router(server: McpServer, authenticator: Arc<dyn RequestAuthenticator>, o
         allowed_hosts: options.allowed_hosts.clone(),
         max_body_bytes: options.max_body_bytes,
     });
-    let guard = Guard { authenticator, sessions: Arc::default(), direct };
+    let guard = Guard { authenticator, sessions: Arc::default(), direct, max_body_bytes: options.max_body_bytes };
     let config = StreamableHttpServerConfig::default()
         .with_allowed_hosts(options.allowed_hosts)
         .with_allowed_origins(options.allowed_origins)
@@ -78,7 +79,7 @@ pub fn router(server: McpServer, authenticator: Arc<dyn RequestAuthenticator>, o
         .with_json_response(options.stateless);
     let service =
         StreamableHttpService::new(move || Ok(server.clone()), Arc::new(LocalSessionManager::default()), config);
-    Router::new().nest_service("/mcp", service).layer(middleware::from_fn_with_state(guard, require_identity))
+    Router::new().nest_service("/mcp", service).layer(middleware::from_fn_with_state(guard, guard_request))
 }
 
 /// What the middleware in front of `/mcp` keeps: the authenticator, and which user each MCP
@@ -93,6 +94,8 @@ struct Guard {
     /// In stateless mode: answers `tools/list` and read-only `tools/call` without rmcp's
     /// per-request service (see [`super::stateless`]).
     direct: Option<DirectPath>,
+    /// The largest body read (rmcp's limit too).
+    max_body_bytes: usize,
 }
 
 type SessionOwner = (crate::domain::OrganizationId, String, Instant);
@@ -103,11 +106,13 @@ const MAX_SESSIONS: usize = 50_000;
 
 const SESSION_HEADER: &str = "mcp-session-id";
 
-/// Resolves the request's credentials to a [`crate::UserContext`] (or answers 401), and keeps
-/// every MCP session to the user who opened it (another user's request in it is 404, as for an
-/// unknown session).
-async fn require_identity(State(guard): State<Guard>, request: Request, next: Next) -> Response {
-    let (parts, body) = request.into_parts();
+/// Every request to `/mcp`, before rmcp: resolves its credentials to a
+/// [`UserContext`](crate::UserContext) (or answers 401); keeps every MCP session to the user who
+/// opened it (another user's request in it is 404, as for an unknown session); answers the
+/// messages rmcp would answer wrongly ([`jsonrpc`](super::jsonrpc)) and, in stateless mode, the
+/// ones the direct path takes; and fixes up rmcp's answer for older clients.
+async fn guard_request(State(guard): State<Guard>, request: Request, next: Next) -> Response {
+    let (mut parts, body) = request.into_parts();
     let user = match guard.authenticator.authenticate_request(&parts).await {
         Ok(user) => user,
         Err(error) if error.kind() == ErrorKind::Unauthenticated => {
@@ -121,26 +126,57 @@ async fn require_identity(State(guard): State<Guard>, request: Request, next: Ne
             return (status, axum::Json(body)).into_response();
         }
     };
-    let mut request = Request::from_parts(parts, body);
-    let session = request.headers().get(SESSION_HEADER).and_then(|v| v.to_str().ok()).map(str::to_owned);
+    let session = parts.headers.get(SESSION_HEADER).and_then(|v| v.to_str().ok()).map(str::to_owned);
     if let Some(session) = &session {
         let sessions = guard.sessions.lock().unwrap_or_else(|p| p.into_inner());
-        if let Some((organization, user_id, _)) = sessions.get(session)
-            && (organization != &user.organization_id || user_id != &user.user_id)
-        {
-            let body = serde_json::json!({"error": {"code": "not_found", "message": "no such MCP session"}});
-            return (StatusCode::NOT_FOUND, axum::Json(body)).into_response();
+        let known = sessions.get(session);
+        let someone_elses = known.is_some_and(|(organization, user_id, _)| {
+            organization != &user.organization_id || user_id != &user.user_id
+        });
+        // Ending a session that does not exist (or has ended) is a 404, not rmcp's 202.
+        if someone_elses || (known.is_none() && parts.method == Method::DELETE) {
+            return no_such_session();
         }
     }
-    if let Some(direct) = &guard.direct {
-        request = match direct.answer(&user, request).await {
-            Ok(answered) => return answered,
-            Err(for_rmcp) => for_rmcp,
+    // The protocol version the answer is for: the header every request after `initialize`
+    // carries, or, for `initialize` itself, the version it asks for.
+    let mut version = parts.headers.get(PROTOCOL_VERSION_HEADER).and_then(|v| v.to_str().ok()).map(str::to_owned);
+    let mut asked_for_progress = false;
+    let body = if parts.method == Method::POST {
+        let Ok(bytes) = axum::body::to_bytes(body, guard.max_body_bytes).await else {
+            return (StatusCode::PAYLOAD_TOO_LARGE, "Payload Too Large: the request body is over the limit")
+                .into_response();
         };
+        match jsonrpc::check(&bytes) {
+            jsonrpc::Checked::NotJson if declares_json(&parts.headers) => {
+                return (StatusCode::BAD_REQUEST, axum::Json(jsonrpc::parse_error())).into_response();
+            }
+            jsonrpc::Checked::InvalidParams { id, message } => {
+                let answer = jsonrpc::error_message(id, jsonrpc::INVALID_PARAMS, &message);
+                return (StatusCode::OK, axum::Json(answer)).into_response();
+            }
+            jsonrpc::Checked::Pass { initialize_version, progress_token } => {
+                version = version.or(initialize_version);
+                asked_for_progress = progress_token;
+            }
+            jsonrpc::Checked::NotJson => {}
+        }
+        if let Some(direct) = &guard.direct
+            && let Some(answered) = direct.answer(&user, &parts, &bytes).await
+        {
+            return answered;
+        }
+        Body::from(bytes)
+    } else {
+        body
+    };
+    if guard.direct.is_some() {
+        parts.extensions.insert(StatelessEndpoint);
     }
     let owner = (user.organization_id.clone(), user.user_id.clone());
-    request.extensions_mut().insert(user);
-    let response = next.run(request).await;
+    let method = parts.method.clone();
+    parts.extensions.insert(user);
+    let response = next.run(Request::from_parts(parts, body)).await;
     // A new session's id comes back on the answer to the request that opened it.
     if session.is_none()
         && let Some(opened) = response.headers().get(SESSION_HEADER).and_then(|v| v.to_str().ok())
@@ -152,7 +188,160 @@ async fn require_identity(State(guard): State<Guard>, request: Request, next: Ne
         }
         sessions.insert(opened.to_owned(), (owner.0, owner.1, now));
     }
-    response
+    // An ended session: 204, as the specification's examples have it (rmcp answers 202, which
+    // clients log as a failed termination), and its id is forgotten.
+    if let Some(session) = &session
+        && method == Method::DELETE
+        && response.status().is_success()
+    {
+        guard.sessions.lock().unwrap_or_else(|p| p.into_inner()).remove(session);
+        return StatusCode::NO_CONTENT.into_response();
+    }
+    let fixes = SseFixes {
+        drop_priming: version.as_deref().is_some_and(|v| v < PRIMING_SINCE),
+        drop_progress_tokens: !asked_for_progress,
+    };
+    fix_sse(response, fixes)
+}
+
+/// Marks a request that reached rmcp through a stateless endpoint: the server then knows it
+/// cannot send the client a request (an elicitation) while answering it.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct StatelessEndpoint;
+
+const PROTOCOL_VERSION_HEADER: &str = "mcp-protocol-version";
+
+/// The first protocol version whose clients expect an SSE stream to open with a priming event
+/// (an event id and a retry time, no data); earlier clients read it as a message and fail.
+const PRIMING_SINCE: &str = "2025-11-25";
+
+fn no_such_session() -> Response {
+    let body = serde_json::json!({"error": {"code": "not_found", "message": "no such MCP session"}});
+    (StatusCode::NOT_FOUND, axum::Json(body)).into_response()
+}
+
+/// Whether the request says its body is JSON (rmcp answers other media types with its 415).
+fn declares_json(headers: &axum::http::HeaderMap) -> bool {
+    headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).is_some_and(|value| {
+        value.split_once(';').map_or(value, |(essence, _)| essence).trim().eq_ignore_ascii_case("application/json")
+    })
+}
+
+/// What to change in an SSE answer for the client that will read it.
+#[derive(Debug, Clone, Copy, Default)]
+struct SseFixes {
+    /// Drop the priming event at the start (see [`PRIMING_SINCE`]).
+    drop_priming: bool,
+    /// Take the `progressToken` rmcp gives every request it sends off the elicitations in it:
+    /// the client asked for no progress on the call that led to them.
+    drop_progress_tokens: bool,
+}
+
+impl SseFixes {
+    fn any(self) -> bool {
+        self.drop_priming || self.drop_progress_tokens
+    }
+}
+
+/// `response` with `fixes` applied to its SSE events, event by event as they stream; any other
+/// answer as it is.
+fn fix_sse(response: Response, fixes: SseFixes) -> Response {
+    let is_sse = response
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|t| t.starts_with("text/event-stream"));
+    if !is_sse || !fixes.any() {
+        return response;
+    }
+    let (parts, body) = response.into_parts();
+    let state = (body.into_data_stream(), Vec::new(), true, false);
+    let stream = futures::stream::unfold(state, move |(mut stream, mut pending, mut first, ended)| async move {
+        use futures::StreamExt as _;
+        loop {
+            // Whole events at the front of what has arrived go out, fixed.
+            let mut out = Vec::new();
+            while let Some(end) = first_event_end(&pending) {
+                let event: Vec<u8> = pending.drain(..end).collect();
+                let was_first = std::mem::replace(&mut first, false);
+                if was_first && fixes.drop_priming && is_priming(&event) {
+                    continue;
+                }
+                out.extend(if fixes.drop_progress_tokens { without_progress_token(event) } else { event });
+            }
+            if !out.is_empty() {
+                return Some((Ok(bytes::Bytes::from(out)), (stream, pending, first, ended)));
+            }
+            if ended {
+                return None;
+            }
+            match stream.next().await {
+                Some(Ok(chunk)) => pending.extend_from_slice(&chunk),
+                Some(Err(error)) => return Some((Err(error), (stream, pending, first, true))),
+                None if pending.is_empty() => return None,
+                // An unfinished last event goes out as it came.
+                None => {
+                    return Some((
+                        Ok(bytes::Bytes::from(std::mem::take(&mut pending))),
+                        (stream, pending, first, true),
+                    ));
+                }
+            }
+        }
+    });
+    Response::from_parts(parts, Body::from_stream(stream))
+}
+
+/// An SSE event carrying an `elicitation/create` request, without `_meta.progressToken`; any
+/// other event as it is.
+fn without_progress_token(event: Vec<u8>) -> Vec<u8> {
+    if memchr::memmem::find(&event, b"elicitation/create").is_none() {
+        return event;
+    }
+    let Ok(text) = std::str::from_utf8(&event) else { return event };
+    let mut changed = false;
+    let lines: Vec<String> = text
+        .split('\n')
+        .map(|line| {
+            let Some(data) = line.strip_prefix("data:") else { return line.to_owned() };
+            let Ok(mut message) = serde_json::from_str::<serde_json::Value>(data.trim()) else {
+                return line.to_owned();
+            };
+            if jsonrpc::strip_elicitation_progress_token(&mut message) {
+                changed = true;
+                format!("data: {message}")
+            } else {
+                line.to_owned()
+            }
+        })
+        .collect();
+    if changed { lines.join("\n").into_bytes() } else { event }
+}
+
+/// Where the first SSE event of `bytes` ends (after its blank line), if it has ended.
+fn first_event_end(bytes: &[u8]) -> Option<usize> {
+    let lf = memchr::memmem::find(bytes, b"\n\n").map(|i| i + 2);
+    let crlf = memchr::memmem::find(bytes, b"\r\n\r\n").map(|i| i + 4);
+    match (lf, crlf) {
+        (Some(a), Some(b)) => Some(a.min(b)),
+        (a, b) => a.or(b),
+    }
+}
+
+/// Whether an SSE event is a priming one: an id or a retry time, and no data.
+fn is_priming(event: &[u8]) -> bool {
+    let Ok(text) = std::str::from_utf8(event) else { return false };
+    let mut primes = false;
+    for line in text.lines().map(|l| l.trim_end_matches('\r')) {
+        let (field, value) = line.split_once(':').unwrap_or((line, ""));
+        match field {
+            "" => {} // a blank line, or a comment
+            "id" | "retry" => primes = true,
+            "data" if value.trim().is_empty() => {}
+            _ => return false,
+        }
+    }
+    primes
 }
 
 /// A 401 with the same error code as the rest of the HTTP API (`unauthenticated`) and the

@@ -38,6 +38,7 @@ use crate::error::{Error, ErrorKind};
 use crate::tools::{Tool, ToolRegistry};
 
 pub mod http;
+mod jsonrpc;
 mod stateless;
 
 /// What to do with a write that needs confirmation when the client cannot ask its user
@@ -232,10 +233,14 @@ impl McpServer {
         // The second round of an input-required exchange (protocol 2026-07-28): the state is
         // the pending action's id, bound to the exact call; the client's answer decides it.
         if let Some(state) = &request.request_state {
-            return self.finish_input_required(user, tool, &args, state, request).await.into();
+            return self.finish_input_required(user, tool, &args, state, request).await;
         }
         let modern = context.protocol_version().is_some_and(|v| v >= ProtocolVersion::V_2026_07_28);
         let can_elicit = context.client_capabilities().is_some_and(|c| c.elicitation.is_some());
+        let stateless = context
+            .extensions
+            .get::<::http::request::Parts>()
+            .is_some_and(|parts| parts.extensions.get::<http::StatelessEndpoint>().is_some());
         if modern && can_elicit {
             let action = match actions::propose(registry, user, None, tool.name(), &args).await {
                 Ok(action) => action,
@@ -246,7 +251,7 @@ impl McpServer {
             requests.insert(CONFIRMATION_KEY.to_owned(), InputRequest::Elicitation(ElicitRequest::new(params)));
             return InputRequiredResult::new(Some(requests), Some(action.id.to_string())).into();
         }
-        if can_elicit {
+        if can_elicit && !stateless {
             if let Err(error) = registry.propose(user, tool.name(), &args) {
                 return tool_error(&error).into();
             }
@@ -267,11 +272,19 @@ impl McpServer {
                 if let Err(error) = registry.propose(user, tool.name(), &args) {
                     return tool_error(&error).into();
                 }
+                let why = if stateless && !modern {
+                    "this endpoint is stateless, and a stateless server on this protocol version cannot send \
+                     its client a request (an elicitation) to ask the user. What works: protocol 2026-07-28, \
+                     whose input-required results need no session; an MCP endpoint with sessions (one \
+                     without --stateless); or the crm-agent chat, where the user confirms."
+                } else {
+                    "this MCP client cannot ask its user (it declared neither elicitation nor protocol \
+                     2026-07-28's input-required results). Use a client with elicitation, or the crm-agent \
+                     chat, where the user confirms."
+                };
                 CallToolResult::error(vec![ContentBlock::text(format!(
                     "`{}` changes data and this organization requires the user's confirmation for such \
-                     changes, but this MCP client cannot ask its user (it supports neither elicitation nor \
-                     input-required results). Nothing was changed. Use a client with elicitation, or the \
-                     crm-agent chat, where the user can confirm.",
+                     changes, but {why} Nothing was changed.",
                     tool.name()
                 ))])
                 .into()
@@ -286,7 +299,7 @@ impl McpServer {
         args: &Value,
         state: &str,
         request: &CallToolRequestParams,
-    ) -> CallToolResult {
+    ) -> CallToolResponse {
         let registry = &self.inner.registry;
         let id = ActionId::from(state);
         let pending = match user.scope() {
@@ -295,27 +308,33 @@ impl McpServer {
         };
         let pending = match pending {
             Ok(pending) => pending,
-            Err(error) => return tool_error(&error),
+            Err(error) => return tool_error(&error).into(),
         };
         // The state names an action; it must be this very call (same tool, same arguments).
         if pending.tool != tool.name() || &pending.arguments != args {
-            return tool_error(&Error::invalid("the confirmation does not match this call; call the tool again"));
+            return tool_error(&Error::invalid("the confirmation does not match this call; call the tool again"))
+                .into();
         }
-        let answer = request
-            .input_responses
-            .as_ref()
-            .and_then(|responses| responses.get(CONFIRMATION_KEY))
-            .and_then(|value| serde_json::from_value::<ElicitResult>(value.clone()).ok());
+        let Some(response) = request.input_responses.as_ref().and_then(|responses| responses.get(CONFIRMATION_KEY))
+        else {
+            // The state came back without the user's answer (a retry, say): ask again, for the
+            // same pending action.
+            let mut requests = BTreeMap::new();
+            let params = elicitation(&pending.summary, args);
+            requests.insert(CONFIRMATION_KEY.to_owned(), InputRequest::Elicitation(ElicitRequest::new(params)));
+            return InputRequiredResult::new(Some(requests), Some(id.to_string())).into();
+        };
+        let answer = serde_json::from_value::<ElicitResult>(response.clone()).ok();
         match answer {
             Some(answer) if approved(&answer) => match actions::confirm(registry, user, &id).await {
-                Ok(done) => self.result(tool.name(), Ok(done.result)),
-                Err(error) => tool_error(&error),
+                Ok(done) => self.result(tool.name(), Ok(done.result)).into(),
+                Err(error) => tool_error(&error).into(),
             },
             _ => {
                 if let Err(error) = actions::reject(registry, user, &id).await {
-                    return tool_error(&error);
+                    return tool_error(&error).into();
                 }
-                declined(tool.name())
+                declined(tool.name()).into()
             }
         }
     }
@@ -349,7 +368,7 @@ fn declined(tool: &str) -> CallToolResult {
 
 /// A tool failure as an MCP result: `isError`, the kind and the message.
 fn tool_error(error: &Error) -> CallToolResult {
-    let mut failed = CallToolResult::error(vec![ContentBlock::text(format!("{}: {error}", error.kind()))]);
+    let mut failed = CallToolResult::error(vec![ContentBlock::text(format!("{}: {}", error.kind(), error.detail()))]);
     failed.structured_content = None;
     failed
 }
@@ -443,11 +462,99 @@ impl ServerHandler for McpServer {
 
 /// Serves `server` over stdin/stdout until the client closes the stream.
 pub async fn serve_stdio(server: McpServer) -> crate::Result<()> {
+    serve_lines(server, tokio::io::stdin(), tokio::io::stdout()).await
+}
+
+/// Serves `server` over newline-delimited JSON-RPC: each line from `input` is checked
+/// ([`jsonrpc::check`]) before rmcp reads it, and a malformed one is answered on `output` with
+/// the JSON-RPC error it calls for (rmcp would drop it without a word). rmcp's own lines and
+/// these answers share `output` whole line by whole line.
+async fn serve_lines(
+    server: McpServer,
+    input: impl tokio::io::AsyncRead + Unpin + Send + 'static,
+    output: impl tokio::io::AsyncWrite + Unpin + Send + 'static,
+) -> crate::Result<()> {
     use rmcp::ServiceExt;
+    use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
+
+    let (rmcp_side, our_side) = tokio::io::duplex(1 << 16);
+    let (from_rmcp, mut to_rmcp) = tokio::io::split(our_side);
+    let output = Arc::new(tokio::sync::Mutex::new(output));
+
+    // Whether the client has asked for progress on a call; until it has, the elicitations rmcp
+    // sends lose the progress token rmcp gives every request (see `jsonrpc`).
+    let asked_for_progress = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let asked = asked_for_progress.clone();
+    let answers = output.clone();
+    let reader = tokio::spawn(async move {
+        let mut lines = BufReader::new(input).lines();
+        while let Ok(Some(line)) = lines.next_line().await {
+            if line.trim().is_empty() {
+                continue;
+            }
+            let answer = match jsonrpc::check(line.as_bytes()) {
+                jsonrpc::Checked::NotJson => Some(jsonrpc::parse_error()),
+                jsonrpc::Checked::InvalidParams { id, message } => {
+                    Some(jsonrpc::error_message(id, jsonrpc::INVALID_PARAMS, &message))
+                }
+                jsonrpc::Checked::Pass { progress_token, .. } => {
+                    if progress_token {
+                        asked.store(true, std::sync::atomic::Ordering::Relaxed);
+                    }
+                    None
+                }
+            };
+            let sent = match answer {
+                Some(answer) => write_line(&answers, answer.to_string().as_bytes()).await,
+                None => {
+                    async {
+                        to_rmcp.write_all(line.as_bytes()).await?;
+                        to_rmcp.write_all(b"\n").await
+                    }
+                    .await
+                }
+            };
+            if sent.is_err() {
+                break;
+            }
+        }
+        // The client closed its side: rmcp reads the end of its input and finishes.
+        let _ = to_rmcp.shutdown().await;
+    });
+    let writer = tokio::spawn(async move {
+        let mut lines = BufReader::new(from_rmcp).lines();
+        while let Ok(Some(mut line)) = lines.next_line().await {
+            if !asked_for_progress.load(std::sync::atomic::Ordering::Relaxed)
+                && line.contains("elicitation/create")
+                && let Ok(mut message) = serde_json::from_str::<Value>(&line)
+                && jsonrpc::strip_elicitation_progress_token(&mut message)
+            {
+                line = message.to_string();
+            }
+            if write_line(&output, line.as_bytes()).await.is_err() {
+                break;
+            }
+        }
+    });
+
     let running = server
-        .serve(rmcp::transport::stdio())
+        .serve(tokio::io::split(rmcp_side))
         .await
         .map_err(|e| Error::External(format!("the MCP session did not start: {e}").into()))?;
-    running.waiting().await.map_err(|e| Error::Internal(format!("the MCP session ended abnormally: {e}")))?;
+    let ended = running.waiting().await;
+    reader.abort();
+    let _ = writer.await;
+    ended.map_err(|e| Error::Internal(format!("the MCP session ended abnormally: {e}")))?;
     Ok(())
+}
+/// Writes one line to a shared output, whole.
+async fn write_line<W: tokio::io::AsyncWrite + Unpin>(
+    output: &tokio::sync::Mutex<W>,
+    line: &[u8],
+) -> std::io::Result<()> {
+    use tokio::io::AsyncWriteExt;
+    let mut output = output.lock().await;
+    output.write_all(line).await?;
+    output.write_all(b"\n").await?;
+    output.flush().await
 }

@@ -26,9 +26,9 @@
 use std::convert::Infallible;
 
 use axum::body::Body;
-use axum::extract::Request;
 use axum::http::header::AsHeaderName;
-use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
+use axum::http::request::Parts;
+use axum::http::{HeaderMap, HeaderValue, Method, header};
 use axum::response::{IntoResponse, Response};
 use bytes::Bytes;
 use flate2::{Compress, Compression, FlushCompress, Status};
@@ -89,21 +89,12 @@ struct CallParams {
 }
 
 impl DirectPath {
-    /// Answers `request` as `user`, or gives it back for rmcp.
-    pub(crate) async fn answer(&self, user: &UserContext, request: Request) -> Result<Response, Request> {
-        if !takes(request.method(), request.headers(), &self.allowed_hosts, self.max_body_bytes) {
-            return Err(request);
+    /// Answers a POST (its head and whole body) as `user`, or `None` to leave it to rmcp.
+    pub(crate) async fn answer(&self, user: &UserContext, parts: &Parts, body: &[u8]) -> Option<Response> {
+        if !takes(&parts.method, &parts.headers, &self.allowed_hosts, self.max_body_bytes) {
+            return None;
         }
-        let (parts, body) = request.into_parts();
-        let Ok(bytes) = axum::body::to_bytes(body, self.max_body_bytes).await else {
-            // Framing is hyper's: only a body cut short (a dropped connection) gets here.
-            return Ok((StatusCode::BAD_REQUEST, "Bad Request: incomplete body").into_response());
-        };
-        let gzip = accepts_gzip(&parts.headers);
-        match self.answer_to(user, &bytes, gzip).await {
-            Some(answered) => Ok(answered),
-            None => Err(Request::from_parts(parts, Body::from(bytes))),
-        }
+        self.answer_to(user, body, accepts_gzip(&parts.headers)).await
     }
 
     /// The answer to `body`, or `None` when it is not a request this module takes.

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import json
+import os
+import subprocess
 import uuid
 
 import anyio
 import httpx2
+import mcp.types as types
 import pytest
-from conftest import Demo, approve, bearer_client, decline, http_session, stdio_session
+from conftest import BIN, Demo, approve, bearer_client, decline, http_session, stdio_session
 from mcp import Client
 from mcp.client.streamable_http import streamable_http_client
 
@@ -178,6 +182,21 @@ async def test_http_lists_per_user_and_calls_tools(demo: Demo, http_url: str) ->
         assert refused.is_error and "permission_denied" in refused.content[0].text
 
 
+async def test_elicitations_carry_no_progress_token_the_client_did_not_ask_for(demo: Demo, http_url: str) -> None:
+    seen: list = []
+
+    async def approve_and_note(context: object, params) -> types.ElicitResult:
+        seen.append(params.meta)
+        return await approve(context, params)
+
+    async with http_session(http_url, demo.tokens["acme-owner"], elicitation=approve_and_note) as owner:
+        assert not (await owner.call_tool("create_customer", {"name": f"No Progress {uuid.uuid4().hex[:8]}"})).is_error
+    async with stdio_session(demo, "acme-owner", elicitation=approve_and_note) as owner:
+        assert not (await owner.call_tool("create_customer", {"name": f"No Progress {uuid.uuid4().hex[:8]}"})).is_error
+    assert len(seen) == 2
+    assert all(meta is None or meta.progress_token is None for meta in seen), seen
+
+
 async def test_http_write_confirmed_through_elicitation(demo: Demo, http_url: str) -> None:
     name = f"Http Approved {uuid.uuid4().hex[:8]}"
     async with http_session(http_url, demo.tokens["acme-owner"], elicitation=approve) as owner:
@@ -219,14 +238,132 @@ async def test_http_stateless_tool_lists_match_the_session_server(
         assert [t.model_dump() for t in spliced] == [t.model_dump() for t in built]
 
 
-async def test_http_stateless_mode_serves_reads_and_refuses_unconfirmable_writes(
+async def test_http_stateless_mode_serves_reads_and_says_why_it_cannot_ask_on_older_protocols(
     demo: Demo, stateless_url: str
 ) -> None:
-    async with http_session(stateless_url, demo.tokens["acme-owner"]) as owner:
+    # The client can answer elicitations, but a stateless 2025-11-25 server cannot send it one.
+    async with http_session(stateless_url, demo.tokens["acme-owner"], elicitation=approve) as owner:
         stats = await owner.call_tool("get_lead_stats", {})
         assert not stats.is_error and stats.structured_content["total"] == 10
         write = await owner.call_tool("create_customer", {"name": "Stateless"})
-        assert write.is_error and "cannot ask its user" in write.content[0].text
+        message = write.content[0].text
+        assert write.is_error and "stateless" in message and "cannot send its client a request" in message
+        assert "2026-07-28" in message and "without --stateless" in message and "chat" in message
+        assert await customer_count(owner, "Stateless") == 0
+
+
+async def test_http_stateless_2026_07_28_writes_are_confirmed_through_input_required(
+    demo: Demo, stateless_url: str
+) -> None:
+    approved, declined = f"Stateless Ok {uuid.uuid4().hex[:8]}", f"Stateless No {uuid.uuid4().hex[:8]}"
+    for name, answer in [(approved, approve), (declined, decline)]:
+        async with bearer_client(demo.tokens["acme-owner"]) as http:
+            async with Client(
+                streamable_http_client(stateless_url, http_client=http), mode="2026-07-28", elicitation_callback=answer
+            ) as client:
+                result = await client.call_tool("create_customer", {"name": name})
+                assert result.is_error == (answer is decline), result.content
+                assert await customer_count(client, name) == (1 if answer is approve else 0)
+
+
+MODERN_META = {
+    "io.modelcontextprotocol/protocolVersion": "2026-07-28",
+    "io.modelcontextprotocol/clientCapabilities": {"elicitation": {}},
+    "io.modelcontextprotocol/clientInfo": {"name": "raw", "version": "0"},
+}
+
+
+async def test_an_input_required_retry_without_answers_asks_again(demo: Demo, stateless_url: str) -> None:
+    name = f"Asked Twice {uuid.uuid4().hex[:8]}"
+    headers = {
+        **MCP_HEADERS,
+        "MCP-Protocol-Version": "2026-07-28",
+        "Mcp-Method": "tools/call",
+        "Mcp-Name": "create_customer",
+    }
+    params = {"name": "create_customer", "arguments": {"name": name}, "_meta": MODERN_META}
+
+    async def call(extra: dict) -> dict:
+        body = {"jsonrpc": "2.0", "id": 1, "method": "tools/call", "params": {**params, **extra}}
+        async with bearer_client(demo.tokens["acme-owner"]) as raw:
+            answer = await raw.post(stateless_url, json=body, headers=headers)
+        assert answer.status_code == 200, answer.text
+        return answer.json()["result"]
+
+    first = await call({})
+    state = first["requestState"]
+    again = await call({"requestState": state})
+    assert again["requestState"] == state and "confirm_write" in again["inputRequests"], again
+    done = await call(
+        {"requestState": state, "inputResponses": {"confirm_write": {"action": "accept", "content": {"approve": True}}}}
+    )
+    assert not done.get("isError") and done["structuredContent"]["name"] == name, done
+
+
+@pytest.mark.parametrize(
+    ("params", "says"),
+    [
+        (None, "needs params"),
+        ({"arguments": {}}, "need `name`"),
+        ({"name": 42}, "`name` must be a string"),
+        ({"name": "get_customer_stats", "arguments": "status=active"}, "`arguments` must be an object"),
+        ({"name": "get_customer_stats", "arguments": ["active"]}, "not an array"),
+    ],
+)
+async def test_malformed_tools_call_params_are_invalid_params(
+    demo: Demo, http_url: str, params: dict | None, says: str
+) -> None:
+    body = {"jsonrpc": "2.0", "id": 9, "method": "tools/call"}
+    if params is not None:
+        body["params"] = params
+    async with bearer_client(demo.tokens["acme-owner"]) as raw:
+        answer = await raw.post(http_url, json=body, headers={**MCP_HEADERS, "MCP-Protocol-Version": "2025-06-18"})
+    error = answer.json()["error"]
+    assert (answer.json()["id"], error["code"]) == (9, -32602) and says in error["message"], error
+
+
+async def test_unparseable_json_is_a_parse_error(demo: Demo, http_url: str) -> None:
+    async with bearer_client(demo.tokens["acme-owner"]) as raw:
+        answer = await raw.post(http_url, content=b'{"jsonrpc": "2.0", "id": 1, "method"', headers=MCP_HEADERS)
+    assert answer.status_code == 400
+    assert answer.json() == {
+        "jsonrpc": "2.0",
+        "id": None,
+        "error": {"code": -32700, "message": "Parse error: the message is not valid JSON"},
+    }
+
+
+async def test_ending_a_session_answers_204_and_an_unknown_one_404(demo: Demo, http_url: str) -> None:
+    async with bearer_client(demo.tokens["acme-owner"]) as raw:
+        opened = await raw.post(http_url, json=initialize_body(), headers=MCP_HEADERS)
+        session = opened.headers["mcp-session-id"]
+        headers = {"mcp-session-id": session, "MCP-Protocol-Version": "2025-06-18"}
+        assert (await raw.delete(http_url, headers=headers)).status_code == 204
+        assert (await raw.delete(http_url, headers=headers)).status_code == 404
+        unknown = {"mcp-session-id": "no-such-session", "MCP-Protocol-Version": "2025-06-18"}
+        assert (await raw.delete(http_url, headers=unknown)).status_code == 404
+
+
+def test_stdio_answers_bad_lines_with_json_rpc_errors(demo: Demo) -> None:
+    lines = [
+        "{this is not json",
+        json.dumps({"jsonrpc": "2.0", "id": 3, "method": "tools/call", "params": {"name": 7}}),
+    ]
+    done = subprocess.run(
+        [BIN, "mcp", "--db", demo.db],
+        input="\n".join(lines) + "\n",
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={**os.environ, "CRM_AGENT_TOKEN": demo.tokens["acme-owner"]},
+    )
+    answers = [json.loads(line) for line in done.stdout.splitlines() if line.strip()]
+    assert answers[0] == {
+        "jsonrpc": "2.0",
+        "id": None,
+        "error": {"code": -32700, "message": "Parse error: the message is not valid JSON"},
+    }
+    assert answers[1]["id"] == 3 and answers[1]["error"]["code"] == -32602, answers
 
 
 async def test_http_stateless_direct_answers_equal_rmcps(demo: Demo, stateless_url: str) -> None:
