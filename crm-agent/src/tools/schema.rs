@@ -12,8 +12,8 @@
 //! - `format` is one that JSON Schema defines (`date`, `date-time`…); integer widths
 //!   (`uint32`…) become `minimum`/`maximum`.
 //!
-//! Output schemas stay plain JSON Schema 2020-12 (type arrays describe nullable results there),
-//! with the same `format` rule.
+//! Output schemas describe `null` where a result has it, as an `anyOf` branch rather than a
+//! type array, and keep the same `format` rule.
 
 use schemars::JsonSchema;
 use schemars::generate::SchemaSettings;
@@ -95,8 +95,25 @@ pub(crate) fn output_schema<O: JsonSchema>() -> Value {
     if let Some(obj) = schema.as_object_mut() {
         obj.remove("title");
     }
-    standard_formats(&mut schema);
+    single_typed(&mut schema);
     schema
+}
+
+/// Every schema in an output schema with one `type` (a nullable value becomes an `anyOf` of its
+/// type and `null`: the same contract, in the form a single-type dialect can follow), and the
+/// `format` rule of input schemas.
+fn single_typed(schema: &mut Value) {
+    match schema {
+        Value::Object(map) => {
+            if map.get("type").is_some_and(Value::is_array) {
+                split_types(map);
+            }
+            fix_format(map);
+            map.values_mut().for_each(single_typed);
+        }
+        Value::Array(items) => items.iter_mut().for_each(single_typed),
+        _ => {}
+    }
 }
 
 /// Rewrites an input schema, everywhere in it, into the portable subset.
@@ -175,18 +192,6 @@ fn split_types(map: &mut Map<String, Value>) {
         })
         .collect();
     map.insert("anyOf".into(), Value::Array(options));
-}
-
-/// Every `format` in `schema` one that JSON Schema defines.
-fn standard_formats(schema: &mut Value) {
-    match schema {
-        Value::Object(map) => {
-            fix_format(map);
-            map.values_mut().for_each(standard_formats);
-        }
-        Value::Array(items) => items.iter_mut().for_each(standard_formats),
-        _ => {}
-    }
 }
 
 /// Drops a `format` JSON Schema does not define; an integer width becomes the range it stands

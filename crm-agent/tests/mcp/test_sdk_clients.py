@@ -10,6 +10,9 @@ the server sends makes them warn.
   crm-agent now sends it only from 2025-11-25 on.
 - The TypeScript SDK 1.32 validates tool schemas and warns about every `format` JSON Schema does
   not define (schemars' `uint64` and the like); the published schemas use none.
+- The MCP Inspector's CLI (2.12) checks that tool schemas are portable to models that take a
+  single-`type` dialect of JSON Schema: it found 641 type arrays before schemas were reshaped
+  (204 in input schemas), and finds nothing now.
 """
 
 from __future__ import annotations
@@ -50,3 +53,18 @@ def test_typescript_sdks_read_every_answer_without_a_warning(
     report = run(["node", str(HERE / "ts_client.mjs"), sdk, http_url, demo.tokens["acme-rep"]])
     assert report["tools"] == len(demo.tool_names("acme-rep")) and report["called"]
     assert report["errors"] == []
+
+
+def test_the_inspectors_portability_check_finds_nothing(demo: Demo, http_url: str, older_python: str) -> None:
+    inspector = HERE / "node_modules/inspector-2.12/clients/launcher/build/index.js"
+    authorization = f"Authorization: Bearer {demo.tokens['acme-owner']}"
+    done = subprocess.run(
+        ["node", str(inspector), "--cli", http_url, "--method", "tools/list", "--strict", "--header", authorization],
+        capture_output=True,
+        text=True,
+        timeout=180,
+        cwd=HERE,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert len(json.loads(done.stdout)["tools"]) == len(demo.tool_names("acme-owner"))
+    assert "Warning" not in done.stderr and "portability" not in done.stderr, done.stderr[-3000:]
