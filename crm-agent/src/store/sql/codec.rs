@@ -328,60 +328,52 @@ impl Row {
 /// A new record id: a short type prefix, the creation time in milliseconds (so ids sort by
 /// age and pagination by id is newest-first), and 64 more bits.
 ///
-/// Like a monotonic ULID, the ids this process makes only ever increase (within a millisecond
-/// the low bits count up from a random start), so records created one after another list in
-/// that order; ids from other processes differ in their random part. A creation time older
-/// than the last id's millisecond (read before the write waited for its lock, while another
-/// thread made an id) takes that millisecond instead: the time part may run a few
-/// milliseconds ahead of `created_at`, and never behind an id made before it.
+/// The 64 bits begin with the microseconds of the creation time within its millisecond, then
+/// a counter of this process that starts at random: ids sort exactly by creation time, to the
+/// microsecond, and records created in the same microsecond by one process list in the order
+/// their ids were made. So a list by id, newest first, agrees with `created_at`, however writes
+/// of several threads interleave, and an import's historical times give historical ids. Ids of
+/// other processes differ in the counter's random start.
 pub(crate) fn new_id(prefix: &str, created_at: Timestamp) -> String {
-    let mut last = LAST_ID.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
-    let (millis, tail) = next_id_bits(&last, created_at);
-    *last = (millis, tail);
-    drop(last);
-    format!("{prefix}_{millis:012x}{tail:016x}")
+    format!("{prefix}_{:028x}", id_bits(created_at))
 }
 
-/// The (milliseconds, low bits) of the id after `last`, for a record created at `created_at`.
-fn next_id_bits(last: &(u64, u64), created_at: Timestamp) -> (u64, u64) {
-    let millis = created_at.timestamp_millis().max(0) as u64;
-    if millis > last.0 {
-        (millis, rand::random::<u64>() >> 1)
-    } else if last.1 < u64::MAX {
-        (last.0, last.1 + 1)
-    } else {
-        (last.0 + 1, rand::random::<u64>() >> 1)
-    }
+/// The 112 bits after the prefix (see [`new_id`]).
+fn id_bits(created_at: Timestamp) -> u128 {
+    const COUNTER_BITS: u32 = 53;
+    let micros = created_at.timestamp_micros().max(0) as u64;
+    let (millis, within) = (micros / 1000, micros % 1000);
+    let counter = ID_COUNTER
+        .get_or_init(|| std::sync::atomic::AtomicU64::new(rand::random::<u64>()))
+        .fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+        & ((1 << COUNTER_BITS) - 1);
+    (u128::from(millis) << 64) | u128::from((within << COUNTER_BITS) | counter)
 }
 
-/// The (milliseconds, low bits) of the last id [`new_id`] made in this process.
-static LAST_ID: std::sync::Mutex<(u64, u64)> = std::sync::Mutex::new((0, 0));
+/// The counter in the low bits of this process's ids.
+static ID_COUNTER: std::sync::OnceLock<std::sync::atomic::AtomicU64> = std::sync::OnceLock::new();
 
 /// `n` new ids that increase one after another and all sort after `after` (an id of the same
-/// prefix, e.g. the newest row of the same parent), even when another thread makes ids of
-/// another millisecond meanwhile or `after` came from a clock that runs ahead of ours.
+/// prefix, e.g. the newest row of the same parent), even when `after` came from a clock that
+/// runs ahead of ours.
 ///
 /// Rows that are read back in id order (a conversation's messages) take their ids from here:
 /// `after` may come from another process, whose ids [`new_id`] knows nothing of.
 pub(crate) fn new_ids_after(prefix: &str, created_at: Timestamp, after: Option<&str>, n: usize) -> Vec<String> {
-    const TAIL_BITS: u32 = 64;
     let floor = after
         .and_then(|id| id.strip_prefix(prefix)?.strip_prefix('_'))
         .filter(|hex| hex.len() == 28)
         .and_then(|hex| u128::from_str_radix(hex, 16).ok());
-    let mut last = LAST_ID.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
-    let (millis, tail) = next_id_bits(&last, created_at);
-    let mut next = (u128::from(millis) << TAIL_BITS) | u128::from(tail);
-    if let Some(floor) = floor.filter(|floor| *floor >= next) {
-        next = floor + 1;
+    let first = id_bits(created_at);
+    let first = match floor {
+        Some(floor) if floor >= first => floor + 1,
+        _ => first,
+    };
+    // The counter moves past the batch, so a later id of this process never repeats one of it.
+    for _ in 1..n {
+        id_bits(created_at);
     }
-    let ids = (0..n as u128).map(|i| format!("{prefix}_{:028x}", next + i)).collect();
-    if n > 0 {
-        // Later ids of this process continue after the batch, so they never repeat one of it.
-        let newest = next + n as u128 - 1;
-        *last = ((newest >> TAIL_BITS) as u64, newest as u64);
-    }
-    ids
+    (0..n as u128).map(|i| format!("{prefix}_{:028x}", first + i)).collect()
 }
 
 #[cfg(test)]
@@ -402,31 +394,25 @@ mod tests {
         assert!(early < late);
         let now = Timestamp::from_timestamp(3_000, 0).unwrap();
         let ids: Vec<String> = (0..100).map(|_| new_id("cus", now)).collect();
-        assert!(ids.windows(2).all(|w| w[0] < w[1]), "ids of one millisecond increase");
+        assert!(ids.windows(2).all(|w| w[0] < w[1]), "ids of one microsecond follow the order they are made in");
         assert_eq!(early.len(), "cus_".len() + 28);
+        // Within a millisecond, the microseconds decide: an id made later for an earlier time
+        // (a write that waited for its lock) sorts before.
+        let later_time = new_id("cus", Timestamp::from_timestamp_micros(5_000_000_700).unwrap());
+        let earlier_time = new_id("cus", Timestamp::from_timestamp_micros(5_000_000_200).unwrap());
+        assert!(earlier_time < later_time);
 
-        // Ids for rows read back in order (messages): one test with the checks above, because
-        // the last id is process-wide state that tests running in parallel would disturb.
         let now = Timestamp::from_timestamp(4_000, 0).unwrap();
         let batch = new_ids_after("msg", now, None, 5);
         assert_eq!(batch.len(), 5);
         assert!(batch.windows(2).all(|w| w[0] < w[1]));
         assert!(batch.iter().all(|id| id.len() == "msg_".len() + 28));
-        // Another millisecond in between restarts new_id's low bits; the floor keeps the order.
-        new_id("msg", Timestamp::from_timestamp(5_000, 0).unwrap());
         let next = new_ids_after("msg", now, batch.last().map(String::as_str), 3);
         assert!(batch.last().unwrap() < &next[0] && next.windows(2).all(|w| w[0] < w[1]));
         // A floor from a clock ahead of ours still comes first.
         let ahead = new_id("msg", Timestamp::from_timestamp(6_000, 0).unwrap());
         let after_ahead = new_ids_after("msg", now, Some(&ahead), 2);
         assert!(ahead < after_ahead[0] && after_ahead[0] < after_ahead[1]);
-        // Later ids continue after the batch, so they never repeat one of it.
-        assert!(after_ahead[1] < new_id("msg", Timestamp::from_timestamp(6_000, 0).unwrap()));
-        // A creation time read before a later id was made (the write then waited for its lock)
-        // still gets an id after that one.
-        let later = new_id("cus", Timestamp::from_timestamp(8_000, 0).unwrap());
-        let waited = new_id("cus", Timestamp::from_timestamp(7_999, 0).unwrap());
-        assert!(later < waited);
         // A floor of another shape is ignored.
         assert_eq!(new_ids_after("msg", now, Some("cus_zz"), 1).len(), 1);
         assert!(new_ids_after("msg", now, None, 0).is_empty());
