@@ -199,6 +199,70 @@ fn every_input_schema_is_portable_and_every_format_standard() {
     assert_eq!(list.input_schema()["properties"]["limit"]["maximum"], 100);
 }
 
+/// The properties of a tool's input schema that take a JSON number as well as a string (money).
+fn number_properties(tool: &crm_agent::Tool) -> Vec<String> {
+    let properties = tool.input_schema()["properties"].as_object().cloned().unwrap_or_default();
+    properties
+        .into_iter()
+        .filter(|(_, schema)| {
+            let options = schema.get("anyOf").and_then(Value::as_array).cloned().unwrap_or_default();
+            schema["type"] == "number" || options.iter().any(|o| o["type"] == "number")
+        })
+        .map(|(name, _)| name)
+        .collect()
+}
+
+/// Money takes a JSON number or a decimal string, as every schema says: each tool whose schema
+/// allows a number somewhere is called with one there, and the amount arrives exactly (read from
+/// the JSON text, never through a float).
+#[tokio::test]
+async fn every_amount_takes_a_json_number_and_keeps_it_exact() {
+    let f = fixture().await;
+    let customer = f.first_id(&f.owner, "list_customers", json!({})).await;
+    let lead = f.first_id(&f.owner, "list_leads", json!({"converted": false})).await;
+    let deal = f.first_id(&f.owner, "list_deals", json!({"status": "open"})).await;
+    // What each tool needs besides its amounts. A tool that gains an amount needs a line here.
+    let base = |tool: &str| -> Option<Value> {
+        Some(match tool {
+            "create_customer" => json!({"name": "Numbers Ltd"}),
+            "update_customer" => json!({"customer_id": customer}),
+            "create_lead" => json!({"name": "Number Lead"}),
+            "update_lead" => json!({"lead_id": lead}),
+            "create_deal" => json!({"title": "Number deal"}),
+            "update_deal" => json!({"deal_id": deal}),
+            "list_deals" => json!({}),
+            _ => return None,
+        })
+    };
+    // 1234567.89 is not a binary fraction: through f64 it would come back otherwise written.
+    let amount: Value = serde_json::from_str("1234567.89").unwrap();
+    let mut called = 0;
+    for tool in catalogue() {
+        let numbers = number_properties(&tool);
+        if numbers.is_empty() {
+            continue;
+        }
+        let mut args =
+            base(tool.name()).unwrap_or_else(|| panic!("{}: no base arguments to call it with", tool.name()));
+        for name in &numbers {
+            args[name] = amount.clone();
+        }
+        let result = f.call(&f.owner, tool.name(), args.clone()).await;
+        let result = result.unwrap_or_else(|e| panic!("{} {args}: {e}", tool.name()));
+        called += 1;
+        if !tool.name().starts_with("list_") {
+            let written = numbers.iter().find_map(|name| result.get(name)).unwrap_or_else(|| panic!("{result}"));
+            assert_eq!(written, &json!("1234567.89"), "{}", tool.name());
+        }
+    }
+    assert_eq!(called, 7, "the tools with amounts: create/update of customers, leads and deals, list_deals");
+    // A number in a string stays a string; what is no number at all is refused, by its field.
+    let bad = f.call(&f.owner, "create_deal", json!({"title": "T", "value": "12,5"})).await.unwrap_err();
+    assert!(bad.to_string().contains("value"), "{bad}");
+    let negative = f.call(&f.owner, "create_deal", json!({"title": "T", "value": -5})).await.unwrap_err();
+    assert!(negative.to_string().contains("must not be negative"), "{negative}");
+}
+
 /// A field is cleared by naming it in `clear`, never by sending `null`.
 #[tokio::test]
 async fn update_tools_clear_the_fields_named_in_clear() {
