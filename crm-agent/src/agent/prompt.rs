@@ -19,13 +19,16 @@ pub(crate) struct PromptInputs<'a> {
 pub(crate) fn system_prompt(inputs: &PromptInputs<'_>) -> String {
     let PromptInputs { user, organization, policy, tool_count, confirmation, now } = inputs;
     let name = user.display_name.as_deref().unwrap_or(&user.user_id);
+    // A stored zone that no longer parses falls back to UTC here: the prompt names the zone it used.
+    let zone = organization.settings.time_zone().unwrap_or(chrono_tz::UTC);
     let mut prompt = format!(
         "You are the CRM assistant of {org}. You are talking with {name} (user id `{user_id}`), {who}.\n\
-         Today is {today} (UTC).\n\n",
+         Today is {today} in the organization's time zone, {zone}; dates in tool arguments are days \
+         in that zone (`YYYY-MM-DD`) unless they carry their own offset.\n\n",
         org = organization.name,
         user_id = user.user_id,
         who = describe_role(user),
-        today = now.format("%A %Y-%m-%d"),
+        today = now.with_timezone(&zone).format("%A %Y-%m-%d"),
     );
 
     prompt.push_str("## What this user may do\n");

@@ -1,7 +1,8 @@
 use serde::{Deserialize, Serialize};
 
 use super::{
-    ActivityId, Change, CustomerId, Date, DealId, EmployeeId, LeadId, OrganizationId, Timestamp, check, string_enum,
+    ActivityId, ActivitySort, Change, CustomerId, Date, DateRange, DealId, EmployeeId, LeadId, OrganizationId, Overdue,
+    Sort, TimeRange, Timestamp, check, string_enum,
 };
 use crate::error::{Error, Result};
 
@@ -221,6 +222,30 @@ pub struct ActivityFilter {
     /// Case-insensitive text over title and description.
     #[serde(default)]
     pub search: Option<String>,
+    /// Only activities created in this span.
+    #[serde(default, skip_serializing_if = "TimeRange::is_open")]
+    #[schemars(skip)]
+    pub created: TimeRange,
+    /// Only activities last changed in this span.
+    #[serde(default, skip_serializing_if = "TimeRange::is_open")]
+    #[schemars(skip)]
+    pub updated: TimeRange,
+    /// Only activities scheduled in this span.
+    #[serde(default, skip_serializing_if = "TimeRange::is_open")]
+    #[schemars(skip)]
+    pub scheduled: TimeRange,
+    /// Only activities due on these days.
+    #[serde(default, skip_serializing_if = "DateRange::is_open")]
+    #[schemars(skip)]
+    pub due: DateRange,
+    /// Only activities overdue at this moment.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(skip)]
+    pub overdue: Option<Overdue>,
+    /// The order (default: newest first).
+    #[serde(default, skip_serializing_if = "super::query::is_default_sort")]
+    #[schemars(skip)]
+    pub sort: Option<Sort<ActivitySort>>,
 }
 
 fn default_status() -> ActivityStatus {

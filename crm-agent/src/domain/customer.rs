@@ -1,7 +1,8 @@
 use serde::{Deserialize, Serialize};
 
 use super::{
-    Change, CustomFields, CustomerId, EmployeeId, LeadId, Money, OrganizationId, Timestamp, check, string_enum,
+    Change, CustomFields, CustomerId, CustomerSort, EmployeeId, LeadId, Money, OrganizationId, Sort, TimeRange,
+    Timestamp, check, string_enum,
 };
 use crate::error::Result;
 
@@ -315,4 +316,16 @@ pub struct CustomerFilter {
     /// Equality on custom fields.
     #[serde(default)]
     pub custom_fields: CustomFields,
+    /// Only customers created in this span.
+    #[serde(default, skip_serializing_if = "TimeRange::is_open")]
+    #[schemars(skip)]
+    pub created: TimeRange,
+    /// Only customers last changed in this span.
+    #[serde(default, skip_serializing_if = "TimeRange::is_open")]
+    #[schemars(skip)]
+    pub updated: TimeRange,
+    /// The order (default: newest first).
+    #[serde(default, skip_serializing_if = "super::query::is_default_sort")]
+    #[schemars(skip)]
+    pub sort: Option<Sort<CustomerSort>>,
 }

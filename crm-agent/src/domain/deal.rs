@@ -1,8 +1,8 @@
 use serde::{Deserialize, Serialize};
 
 use super::{
-    Change, CustomFields, CustomerId, Date, DealId, EmployeeId, LeadId, Money, OrganizationId, PipelineId, Priority,
-    StageId, Timestamp, check, string_enum,
+    Change, CustomFields, CustomerId, Date, DateRange, DealId, DealSort, EmployeeId, LeadId, Money, OrganizationId,
+    PipelineId, Priority, Sort, StageId, TimeRange, Timestamp, check, string_enum,
 };
 use crate::error::Result;
 
@@ -235,6 +235,26 @@ pub struct DealFilter {
     /// Equality on custom fields.
     #[serde(default)]
     pub custom_fields: CustomFields,
+    /// Only deals created in this span.
+    #[serde(default, skip_serializing_if = "TimeRange::is_open")]
+    #[schemars(skip)]
+    pub created: TimeRange,
+    /// Only deals last changed in this span.
+    #[serde(default, skip_serializing_if = "TimeRange::is_open")]
+    #[schemars(skip)]
+    pub updated: TimeRange,
+    /// Only deals expected to close on these days.
+    #[serde(default, skip_serializing_if = "DateRange::is_open")]
+    #[schemars(skip)]
+    pub expected_close: DateRange,
+    /// Only deals that closed (won or lost) on these days.
+    #[serde(default, skip_serializing_if = "DateRange::is_open")]
+    #[schemars(skip)]
+    pub closed: DateRange,
+    /// The order (default: newest first).
+    #[serde(default, skip_serializing_if = "super::query::is_default_sort")]
+    #[schemars(skip)]
+    pub sort: Option<Sort<DealSort>>,
 }
 
 fn default_value() -> Money {

@@ -1,6 +1,9 @@
 use serde::{Deserialize, Serialize};
 
-use super::{Change, Date, EmployeeId, Money, OrganizationId, RoleId, Timestamp, check, string_enum};
+use super::{
+    Change, Date, EmployeeId, EmployeeSort, Money, OrganizationId, RoleId, Sort, TimeRange, Timestamp, check,
+    string_enum,
+};
 use crate::error::{Error, Result};
 
 string_enum! {
@@ -200,6 +203,18 @@ pub struct EmployeeFilter {
     /// Case-insensitive text over name, email and job title.
     #[serde(default)]
     pub search: Option<String>,
+    /// Only employees created in this span.
+    #[serde(default, skip_serializing_if = "TimeRange::is_open")]
+    #[schemars(skip)]
+    pub created: TimeRange,
+    /// Only employees last changed in this span.
+    #[serde(default, skip_serializing_if = "TimeRange::is_open")]
+    #[schemars(skip)]
+    pub updated: TimeRange,
+    /// The order (default: newest first).
+    #[serde(default, skip_serializing_if = "super::query::is_default_sort")]
+    #[schemars(skip)]
+    pub sort: Option<Sort<EmployeeSort>>,
 }
 
 fn default_employment_type() -> EmploymentType {

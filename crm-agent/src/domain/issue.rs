@@ -1,8 +1,8 @@
 use serde::{Deserialize, Serialize};
 
 use super::{
-    Change, CustomFields, CustomerId, EmployeeId, IssueId, OrderId, OrganizationId, Priority, Timestamp, check,
-    string_enum,
+    Change, CustomFields, CustomerId, EmployeeId, IssueId, IssueSort, OrderId, OrganizationId, Priority, Sort,
+    TimeRange, Timestamp, check, string_enum,
 };
 use crate::error::{Error, Result};
 
@@ -181,6 +181,22 @@ pub struct IssueFilter {
     /// Equality on custom fields.
     #[serde(default)]
     pub custom_fields: CustomFields,
+    /// Only issues created in this span.
+    #[serde(default, skip_serializing_if = "TimeRange::is_open")]
+    #[schemars(skip)]
+    pub created: TimeRange,
+    /// Only issues last changed in this span.
+    #[serde(default, skip_serializing_if = "TimeRange::is_open")]
+    #[schemars(skip)]
+    pub updated: TimeRange,
+    /// Only issues resolved in this span.
+    #[serde(default, skip_serializing_if = "TimeRange::is_open")]
+    #[schemars(skip)]
+    pub resolved: TimeRange,
+    /// The order (default: newest first).
+    #[serde(default, skip_serializing_if = "super::query::is_default_sort")]
+    #[schemars(skip)]
+    pub sort: Option<Sort<IssueSort>>,
 }
 
 fn default_priority() -> Priority {

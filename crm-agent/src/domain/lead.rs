@@ -1,8 +1,8 @@
 use serde::{Deserialize, Serialize};
 
 use super::{
-    Change, CustomFields, Customer, CustomerId, EmployeeId, LeadId, Money, OrganizationId, StageId, Timestamp, check,
-    string_enum,
+    Change, CustomFields, Customer, CustomerId, EmployeeId, LeadId, LeadSort, Money, OrganizationId, Sort, StageId,
+    TimeRange, Timestamp, check, string_enum,
 };
 use crate::error::Result;
 
@@ -225,6 +225,18 @@ pub struct LeadFilter {
     /// Equality on custom fields.
     #[serde(default)]
     pub custom_fields: CustomFields,
+    /// Only leads created in this span.
+    #[serde(default, skip_serializing_if = "TimeRange::is_open")]
+    #[schemars(skip)]
+    pub created: TimeRange,
+    /// Only leads last changed in this span.
+    #[serde(default, skip_serializing_if = "TimeRange::is_open")]
+    #[schemars(skip)]
+    pub updated: TimeRange,
+    /// The order (default: newest first).
+    #[serde(default, skip_serializing_if = "super::query::is_default_sort")]
+    #[schemars(skip)]
+    pub sort: Option<Sort<LeadSort>>,
 }
 
 fn default_source() -> LeadSource {

@@ -22,6 +22,7 @@ mod lead;
 mod order;
 mod organization;
 mod pipeline;
+mod query;
 mod stats;
 mod token;
 
@@ -35,6 +36,7 @@ pub use lead::*;
 pub use order::*;
 pub use organization::*;
 pub use pipeline::*;
+pub use query::*;
 pub use stats::*;
 pub use token::*;
 

@@ -1,6 +1,9 @@
 use serde::{Deserialize, Serialize};
 
-use super::{CustomerId, Date, Money, OrderId, OrganizationId, PaymentId, Timestamp, check, string_enum};
+use super::{
+    CustomerId, Date, DateRange, Money, OrderId, OrderSort, OrganizationId, PaymentId, PaymentSort, Sort, TimeRange,
+    Timestamp, check, string_enum,
+};
 use crate::error::{Error, Result};
 
 string_enum! {
@@ -228,6 +231,22 @@ pub struct OrderFilter {
     /// Case-insensitive text over number and notes.
     #[serde(default)]
     pub search: Option<String>,
+    /// Only orders created in this span.
+    #[serde(default, skip_serializing_if = "TimeRange::is_open")]
+    #[schemars(skip)]
+    pub created: TimeRange,
+    /// Only orders last changed in this span.
+    #[serde(default, skip_serializing_if = "TimeRange::is_open")]
+    #[schemars(skip)]
+    pub updated: TimeRange,
+    /// Only orders placed on these days.
+    #[serde(default, skip_serializing_if = "DateRange::is_open")]
+    #[schemars(skip)]
+    pub ordered: DateRange,
+    /// The order (default: newest first).
+    #[serde(default, skip_serializing_if = "super::query::is_default_sort")]
+    #[schemars(skip)]
+    pub sort: Option<Sort<OrderSort>>,
 }
 
 /// A payment by (or to) a customer.
@@ -333,4 +352,20 @@ pub struct PaymentFilter {
     /// Only payments of this order.
     #[serde(default)]
     pub order_id: Option<OrderId>,
+    /// Only payments created in this span.
+    #[serde(default, skip_serializing_if = "TimeRange::is_open")]
+    #[schemars(skip)]
+    pub created: TimeRange,
+    /// Only payments last changed in this span.
+    #[serde(default, skip_serializing_if = "TimeRange::is_open")]
+    #[schemars(skip)]
+    pub updated: TimeRange,
+    /// Only payments made on these days.
+    #[serde(default, skip_serializing_if = "DateRange::is_open")]
+    #[schemars(skip)]
+    pub paid: DateRange,
+    /// The order (default: newest first).
+    #[serde(default, skip_serializing_if = "super::query::is_default_sort")]
+    #[schemars(skip)]
+    pub sort: Option<Sort<PaymentSort>>,
 }

@@ -26,6 +26,10 @@ pub struct OrganizationSettings {
     /// When assistant writes need confirmation.
     #[serde(default)]
     pub confirmation_mode: ConfirmationMode,
+    /// The organization's IANA time zone, e.g. `Europe/Berlin` (default `UTC`): where its days
+    /// begin when a list is filtered by a date, and what the assistant calls today.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub timezone: Option<String>,
     /// Any other settings, kept as given.
     #[serde(flatten)]
     pub extra: serde_json::Map<String, serde_json::Value>,
@@ -84,7 +88,22 @@ fn default_active() -> bool {
 }
 
 fn check_settings(settings: &OrganizationSettings) -> Result<()> {
-    check::opt(settings.assistant_instructions.as_deref(), |v| check::long("settings.assistant_instructions", v))
+    check::opt(settings.assistant_instructions.as_deref(), |v| check::long("settings.assistant_instructions", v))?;
+    settings.time_zone().map(drop)
+}
+
+impl OrganizationSettings {
+    /// The organization's time zone: `timezone`, or UTC when it is not set.
+    pub fn time_zone(&self) -> Result<chrono_tz::Tz> {
+        match self.timezone.as_deref() {
+            None => Ok(chrono_tz::UTC),
+            Some(name) => name.parse().map_err(|_| {
+                Error::invalid(format!(
+                    "`settings.timezone` must be an IANA time zone name such as `UTC` or `Europe/Berlin` (got `{name}`)"
+                ))
+            }),
+        }
+    }
 }
 
 impl NewOrganization {

@@ -727,6 +727,153 @@ async fn concurrent_conversion_is_idempotent(store: Arc<dyn Store>) -> CheckResu
     Ok(())
 }
 
+/// A day of 2026 at 00:00 UTC, plus `hours`.
+fn day_2026(month: u32, day: u32, hours: i64) -> Timestamp {
+    let midnight = chrono::NaiveDate::from_ymd_opt(2026, month, day).expect("a day of 2026").and_hms_opt(0, 0, 0);
+    midnight.expect("midnight").and_utc() + chrono::Duration::hours(hours)
+}
+
+/// Customers listed by creation and change spans, and in each order the customer list offers:
+/// pages chain under every order, ties go by creation, and a cursor of one order is refused by
+/// another.
+async fn customer_dates_and_orders(store: Arc<dyn Store>) -> CheckResult {
+    let (_, scope) = tenant(&*store, "order").await?;
+    // Created a day apart from 1 January, in this name order: E, A, C, B, D.
+    let mut made = Vec::new();
+    for (i, name) in ["Cust E", "Cust A", "Cust C", "Cust B", "Cust D"].iter().enumerate() {
+        let mut new = NewCustomer::named(*name);
+        new.created_at = Some(day_2026(1, 1 + i as u32, 6));
+        made.push(store.create_customer(&scope, new).await.step("create")?);
+    }
+    let ids = |items: &[Customer]| items.iter().map(|c| c.id.clone()).collect::<Vec<_>>();
+    let names = |items: &[Customer]| items.iter().map(|c| c.name.clone()).collect::<Vec<_>>();
+
+    let span = |after, before| TimeRange { after, before };
+    let created =
+        CustomerFilter { created: span(Some(day_2026(1, 2, 0)), Some(day_2026(1, 4, 0))), ..Default::default() };
+    let page = store.list_customers(&scope, &created, &PageRequest::default()).await.step("created span")?;
+    ensure_eq!(page.total, 2);
+    ensure_eq!(ids(&page.items), vec![made[2].id.clone(), made[1].id.clone()]);
+    // The span's ends: `after` is included, `before` is not.
+    let exact =
+        CustomerFilter { created: span(Some(made[1].created_at), Some(made[3].created_at)), ..Default::default() };
+    let page = store.list_customers(&scope, &exact, &PageRequest::default()).await.step("exact span")?;
+    ensure_eq!(ids(&page.items), vec![made[2].id.clone(), made[1].id.clone()]);
+
+    let by = |field, descending| CustomerFilter { sort: Some(Sort { field, descending }), ..Default::default() };
+    let ascending = all_pages!(store, list_customers, &scope, &by(CustomerSort::Name, false), 2);
+    ensure_eq!(names(&ascending), vec!["Cust A", "Cust B", "Cust C", "Cust D", "Cust E"]);
+    let descending = all_pages!(store, list_customers, &scope, &by(CustomerSort::Name, true), 2);
+    ensure_eq!(names(&descending), vec!["Cust E", "Cust D", "Cust C", "Cust B", "Cust A"]);
+    let oldest = all_pages!(store, list_customers, &scope, &by(CustomerSort::CreatedAt, false), 3);
+    ensure_eq!(ids(&oldest), ids(&made));
+    let newest = all_pages!(store, list_customers, &scope, &by(CustomerSort::CreatedAt, true), 3);
+    ensure_eq!(ids(&newest), made.iter().rev().map(|c| c.id.clone()).collect::<Vec<_>>());
+    ensure_eq!(ids(&all_pages!(store, list_customers, &scope, &CustomerFilter::default(), 3)), ids(&newest));
+
+    // A change moves a customer to the end of the change order and into a later change span.
+    let patch = CustomerPatch { phone: Change::Set("+1 555 0100".into()), ..Default::default() };
+    let changed = store.update_customer(&scope, &made[0].id, patch).await.step("update")?;
+    let by_change = all_pages!(store, list_customers, &scope, &by(CustomerSort::UpdatedAt, false), 2);
+    ensure_eq!(by_change.last().map(|c| c.id.clone()), Some(changed.id.clone()));
+    let recent = CustomerFilter { updated: span(Some(day_2026(1, 10, 0)), None), ..Default::default() };
+    let page = store.list_customers(&scope, &recent, &PageRequest::default()).await.step("updated span")?;
+    ensure_eq!(ids(&page.items), vec![changed.id.clone()]);
+    ensure_eq!(page.total, 1);
+
+    // Filters and an order together, over pages.
+    let mut both = by(CustomerSort::Name, true);
+    both.created = span(Some(day_2026(1, 2, 0)), None);
+    ensure_eq!(
+        names(&all_pages!(store, list_customers, &scope, &both, 1)),
+        vec!["Cust D", "Cust C", "Cust B", "Cust A"]
+    );
+
+    let first =
+        store.list_customers(&scope, &by(CustomerSort::Name, false), &PageRequest::first(2)).await.step("page")?;
+    let cursor = first.next_cursor.ok_or("no next page")?;
+    let err = store
+        .list_customers(&scope, &by(CustomerSort::Name, true), &PageRequest::after(2, cursor))
+        .await
+        .expect_err("a cursor of another order");
+    ensure_eq!(err.kind(), ErrorKind::InvalidArgument);
+    Ok(())
+}
+
+/// Deals by close dates and value, where some deals have no expected close date: those list last
+/// in either direction, by creation, and pages chain through them.
+async fn deal_dates_and_orders(store: Arc<dyn Store>) -> CheckResult {
+    let (_, scope) = tenant(&*store, "dealorder").await?;
+    let pipe = pipeline(&*store, &scope).await?;
+    let proposal = stage(&pipe, "Proposal")?;
+    let day = |d: u32| chrono::NaiveDate::from_ymd_opt(2026, 12, d);
+    let mut made = Vec::new();
+    for (i, (close, value)) in
+        [(day(20), 500), (None, 900), (day(5), 100), (None, 300), (day(20), 700)].into_iter().enumerate()
+    {
+        let mut new = NewDeal::new(format!("Deal {i}"), pipe.id.clone(), proposal.id.clone(), Money::new(value, 0));
+        new.expected_close_date = close;
+        new.created_at = Some(day_2026(2, 1 + i as u32, 0));
+        made.push(store.create_deal(&scope, new).await.step("create deal")?);
+    }
+    let ids = |items: &[Deal]| items.iter().map(|d| d.title.clone()).collect::<Vec<_>>();
+    let by = |field, descending| DealFilter { sort: Some(Sort { field, descending }), ..Default::default() };
+    let soonest = all_pages!(store, list_deals, &scope, &by(DealSort::ExpectedCloseDate, false), 2);
+    ensure_eq!(ids(&soonest), vec!["Deal 2", "Deal 0", "Deal 4", "Deal 1", "Deal 3"]);
+    let latest = all_pages!(store, list_deals, &scope, &by(DealSort::ExpectedCloseDate, true), 2);
+    ensure_eq!(ids(&latest), vec!["Deal 4", "Deal 0", "Deal 2", "Deal 3", "Deal 1"]);
+    let biggest = all_pages!(store, list_deals, &scope, &by(DealSort::Value, true), 2);
+    ensure_eq!(ids(&biggest), vec!["Deal 1", "Deal 4", "Deal 0", "Deal 3", "Deal 2"]);
+
+    let closing = |from, to| DealFilter { expected_close: DateRange { from, to }, ..Default::default() };
+    let december = all_pages!(store, list_deals, &scope, &closing(day(1), day(31)), 10);
+    ensure_eq!(ids(&december), vec!["Deal 4", "Deal 2", "Deal 0"]);
+    let on_the_20th = all_pages!(store, list_deals, &scope, &closing(day(20), day(20)), 10);
+    ensure_eq!(ids(&on_the_20th), vec!["Deal 4", "Deal 0"]);
+    let mut top = closing(day(6), None);
+    top.sort = Some(Sort { field: DealSort::Value, descending: true });
+    ensure_eq!(ids(&all_pages!(store, list_deals, &scope, &top, 1)), vec!["Deal 4", "Deal 0"]);
+
+    let patch = DealPatch { actual_close_date: Change::Set(day(7).ok_or("a day")?), ..Default::default() };
+    store.update_deal(&scope, &made[2].id, patch).await.step("close")?;
+    let closed = DealFilter { closed: DateRange { from: day(7), to: day(7) }, ..Default::default() };
+    ensure_eq!(ids(&all_pages!(store, list_deals, &scope, &closed, 10)), vec!["Deal 2"]);
+    Ok(())
+}
+
+/// `overdue`: neither completed nor cancelled, and due before today or scheduled before now.
+async fn overdue_activities(store: Arc<dyn Store>) -> CheckResult {
+    let (_, scope) = tenant(&*store, "overdue").await?;
+    let now = day_2026(12, 3, 12);
+    let today = now.date_naive();
+    let make = |title: &str| NewActivity::new(ActivityType::Task, title);
+    let mut late = make("due yesterday");
+    late.due_date = today.pred_opt();
+    let mut done = make("done yesterday");
+    done.due_date = today.pred_opt();
+    done.status = ActivityStatus::Completed;
+    let mut missed = make("scheduled this morning");
+    missed.scheduled_at = Some(now - chrono::Duration::hours(3));
+    let mut today_due = make("due today");
+    today_due.due_date = Some(today);
+    let mut upcoming = make("scheduled tonight");
+    upcoming.scheduled_at = Some(now + chrono::Duration::hours(6));
+    let mut cancelled = make("cancelled");
+    cancelled.scheduled_at = Some(now - chrono::Duration::days(2));
+    cancelled.status = ActivityStatus::Cancelled;
+    for new in [late, done, missed, today_due, upcoming, cancelled] {
+        store.create_activity(&scope, new).await.step("create activity")?;
+    }
+    let filter = ActivityFilter { overdue: Some(Overdue { now, today }), ..Default::default() };
+    let overdue = all_pages!(store, list_activities, &scope, &filter, 10);
+    let mut titles: Vec<String> = overdue.into_iter().map(|a| a.title).collect();
+    titles.sort();
+    ensure_eq!(titles, vec!["due yesterday", "scheduled this morning"]);
+    let due = ActivityFilter { due: DateRange { from: Some(today), to: None }, ..Default::default() };
+    ensure_eq!(all_pages!(store, list_activities, &scope, &due, 10).len(), 1);
+    Ok(())
+}
+
 async fn deals_and_pipelines(store: Arc<dyn Store>) -> CheckResult {
     let (_, scope) = tenant(&*store, "deal").await?;
     let pipe = pipeline(&*store, &scope).await?;
@@ -3251,6 +3398,9 @@ pub fn cases() -> Vec<Case> {
         case!(organizations_and_members, [Organizations, Members, Roles, ReadEmployees, WriteEmployees]),
         case!(customers_crud_and_filters, [Organizations, ReadCustomers, WriteCustomers, WriteEmployees]),
         case!(pagination_totals, [Organizations, ReadCustomers, WriteCustomers]),
+        case!(customer_dates_and_orders, [Organizations, ReadCustomers, WriteCustomers]),
+        case!(deal_dates_and_orders, [Organizations, ReadDeals, WriteDeals, ReadPipelines]),
+        case!(overdue_activities, [Organizations, ReadActivities, WriteActivities]),
         case!(
             leads_history_and_conversion,
             [Organizations, ReadLeads, WriteLeads, ConvertLeads, ReadPipelines, WriteEmployees, ReadCustomers]

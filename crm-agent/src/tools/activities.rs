@@ -4,6 +4,7 @@ use schemars::JsonSchema;
 use serde::Deserialize;
 
 use super::args::{NoArgs, Paging, ToolPage};
+use super::dates::{Calendar, Changed, SortArg, sort_of};
 use super::{Tool, ToolContext, Toolset};
 use crate::domain::*;
 use crate::error::{Error, Result};
@@ -20,7 +21,52 @@ struct ListActivities {
     #[serde(flatten)]
     filter: ActivityFilter,
     #[serde(flatten)]
+    changed: Changed,
+    /// Only activities scheduled on or after this day (`YYYY-MM-DD`) or time (RFC 3339).
+    #[serde(default)]
+    scheduled_after: Option<String>,
+    /// Only activities scheduled on or before this day (`YYYY-MM-DD`) or before this time (RFC 3339).
+    #[serde(default)]
+    scheduled_before: Option<String>,
+    /// Only activities due on or after this day (`YYYY-MM-DD`; a time stands for its day).
+    #[serde(default)]
+    due_after: Option<String>,
+    /// Only activities due on or before this day (`YYYY-MM-DD`; a time stands for its day).
+    #[serde(default)]
+    due_before: Option<String>,
+    /// `true`: only activities not completed or cancelled whose due date or scheduled time is past.
+    #[serde(default)]
+    overdue: Option<bool>,
+    /// The order: a field, or `-` and a field for largest or latest first (default: newest first).
+    #[serde(default)]
+    sort: Option<SortArg<ActivitySort>>,
+    #[serde(flatten)]
     paging: Paging,
+}
+
+impl ListActivities {
+    /// The store's filter, with the date arguments turned into spans by the organization's
+    /// calendar (read only when a date argument is given).
+    async fn filter(self, cx: &ToolContext) -> Result<ActivityFilter> {
+        let calendar = Calendar::of(
+            cx,
+            self.changed.given()
+                || self.scheduled_after.is_some()
+                || self.scheduled_before.is_some()
+                || self.due_after.is_some()
+                || self.due_before.is_some()
+                || self.overdue == Some(true),
+        )
+        .await?;
+        let mut filter = self.filter;
+        (filter.created, filter.updated) = self.changed.spans(&calendar)?;
+        filter.scheduled =
+            calendar.span(("scheduled_after", &self.scheduled_after), ("scheduled_before", &self.scheduled_before))?;
+        filter.due = calendar.days(("due_after", &self.due_after), ("due_before", &self.due_before))?;
+        filter.overdue = (self.overdue == Some(true)).then(|| calendar.overdue());
+        filter.sort = sort_of(self.sort);
+        Ok(filter)
+    }
 }
 
 /// Arguments naming one activity.
@@ -64,12 +110,14 @@ struct CompleteActivity {
 pub(super) fn tools() -> Vec<Tool> {
     let sets = &[Toolset::Activities];
     vec![
-        Tool::builder("list_activities", "List activities (calls, emails, meetings, notes, tasks), newest first. Filter by type, status, customer, lead, deal, assignee, or search text in title and description. Returns total and next_cursor.")
+        Tool::builder("list_activities", "List activities (calls, emails, meetings, notes, tasks), newest first unless `sort` names another order. Filter by scheduled time, due date, overdue, creation or change date, type, status, customer, lead, deal, assignee, or search text in title and description. Dates are `YYYY-MM-DD` (a whole day in the organization's time zone) or RFC 3339. Returns total and next_cursor.")
             .permission(activity(Action::Read))
             .toolsets(sets)
             .needs(&[StoreOp::ReadActivities])
             .handler(|cx: ToolContext, args: ListActivities| async move {
-                Ok(ToolPage::from(cx.store.list_activities(&cx.scope, &args.filter, &args.paging.request()?).await?))
+                let page = args.paging.request()?;
+                let filter = args.filter(&cx).await?;
+                Ok(ToolPage::from(cx.store.list_activities(&cx.scope, &filter, &page).await?))
             }),
         Tool::builder("get_activity", "Get one activity by id, with its type, status, schedule, links to customer, lead or deal, and type-specific fields.")
             .permission(activity(Action::Read))

@@ -4,6 +4,7 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use super::args::{Paging, ToolPage, append_note};
+use super::dates::{Calendar, Changed, SortArg, sort_of};
 use super::{Tool, ToolContext, Toolset};
 use crate::domain::*;
 use crate::error::Result;
@@ -20,7 +21,24 @@ pub(super) struct ListCustomers {
     #[serde(flatten)]
     filter: CustomerFilter,
     #[serde(flatten)]
+    changed: Changed,
+    /// The order: a field, or `-` and a field for largest or latest first (default: newest first).
+    #[serde(default)]
+    sort: Option<SortArg<CustomerSort>>,
+    #[serde(flatten)]
     paging: Paging,
+}
+
+impl ListCustomers {
+    /// The store's filter, with the date arguments turned into spans by the organization's
+    /// calendar (read only when a date argument is given).
+    async fn filter(self, cx: &ToolContext) -> Result<CustomerFilter> {
+        let calendar = Calendar::of(cx, self.changed.given()).await?;
+        let mut filter = self.filter;
+        (filter.created, filter.updated) = self.changed.spans(&calendar)?;
+        filter.sort = sort_of(self.sort);
+        Ok(filter)
+    }
 }
 
 /// Arguments naming one customer.
@@ -73,13 +91,15 @@ pub(super) struct Deactivated {
 pub(super) fn tools() -> Vec<Tool> {
     let sets = &[Toolset::Customers];
     vec![
-        Tool::builder("list_customers", "List customers, newest first. Filter by status, type, assigned employee, custom fields, or search text in name, company, email and phone. Returns total and next_cursor.")
+        Tool::builder("list_customers", "List customers, newest first unless `sort` names another order. Filter by creation or change date, status, type, assigned employee, custom fields, or search text in name, company, email and phone. Dates are `YYYY-MM-DD` (a whole day in the organization's time zone) or RFC 3339. Returns total and next_cursor.")
             .permission(customer(Action::Read))
             .for_customers()
             .toolsets(sets)
             .needs(&[StoreOp::ReadCustomers])
             .handler(|cx: ToolContext, args: ListCustomers| async move {
-                Ok(ToolPage::from(cx.store.list_customers(&cx.scope, &args.filter, &args.paging.request()?).await?))
+                let page = args.paging.request()?;
+                let filter = args.filter(&cx).await?;
+                Ok(ToolPage::from(cx.store.list_customers(&cx.scope, &filter, &page).await?))
             }),
         Tool::builder("get_customer", "Get one customer by id, with contact details, status, assignee, tags and custom fields.")
             .permission(customer(Action::Read))

@@ -9,6 +9,7 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use super::args::{NoArgs, Paging, ToolPage, required_text};
+use super::dates::{Calendar, Changed, SortArg, sort_of};
 use super::{Tool, ToolContext, Toolset};
 use crate::domain::*;
 use crate::error::{Error, Result};
@@ -25,7 +26,49 @@ struct ListDeals {
     #[serde(flatten)]
     filter: DealFilter,
     #[serde(flatten)]
+    changed: Changed,
+    /// Only deals expected to close on or after this day (`YYYY-MM-DD`; a time stands for its day).
+    #[serde(default)]
+    expected_close_after: Option<String>,
+    /// Only deals expected to close on or before this day (`YYYY-MM-DD`; a time stands for its day).
+    #[serde(default)]
+    expected_close_before: Option<String>,
+    /// Only deals closed (won or lost) on or after this day (`YYYY-MM-DD`; a time stands for its day).
+    #[serde(default)]
+    closed_after: Option<String>,
+    /// Only deals closed (won or lost) on or before this day (`YYYY-MM-DD`; a time stands for its day).
+    #[serde(default)]
+    closed_before: Option<String>,
+    /// The order: a field, or `-` and a field for largest or latest first (default: newest first).
+    #[serde(default)]
+    sort: Option<SortArg<DealSort>>,
+    #[serde(flatten)]
     paging: Paging,
+}
+
+impl ListDeals {
+    /// The store's filter, with the date arguments turned into spans by the organization's
+    /// calendar (read only when a date argument is given).
+    async fn filter(self, cx: &ToolContext) -> Result<DealFilter> {
+        let calendar = Calendar::of(
+            cx,
+            self.changed.given()
+                || self.expected_close_after.is_some()
+                || self.expected_close_before.is_some()
+                || self.closed_after.is_some()
+                || self.closed_before.is_some(),
+        )
+        .await?;
+        let mut filter = self.filter;
+        (filter.created, filter.updated) = self.changed.spans(&calendar)?;
+        filter.expected_close = calendar.days(
+            ("expected_close_after", &self.expected_close_after),
+            ("expected_close_before", &self.expected_close_before),
+        )?;
+        filter.closed = calendar.days(("closed_after", &self.closed_after), ("closed_before", &self.closed_before))?;
+        filter.sort = sort_of(self.sort);
+        Ok(filter)
+    }
 }
 
 /// Arguments naming one deal.
@@ -180,12 +223,14 @@ struct MarkDealLost {
 pub(super) fn tools() -> Vec<Tool> {
     let sets = &[Toolset::Sales];
     vec![
-        Tool::builder("list_deals", "List deals, newest first. Filter by status, stage, pipeline, priority, assigned employee, customer, value range, custom fields, or search text in title and notes. Returns total and next_cursor.")
+        Tool::builder("list_deals", "List deals, newest first unless `sort` names another order. Filter by expected or actual close date, creation or change date, status, stage, pipeline, priority, assigned employee, customer, value range, custom fields, or search text in title and notes. Dates are `YYYY-MM-DD` (a whole day in the organization's time zone) or RFC 3339. Returns total and next_cursor.")
             .permission(deal(Action::Read))
             .toolsets(sets)
             .needs(&[StoreOp::ReadDeals])
             .handler(|cx: ToolContext, args: ListDeals| async move {
-                Ok(ToolPage::from(cx.store.list_deals(&cx.scope, &args.filter, &args.paging.request()?).await?))
+                let page = args.paging.request()?;
+                let filter = args.filter(&cx).await?;
+                Ok(ToolPage::from(cx.store.list_deals(&cx.scope, &filter, &page).await?))
             }),
         Tool::builder("get_deal", "Get one deal by id, with its stage name and expected revenue (value × probability).")
             .permission(deal(Action::Read))

@@ -5,8 +5,10 @@ use schemars::JsonSchema;
 use serde::Deserialize;
 
 use super::args::{Paging, ToolPage};
+use super::dates::{Calendar, Changed, SortArg, sort_of};
 use super::{Tool, ToolContext, Toolset};
 use crate::domain::*;
+use crate::error::Result;
 use crate::policy::{Action, Permission, Resource};
 use crate::store::StoreOp;
 
@@ -20,7 +22,24 @@ struct ListEmployees {
     #[serde(flatten)]
     filter: EmployeeFilter,
     #[serde(flatten)]
+    changed: Changed,
+    /// The order: a field, or `-` and a field for largest or latest first (default: newest first).
+    #[serde(default)]
+    sort: Option<SortArg<EmployeeSort>>,
+    #[serde(flatten)]
     paging: Paging,
+}
+
+impl ListEmployees {
+    /// The store's filter, with the date arguments turned into spans by the organization's
+    /// calendar (read only when a date argument is given).
+    async fn filter(self, cx: &ToolContext) -> Result<EmployeeFilter> {
+        let calendar = Calendar::of(cx, self.changed.given()).await?;
+        let mut filter = self.filter;
+        (filter.created, filter.updated) = self.changed.spans(&calendar)?;
+        filter.sort = sort_of(self.sort);
+        Ok(filter)
+    }
 }
 
 /// Arguments naming one employee.
@@ -34,12 +53,14 @@ struct EmployeeRef {
 pub(super) fn tools() -> Vec<Tool> {
     let sets = &[Toolset::Admin];
     vec![
-        Tool::builder("list_employees", "List employees of the organization. Filter by status, department, or search text in name, email and job title. Returns total and next_cursor.")
+        Tool::builder("list_employees", "List employees of the organization, newest first unless `sort` names another order. Filter by creation or change date, status, department, or search text in name, email and job title. Dates are `YYYY-MM-DD` (a whole day in the organization's time zone) or RFC 3339. Returns total and next_cursor.")
             .permission(employee(Action::Read))
             .toolsets(sets)
             .needs(&[StoreOp::ReadEmployees])
             .handler(|cx: ToolContext, args: ListEmployees| async move {
-                let mut page = ToolPage::from(cx.store.list_employees(&cx.scope, &args.filter, &args.paging.request()?).await?);
+                let page = args.paging.request()?;
+                let filter = args.filter(&cx).await?;
+                let mut page = ToolPage::from(cx.store.list_employees(&cx.scope, &filter, &page).await?);
                 page.items.iter_mut().for_each(|e| redact_for_caller(&cx, e));
                 Ok(page)
             }),

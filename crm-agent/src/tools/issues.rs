@@ -9,6 +9,7 @@ use schemars::JsonSchema;
 use serde::Deserialize;
 
 use super::args::{NoArgs, Paging, ToolPage, required_text};
+use super::dates::{Calendar, Changed, SortArg, sort_of};
 use super::{Tool, ToolContext, Toolset};
 use crate::context::Role;
 use crate::domain::*;
@@ -26,7 +27,34 @@ struct ListIssues {
     #[serde(flatten)]
     filter: IssueFilter,
     #[serde(flatten)]
+    changed: Changed,
+    /// Only issues resolved on or after this day (`YYYY-MM-DD`) or time (RFC 3339).
+    #[serde(default)]
+    resolved_after: Option<String>,
+    /// Only issues resolved on or before this day (`YYYY-MM-DD`) or before this time (RFC 3339).
+    #[serde(default)]
+    resolved_before: Option<String>,
+    /// The order: a field, or `-` and a field for largest or latest first (default: newest first).
+    #[serde(default)]
+    sort: Option<SortArg<IssueSort>>,
+    #[serde(flatten)]
     paging: Paging,
+}
+
+impl ListIssues {
+    /// The store's filter, with the date arguments turned into spans by the organization's
+    /// calendar (read only when a date argument is given).
+    async fn filter(self, cx: &ToolContext) -> Result<IssueFilter> {
+        let calendar =
+            Calendar::of(cx, self.changed.given() || self.resolved_after.is_some() || self.resolved_before.is_some())
+                .await?;
+        let mut filter = self.filter;
+        (filter.created, filter.updated) = self.changed.spans(&calendar)?;
+        filter.resolved =
+            calendar.span(("resolved_after", &self.resolved_after), ("resolved_before", &self.resolved_before))?;
+        filter.sort = sort_of(self.sort);
+        Ok(filter)
+    }
 }
 
 /// Arguments naming one issue.
@@ -170,13 +198,15 @@ struct ListIssueComments {
 pub(super) fn tools() -> Vec<Tool> {
     let sets = &[Toolset::Support];
     vec![
-        Tool::builder("list_issues", "List support issues, newest first. Filter by status, priority, category, assignee, customer, order, custom fields, or search text in number, title and description. Returns total and next_cursor.")
+        Tool::builder("list_issues", "List support issues, newest first unless `sort` names another order. Filter by resolution time, creation or change date, status, priority, category, assignee, customer, order, custom fields, or search text in number, title and description. Dates are `YYYY-MM-DD` (a whole day in the organization's time zone) or RFC 3339. Returns total and next_cursor.")
             .permission(issue(Action::Read))
             .for_customers()
             .toolsets(sets)
             .needs(&[StoreOp::ReadIssues])
             .handler(|cx: ToolContext, args: ListIssues| async move {
-                Ok(ToolPage::from(cx.store.list_issues(&cx.scope, &args.filter, &args.paging.request()?).await?))
+                let page = args.paging.request()?;
+                let filter = args.filter(&cx).await?;
+                Ok(ToolPage::from(cx.store.list_issues(&cx.scope, &filter, &page).await?))
             }),
         Tool::builder("get_issue", "Get one support issue by id, with its number, status, priority, assignee and resolution.")
             .permission(issue(Action::Read))

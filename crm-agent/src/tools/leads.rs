@@ -4,6 +4,7 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use super::args::{NoArgs, Paging, ToolPage, append_note, required_text};
+use super::dates::{Calendar, Changed, SortArg, sort_of};
 use super::{Tool, ToolContext, Toolset};
 use crate::domain::*;
 use crate::error::{Error, Result};
@@ -20,7 +21,24 @@ struct ListLeads {
     #[serde(flatten)]
     filter: LeadFilter,
     #[serde(flatten)]
+    changed: Changed,
+    /// The order: a field, or `-` and a field for largest or latest first (default: newest first).
+    #[serde(default)]
+    sort: Option<SortArg<LeadSort>>,
+    #[serde(flatten)]
     paging: Paging,
+}
+
+impl ListLeads {
+    /// The store's filter, with the date arguments turned into spans by the organization's
+    /// calendar (read only when a date argument is given).
+    async fn filter(self, cx: &ToolContext) -> Result<LeadFilter> {
+        let calendar = Calendar::of(cx, self.changed.given()).await?;
+        let mut filter = self.filter;
+        (filter.created, filter.updated) = self.changed.spans(&calendar)?;
+        filter.sort = sort_of(self.sort);
+        Ok(filter)
+    }
 }
 
 /// Arguments naming one lead.
@@ -130,12 +148,14 @@ struct ConvertLead {
 pub(super) fn tools() -> Vec<Tool> {
     let sets = &[Toolset::Sales];
     vec![
-        Tool::builder("list_leads", "List leads, newest first. Filter by qualification status, source, score range, assigned employee, stage, converted, custom fields, or search text in name, email and company. Returns total and next_cursor.")
+        Tool::builder("list_leads", "List leads, newest first unless `sort` names another order. Filter by creation or change date, qualification status, source, score range, assigned employee, stage, converted, custom fields, or search text in name, email and company. Dates are `YYYY-MM-DD` (a whole day in the organization's time zone) or RFC 3339. Returns total and next_cursor.")
             .permission(lead(Action::Read))
             .toolsets(sets)
             .needs(&[StoreOp::ReadLeads])
             .handler(|cx: ToolContext, args: ListLeads| async move {
-                Ok(ToolPage::from(cx.store.list_leads(&cx.scope, &args.filter, &args.paging.request()?).await?))
+                let page = args.paging.request()?;
+                let filter = args.filter(&cx).await?;
+                Ok(ToolPage::from(cx.store.list_leads(&cx.scope, &filter, &page).await?))
             }),
         Tool::builder("get_lead", "Get one lead by id, with contact details, status, score, stage, assignee, and its most recent stage change.")
             .permission(lead(Action::Read))

@@ -33,6 +33,7 @@ mod analytics;
 mod args;
 mod audit;
 mod customers;
+mod dates;
 mod deals;
 mod docs;
 mod employees;
@@ -561,7 +562,16 @@ fn validate(tool: &Tool, args: &Value) -> Result<()> {
         .map(|e| {
             let path = e.instance_path().to_string();
             let field = path.trim_start_matches('/').replace('/', ".");
-            if field.is_empty() { e.to_string() } else { format!("`{field}`: {e}") }
+            let message = match e.kind() {
+                // jsonschema names only the first few allowed values; the caller needs them all.
+                jsonschema::error::ValidationErrorKind::Enum { options } => {
+                    let allowed: Vec<String> =
+                        options.as_array().into_iter().flatten().map(ToString::to_string).collect();
+                    format!("{} is not one of {}", e.instance(), allowed.join(", "))
+                }
+                _ => e.to_string(),
+            };
+            if field.is_empty() { message } else { format!("`{field}`: {message}") }
         })
         .collect();
     Err(Error::invalid(format!("bad arguments for `{}`: {}", tool.spec.name, messages.join("; "))))

@@ -4,8 +4,10 @@ use schemars::JsonSchema;
 use serde::Deserialize;
 
 use super::args::{Paging, ToolPage};
+use super::dates::{Calendar, Changed, SortArg, sort_of};
 use super::{Tool, ToolContext, Toolset};
 use crate::domain::*;
+use crate::error::Result;
 use crate::policy::{Action, Permission, Resource};
 use crate::store::StoreOp;
 
@@ -18,7 +20,34 @@ struct ListOrders {
     #[serde(flatten)]
     filter: OrderFilter,
     #[serde(flatten)]
+    changed: Changed,
+    /// Only orders placed on or after this day (`YYYY-MM-DD`; a time stands for its day).
+    #[serde(default)]
+    ordered_after: Option<String>,
+    /// Only orders placed on or before this day (`YYYY-MM-DD`; a time stands for its day).
+    #[serde(default)]
+    ordered_before: Option<String>,
+    /// The order: a field, or `-` and a field for largest or latest first (default: newest first).
+    #[serde(default)]
+    sort: Option<SortArg<OrderSort>>,
+    #[serde(flatten)]
     paging: Paging,
+}
+
+impl ListOrders {
+    /// The store's filter, with the date arguments turned into spans by the organization's
+    /// calendar (read only when a date argument is given).
+    async fn filter(self, cx: &ToolContext) -> Result<OrderFilter> {
+        let calendar =
+            Calendar::of(cx, self.changed.given() || self.ordered_after.is_some() || self.ordered_before.is_some())
+                .await?;
+        let mut filter = self.filter;
+        (filter.created, filter.updated) = self.changed.spans(&calendar)?;
+        filter.ordered =
+            calendar.days(("ordered_after", &self.ordered_after), ("ordered_before", &self.ordered_before))?;
+        filter.sort = sort_of(self.sort);
+        Ok(filter)
+    }
 }
 
 /// Arguments naming one order.
@@ -35,7 +64,32 @@ struct ListPayments {
     #[serde(flatten)]
     filter: PaymentFilter,
     #[serde(flatten)]
+    changed: Changed,
+    /// Only payments paid on or after this day (`YYYY-MM-DD`; a time stands for its day).
+    #[serde(default)]
+    paid_after: Option<String>,
+    /// Only payments paid on or before this day (`YYYY-MM-DD`; a time stands for its day).
+    #[serde(default)]
+    paid_before: Option<String>,
+    /// The order: a field, or `-` and a field for largest or latest first (default: newest first).
+    #[serde(default)]
+    sort: Option<SortArg<PaymentSort>>,
+    #[serde(flatten)]
     paging: Paging,
+}
+
+impl ListPayments {
+    /// The store's filter, with the date arguments turned into spans by the organization's
+    /// calendar (read only when a date argument is given).
+    async fn filter(self, cx: &ToolContext) -> Result<PaymentFilter> {
+        let calendar =
+            Calendar::of(cx, self.changed.given() || self.paid_after.is_some() || self.paid_before.is_some()).await?;
+        let mut filter = self.filter;
+        (filter.created, filter.updated) = self.changed.spans(&calendar)?;
+        filter.paid = calendar.days(("paid_after", &self.paid_after), ("paid_before", &self.paid_before))?;
+        filter.sort = sort_of(self.sort);
+        Ok(filter)
+    }
 }
 
 /// Arguments naming one payment.
@@ -49,13 +103,15 @@ struct PaymentRef {
 pub(super) fn tools() -> Vec<Tool> {
     let sets = &[Toolset::Support];
     vec![
-        Tool::builder("list_orders", "List orders, newest first, without their items. Filter by status, type, customer, or search text in number and notes. Returns total and next_cursor.")
+        Tool::builder("list_orders", "List orders, newest first, without their items. Filter by order date, creation or change date, status, type, customer, or search text in number and notes. Dates are `YYYY-MM-DD` (a whole day in the organization's time zone) or RFC 3339. Returns total and next_cursor.")
             .permission(ORDER_READ)
             .for_customers()
             .toolsets(sets)
             .needs(&[StoreOp::ReadOrders])
             .handler(|cx: ToolContext, args: ListOrders| async move {
-                Ok(ToolPage::from(cx.store.list_orders(&cx.scope, &args.filter, &args.paging.request()?).await?))
+                let page = args.paging.request()?;
+                let filter = args.filter(&cx).await?;
+                Ok(ToolPage::from(cx.store.list_orders(&cx.scope, &filter, &page).await?))
             }),
         Tool::builder("get_order", "Get one order by id, with its items (product, sku, quantity, unit price, total), totals, status and dates.")
             .permission(ORDER_READ)
@@ -63,13 +119,15 @@ pub(super) fn tools() -> Vec<Tool> {
             .toolsets(sets)
             .needs(&[StoreOp::ReadOrders])
             .handler(|cx: ToolContext, args: OrderRef| async move { cx.store.get_order(&cx.scope, &args.order_id).await }),
-        Tool::builder("list_payments", "List payments, newest first. Filter by status, method, incoming or outgoing, customer or order. Returns total and next_cursor.")
+        Tool::builder("list_payments", "List payments, newest first unless `sort` names another order. Filter by payment date, creation or change date, status, method, incoming or outgoing, customer or order. Dates are `YYYY-MM-DD` (a whole day in the organization's time zone) or RFC 3339. Returns total and next_cursor.")
             .permission(PAYMENT_READ)
             .for_customers()
             .toolsets(sets)
             .needs(&[StoreOp::ReadPayments])
             .handler(|cx: ToolContext, args: ListPayments| async move {
-                Ok(ToolPage::from(cx.store.list_payments(&cx.scope, &args.filter, &args.paging.request()?).await?))
+                let page = args.paging.request()?;
+                let filter = args.filter(&cx).await?;
+                Ok(ToolPage::from(cx.store.list_payments(&cx.scope, &filter, &page).await?))
             }),
         Tool::builder("get_payment", "Get one payment by id, with its amount, method, status, order and dates.")
             .permission(PAYMENT_READ)

@@ -18,6 +18,7 @@ mod host_store;
 #[cfg(all(feature = "http", feature = "gemini"))]
 mod http;
 mod isolation;
+mod list_queries;
 mod policy;
 mod seed;
 mod tools;

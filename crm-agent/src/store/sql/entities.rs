@@ -2,7 +2,7 @@
 //! patch, its filters, and the ids it references.
 
 use super::codec::{self, Row, SqlValue};
-use super::query::{Reference, TextSearch, Visibility, Where};
+use super::query::{Reference, SortKey, SortOrder, TextSearch, Visibility, Where};
 use crate::domain::*;
 use crate::error::Result;
 use crate::store::Scope;
@@ -205,6 +205,16 @@ pub(crate) fn employee_filter(w: &mut Where, f: &EmployeeFilter) {
     w.eq("status", f.status.map(codec::text));
     w.eq("department", f.department.as_deref());
     w.search(&EMPLOYEE_SEARCH, f.search.as_deref());
+    w.created(EMPLOYEES.id_prefix, &f.created);
+    w.time_range("updated_at", &f.updated);
+}
+
+pub(crate) fn employee_order(f: &EmployeeFilter) -> SortOrder {
+    SortOrder::of(f.sort, |field| match field {
+        EmployeeSort::CreatedAt => None,
+        EmployeeSort::LastName => Some(SortKey::text("last_name")),
+        EmployeeSort::HireDate => Some(SortKey::text("hire_date").or_null()),
+    })
 }
 
 pub(crate) fn employee_refs(manager: Option<&EmployeeId>) -> Vec<Reference<'_>> {
@@ -312,14 +322,26 @@ pub(crate) fn customer_filter(w: &mut Where, f: &CustomerFilter) -> Result<()> {
     w.eq("customer_type", f.customer_type.map(codec::text));
     w.eq("assigned_to", f.assigned_to.as_ref().map(|e| e.as_str()));
     w.search(&CUSTOMER_SEARCH, f.search.as_deref());
+    w.created(CUSTOMERS.id_prefix, &f.created);
+    w.time_range("updated_at", &f.updated);
     w.custom_fields(&f.custom_fields)
+}
+
+pub(crate) fn customer_order(f: &CustomerFilter) -> SortOrder {
+    SortOrder::of(f.sort, |field| match field {
+        CustomerSort::CreatedAt => None,
+        CustomerSort::UpdatedAt => Some(SortKey::int("updated_at")),
+        CustomerSort::Name => Some(SortKey::text("name")),
+    })
 }
 
 /// Counts what `f` lists from `customer_totals` when it filters on their groups only.
 pub(crate) fn customer_totals(w: &mut Where, scope: &Scope, f: &CustomerFilter) {
     // Every field named, so a new filter cannot slip past this check.
-    let CustomerFilter { status, customer_type, assigned_to, search, custom_fields } = f;
-    if scope.customer_id().is_none() && assigned_to.is_none() && search.is_none() && custom_fields.is_empty() {
+    let CustomerFilter { status, customer_type, assigned_to, search, custom_fields, created, updated, sort: _ } = f;
+    let others_unset =
+        assigned_to.is_none() && search.is_none() && custom_fields.is_empty() && created.is_open() && updated.is_open();
+    if scope.customer_id().is_none() && others_unset {
         w.count_from_totals("customer_totals", scope, |t| {
             t.eq("status", status.map(codec::text));
             t.eq("customer_type", customer_type.map(codec::text));
@@ -437,7 +459,19 @@ pub(crate) fn lead_filter(w: &mut Where, f: &LeadFilter) -> Result<()> {
     w.eq("stage_id", f.stage_id.as_ref().map(|s| s.as_str()));
     w.eq("converted", f.converted);
     w.search(&LEAD_SEARCH, f.search.as_deref());
+    w.created(LEADS.id_prefix, &f.created);
+    w.time_range("updated_at", &f.updated);
     w.custom_fields(&f.custom_fields)
+}
+
+pub(crate) fn lead_order(f: &LeadFilter) -> SortOrder {
+    SortOrder::of(f.sort, |field| match field {
+        LeadSort::CreatedAt => None,
+        LeadSort::UpdatedAt => Some(SortKey::int("updated_at")),
+        LeadSort::Name => Some(SortKey::text("name")),
+        LeadSort::Score => Some(SortKey::int("score")),
+        LeadSort::EstimatedValue => Some(SortKey::int("estimated_value").or_null()),
+    })
 }
 
 /// Counts what `f` lists from `lead_totals` when it filters on their groups only.
@@ -452,8 +486,13 @@ pub(crate) fn lead_totals(w: &mut Where, scope: &Scope, f: &LeadFilter) {
         converted,
         search,
         custom_fields,
+        created,
+        updated,
+        sort: _,
     } = f;
-    let others_unset = min_score.is_none()
+    let others_unset = created.is_open()
+        && updated.is_open()
+        && min_score.is_none()
         && max_score.is_none()
         && assigned_to.is_none()
         && stage_id.is_none()
@@ -584,7 +623,23 @@ pub(crate) fn deal_filter(w: &mut Where, f: &DealFilter) -> Result<()> {
     w.cmp("value", ">=", f.min_value.map(codec::cents).transpose()?);
     w.cmp("value", "<=", f.max_value.map(codec::cents).transpose()?);
     w.search(&DEAL_SEARCH, f.search.as_deref());
+    w.created(DEALS.id_prefix, &f.created);
+    w.time_range("updated_at", &f.updated);
+    w.date_range("expected_close_date", &f.expected_close);
+    w.date_range("actual_close_date", &f.closed);
     w.custom_fields(&f.custom_fields)
+}
+
+pub(crate) fn deal_order(f: &DealFilter) -> SortOrder {
+    SortOrder::of(f.sort, |field| match field {
+        DealSort::CreatedAt => None,
+        DealSort::UpdatedAt => Some(SortKey::int("updated_at")),
+        DealSort::Title => Some(SortKey::text("title")),
+        DealSort::Value => Some(SortKey::int("value")),
+        DealSort::Probability => Some(SortKey::int("probability")),
+        DealSort::ExpectedCloseDate => Some(SortKey::text("expected_close_date").or_null()),
+        DealSort::ActualCloseDate => Some(SortKey::text("actual_close_date").or_null()),
+    })
 }
 
 /// Counts what `f` lists from `deal_totals` when it filters on their groups only.
@@ -600,8 +655,17 @@ pub(crate) fn deal_totals(w: &mut Where, scope: &Scope, f: &DealFilter) {
         max_value,
         search,
         custom_fields,
+        created,
+        updated,
+        expected_close,
+        closed,
+        sort: _,
     } = f;
-    let others_unset = pipeline_id.is_none()
+    let others_unset = created.is_open()
+        && updated.is_open()
+        && expected_close.is_open()
+        && closed.is_open()
+        && pipeline_id.is_none()
         && priority.is_none()
         && assigned_to.is_none()
         && customer_id.is_none()
@@ -695,7 +759,18 @@ pub(crate) fn issue_filter(w: &mut Where, f: &IssueFilter) -> Result<()> {
     w.eq("customer_id", f.customer_id.as_ref().map(|c| c.as_str()));
     w.eq("order_id", f.order_id.as_ref().map(|o| o.as_str()));
     w.search(&ISSUE_SEARCH, f.search.as_deref());
+    w.created(ISSUES.id_prefix, &f.created);
+    w.time_range("updated_at", &f.updated);
+    w.time_range("resolved_at", &f.resolved);
     w.custom_fields(&f.custom_fields)
+}
+
+pub(crate) fn issue_order(f: &IssueFilter) -> SortOrder {
+    SortOrder::of(f.sort, |field| match field {
+        IssueSort::CreatedAt => None,
+        IssueSort::UpdatedAt => Some(SortKey::int("updated_at")),
+        IssueSort::ResolvedAt => Some(SortKey::int("resolved_at").or_null()),
+    })
 }
 
 pub(crate) fn issue_refs<'a>(
@@ -784,6 +859,18 @@ pub(crate) fn order_filter(w: &mut Where, f: &OrderFilter) {
     w.eq("order_type", f.order_type.map(codec::text));
     w.eq("customer_id", f.customer_id.as_ref().map(|c| c.as_str()));
     w.search(&ORDER_SEARCH, f.search.as_deref());
+    w.created(ORDERS.id_prefix, &f.created);
+    w.time_range("updated_at", &f.updated);
+    w.date_range("order_date", &f.ordered);
+}
+
+pub(crate) fn order_order(f: &OrderFilter) -> SortOrder {
+    SortOrder::of(f.sort, |field| match field {
+        OrderSort::CreatedAt => None,
+        OrderSort::UpdatedAt => Some(SortKey::int("updated_at")),
+        OrderSort::OrderDate => Some(SortKey::text("order_date")),
+        OrderSort::Total => Some(SortKey::int("total")),
+    })
 }
 
 pub(crate) const PAYMENTS: Table = Table {
@@ -836,6 +923,17 @@ pub(crate) fn payment_filter(w: &mut Where, f: &PaymentFilter) {
     w.eq("payment_type", f.payment_type.map(codec::text));
     w.eq("customer_id", f.customer_id.as_ref().map(|c| c.as_str()));
     w.eq("order_id", f.order_id.as_ref().map(|o| o.as_str()));
+    w.created(PAYMENTS.id_prefix, &f.created);
+    w.time_range("updated_at", &f.updated);
+    w.date_range("payment_date", &f.paid);
+}
+
+pub(crate) fn payment_order(f: &PaymentFilter) -> SortOrder {
+    SortOrder::of(f.sort, |field| match field {
+        PaymentSort::CreatedAt => None,
+        PaymentSort::PaymentDate => Some(SortKey::text("payment_date").or_null()),
+        PaymentSort::Amount => Some(SortKey::int("amount")),
+    })
 }
 
 // --- activities --------------------------------------------------------------------------------
@@ -932,6 +1030,26 @@ pub(crate) fn activity_filter(w: &mut Where, f: &ActivityFilter) {
     w.eq("deal_id", f.deal_id.as_ref().map(|d| d.as_str()));
     w.eq("assigned_to", f.assigned_to.as_ref().map(|e| e.as_str()));
     w.search(&ACTIVITY_SEARCH, f.search.as_deref());
+    w.created(ACTIVITIES.id_prefix, &f.created);
+    w.time_range("updated_at", &f.updated);
+    w.time_range("scheduled_at", &f.scheduled);
+    w.date_range("due_date", &f.due);
+    if let Some(overdue) = &f.overdue {
+        w.push(
+            "status NOT IN ('completed', 'cancelled') AND (due_date < ? OR scheduled_at < ?)",
+            [codec::date(overdue.today), codec::ts(overdue.now)],
+        );
+    }
+}
+
+pub(crate) fn activity_order(f: &ActivityFilter) -> SortOrder {
+    SortOrder::of(f.sort, |field| match field {
+        ActivitySort::CreatedAt => None,
+        ActivitySort::UpdatedAt => Some(SortKey::int("updated_at")),
+        ActivitySort::ScheduledAt => Some(SortKey::int("scheduled_at").or_null()),
+        ActivitySort::DueDate => Some(SortKey::text("due_date").or_null()),
+        ActivitySort::CompletedAt => Some(SortKey::int("completed_at").or_null()),
+    })
 }
 
 pub(crate) fn activity_refs<'a>(

@@ -427,6 +427,7 @@ static MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../../../migrations/0009_totals_lock_order.sqlite.sql"),
         postgres: include_str!("../../../migrations/0009_totals_lock_order.postgres.sql"),
     },
+    Migration::shared(10, "list order indexes", include_str!("../../../migrations/0010_list_order_indexes.sql")),
 ];
 
 #[cfg(feature = "postgres")]

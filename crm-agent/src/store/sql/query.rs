@@ -5,7 +5,7 @@ use super::codec::{Row, SqlValue};
 #[cfg(feature = "sqlite")]
 use super::sqlite::Snapshot;
 use super::{Dialect, Pools, SqlStore, Tx};
-use crate::domain::{CustomFields, Page, PageRequest};
+use crate::domain::{CustomFields, Date, DateRange, Page, PageRequest, Sort, TimeRange};
 use crate::error::{Error, Result};
 use crate::store::Scope;
 
@@ -188,6 +188,33 @@ impl Where {
         self.totals = Some(Box::new(TotalsCount { table, filter }));
     }
 
+    /// `column` (an instant in microseconds) within `range`.
+    pub(crate) fn time_range(&mut self, column: &str, range: &TimeRange) {
+        self.cmp(column, ">=", range.after.map(|t| t.timestamp_micros()));
+        self.cmp(column, "<", range.before.map(|t| t.timestamp_micros()));
+    }
+
+    /// `column` (a `YYYY-MM-DD` text, which orders as the days do) within `range`.
+    pub(crate) fn date_range(&mut self, column: &str, range: &DateRange) {
+        self.cmp(column, ">=", range.from.map(day));
+        self.cmp(column, "<=", range.to.map(day));
+    }
+
+    /// `created_at` within `range`. Ids begin with their creation time's millisecond (see
+    /// `codec::new_id`), so the span also bounds `id`: the list then reads only the span's part
+    /// of the `(organization_id, id)` index, where it would otherwise test every row in scope.
+    pub(crate) fn created(&mut self, id_prefix: &str, range: &TimeRange) {
+        let id_at_millis = |millis: i64| format!("{id_prefix}_{:028x}", u128::from(millis.max(0) as u64) << 64);
+        if let Some(after) = range.after {
+            self.push("id >= ?", [SqlValue::from(id_at_millis(after.timestamp_micros().div_euclid(1000)))]);
+        }
+        if let Some(before) = range.before {
+            let ceiling = (before.timestamp_micros() + 999).div_euclid(1000);
+            self.push("id < ?", [SqlValue::from(id_at_millis(ceiling))]);
+        }
+        self.time_range("created_at", range);
+    }
+
     /// Equality on each custom field (keys were validated to `[A-Za-z0-9_]`).
     pub(crate) fn custom_fields(&mut self, fields: &CustomFields) -> Result<()> {
         for (key, value) in fields {
@@ -245,11 +272,67 @@ impl Where {
     }
 }
 
-/// Sort direction of a list (by id, which sorts by creation time).
+/// The order of a list: by id (which is creation order), or by a column with id breaking ties in
+/// the same direction. Rows without a value in the column come after all others either way.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum SortOrder {
-    NewestFirst,
-    OldestFirst,
+pub(crate) struct SortOrder {
+    key: Option<SortKey>,
+    descending: bool,
+}
+
+/// A column a list can be ordered by.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct SortKey {
+    pub(crate) column: &'static str,
+    pub(crate) kind: KeyKind,
+    /// Whether the column may be NULL (those rows come last, in id order).
+    pub(crate) nullable: bool,
+}
+
+/// How a sort column's values are read and bound.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum KeyKind {
+    /// BIGINT: amounts in cents, scores, instants in microseconds.
+    Int,
+    /// TEXT: names, titles, `YYYY-MM-DD` dates.
+    Text,
+}
+
+impl SortKey {
+    pub(crate) const fn int(column: &'static str) -> Self {
+        SortKey { column, kind: KeyKind::Int, nullable: false }
+    }
+
+    pub(crate) const fn text(column: &'static str) -> Self {
+        SortKey { column, kind: KeyKind::Text, nullable: false }
+    }
+
+    pub(crate) const fn or_null(self) -> Self {
+        SortKey { nullable: true, ..self }
+    }
+}
+
+impl SortOrder {
+    pub(crate) const NEWEST_FIRST: SortOrder = SortOrder { key: None, descending: true };
+    pub(crate) const OLDEST_FIRST: SortOrder = SortOrder { key: None, descending: false };
+
+    /// By `key` (`None`: by id), ascending or descending.
+    pub(crate) fn by(key: Option<SortKey>, descending: bool) -> Self {
+        SortOrder { key, descending }
+    }
+
+    /// A filter's sort: its field's column (`None` for creation order, the default), newest
+    /// first when the filter names no sort.
+    pub(crate) fn of<F: Copy>(sort: Option<Sort<F>>, key: impl Fn(F) -> Option<SortKey>) -> Self {
+        match sort {
+            None => SortOrder::NEWEST_FIRST,
+            Some(sort) => SortOrder::by(key(sort.field), sort.descending),
+        }
+    }
+
+    fn direction(&self) -> (&'static str, &'static str) {
+        if self.descending { ("<", "DESC") } else { (">", "ASC") }
+    }
 }
 
 /// Largest page the store serves (tools cap lower, at 100).
@@ -271,8 +354,13 @@ impl SqlStore {
             Pools::Sqlite(db) => db.read_snapshot(move |snapshot| list.run_on_sqlite(snapshot)).await,
             #[cfg(feature = "postgres")]
             Pools::Postgres(_) => {
-                let (sql, args) = list.page_query();
-                let rows = self.read_scan(&sql, args).await?;
+                let mut rows = match list.page_query() {
+                    Some((sql, args)) => self.read_scan(&sql, args).await?,
+                    None => Vec::new(),
+                };
+                if let Some((sql, args)) = list.room_after(&rows).and_then(|room| list.null_query(room)) {
+                    rows.extend(self.read_scan(&sql, args).await?);
+                }
                 let total = match list.total_without_counting(&rows) {
                     Some(total) => total,
                     None => {
@@ -303,45 +391,109 @@ impl SqlStore {
 }
 
 /// A list's page and total as SQL: the statements [`SqlStore::page_of`] runs.
+///
+/// A page continues after its cursor's row by keyset: `(key, id) < (?, ?)` (or `>`), which the
+/// `(organization_id, key, id)` indexes serve. Over a column that may be NULL the page is read in
+/// two parts, the rows with a value first and then, if the page has room, those without (by
+/// id), so each part is one index range rather than a sort of every row in scope.
 struct ListQuery {
     /// `table`, or `table NOT INDEXED` once an indexed search reads its few matches by rowid.
     from: String,
     columns: String,
     filter: Where,
     limit: u32,
-    /// The cursor's id and the comparison that continues after it.
-    after: Option<(&'static str, String)>,
-    direction: &'static str,
+    order: SortOrder,
+    /// Where the previous page ended.
+    after: Option<Cursor>,
+}
+
+/// The last row of a page: its sort value (if the list has a sort key) and id.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+struct Cursor {
+    /// The sort column, so a cursor is never used with another order.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    key: Option<String>,
+    #[serde(default)]
+    descending: bool,
+    #[serde(default)]
+    value: serde_json::Value,
+    id: String,
 }
 
 impl ListQuery {
     fn new(table: &str, columns: &str, filter: Where, page: &PageRequest, order: SortOrder) -> Result<Self> {
-        let (cursor_op, direction) = match order {
-            SortOrder::NewestFirst => ("<", "DESC"),
-            SortOrder::OldestFirst => (">", "ASC"),
-        };
-        let after = page.cursor.as_deref().map(decode_cursor).transpose()?.map(|id| (cursor_op, id));
+        let after = page.cursor.as_deref().map(|c| decode_cursor(c, &order)).transpose()?;
         Ok(ListQuery {
             from: table.to_owned(),
             columns: columns.to_owned(),
             filter,
             limit: page.limit.clamp(1, STORE_MAX_LIMIT),
+            order,
             after,
-            direction,
         })
     }
 
-    /// The page, with one row more than asked for (it tells whether there is a next page).
-    fn page_query(&self) -> (String, Vec<SqlValue>) {
-        let ListQuery { from, columns, filter, limit, direction, .. } = self;
+    /// The rows with a value in the sort column (every row when the list is by id), one more
+    /// than asked for (it tells whether there is a next page); `None` when the cursor is past
+    /// them already.
+    fn page_query(&self) -> Option<(String, Vec<SqlValue>)> {
+        let ListQuery { from, columns, filter, limit, order, after } = self;
+        let (op, direction) = order.direction();
         let mut sql = format!("SELECT {columns} FROM {from} WHERE {}", filter.sql());
         let mut args = filter.args.clone();
-        if let Some((op, id)) = &self.after {
-            sql.push_str(&format!(" AND id {op} ?"));
-            args.push(SqlValue::from(id.as_str()));
+        match order.key {
+            None => {
+                if let Some(after) = after {
+                    sql.push_str(&format!(" AND id {op} ?"));
+                    args.push(SqlValue::from(after.id.as_str()));
+                }
+                sql.push_str(&format!(" ORDER BY id {direction} LIMIT {}", limit + 1));
+            }
+            Some(key) => {
+                if after.as_ref().is_some_and(|a| a.value.is_null()) {
+                    return None;
+                }
+                let column = key.column;
+                if key.nullable {
+                    sql.push_str(&format!(" AND {column} IS NOT NULL"));
+                }
+                if let Some(after) = after {
+                    sql.push_str(&format!(" AND ({column}, id) {op} (?, ?)"));
+                    args.extend([key_value(&after.value), SqlValue::from(after.id.as_str())]);
+                }
+                sql.push_str(&format!(" ORDER BY {column} {direction}, id {direction} LIMIT {}", limit + 1));
+            }
         }
-        sql.push_str(&format!(" ORDER BY id {direction} LIMIT {}", limit + 1));
-        (sql, args)
+        Some((sql, args))
+    }
+
+    /// The rows without a value in a nullable sort column, by id, to fill a page that has room
+    /// for `room` more rows (plus one to tell whether there are more).
+    fn null_query(&self, room: usize) -> Option<(String, Vec<SqlValue>)> {
+        let key = self.order.key.filter(|k| k.nullable)?;
+        let (op, direction) = self.order.direction();
+        let mut sql = format!(
+            "SELECT {} FROM {} WHERE {} AND {} IS NULL",
+            self.columns,
+            self.from,
+            self.filter.sql(),
+            key.column
+        );
+        let mut args = self.filter.args.clone();
+        if let Some(after) = self.after.as_ref().filter(|a| a.value.is_null()) {
+            sql.push_str(&format!(" AND id {op} ?"));
+            args.push(SqlValue::from(after.id.as_str()));
+        }
+        sql.push_str(&format!(" ORDER BY id {direction} LIMIT {}", room + 1));
+        Some((sql, args))
+    }
+
+    /// How many more rows the page needs from [`ListQuery::null_query`] after `rows` with a value,
+    /// or `None` when it needs none.
+    fn room_after(&self, rows: &[Row]) -> Option<usize> {
+        let limit = self.limit as usize;
+        self.order.key.filter(|k| k.nullable)?;
+        (rows.len() <= limit).then(|| limit - rows.len())
     }
 
     fn count_query(&self) -> (String, Vec<SqlValue>) {
@@ -369,9 +521,27 @@ impl ListQuery {
     fn finish(&self, mut rows: Vec<Row>, total: u64) -> Result<Page<Row>> {
         let has_more = rows.len() > self.limit as usize;
         rows.truncate(self.limit as usize);
-        let next_cursor =
-            if has_more { rows.last().map(|r| r.text("id")).transpose()?.map(|id| encode_cursor(&id)) } else { None };
+        let next_cursor = match rows.last() {
+            Some(last) if has_more => Some(self.cursor_after(last)?),
+            _ => None,
+        };
         Ok(Page { items: rows, total, next_cursor })
+    }
+
+    fn cursor_after(&self, row: &Row) -> Result<String> {
+        let id = row.text("id")?;
+        let Some(key) = self.order.key else { return Ok(encode_hex(&id)) };
+        let value = match key.kind {
+            KeyKind::Int => row.opt_int(key.column)?.map(serde_json::Value::from),
+            KeyKind::Text => row.opt_text(key.column)?.map(serde_json::Value::from),
+        };
+        let cursor = Cursor {
+            key: Some(key.column.to_owned()),
+            descending: self.order.descending,
+            value: value.unwrap_or_default(),
+            id,
+        };
+        Ok(encode_hex(&serde_json::to_string(&cursor).map_err(|e| Error::Internal(e.to_string()))?))
     }
 
     /// The whole list in one SQLite snapshot: an indexed search's matches first (see
@@ -391,8 +561,13 @@ impl ListQuery {
                 self.from.push_str(" NOT INDEXED");
             }
         }
-        let (sql, args) = self.page_query();
-        let rows = snapshot.query(&sql, &args)?;
+        let mut rows = match self.page_query() {
+            Some((sql, args)) => snapshot.query(&sql, &args)?,
+            None => Vec::new(),
+        };
+        if let Some((sql, args)) = self.room_after(&rows).and_then(|room| self.null_query(room)) {
+            rows.extend(snapshot.query(&sql, &args)?);
+        }
         let total = match self.total_without_counting(&rows) {
             Some(total) => total,
             None => {
@@ -420,6 +595,10 @@ pub(crate) fn insert_statements(table: &str, rows: Vec<Vec<(&'static str, SqlVal
         statements.push((sql, chunk.into_iter().flat_map(|row| row.into_iter().map(|(_, v)| v)).collect()));
     }
     statements
+}
+
+fn day(date: Date) -> String {
+    date.format("%Y-%m-%d").to_string()
 }
 
 fn count_of(rows: &[Row]) -> Result<u64> {
@@ -520,22 +699,52 @@ pub(crate) struct Reference<'a> {
     pub(crate) id: Option<&'a str>,
 }
 
-/// Cursors are opaque to callers; they carry the last id seen, hex-encoded so nobody mistakes
-/// one for an id.
-fn encode_cursor(id: &str) -> String {
-    id.bytes().map(|b| format!("{b:02x}")).collect()
+/// Cursors are opaque to callers: the last row's id (and sort value, for a list in another
+/// order than by id), hex-encoded so nobody mistakes one for an id.
+fn encode_hex(text: &str) -> String {
+    text.bytes().map(|b| format!("{b:02x}")).collect()
 }
 
-fn decode_cursor(cursor: &str) -> Result<String> {
+fn decode_cursor(cursor: &str, order: &SortOrder) -> Result<Cursor> {
     let bad = || Error::invalid("`cursor` is not a cursor returned by this list");
-    if !cursor.len().is_multiple_of(2) || cursor.len() > 256 {
+    if !cursor.len().is_multiple_of(2) || cursor.len() > 4096 {
         return Err(bad());
     }
     let bytes = (0..cursor.len())
         .step_by(2)
         .map(|i| u8::from_str_radix(&cursor[i..i + 2], 16).map_err(|_| bad()))
         .collect::<Result<Vec<u8>>>()?;
-    String::from_utf8(bytes).map_err(|_| bad())
+    let text = String::from_utf8(bytes).map_err(|_| bad())?;
+    let other_order = || Error::invalid("`cursor` continues a list in another order: ask for the first page again");
+    let Some(key) = order.key else {
+        return match text.starts_with('{') {
+            true => Err(other_order()),
+            false => Ok(Cursor { key: None, descending: order.descending, value: serde_json::Value::Null, id: text }),
+        };
+    };
+    let cursor: Cursor = serde_json::from_str(&text).map_err(|_| other_order())?;
+    if cursor.key.as_deref() != Some(key.column) || cursor.descending != order.descending {
+        return Err(other_order());
+    }
+    let fits = match &cursor.value {
+        serde_json::Value::Null => key.nullable,
+        serde_json::Value::Number(n) => key.kind == KeyKind::Int && n.is_i64(),
+        serde_json::Value::String(_) => key.kind == KeyKind::Text,
+        _ => false,
+    };
+    if !fits {
+        return Err(bad());
+    }
+    Ok(cursor)
+}
+
+/// A cursor's sort value, checked by [`decode_cursor`], as a bound argument.
+fn key_value(value: &serde_json::Value) -> SqlValue {
+    match value {
+        serde_json::Value::Number(n) => SqlValue::Int(n.as_i64()),
+        serde_json::Value::String(s) => SqlValue::from(s.as_str()),
+        _ => SqlValue::Text(None),
+    }
 }
 
 #[cfg(test)]
@@ -545,8 +754,25 @@ mod tests {
     #[test]
     fn cursors_round_trip_and_reject_garbage() {
         let id = "cus_0193a5b2c3d4e5f6a7b8c9d0e1f2";
-        assert_eq!(decode_cursor(&encode_cursor(id)).unwrap(), id);
-        assert_eq!(decode_cursor("zz").unwrap_err().kind(), crate::ErrorKind::InvalidArgument);
+        let by_id = SortOrder::NEWEST_FIRST;
+        assert_eq!(decode_cursor(&encode_hex(id), &by_id).unwrap().id, id);
+        assert_eq!(decode_cursor("zz", &by_id).unwrap_err().kind(), crate::ErrorKind::InvalidArgument);
+        let by_name = SortOrder::by(Some(SortKey::text("name")), false);
+        let keyed = r#"{"key":"name","descending":false,"value":"Acme","id":"cus_1"}"#;
+        assert_eq!(decode_cursor(&encode_hex(keyed), &by_name).unwrap().value, "Acme");
+        // A cursor of one order is refused by another, both ways.
+        for (cursor, order) in
+            [(keyed, by_id), (id, by_name), (keyed, SortOrder::by(Some(SortKey::text("name")), true))]
+        {
+            let err = decode_cursor(&encode_hex(cursor), &order).unwrap_err();
+            assert!(err.to_string().contains("another order"), "{err}");
+        }
+        // A value of the wrong kind, or NULL for a column that has no NULLs.
+        let by_value = SortOrder::by(Some(SortKey::int("value")), false);
+        for value in [r#""5""#, "null", "1.5"] {
+            let cursor = format!(r#"{{"key":"value","descending":false,"value":{value},"id":"dea_1"}}"#);
+            assert!(decode_cursor(&encode_hex(&cursor), &by_value).is_err(), "{value}");
+        }
     }
 
     /// A `search` filter and its SQLite index must name the same columns, or an indexed search

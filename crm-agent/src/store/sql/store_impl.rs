@@ -505,7 +505,7 @@ impl Store for SqlStore {
     ) -> Result<Page<Employee>> {
         let mut w = self.filter(scope, &e::EMPLOYEES);
         e::employee_filter(&mut w, filter);
-        let mut result = self.list_of(&e::EMPLOYEES, w, page, SortOrder::NewestFirst, e::employee_from_row).await?;
+        let mut result = self.list_of(&e::EMPLOYEES, w, page, e::employee_order(filter), e::employee_from_row).await?;
         self.fill_role_ids(scope, &mut result.items).await?;
         Ok(result)
     }
@@ -552,7 +552,7 @@ impl Store for SqlStore {
         let mut w = self.filter(scope, &e::CUSTOMERS);
         e::customer_filter(&mut w, filter)?;
         e::customer_totals(&mut w, scope, filter);
-        self.list_of(&e::CUSTOMERS, w, page, SortOrder::NewestFirst, e::customer_from_row).await
+        self.list_of(&e::CUSTOMERS, w, page, e::customer_order(filter), e::customer_from_row).await
     }
 
     async fn get_customer(&self, scope: &Scope, id: &CustomerId) -> Result<Customer> {
@@ -693,7 +693,7 @@ impl Store for SqlStore {
         let mut w = self.filter(scope, &e::LEADS);
         e::lead_filter(&mut w, filter)?;
         e::lead_totals(&mut w, scope, filter);
-        self.list_of(&e::LEADS, w, page, SortOrder::NewestFirst, e::lead_from_row).await
+        self.list_of(&e::LEADS, w, page, e::lead_order(filter), e::lead_from_row).await
     }
 
     async fn get_lead(&self, scope: &Scope, id: &LeadId) -> Result<Lead> {
@@ -863,7 +863,7 @@ impl Store for SqlStore {
         let mut w = self.filter(scope, &e::DEALS);
         e::deal_filter(&mut w, filter)?;
         e::deal_totals(&mut w, scope, filter);
-        self.list_of(&e::DEALS, w, page, SortOrder::NewestFirst, e::deal_from_row).await
+        self.list_of(&e::DEALS, w, page, e::deal_order(filter), e::deal_from_row).await
     }
 
     async fn get_deal(&self, scope: &Scope, id: &DealId) -> Result<Deal> {
@@ -948,7 +948,7 @@ impl Store for SqlStore {
     async fn list_issues(&self, scope: &Scope, filter: &IssueFilter, page: &PageRequest) -> Result<Page<Issue>> {
         let mut w = self.filter(scope, &e::ISSUES);
         e::issue_filter(&mut w, filter)?;
-        self.list_of(&e::ISSUES, w, page, SortOrder::NewestFirst, e::issue_from_row).await
+        self.list_of(&e::ISSUES, w, page, e::issue_order(filter), e::issue_from_row).await
     }
 
     async fn get_issue(&self, scope: &Scope, id: &IssueId) -> Result<Issue> {
@@ -1025,7 +1025,7 @@ impl Store for SqlStore {
         if !include_internal || scope.is_customer() {
             w.push("internal = ?", [SqlValue::from(false)]);
         }
-        self.list_of(&e::COMMENTS, w, page, SortOrder::OldestFirst, e::comment_from_row).await
+        self.list_of(&e::COMMENTS, w, page, SortOrder::OLDEST_FIRST, e::comment_from_row).await
     }
 
     async fn issue_stats(&self, scope: &Scope) -> Result<IssueStats> {
@@ -1037,7 +1037,7 @@ impl Store for SqlStore {
     async fn list_orders(&self, scope: &Scope, filter: &OrderFilter, page: &PageRequest) -> Result<Page<Order>> {
         let mut w = self.filter(scope, &e::ORDERS);
         e::order_filter(&mut w, filter);
-        self.list_of(&e::ORDERS, w, page, SortOrder::NewestFirst, e::order_from_row).await
+        self.list_of(&e::ORDERS, w, page, e::order_order(filter), e::order_from_row).await
     }
 
     async fn get_order(&self, scope: &Scope, id: &OrderId) -> Result<Order> {
@@ -1090,7 +1090,7 @@ impl Store for SqlStore {
     async fn list_payments(&self, scope: &Scope, filter: &PaymentFilter, page: &PageRequest) -> Result<Page<Payment>> {
         let mut w = self.filter(scope, &e::PAYMENTS);
         e::payment_filter(&mut w, filter);
-        self.list_of(&e::PAYMENTS, w, page, SortOrder::NewestFirst, e::payment_from_row).await
+        self.list_of(&e::PAYMENTS, w, page, e::payment_order(filter), e::payment_from_row).await
     }
 
     async fn get_payment(&self, scope: &Scope, id: &PaymentId) -> Result<Payment> {
@@ -1131,7 +1131,7 @@ impl Store for SqlStore {
     ) -> Result<Page<Activity>> {
         let mut w = self.filter(scope, &e::ACTIVITIES);
         e::activity_filter(&mut w, filter);
-        self.list_of(&e::ACTIVITIES, w, page, SortOrder::NewestFirst, e::activity_from_row).await
+        self.list_of(&e::ACTIVITIES, w, page, e::activity_order(filter), e::activity_from_row).await
     }
 
     async fn get_activity(&self, scope: &Scope, id: &ActivityId) -> Result<Activity> {
@@ -1222,7 +1222,7 @@ impl Store for SqlStore {
     async fn list_conversations(&self, scope: &Scope, user_id: &str, page: &PageRequest) -> Result<Page<Conversation>> {
         let table = &e::CONVERSATIONS;
         let w = owned(self.dialect, scope, table, user_id);
-        self.list_of(table, w, page, SortOrder::NewestFirst, e::conversation_from_row).await
+        self.list_of(table, w, page, SortOrder::NEWEST_FIRST, e::conversation_from_row).await
     }
 
     async fn update_conversation(
@@ -1362,7 +1362,7 @@ impl Store for SqlStore {
         self.owned_row(&e::CONVERSATIONS, "id", scope, user_id, id.as_str()).await?;
         let mut w = self.filter(scope, &e::MESSAGES);
         w.push("conversation_id = ?", [id.as_str().into()]);
-        self.list_of(&e::MESSAGES, w, page, SortOrder::NewestFirst, e::message_from_row).await
+        self.list_of(&e::MESSAGES, w, page, SortOrder::NEWEST_FIRST, e::message_from_row).await
     }
 
     async fn create_pending_action(&self, scope: &Scope, new: NewPendingAction) -> Result<PendingAction> {
@@ -1404,7 +1404,7 @@ impl Store for SqlStore {
         let table = &e::PENDING_ACTIONS;
         let mut w = owned(self.dialect, scope, table, user_id);
         e::pending_action_filter(&mut w, filter);
-        self.list_of(table, w, page, SortOrder::NewestFirst, e::pending_action_from_row).await
+        self.list_of(table, w, page, SortOrder::NEWEST_FIRST, e::pending_action_from_row).await
     }
 
     async fn decide_pending_action(
@@ -1668,6 +1668,6 @@ impl Store for SqlStore {
     ) -> Result<Page<AuditEvent>> {
         let mut w = self.filter(scope, &e::AUDIT);
         e::audit_filter(&mut w, filter);
-        self.list_of(&e::AUDIT, w, page, SortOrder::NewestFirst, e::audit_from_row).await
+        self.list_of(&e::AUDIT, w, page, SortOrder::NEWEST_FIRST, e::audit_from_row).await
     }
 }
