@@ -111,14 +111,17 @@ pub struct NewActivity {
     /// The user who logged it.
     #[serde(default)]
     pub created_by: Option<String>,
-    /// Creation time; `None` means now (importers may backdate).
+    /// Creation time; `None` means now. Importers through the `Store` API may backdate; no tool
+    /// takes it, and it is never in the future.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(skip)]
     pub created_at: Option<Timestamp>,
 }
 
 impl NewActivity {
     /// Checks lengths, formats, ranges and references' shapes.
     pub fn validate(&self) -> Result<()> {
+        check::not_future("created_at", self.created_at)?;
         check::required("title", &self.title)?;
         check::opt(self.description.as_deref(), |v| check::long("description", v))?;
         check::opt(self.outcome.as_deref(), |v| check::short("outcome", v))?;

@@ -137,8 +137,10 @@ pub struct NewCustomer {
     /// The host's own fields.
     #[serde(default)]
     pub custom_fields: CustomFields,
-    /// Creation time; `None` means now (importers may backdate).
+    /// Creation time; `None` means now. Importers through the `Store` API may backdate; no tool
+    /// takes it, and it is never in the future.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(skip)]
     pub created_at: Option<Timestamp>,
 }
 
@@ -181,6 +183,7 @@ impl NewCustomer {
 
     /// Checks lengths, email, money, tags and custom fields.
     pub fn validate(&self) -> Result<()> {
+        check::not_future("created_at", self.created_at)?;
         check::required("name", &self.name)?;
         for (field, value) in [
             ("company_name", &self.company_name),

@@ -110,14 +110,17 @@ pub struct NewDeal {
     /// The host's own fields.
     #[serde(default)]
     pub custom_fields: CustomFields,
-    /// Creation time; `None` means now (importers may backdate).
+    /// Creation time; `None` means now. Importers through the `Store` API may backdate; no tool
+    /// takes it, and it is never in the future.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(skip)]
     pub created_at: Option<Timestamp>,
 }
 
 impl NewDeal {
     /// Checks lengths, formats, ranges and references' shapes.
     pub fn validate(&self) -> Result<()> {
+        check::not_future("created_at", self.created_at)?;
         check::required("title", &self.title)?;
         check::money("value", self.value)?;
         check::currency("currency", &self.currency)?;

@@ -102,14 +102,17 @@ pub struct NewEmployee {
     /// Emergency contact (sensitive).
     #[serde(default)]
     pub emergency_contact: Option<String>,
-    /// Creation time; `None` means now (importers may backdate).
+    /// Creation time; `None` means now. Importers through the `Store` API may backdate; no tool
+    /// takes it, and it is never in the future.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(skip)]
     pub created_at: Option<Timestamp>,
 }
 
 impl NewEmployee {
     /// Checks lengths, formats, ranges and references' shapes.
     pub fn validate(&self) -> Result<()> {
+        check::not_future("created_at", self.created_at)?;
         check::opt(self.user_id.as_deref(), |v| check::short("user_id", v))?;
         check::required("first_name", &self.first_name)?;
         check::required("last_name", &self.last_name)?;

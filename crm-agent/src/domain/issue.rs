@@ -85,14 +85,17 @@ pub struct NewIssue {
     /// The host's own fields.
     #[serde(default)]
     pub custom_fields: CustomFields,
-    /// Creation time; `None` means now (importers may backdate).
+    /// Creation time; `None` means now. Importers through the `Store` API may backdate; no tool
+    /// takes it, and it is never in the future.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(skip)]
     pub created_at: Option<Timestamp>,
 }
 
 impl NewIssue {
     /// Checks lengths and custom fields.
     pub fn validate(&self) -> Result<()> {
+        check::not_future("created_at", self.created_at)?;
         check::required("title", &self.title)?;
         check::opt(self.description.as_deref(), |v| check::long("description", v))?;
         check::custom_fields("custom_fields", &self.custom_fields)?;

@@ -108,14 +108,17 @@ pub struct NewLead {
     /// The host's own fields.
     #[serde(default)]
     pub custom_fields: CustomFields,
-    /// Creation time; `None` means now (importers may backdate).
+    /// Creation time; `None` means now. Importers through the `Store` API may backdate; no tool
+    /// takes it, and it is never in the future.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(skip)]
     pub created_at: Option<Timestamp>,
 }
 
 impl NewLead {
     /// Checks lengths, formats, ranges and references' shapes.
     pub fn validate(&self) -> Result<()> {
+        check::not_future("created_at", self.created_at)?;
         check::required("name", &self.name)?;
         check::opt(self.email.as_deref(), |v| check::email("email", v))?;
         check::opt(self.phone.as_deref(), |v| check::short("phone", v))?;

@@ -13,6 +13,7 @@ use serde::{Deserialize, Serialize};
 use crate::error::{Error, Result};
 
 mod activity;
+mod aggregate;
 mod conversation;
 mod customer;
 mod deal;
@@ -27,6 +28,7 @@ mod stats;
 mod token;
 
 pub use activity::*;
+pub use aggregate::*;
 pub use conversation::*;
 pub use customer::*;
 pub use deal::*;
@@ -244,6 +246,19 @@ pub const MAX_MONEY: Decimal = Decimal::from_parts(1_000_000_000, 0, 0, false, 0
 /// Field checks shared by every entity's `validate`.
 pub mod check {
     use super::*;
+
+    /// How far ahead of this clock a given creation time may be: another machine's clock.
+    pub const CLOCK_SKEW: chrono::Duration = chrono::Duration::minutes(1);
+
+    /// A creation time given by an importer: not in the future (beyond [`CLOCK_SKEW`]).
+    pub fn not_future(field: &str, value: Option<Timestamp>) -> Result<()> {
+        match value {
+            Some(at) if at > chrono::Utc::now() + CLOCK_SKEW => {
+                Err(Error::invalid(format!("`{field}` must not be in the future (got {})", at.to_rfc3339())))
+            }
+            _ => Ok(()),
+        }
+    }
 
     /// A required one-line text: not blank, at most [`MAX_SHORT_TEXT`] characters.
     pub fn required(field: &str, value: &str) -> Result<()> {

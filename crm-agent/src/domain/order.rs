@@ -124,6 +124,7 @@ pub struct NewOrder {
     pub items: Vec<NewOrderItem>,
     /// Creation time; `None` means now.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(skip)]
     pub created_at: Option<Timestamp>,
 }
 
@@ -203,6 +204,7 @@ impl NewOrder {
 
     /// Checks every item and the totals.
     pub fn validate(&self) -> Result<()> {
+        check::not_future("created_at", self.created_at)?;
         if self.items.is_empty() || self.items.len() > MAX_ORDER_ITEMS {
             return Err(Error::invalid(format!("`items` must have between 1 and {MAX_ORDER_ITEMS} items")));
         }
@@ -318,12 +320,14 @@ pub struct NewPayment {
     pub notes: Option<String>,
     /// Creation time; `None` means now.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(skip)]
     pub created_at: Option<Timestamp>,
 }
 
 impl NewPayment {
     /// Checks the amount, currency and texts.
     pub fn validate(&self) -> Result<()> {
+        check::not_future("created_at", self.created_at)?;
         check::money("amount", self.amount)?;
         if self.amount.is_zero() {
             return Err(Error::invalid("`amount` must be more than zero"));

@@ -80,6 +80,7 @@ pub struct NewOrganization {
     pub active: bool,
     /// Creation time; `None` means now.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(skip)]
     pub created_at: Option<Timestamp>,
 }
 
@@ -122,6 +123,7 @@ impl NewOrganization {
 
     /// Checks the name, slug and settings.
     pub fn validate(&self) -> Result<()> {
+        check::not_future("created_at", self.created_at)?;
         check::required("name", &self.name)?;
         let slug_ok = !self.slug.is_empty()
             && self.slug.len() <= 64

@@ -231,3 +231,185 @@ pub(crate) fn sort_performance(rows: &mut [EmployeePerformance]) {
             .then_with(|| a.employee_id.cmp(&b.employee_id))
     });
 }
+
+// --- aggregate_records ---------------------------------------------------------------------
+
+/// A group's key part before it is put in its bucket: SQL stores answer per day (dates) and per
+/// slot of [`instant_slot_micros`] (instants), which [`finish_aggregate`] folds into buckets of
+/// the organization's calendar.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub(crate) enum RawKey {
+    Text(String),
+    Day(Date),
+    Instant(Timestamp),
+    /// Sorts last.
+    Null,
+}
+
+/// The measure's inputs over one group.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub(crate) struct Partial {
+    pub(crate) keys: Vec<RawKey>,
+    pub(crate) count: u64,
+    /// How many records of the group have the measured field.
+    pub(crate) measured: u64,
+    pub(crate) sum: Money,
+    pub(crate) min: Option<Money>,
+    pub(crate) max: Option<Money>,
+}
+
+impl Partial {
+    fn add(&mut self, other: &Partial) {
+        self.count += other.count;
+        self.measured += other.measured;
+        self.sum += other.sum;
+        self.min = [self.min, other.min].into_iter().flatten().min();
+        self.max = [self.max, other.max].into_iter().flatten().max();
+    }
+}
+
+/// The grain at which instants are grouped before they are put in a day of `zone`: the largest
+/// slot (an hour, a quarter of an hour, a minute) that the zone's midnights always fall on.
+pub(crate) fn instant_slot_micros(zone: chrono_tz::Tz) -> i64 {
+    use chrono::{Offset, TimeZone};
+    let offsets = (1970..=2040).flat_map(|year| {
+        [(1, 1), (7, 1)].map(|(month, day)| {
+            let at = chrono::Utc.with_ymd_and_hms(year, month, day, 0, 0, 0).single().expect("a valid instant");
+            i64::from(zone.offset_from_utc_datetime(&at.naive_utc()).fix().local_minus_utc())
+        })
+    });
+    let seconds = offsets.fold(3600, |slot, offset| match slot {
+        3600 if offset % 3600 == 0 => 3600,
+        3600 | 900 if offset % 900 == 0 => 900,
+        _ => 60,
+    });
+    seconds * 1_000_000
+}
+
+/// The partials of records given as JSON (as a list tool returns them): the reference definition
+/// of `aggregate_records`, and how stores without their own answer it.
+pub(crate) fn partials_of_records(
+    query: &AggregateQuery,
+    records: &[serde_json::Value],
+) -> crate::Result<Vec<Partial>> {
+    let mut groups: std::collections::BTreeMap<Vec<RawKey>, Partial> = std::collections::BTreeMap::new();
+    for record in records {
+        let keys =
+            query.group_by.iter().map(|g| raw_key(g, &record[g.field().name])).collect::<crate::Result<Vec<_>>>()?;
+        let group = groups.entry(keys.clone()).or_insert_with(|| Partial { keys, ..Default::default() });
+        group.count += 1;
+        if let Some(field) = query.field
+            && let Some(value) = measured_value(field, &record[field.name])?
+        {
+            group.measured += 1;
+            group.sum += value;
+            group.min = Some(group.min.map_or(value, |m| m.min(value)));
+            group.max = Some(group.max.map_or(value, |m| m.max(value)));
+        }
+    }
+    Ok(groups.into_values().collect())
+}
+
+fn unreadable(field: &str, value: &serde_json::Value) -> crate::Error {
+    crate::Error::Store(format!("a record's `{field}` is not what its kind holds: {value}"))
+}
+
+fn raw_key(group: &GroupBy, value: &serde_json::Value) -> crate::Result<RawKey> {
+    use serde_json::Value;
+    let field = group.field();
+    Ok(match (field.kind, value) {
+        (_, Value::Null) => RawKey::Null,
+        (FieldKind::Flag, Value::Bool(flag)) => RawKey::Text(flag.to_string()),
+        (FieldKind::Day, Value::String(day)) => RawKey::Day(day.parse().map_err(|_| unreadable(field.name, value))?),
+        (FieldKind::Instant, Value::String(at)) => RawKey::Instant(
+            chrono::DateTime::parse_from_rfc3339(at).map_err(|_| unreadable(field.name, value))?.to_utc(),
+        ),
+        (_, Value::String(text)) => RawKey::Text(text.clone()),
+        _ => return Err(unreadable(field.name, value)),
+    })
+}
+
+fn measured_value(field: AggregateField, value: &serde_json::Value) -> crate::Result<Option<Money>> {
+    use serde_json::Value;
+    match value {
+        Value::Null => Ok(None),
+        Value::String(text) => text.parse().map(Some).map_err(|_| unreadable(field.name, value)),
+        Value::Number(number) => number.to_string().parse().map(Some).map_err(|_| unreadable(field.name, value)),
+        _ => Err(unreadable(field.name, value)),
+    }
+}
+
+/// Most groups an answer lists; past it, the answer says how many there were.
+pub(crate) const MAX_AGGREGATE_GROUPS: usize = 500;
+
+/// The answer of `aggregate_records`: the partials put into their buckets, merged, in key order
+/// (records without a value last).
+pub(crate) fn finish_aggregate(query: &AggregateQuery, partials: Vec<Partial>) -> AggregateAnswer {
+    let mut merged: std::collections::BTreeMap<Vec<RawKey>, Partial> = std::collections::BTreeMap::new();
+    for partial in partials {
+        let keys: Vec<RawKey> = query.group_by.iter().zip(&partial.keys).map(|(g, k)| bucketed(query, g, k)).collect();
+        merged.entry(keys.clone()).or_insert_with(|| Partial { keys, ..Default::default() }).add(&partial);
+    }
+    let total_groups = merged.len() as u64;
+    let groups = merged
+        .into_values()
+        .take(MAX_AGGREGATE_GROUPS)
+        .map(|partial| AggregateGroup {
+            key: query
+                .group_by
+                .iter()
+                .zip(partial.keys.iter())
+                .map(|(g, k)| {
+                    let value = match k {
+                        RawKey::Text(text) => serde_json::Value::String(text.clone()),
+                        RawKey::Null => serde_json::Value::Null,
+                        RawKey::Day(day) => serde_json::Value::String(day.to_string()),
+                        RawKey::Instant(at) => serde_json::Value::String(at.to_rfc3339()),
+                    };
+                    (g.spelled(), value)
+                })
+                .collect(),
+            count: partial.count,
+            value: query.field.map(|field| measure_value(query.measure, field, &partial)),
+        })
+        .collect();
+    AggregateAnswer { groups, total_groups }
+}
+
+/// A key part in its bucket: a day or an instant becomes the bucket's label
+/// (`2026-12-03`, week `2026-11-30`, `2026-12`, `2026-Q4`, `2026`).
+fn bucketed(query: &AggregateQuery, group: &GroupBy, key: &RawKey) -> RawKey {
+    use chrono::Datelike;
+    let GroupBy::Bucket(_, bucket) = group else { return key.clone() };
+    let day = match key {
+        RawKey::Day(day) => *day,
+        RawKey::Instant(at) => at.with_timezone(&query.time_zone).date_naive(),
+        other => return other.clone(),
+    };
+    RawKey::Text(match bucket {
+        Bucket::Day => day.to_string(),
+        Bucket::Week => (day - chrono::Duration::days(i64::from(day.weekday().num_days_from_monday()))).to_string(),
+        Bucket::Month => format!("{:04}-{:02}", day.year(), day.month()),
+        Bucket::Quarter => format!("{:04}-Q{}", day.year(), day.month0() / 3 + 1),
+        Bucket::Year => format!("{:04}", day.year()),
+    })
+}
+
+fn measure_value(measure: Measure, field: AggregateField, partial: &Partial) -> serde_json::Value {
+    let value = match measure {
+        Measure::Count => return serde_json::Value::from(partial.count),
+        Measure::Sum => Some(partial.sum),
+        Measure::Min => partial.min,
+        Measure::Max => partial.max,
+        Measure::Avg => (partial.measured > 0).then(|| partial.sum / Money::from(partial.measured)),
+    };
+    let Some(value) = value else { return serde_json::Value::Null };
+    match (field.kind, measure) {
+        (FieldKind::Money, _) => serde_json::Value::String(format!("{:.2}", value.round_dp(2))),
+        (_, Measure::Avg) => {
+            let rounded = value.round_dp(2);
+            serde_json::from_str(&rounded.normalize().to_string()).unwrap_or(serde_json::Value::Null)
+        }
+        _ => serde_json::from_str(&value.normalize().to_string()).unwrap_or(serde_json::Value::Null),
+    }
+}

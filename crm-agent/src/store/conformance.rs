@@ -841,6 +841,112 @@ async fn deal_dates_and_orders(store: Arc<dyn Store>) -> CheckResult {
     Ok(())
 }
 
+/// `aggregate_records` agrees with its reference definition (the same records read through the
+/// list), and with figures worked out by hand: money per currency, buckets of the organization's
+/// calendar, records without a value last.
+async fn aggregate_records_match_reference(store: Arc<dyn Store>) -> CheckResult {
+    let (_, scope) = tenant(&*store, "aggregate").await?;
+    let pipe = pipeline(&*store, &scope).await?;
+    let (proposal, won) = (stage(&pipe, "Proposal")?, stage(&pipe, "Closed Won")?);
+    let day = |m: u32, d: u32| chrono::NaiveDate::from_ymd_opt(2026, m, d);
+    // (value, currency, closed on, stage, created at 23:30 UTC on day n of March)
+    let plan = [
+        (Money::new(100_000, 2), "USD", day(1, 15), won, 1),
+        (Money::new(250_050, 2), "USD", day(1, 31), won, 1),
+        (Money::new(99_999, 2), "EUR", day(2, 1), won, 2),
+        (Money::new(1_000_000, 0), "EUR", None, proposal, 3),
+        (Money::new(5_000, 2), "USD", None, proposal, 3),
+    ];
+    for (i, (value, currency, closed, stage, created)) in plan.into_iter().enumerate() {
+        let mut new = NewDeal::new(format!("Agg {i}"), pipe.id.clone(), stage.id.clone(), value);
+        new.currency = currency.into();
+        new.actual_close_date = closed;
+        if stage.id == won.id {
+            (new.status, new.probability) = (DealStatus::Won, 100);
+        }
+        new.created_at = Some(day_2026(3, created, 23) + chrono::Duration::minutes(30));
+        store.create_deal(&scope, new).await.step("create deal")?;
+    }
+    let zone: chrono_tz::Tz = "Europe/Berlin".parse().expect("a zone");
+    let query = |measure, field: Option<&str>, group_by: &[&str], filter: DealFilter| {
+        let group_by: Vec<String> = group_by.iter().map(|g| g.to_string()).collect();
+        AggregateQuery::new(RecordFilter::Deals(filter), measure, field, &group_by, zone)
+    };
+    let won_only = DealFilter { status: Some(DealStatus::Won), ..Default::default() };
+    let queries = [
+        query(Measure::Count, None, &["status"], DealFilter::default()),
+        query(Measure::Sum, Some("value"), &["actual_close_date:month"], DealFilter::default()),
+        query(Measure::Avg, Some("probability"), &["stage_id"], DealFilter::default()),
+        query(Measure::Max, Some("value"), &[], DealFilter::default()),
+        query(Measure::Min, Some("value"), &["currency", "actual_close_date:quarter"], won_only.clone()),
+        query(Measure::Count, None, &["created_at:day"], DealFilter::default()),
+        query(Measure::Sum, Some("value"), &["created_at:week", "status"], DealFilter::default()),
+    ];
+    for query in queries {
+        let query = query.step("query")?;
+        let answer = store.aggregate_records(&scope, &query).await.step("aggregate")?;
+        let RecordFilter::Deals(filter) = &query.filter else { return Err("not deals".into()) };
+        let deals: Vec<serde_json::Value> = all_pages!(store, list_deals, &scope, filter, 100)
+            .into_iter()
+            .map(|d| serde_json::to_value(d).expect("a deal is JSON"))
+            .collect();
+        let partials = aggregate::partials_of_records(&query, &deals).step("reference")?;
+        ensure_eq!(answer, aggregate::finish_aggregate(&query, partials));
+    }
+
+    // By hand: won value per month, each currency on its own.
+    let monthly = store
+        .aggregate_records(
+            &scope,
+            &query(Measure::Sum, Some("value"), &["actual_close_date:month"], won_only).step("query")?,
+        )
+        .await
+        .step("monthly")?;
+    let rows: Vec<(serde_json::Value, serde_json::Value, u64, Option<serde_json::Value>)> = monthly
+        .groups
+        .iter()
+        .map(|g| (g.key["actual_close_date:month"].clone(), g.key["currency"].clone(), g.count, g.value.clone()))
+        .collect();
+    ensure_eq!(
+        rows,
+        vec![
+            (serde_json::json!("2026-01"), serde_json::json!("USD"), 2, Some(serde_json::json!("3500.50"))),
+            (serde_json::json!("2026-02"), serde_json::json!("EUR"), 1, Some(serde_json::json!("999.99"))),
+        ]
+    );
+    // Instants fall in the organization's day: 23:30 UTC on 1 March is 2 March in Berlin.
+    let daily = store
+        .aggregate_records(
+            &scope,
+            &query(Measure::Count, None, &["created_at:day"], DealFilter::default()).step("query")?,
+        )
+        .await
+        .step("daily")?;
+    let days: Vec<(serde_json::Value, u64)> =
+        daily.groups.iter().map(|g| (g.key["created_at:day"].clone(), g.count)).collect();
+    ensure_eq!(
+        days,
+        vec![
+            (serde_json::json!("2026-03-02"), 2),
+            (serde_json::json!("2026-03-03"), 1),
+            (serde_json::json!("2026-03-04"), 2)
+        ]
+    );
+    // Deals never closed are one group, after the others.
+    let closed = store
+        .aggregate_records(
+            &scope,
+            &query(Measure::Count, None, &["actual_close_date:year"], DealFilter::default()).step("query")?,
+        )
+        .await
+        .step("yearly")?;
+    let years: Vec<(serde_json::Value, u64)> =
+        closed.groups.iter().map(|g| (g.key["actual_close_date:year"].clone(), g.count)).collect();
+    ensure_eq!(years, vec![(serde_json::json!("2026"), 3), (serde_json::Value::Null, 2)]);
+    ensure_eq!(closed.total_groups, 2);
+    Ok(())
+}
+
 /// `overdue`: neither completed nor cancelled, and due before today or scheduled before now.
 async fn overdue_activities(store: Arc<dyn Store>) -> CheckResult {
     let (_, scope) = tenant(&*store, "overdue").await?;
@@ -3401,6 +3507,7 @@ pub fn cases() -> Vec<Case> {
         case!(customer_dates_and_orders, [Organizations, ReadCustomers, WriteCustomers]),
         case!(deal_dates_and_orders, [Organizations, ReadDeals, WriteDeals, ReadPipelines]),
         case!(overdue_activities, [Organizations, ReadActivities, WriteActivities]),
+        case!(aggregate_records_match_reference, [Organizations, ReadDeals, WriteDeals, ReadPipelines]),
         case!(
             leads_history_and_conversion,
             [Organizations, ReadLeads, WriteLeads, ConvertLeads, ReadPipelines, WriteEmployees, ReadCustomers]

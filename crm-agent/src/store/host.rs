@@ -494,9 +494,12 @@ impl<B: HostBackend> Store for HostStore<B> {
         user_id: &str,
         key: &str,
         tool: &str,
+        fingerprint: &str,
         now: Timestamp,
     ) -> Result<IdempotencyClaim> {
-        let args = json!({ "scope": scope_json(scope), "user_id": user_id, "key": key, "tool": tool, "now": now });
+        let args = json!({
+            "scope": scope_json(scope), "user_id": user_id, "key": key, "tool": tool, "fingerprint": fingerprint, "now": now
+        });
         Ok(match self.invoke::<HostClaim>("claim_idempotency_key", args).await? {
             HostClaim::Claimed => IdempotencyClaim::Claimed,
             HostClaim::Done { result } => IdempotencyClaim::Done(result),
@@ -871,9 +874,10 @@ impl Store for BookkeepingStore {
         user_id: &str,
         key: &str,
         tool: &str,
+        fingerprint: &str,
         now: Timestamp,
     ) -> Result<IdempotencyClaim> {
-        self.pick(StoreOp::Idempotency).claim_idempotency_key(scope, user_id, key, tool, now).await
+        self.pick(StoreOp::Idempotency).claim_idempotency_key(scope, user_id, key, tool, fingerprint, now).await
     }
     async fn complete_idempotency_key(&self, scope: &Scope, user_id: &str, key: &str, result: &Value) -> Result<()> {
         self.pick(StoreOp::Idempotency).complete_idempotency_key(scope, user_id, key, result).await

@@ -194,6 +194,36 @@ macro_rules! collect_all {
     }};
 }
 
+/// Most records the default [`Store::aggregate_records`] reads through a list.
+pub const AGGREGATE_IN_MEMORY_CAP: u64 = 10_000;
+
+/// Every record of a list method as JSON, refusing lists longer than
+/// [`AGGREGATE_IN_MEMORY_CAP`] (used by the default `aggregate_records`).
+macro_rules! records_of {
+    ($store:ident . $method:ident ( $scope:expr, $filter:expr )) => {{
+        let mut records = Vec::new();
+        let mut page = PageRequest::first(PageRequest::MAX_LIMIT);
+        loop {
+            let batch = $store.$method($scope, $filter, &page).await?;
+            if batch.total > AGGREGATE_IN_MEMORY_CAP {
+                return Err(Error::unsupported(format!(
+                    "this store aggregates at most {AGGREGATE_IN_MEMORY_CAP} records by reading them (the filter matches {}): \
+                     narrow the filter, or implement `aggregate_records` in the store",
+                    batch.total
+                )));
+            }
+            for item in batch.items {
+                records.push(serde_json::to_value(item).map_err(|e| Error::Internal(e.to_string()))?);
+            }
+            match batch.next_cursor {
+                Some(cursor) => page = PageRequest::after(PageRequest::MAX_LIMIT, cursor),
+                None => break,
+            }
+        }
+        records
+    }};
+}
+
 /// Persistence for crm-agent. See the [module docs](self).
 ///
 /// Every method takes the caller's [`Scope`] (except the few organization look-ups that
@@ -558,6 +588,23 @@ pub trait Store: Send + Sync + 'static {
 
     // --- analytics -----------------------------------------------------------------------------
 
+    /// Counts and measures of one kind of record, grouped (see [`AggregateQuery`]). The default
+    /// reads the records through their list, up to [`AGGREGATE_IN_MEMORY_CAP`] of them, and is
+    /// `Unsupported` past it; stores that can should answer in one query.
+    async fn aggregate_records(&self, scope: &Scope, query: &AggregateQuery) -> Result<AggregateAnswer> {
+        let records = match &query.filter {
+            RecordFilter::Customers(f) => records_of!(self.list_customers(scope, f)),
+            RecordFilter::Leads(f) => records_of!(self.list_leads(scope, f)),
+            RecordFilter::Deals(f) => records_of!(self.list_deals(scope, f)),
+            RecordFilter::Issues(f) => records_of!(self.list_issues(scope, f)),
+            RecordFilter::Orders(f) => records_of!(self.list_orders(scope, f)),
+            RecordFilter::Payments(f) => records_of!(self.list_payments(scope, f)),
+            RecordFilter::Activities(f) => records_of!(self.list_activities(scope, f)),
+        };
+        let partials = aggregate::partials_of_records(query, &records)?;
+        Ok(aggregate::finish_aggregate(query, partials))
+    }
+
     /// The dashboard of `get_dashboard_stats` as of `now`.
     async fn dashboard_stats(&self, scope: &Scope, now: Timestamp) -> Result<DashboardStats> {
         let customers = collect_all!(self.list_customers(scope, &CustomerFilter::default()));
@@ -744,17 +791,19 @@ pub trait Store: Send + Sync + 'static {
         let _ = (scope, event);
         unsupported("record_audit")
     }
-    /// Claims `key` for `user_id`'s call of `tool`. Keys older than [`IDEMPOTENCY_WINDOW`] are
-    /// forgotten; the same key used for another tool is a conflict.
+    /// Claims `key` for `user_id`'s call of `tool` with arguments whose fingerprint is
+    /// `fingerprint`. Keys older than [`IDEMPOTENCY_WINDOW`] are forgotten; the same key used
+    /// for another tool, or with other arguments, is a conflict that names the key.
     async fn claim_idempotency_key(
         &self,
         scope: &Scope,
         user_id: &str,
         key: &str,
         tool: &str,
+        fingerprint: &str,
         now: Timestamp,
     ) -> Result<IdempotencyClaim> {
-        let _ = (scope, user_id, key, tool, now);
+        let _ = (scope, user_id, key, tool, fingerprint, now);
         unsupported("claim_idempotency_key")
     }
     /// Stores the result of the call holding `key`.

@@ -44,6 +44,11 @@ struct ListActivities {
     paging: Paging,
 }
 
+/// `aggregate_records`' filter of this kind: `list_activities`'s arguments without paging and order.
+pub(super) async fn aggregate_filter(cx: &ToolContext, filter: serde_json::Value) -> Result<ActivityFilter> {
+    super::args::list_filter::<ListActivities>("list_activities", filter)?.filter(cx).await
+}
+
 impl ListActivities {
     /// The store's filter, with the date arguments turned into spans by the organization's
     /// calendar (read only when a date argument is given).

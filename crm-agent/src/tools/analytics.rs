@@ -71,10 +71,143 @@ pub(super) struct QuickStats {
     pub scheduled_activities: u64,
 }
 
+/// Arguments of `aggregate_records`.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+struct AggregateRecords {
+    /// The kind of record.
+    entity: AggregateEntity,
+    /// What to compute over each group (default `count`).
+    #[serde(default)]
+    measure: Option<Measure>,
+    /// The numeric field measured (not used by `count`): customers `credit_limit`; leads `score`,
+    /// `estimated_value`; deals `value`, `probability`; orders `subtotal`, `tax`, `total`; payments
+    /// `amount`; activities `duration_minutes`.
+    #[serde(default)]
+    field: Option<FieldName>,
+    /// Up to 2 groups: a field such as `status`, `stage_id`, `priority`, `source`, `category`,
+    /// `assigned_to`, `customer_id`, `currency`, `converted`; or `DATEFIELD:BUCKET`, BUCKET one of day,
+    /// week, month, quarter, year (e.g. `actual_close_date:month`, `created_at:week`).
+    #[serde(default)]
+    #[schemars(length(max = 2))]
+    group_by: Vec<GroupName>,
+    /// Which records: the arguments of the entity's list tool without `limit`, `cursor` and `sort`
+    /// (e.g. `{"status": "won", "closed_after": "2026-01-01"}`). Default: all that the user may see.
+    #[serde(default)]
+    filter: Option<serde_json::Map<String, serde_json::Value>>,
+}
+
+/// A measurable field of some kind of record (which kind is checked against `entity`).
+#[derive(Debug, Deserialize)]
+#[serde(transparent)]
+struct FieldName(String);
+
+/// A `group_by` item of some kind of record (which kind is checked against `entity`).
+#[derive(Debug, Deserialize)]
+#[serde(transparent)]
+struct GroupName(String);
+
+/// Every distinct name of `names`, in first-seen order, as a string enum schema.
+fn names_schema(names: impl Iterator<Item = String>) -> schemars::Schema {
+    let mut seen: Vec<String> = Vec::new();
+    for name in names {
+        if !seen.contains(&name) {
+            seen.push(name);
+        }
+    }
+    schemars::json_schema!({ "type": "string", "enum": seen })
+}
+
+fn all_fields() -> impl Iterator<Item = AggregateField> {
+    AggregateEntity::ALL.iter().flat_map(|entity| entity.fields().iter().copied())
+}
+
+impl JsonSchema for FieldName {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "AggregateFieldName".into()
+    }
+    fn inline_schema() -> bool {
+        true
+    }
+    fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        let measurable = all_fields().filter(|f| matches!(f.kind, FieldKind::Money | FieldKind::Number));
+        names_schema(measurable.map(|f| f.name.to_owned()))
+    }
+}
+
+impl JsonSchema for GroupName {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "AggregateGroupName".into()
+    }
+    fn inline_schema() -> bool {
+        true
+    }
+    fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        let values = all_fields().filter(|f| matches!(f.kind, FieldKind::Category | FieldKind::Flag));
+        let buckets = all_fields()
+            .filter(|f| matches!(f.kind, FieldKind::Day | FieldKind::Instant))
+            .flat_map(|f| Bucket::ALL.iter().map(move |b| format!("{}:{b}", f.name)));
+        names_schema(values.map(|f| f.name.to_owned()).chain(buckets))
+    }
+}
+
+/// The read permission of each kind of record `aggregate_records` measures.
+fn read_permission(entity: AggregateEntity) -> Permission {
+    let resource = match entity {
+        AggregateEntity::Customers => Resource::Customer,
+        AggregateEntity::Leads => Resource::Lead,
+        AggregateEntity::Deals => Resource::Deal,
+        AggregateEntity::Issues => Resource::Issue,
+        AggregateEntity::Orders => Resource::Order,
+        AggregateEntity::Payments => Resource::Payment,
+        AggregateEntity::Activities => Resource::Activity,
+    };
+    Permission::new(resource, Action::Read)
+}
+
+async fn aggregate_records(cx: ToolContext, args: AggregateRecords) -> Result<AggregateAnswer> {
+    cx.require(read_permission(args.entity))?;
+    let filter = serde_json::Value::Object(args.filter.unwrap_or_default());
+    let filter = match args.entity {
+        AggregateEntity::Customers => RecordFilter::Customers(super::customers::aggregate_filter(&cx, filter).await?),
+        AggregateEntity::Leads => RecordFilter::Leads(super::leads::aggregate_filter(&cx, filter).await?),
+        AggregateEntity::Deals => RecordFilter::Deals(super::deals::aggregate_filter(&cx, filter).await?),
+        AggregateEntity::Issues => RecordFilter::Issues(super::issues::aggregate_filter(&cx, filter).await?),
+        AggregateEntity::Orders => RecordFilter::Orders(super::orders::aggregate_filter(&cx, filter).await?),
+        AggregateEntity::Payments => {
+            RecordFilter::Payments(super::orders::aggregate_payment_filter(&cx, filter).await?)
+        }
+        AggregateEntity::Activities => {
+            RecordFilter::Activities(super::activities::aggregate_filter(&cx, filter).await?)
+        }
+    };
+    let group_by: Vec<String> = args.group_by.into_iter().map(|GroupName(name)| name).collect();
+    let buckets = group_by.iter().any(|g| g.contains(':'));
+    let time_zone = super::dates::Calendar::of(&cx, buckets).await?.zone();
+    let field = args.field.map(|FieldName(name)| name);
+    let query =
+        AggregateQuery::new(filter, args.measure.unwrap_or(Measure::Count), field.as_deref(), &group_by, time_zone)?;
+    cx.store.aggregate_records(&cx.scope, &query).await
+}
+
 pub(super) fn tools() -> Vec<Tool> {
     let sets = &[Toolset::Analytics];
     let reads = [StoreOp::ReadCustomers, StoreOp::ReadLeads, StoreOp::ReadDeals, StoreOp::ReadIssues];
+    let readable = [
+        Resource::Customer,
+        Resource::Lead,
+        Resource::Deal,
+        Resource::Issue,
+        Resource::Order,
+        Resource::Payment,
+        Resource::Activity,
+    ];
     vec![
+        Tool::builder("aggregate_records", "Count, sum, average, minimum or maximum of one kind of record (customers, leads, deals, issues, orders, payments, activities), grouped by up to two fields or date buckets, over the same filters as that kind's list tool. Money is summed per currency. Answers {groups: [{key, count, value}], total_groups}.")
+            .access(Access::Any(readable.map(|r| Permission::new(r, Action::Read)).to_vec()))
+            .for_customers()
+            .toolsets(&[Toolset::Analytics, Toolset::Customers, Toolset::Sales, Toolset::Support, Toolset::Activities])
+            .handler(aggregate_records),
         Tool::builder("get_dashboard_stats", "Dashboard numbers: customers (total, active, 30-day growth %), leads (total, qualified, conversion %), deals (open, won, lost, win rate), revenue (won, open pipeline, weighted pipeline) and open issues by priority.")
             .permission(ANALYTICS)
             .toolsets(sets)

@@ -1,7 +1,13 @@
 //! Shared argument and result shapes of the tools.
 
+use std::any::TypeId;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, OnceLock};
+
 use schemars::JsonSchema;
+use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
+use serde_json::Value;
 
 use crate::domain::{Change, Page, PageRequest, check};
 use crate::error::{Error, Result};
@@ -70,3 +76,29 @@ pub(super) fn append_note(notes: &Option<String>, label: &str, text: &str) -> Ch
 #[derive(Debug, Clone, Default, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub(super) struct NoArgs {}
+
+/// A list tool's arguments given as another tool's `filter` (`aggregate_records`): checked
+/// against the list's own schema, without `limit`, `cursor` and `sort`, which a filter has no
+/// use for. Errors name the field as `filter.<name>`.
+pub(super) fn list_filter<A: DeserializeOwned + JsonSchema + 'static>(list_tool: &str, filter: Value) -> Result<A> {
+    if let Some(key) = ["limit", "cursor", "sort"].iter().find(|key| filter.get(**key).is_some()) {
+        return Err(Error::invalid(format!("`filter.{key}` is not a filter: leave it out")));
+    }
+    static VALIDATORS: OnceLock<Mutex<HashMap<TypeId, Arc<jsonschema::Validator>>>> = OnceLock::new();
+    let validator = {
+        let mut validators = VALIDATORS.get_or_init(Default::default).lock().unwrap_or_else(|e| e.into_inner());
+        validators
+            .entry(TypeId::of::<A>())
+            .or_insert_with(|| {
+                let schema = super::schema::input_schema::<A>();
+                Arc::new(jsonschema::validator_for(&schema).expect("a list tool's schema compiles"))
+            })
+            .clone()
+    };
+    if let Some(error) = validator.iter_errors(&filter).next() {
+        let field = error.instance_path().to_string().trim_start_matches('/').replace('/', ".");
+        let place = if field.is_empty() { "`filter`".to_owned() } else { format!("`filter.{field}`") };
+        return Err(Error::invalid(format!("{place}: {error} (the filter takes the arguments of `{list_tool}`)")));
+    }
+    serde_json::from_value(filter).map_err(|e| Error::invalid(format!("`filter`: {e}")))
+}

@@ -29,6 +29,11 @@ pub(super) struct ListCustomers {
     paging: Paging,
 }
 
+/// `aggregate_records`' filter of this kind: `list_customers`'s arguments without paging and order.
+pub(super) async fn aggregate_filter(cx: &ToolContext, filter: serde_json::Value) -> Result<CustomerFilter> {
+    super::args::list_filter::<ListCustomers>("list_customers", filter)?.filter(cx).await
+}
+
 impl ListCustomers {
     /// The store's filter, with the date arguments turned into spans by the organization's
     /// calendar (read only when a date argument is given).

@@ -75,6 +75,11 @@ impl Calendar {
         Ok(Calendar { zone, now: cx.now })
     }
 
+    /// The organization's time zone (UTC when the calendar was made without reading it).
+    pub(super) fn zone(&self) -> Tz {
+        self.zone
+    }
+
     /// The instants from `after` (included) to `before` (see the module's rules).
     pub(super) fn span(&self, after: Arg<'_>, before: Arg<'_>) -> Result<TimeRange> {
         let start = after.1.as_deref().map(|text| self.start(after.0, text)).transpose()?;

@@ -46,6 +46,11 @@ struct ListDeals {
     paging: Paging,
 }
 
+/// `aggregate_records`' filter of this kind: `list_deals`'s arguments without paging and order.
+pub(super) async fn aggregate_filter(cx: &ToolContext, filter: serde_json::Value) -> Result<DealFilter> {
+    super::args::list_filter::<ListDeals>("list_deals", filter)?.filter(cx).await
+}
+
 impl ListDeals {
     /// The store's filter, with the date arguments turned into spans by the organization's
     /// calendar (read only when a date argument is given).

@@ -4,10 +4,37 @@ use std::future::Future;
 
 use serde::Serialize;
 use serde::de::DeserializeOwned;
+use serde_json::Value;
+use sha2::{Digest, Sha256};
 
 use super::ToolContext;
 use crate::error::{Error, Result};
 use crate::store::{IdempotencyClaim, StoreOp};
+
+/// The fingerprint of a call's arguments, its idempotency key left out: SHA-256 of the arguments
+/// as JSON with every object's keys in order, so the same request spelled in another key order
+/// has the same fingerprint. `None` when the call has no key.
+pub(super) fn fingerprint(args: &Value) -> Option<String> {
+    let Value::Object(map) = args else { return None };
+    map.get("idempotency_key")?;
+    let mut request = canonical(args);
+    if let Value::Object(map) = &mut request {
+        map.remove("idempotency_key");
+    }
+    Some(hex::encode(Sha256::digest(request.to_string().as_bytes())))
+}
+
+fn canonical(value: &Value) -> Value {
+    match value {
+        Value::Object(map) => {
+            let mut entries: Vec<(&String, &Value)> = map.iter().collect();
+            entries.sort_by_key(|(key, _)| *key);
+            Value::Object(entries.into_iter().map(|(k, v)| (k.clone(), canonical(v))).collect())
+        }
+        Value::Array(items) => Value::Array(items.iter().map(canonical).collect()),
+        other => other.clone(),
+    }
+}
 
 /// Runs `create` once per (`user`, organization, `key`) within 24 hours. Without a key, or on a
 /// store that keeps no keys, it just runs.
@@ -25,7 +52,8 @@ where
         return create().await;
     }
     let user = cx.user.user_id.as_str();
-    match cx.store.claim_idempotency_key(&cx.scope, user, key, tool, cx.now).await? {
+    let fingerprint = cx.fingerprint.as_deref().unwrap_or_default();
+    match cx.store.claim_idempotency_key(&cx.scope, user, key, tool, fingerprint, cx.now).await? {
         IdempotencyClaim::Done(first) => serde_json::from_value(first)
             .map_err(|e| Error::Internal(format!("stored idempotent result is unreadable: {e}"))),
         IdempotencyClaim::InProgress => Err(Error::conflict(format!(

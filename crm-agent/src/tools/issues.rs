@@ -41,6 +41,11 @@ struct ListIssues {
     paging: Paging,
 }
 
+/// `aggregate_records`' filter of this kind: `list_issues`'s arguments without paging and order.
+pub(super) async fn aggregate_filter(cx: &ToolContext, filter: serde_json::Value) -> Result<IssueFilter> {
+    super::args::list_filter::<ListIssues>("list_issues", filter)?.filter(cx).await
+}
+
 impl ListIssues {
     /// The store's filter, with the date arguments turned into spans by the organization's
     /// calendar (read only when a date argument is given).

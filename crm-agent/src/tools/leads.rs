@@ -29,6 +29,11 @@ struct ListLeads {
     paging: Paging,
 }
 
+/// `aggregate_records`' filter of this kind: `list_leads`'s arguments without paging and order.
+pub(super) async fn aggregate_filter(cx: &ToolContext, filter: serde_json::Value) -> Result<LeadFilter> {
+    super::args::list_filter::<ListLeads>("list_leads", filter)?.filter(cx).await
+}
+
 impl ListLeads {
     /// The store's filter, with the date arguments turned into spans by the organization's
     /// calendar (read only when a date argument is given).

@@ -361,6 +361,8 @@ pub struct ToolContext {
     pub policy: Arc<Policy>,
     /// The time of the call (one value for the whole call).
     pub now: Timestamp,
+    /// The fingerprint of the arguments of a call with an idempotency key.
+    pub(crate) fingerprint: Option<String>,
 }
 
 impl ToolContext {
@@ -510,6 +512,7 @@ impl ToolRegistry {
             store: self.store.clone(),
             policy: self.policy.clone(),
             now: chrono::Utc::now(),
+            fingerprint: idempotency::fingerprint(&args),
         };
         (tool.handler)(cx, args).await
     }

@@ -34,6 +34,16 @@ struct ListOrders {
     paging: Paging,
 }
 
+/// `aggregate_records`' filter of this kind: `list_orders`'s arguments without paging and order.
+pub(super) async fn aggregate_filter(cx: &ToolContext, filter: serde_json::Value) -> Result<OrderFilter> {
+    super::args::list_filter::<ListOrders>("list_orders", filter)?.filter(cx).await
+}
+
+/// `aggregate_records`' filter of payments: `list_payments`' arguments without paging and order.
+pub(super) async fn aggregate_payment_filter(cx: &ToolContext, filter: serde_json::Value) -> Result<PaymentFilter> {
+    super::args::list_filter::<ListPayments>("list_payments", filter)?.filter(cx).await
+}
+
 impl ListOrders {
     /// The store's filter, with the date arguments turned into spans by the organization's
     /// calendar (read only when a date argument is given).

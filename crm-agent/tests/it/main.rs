@@ -8,6 +8,7 @@ mod common;
 
 #[cfg(feature = "gemini")]
 mod agent;
+mod aggregate;
 mod auth;
 mod bad_input;
 #[cfg(feature = "cli")]

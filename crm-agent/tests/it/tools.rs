@@ -325,6 +325,7 @@ async fn each_user_lists_what_their_role_grants() {
         "list_my_organizations",
         "get_my_permissions",
         "search_crm",
+        "aggregate_records",
     ]
     .into_iter()
     .map(String::from)
@@ -377,6 +378,10 @@ async fn happy_args(f: &Fixture) -> Vec<(&'static str, Value)> {
     let viewer =
         roles.as_array().unwrap().iter().find(|r| r["name"] == "viewer").unwrap()["id"].as_str().unwrap().to_owned();
     vec![
+        (
+            "aggregate_records",
+            json!({"entity": "deals", "measure": "sum", "field": "value", "group_by": ["actual_close_date:month"]}),
+        ),
         ("list_customers", json!({"status": "active", "limit": 5})),
         ("get_customer", json!({"customer_id": customer})),
         (
@@ -555,6 +560,18 @@ async fn idempotency_keys_make_creates_safe_to_retry() {
     // The same key for another tool is a conflict.
     let err = f.call(&f.owner, "create_lead", json!({"name": "x", "idempotency_key": "req-1"})).await.unwrap_err();
     assert_eq!(err.kind(), ErrorKind::Conflict);
+    // The same key with other arguments is a conflict naming the key, not the first result; the
+    // same arguments in another key order are the same request.
+    let err = f
+        .call(&f.owner, "create_customer", json!({"name": "Other Corp", "idempotency_key": "req-1"}))
+        .await
+        .unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Conflict);
+    assert!(err.to_string().contains("`req-1`") && err.to_string().contains("other arguments"), "{err}");
+    let mut reordered = serde_json::Map::new();
+    reordered.insert("idempotency_key".into(), json!("req-1"));
+    reordered.insert("name".into(), json!("Retry Corp"));
+    assert_eq!(f.call(&f.owner, "create_customer", Value::Object(reordered)).await.unwrap(), first);
     // A failed create frees its key.
     let err = f
         .call(&f.owner, "create_customer", json!({"name": "Bad", "email": "nope", "idempotency_key": "req-2"}))
@@ -781,4 +798,31 @@ async fn every_call_gets_exactly_one_audit_event_under_load() {
     assert_eq!(events.total, 300);
     let denied = AuditFilter { outcome: Some(AuditOutcome::Denied), ..filter };
     assert_eq!(f.store.list_audit_events(&scope, &denied, &PageRequest::first(1)).await.unwrap().total, 100);
+}
+
+/// No tool takes a creation time: what a tool creates is created now. Importers that backdate
+/// go through the `Store` API, which refuses a time in the future.
+#[tokio::test]
+async fn creation_times_are_not_arguments_and_never_in_the_future() {
+    let f = fixture().await;
+    for tool in ["create_customer", "create_lead", "create_deal", "create_issue", "create_activity"] {
+        let tool = catalogue().into_iter().find(|t| t.name() == tool).unwrap();
+        assert!(tool.input_schema()["properties"].get("created_at").is_none(), "{}", tool.name());
+    }
+    let err = f
+        .call(&f.owner, "create_customer", json!({"name": "Backdated", "created_at": "2020-01-01T00:00:00Z"}))
+        .await
+        .unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::InvalidArgument);
+    assert!(err.to_string().contains("created_at"), "{err}");
+
+    let scope = f.owner.scope().unwrap();
+    let mut future = NewCustomer::named("From the future");
+    future.created_at = Some(chrono::Utc::now() + chrono::Duration::days(1));
+    let err = f.store.create_customer(&scope, future).await.unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::InvalidArgument);
+    assert!(err.to_string().contains("`created_at` must not be in the future"), "{err}");
+    let mut past = NewCustomer::named("Imported");
+    past.created_at = Some(chrono::Utc::now() - chrono::Duration::days(400));
+    assert!(f.store.create_customer(&scope, past).await.is_ok());
 }

@@ -11,7 +11,7 @@ use super::query::Where;
 use crate::domain::*;
 use crate::error::Result;
 use crate::store::Scope;
-use crate::store::aggregate::sort_performance;
+use crate::store::aggregate::{Partial, RawKey, finish_aggregate, instant_slot_micros, sort_performance};
 
 /// `CAST(COALESCE(SUM(expr), 0) AS BIGINT)`: PostgreSQL's SUM(bigint) is NUMERIC; this keeps
 /// both databases answering a 64-bit integer.
@@ -108,6 +108,122 @@ impl SqlStore {
         let filter = source.filter(self.dialect, scope, table);
         let sql = format!("SELECT {select} FROM {} WHERE {} GROUP BY {group_by}", source.table, filter.sql());
         self.read_scan(&sql, filter.args).await
+    }
+
+    /// `aggregate_records` in one grouped query: per day for dates and per slot of
+    /// `instant_slot_micros` for instants, which `finish_aggregate` folds into the
+    /// organization's buckets (a few thousand rows at most, where the table has hundreds of
+    /// thousands).
+    pub(super) async fn sql_aggregate_records(&self, scope: &Scope, query: &AggregateQuery) -> Result<AggregateAnswer> {
+        let (table, filter) = self.aggregate_source(scope, &query.filter)?;
+        let slot = instant_slot_micros(query.time_zone);
+        let mut select: Vec<String> = query
+            .group_by
+            .iter()
+            .enumerate()
+            .map(|(i, group)| {
+                let field = group.field();
+                let column = field.name;
+                let expression = match (group, field.kind) {
+                    (_, FieldKind::Flag) => format!("CASE WHEN {column} THEN 'true' ELSE 'false' END"),
+                    (GroupBy::Bucket(..), FieldKind::Instant) => format!("({column} / {slot}) * {slot}"),
+                    _ => column.to_owned(),
+                };
+                format!("{expression} AS k{i}")
+            })
+            .collect();
+        select.push("COUNT(*) AS n".to_owned());
+        if let Some(field) = query.field {
+            let column = field.name;
+            select.push(format!("COUNT({column}) AS m"));
+            select.push(format!("{} AS s", sum(column)));
+            select.push(format!("MIN({column}) AS lo"));
+            select.push(format!("MAX({column}) AS hi"));
+        }
+        let mut sql = format!("SELECT {} FROM {} WHERE {}", select.join(", "), table.name, filter.sql());
+        if !query.group_by.is_empty() {
+            let positions: Vec<String> = (1..=query.group_by.len()).map(|i| i.to_string()).collect();
+            sql.push_str(&format!(" GROUP BY {}", positions.join(", ")));
+        }
+        let rows = self.read_scan(&sql, filter.args).await?;
+        let number = |cents_or_units: i64, field: AggregateField| match field.kind {
+            FieldKind::Money => codec::from_cents(cents_or_units),
+            _ => Money::from(cents_or_units),
+        };
+        let mut partials = Vec::with_capacity(rows.len());
+        for row in &rows {
+            let count = row.count("n")?;
+            if count == 0 {
+                // An ungrouped aggregate of no rows still answers one row.
+                continue;
+            }
+            let keys = query
+                .group_by
+                .iter()
+                .enumerate()
+                .map(|(i, group)| {
+                    let column = format!("k{i}");
+                    Ok(match (group, group.field().kind) {
+                        (GroupBy::Bucket(..), FieldKind::Instant) => {
+                            row.opt_ts(&column)?.map_or(RawKey::Null, RawKey::Instant)
+                        }
+                        (GroupBy::Bucket(..), _) => row.opt_date(&column)?.map_or(RawKey::Null, RawKey::Day),
+                        _ => row.opt_text(&column)?.map_or(RawKey::Null, RawKey::Text),
+                    })
+                })
+                .collect::<Result<Vec<_>>>()?;
+            let mut partial = Partial { keys, count, ..Default::default() };
+            if let Some(field) = query.field {
+                partial.measured = row.count("m")?;
+                partial.sum = number(row.int("s")?, field);
+                partial.min = row.opt_int("lo")?.map(|v| number(v, field));
+                partial.max = row.opt_int("hi")?.map(|v| number(v, field));
+            }
+            partials.push(partial);
+        }
+        Ok(finish_aggregate(query, partials))
+    }
+
+    /// The table a record filter reads and its `WHERE` clause in `scope`.
+    fn aggregate_source(&self, scope: &Scope, filter: &RecordFilter) -> Result<(&'static e::Table, Where)> {
+        let scoped = |table: &'static e::Table| (table, Where::scoped(self.dialect, scope, table.visibility));
+        Ok(match filter {
+            RecordFilter::Customers(f) => {
+                let (table, mut w) = scoped(&e::CUSTOMERS);
+                e::customer_filter(&mut w, f)?;
+                (table, w)
+            }
+            RecordFilter::Leads(f) => {
+                let (table, mut w) = scoped(&e::LEADS);
+                e::lead_filter(&mut w, f)?;
+                (table, w)
+            }
+            RecordFilter::Deals(f) => {
+                let (table, mut w) = scoped(&e::DEALS);
+                e::deal_filter(&mut w, f)?;
+                (table, w)
+            }
+            RecordFilter::Issues(f) => {
+                let (table, mut w) = scoped(&e::ISSUES);
+                e::issue_filter(&mut w, f)?;
+                (table, w)
+            }
+            RecordFilter::Orders(f) => {
+                let (table, mut w) = scoped(&e::ORDERS);
+                e::order_filter(&mut w, f);
+                (table, w)
+            }
+            RecordFilter::Payments(f) => {
+                let (table, mut w) = scoped(&e::PAYMENTS);
+                e::payment_filter(&mut w, f);
+                (table, w)
+            }
+            RecordFilter::Activities(f) => {
+                let (table, mut w) = scoped(&e::ACTIVITIES);
+                e::activity_filter(&mut w, f);
+                (table, w)
+            }
+        })
     }
 
     pub(super) async fn sql_customer_stats(&self, scope: &Scope) -> Result<CustomerStats> {

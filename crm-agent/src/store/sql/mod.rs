@@ -428,6 +428,11 @@ static MIGRATIONS: &[Migration] = &[
         postgres: include_str!("../../../migrations/0009_totals_lock_order.postgres.sql"),
     },
     Migration::shared(10, "list order indexes", include_str!("../../../migrations/0010_list_order_indexes.sql")),
+    Migration::shared(
+        11,
+        "idempotency fingerprint",
+        include_str!("../../../migrations/0011_idempotency_fingerprint.sql"),
+    ),
 ];
 
 #[cfg(feature = "postgres")]

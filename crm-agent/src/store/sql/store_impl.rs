@@ -1183,6 +1183,10 @@ impl Store for SqlStore {
 
     // --- analytics ---------------------------------------------------------------------------------
 
+    async fn aggregate_records(&self, scope: &Scope, query: &AggregateQuery) -> Result<AggregateAnswer> {
+        self.sql_aggregate_records(scope, query).await
+    }
+
     async fn dashboard_stats(&self, scope: &Scope, now: Timestamp) -> Result<DashboardStats> {
         self.sql_dashboard(scope, now).await
     }
@@ -1590,6 +1594,7 @@ impl Store for SqlStore {
         user_id: &str,
         key: &str,
         tool: &str,
+        fingerprint: &str,
         now: Timestamp,
     ) -> Result<IdempotencyClaim> {
         let org = scope.organization_id().as_str();
@@ -1602,9 +1607,10 @@ impl Store for SqlStore {
         .await?;
         let inserted = tx
             .execute(
-                "INSERT INTO idempotency_keys (organization_id, user_id, idem_key, tool, status, result, created_at) \
-                 VALUES (?, ?, ?, ?, 'pending', NULL, ?) ON CONFLICT (organization_id, user_id, idem_key) DO NOTHING",
-                vec![org.into(), user_id.into(), key.into(), tool.into(), codec::ts(now)],
+                "INSERT INTO idempotency_keys \
+                 (organization_id, user_id, idem_key, tool, request_hash, status, result, created_at) \
+                 VALUES (?, ?, ?, ?, ?, 'pending', NULL, ?) ON CONFLICT (organization_id, user_id, idem_key) DO NOTHING",
+                vec![org.into(), user_id.into(), key.into(), tool.into(), fingerprint.into(), codec::ts(now)],
             )
             .await?;
         let claim = if inserted == 1 {
@@ -1612,7 +1618,8 @@ impl Store for SqlStore {
         } else {
             let rows = tx
                 .fetch(
-                    "SELECT tool, status, result FROM idempotency_keys WHERE organization_id = ? AND user_id = ? AND idem_key = ?",
+                    "SELECT tool, request_hash, status, result FROM idempotency_keys \
+                     WHERE organization_id = ? AND user_id = ? AND idem_key = ?",
                     vec![org.into(), user_id.into(), key.into()],
                 )
                 .await?;
@@ -1621,6 +1628,12 @@ impl Store for SqlStore {
                 return Err(Error::conflict(format!(
                     "idempotency key `{key}` was already used for `{}`",
                     row.text("tool")?
+                )));
+            }
+            // Keys claimed before fingerprints were kept have none, and match any arguments.
+            if row.opt_text("request_hash")?.is_some_and(|stored| stored != fingerprint) {
+                return Err(Error::conflict(format!(
+                    "idempotency key `{key}` was already used with other arguments; use a new key for a new request"
                 )));
             }
             match row.opt_text("result")? {
