@@ -136,7 +136,58 @@ fn sqlite(c: &mut Criterion) {
     group.bench_function("dashboard_stats", |b| {
         b.to_async(&rt).iter(|| async { store.dashboard_stats(&scope, chrono::Utc::now()).await.expect("dashboard") })
     });
+    // "Which deals close this month?": a date span in the order of its dates; and the top open
+    // deals by value over the same span, which must sort every match.
+    for (name, filter) in [
+        ("list_deals_closing_this_month_20", closing_this_month()),
+        ("list_deals_open_closing_this_month_by_value_20", open_closing_this_month_by_value()),
+    ] {
+        let listed = rt.block_on(store.list_deals(&scope, &filter, &page)).expect("closing");
+        eprintln!("{name}: {} of {} matching", listed.items.len(), listed.total);
+        group.bench_function(name, |b| {
+            b.to_async(&rt).iter(|| async { store.list_deals(&scope, &filter, &page).await.expect("list") })
+        });
+    }
+    let monthly = won_value_by_close_month();
+    let answer = rt.block_on(store.aggregate_records(&scope, &monthly)).expect("aggregate");
+    eprintln!("aggregate_records(deals, sum value, actual_close_date:month): {} groups", answer.total_groups);
+    group.bench_function("aggregate_deal_value_by_close_month", |b| {
+        b.to_async(&rt).iter(|| async { store.aggregate_records(&scope, &monthly).await.expect("aggregate") })
+    });
     group.finish();
+}
+
+/// This month's days.
+fn this_month() -> DateRange {
+    use chrono::Datelike;
+    let first = chrono::Utc::now().date_naive().with_day(1).expect("day 1");
+    DateRange { from: Some(first), to: (first + chrono::Months::new(1)).pred_opt() }
+}
+
+/// Deals expected to close this month, soonest first.
+fn closing_this_month() -> DealFilter {
+    DealFilter {
+        expected_close: this_month(),
+        sort: Some(Sort { field: DealSort::ExpectedCloseDate, descending: false }),
+        ..Default::default()
+    }
+}
+
+/// Open deals expected to close this month, largest first.
+fn open_closing_this_month_by_value() -> DealFilter {
+    DealFilter {
+        status: Some(DealStatus::Open),
+        expected_close: this_month(),
+        sort: Some(Sort { field: DealSort::Value, descending: true }),
+        ..Default::default()
+    }
+}
+
+/// The sum of deal value per month of closing (per currency), over every deal.
+fn won_value_by_close_month() -> AggregateQuery {
+    let group_by = ["actual_close_date:month".to_owned()];
+    let filter = RecordFilter::Deals(DealFilter::default());
+    AggregateQuery::new(filter, Measure::Sum, Some("value"), &group_by, chrono_tz::UTC).expect("a valid aggregate")
 }
 
 /// PostgreSQL with 1M deals (only when CRM_AGENT_BENCH_POSTGRES names a database; the data is
@@ -167,6 +218,15 @@ fn postgres(c: &mut Criterion) {
     });
     group.bench_function("deal_stats_1m_deals", |b| {
         b.to_async(&rt).iter(|| async { store.deal_stats(&scope).await.expect("stats") })
+    });
+    let monthly = won_value_by_close_month();
+    group.bench_function("aggregate_deal_value_by_close_month_1m_deals", |b| {
+        b.to_async(&rt).iter(|| async { store.aggregate_records(&scope, &monthly).await.expect("aggregate") })
+    });
+    let closing = closing_this_month();
+    let page = PageRequest::first(20);
+    group.bench_function("list_deals_closing_this_month_20_1m_deals", |b| {
+        b.to_async(&rt).iter(|| async { store.list_deals(&scope, &closing, &page).await.expect("list") })
     });
     group.finish();
 }

@@ -144,6 +144,14 @@ pub struct NewCustomer {
     pub created_at: Option<Timestamp>,
 }
 
+impl CustomerStatus {
+    /// Whether a customer of this status counts as active: `active` or `vip` (a VIP is an
+    /// active customer of a higher tier). Every figure of active customers uses this.
+    pub fn is_active(self) -> bool {
+        matches!(self, CustomerStatus::Active | CustomerStatus::Vip)
+    }
+}
+
 fn default_customer_type() -> CustomerType {
     CustomerType::Individual
 }

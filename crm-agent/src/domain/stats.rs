@@ -20,6 +20,8 @@ pub fn percent(numerator: u64, denominator: u64) -> f64 {
 pub struct CustomerStats {
     /// Every customer.
     pub total: u64,
+    /// Active customers: status `active` or `vip` (see [`CustomerStatus::is_active`]).
+    pub active: u64,
     /// By status.
     pub by_status: Counts,
     /// By customer type.
@@ -186,7 +188,7 @@ pub struct DashboardStats {
 /// One step of the sales funnel.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct FunnelStep {
-    /// `leads`, `qualified`, `deals` or `won`.
+    /// `leads`, `qualified`, `converted`, `deals` or `won`.
     pub name: String,
     /// How many records reached this step.
     pub count: u64,
@@ -196,19 +198,54 @@ pub struct FunnelStep {
     pub step_conversion: f64,
 }
 
-/// `get_sales_funnel`: leads → qualified → deals → won.
+/// `get_sales_funnel`: leads → qualified → converted → deals from converted leads → won. The
+/// lead steps count leads, each within the one before; the deal steps count the deals of
+/// converted leads (a lead may bring more than one) and the won ones among them.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct SalesFunnel {
-    /// The four steps in order.
+    /// The five steps in order.
     pub steps: Vec<FunnelStep>,
+    /// Deals that did not come from a converted lead (entered directly), beside the funnel.
+    pub other_deals: OtherDeals,
+}
+
+/// The deals outside the funnel: those without a converted lead behind them.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
+pub struct OtherDeals {
+    /// How many.
+    pub count: u64,
+    /// How many of them are won.
+    pub won: u64,
+}
+
+/// The raw counts of the funnel.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct FunnelCounts {
+    /// Every lead.
+    pub leads: u64,
+    /// Leads qualified or converted.
+    pub qualified: u64,
+    /// Leads converted to customers.
+    pub converted: u64,
+    /// Deals whose lead is converted.
+    pub deals: u64,
+    /// Of those, the won ones.
+    pub won: u64,
+    /// Deals without a converted lead.
+    pub other_deals: u64,
+    /// Of those, the won ones.
+    pub other_won: u64,
 }
 
 impl SalesFunnel {
-    /// Builds the funnel from the four raw counts.
-    pub fn from_counts(leads: u64, qualified: u64, deals: u64, won: u64) -> Self {
-        let mut steps = Vec::with_capacity(4);
+    /// Builds the funnel from its raw counts.
+    pub fn from_counts(counts: FunnelCounts) -> Self {
+        let FunnelCounts { leads, qualified, converted, deals, won, other_deals, other_won } = counts;
+        let mut steps = Vec::with_capacity(5);
         let mut previous = None;
-        for (name, count) in [("leads", leads), ("qualified", qualified), ("deals", deals), ("won", won)] {
+        let named =
+            [("leads", leads), ("qualified", qualified), ("converted", converted), ("deals", deals), ("won", won)];
+        for (name, count) in named {
             steps.push(FunnelStep {
                 name: name.into(),
                 count,
@@ -217,7 +254,7 @@ impl SalesFunnel {
             });
             previous = Some(count);
         }
-        SalesFunnel { steps }
+        SalesFunnel { steps, other_deals: OtherDeals { count: other_deals, won: other_won } }
     }
 }
 
@@ -362,9 +399,13 @@ mod tests {
 
     #[test]
     fn funnel_percentages() {
-        let funnel = SalesFunnel::from_counts(200, 50, 20, 5);
+        let counts =
+            FunnelCounts { leads: 200, qualified: 50, converted: 20, deals: 10, won: 5, other_deals: 7, other_won: 1 };
+        let funnel = SalesFunnel::from_counts(counts);
         assert_eq!(funnel.steps[1].percent_of_leads, 25.0);
-        assert_eq!(funnel.steps[3].step_conversion, 25.0);
-        assert_eq!(SalesFunnel::from_counts(0, 0, 0, 0).steps[2].percent_of_leads, 0.0);
+        assert_eq!(funnel.steps[3].step_conversion, 50.0);
+        assert_eq!(funnel.steps[4].step_conversion, 50.0);
+        assert_eq!(funnel.other_deals, OtherDeals { count: 7, won: 1 });
+        assert_eq!(SalesFunnel::from_counts(FunnelCounts::default()).steps[2].percent_of_leads, 0.0);
     }
 }

@@ -16,6 +16,7 @@ fn bump(counts: &mut Counts, key: &str) {
 pub(crate) fn customer_stats(customers: &[Customer]) -> CustomerStats {
     let mut stats = CustomerStats { total: customers.len() as u64, ..Default::default() };
     for c in customers {
+        stats.active += u64::from(c.status.is_active());
         bump(&mut stats.by_status, c.status.as_str());
         bump(&mut stats.by_type, c.customer_type.as_str());
     }
@@ -124,8 +125,7 @@ pub(crate) fn dashboard(
     let base = customers.len() as u64 - new_customers;
     let customers_summary = CustomerSummary {
         total: customers.len() as u64,
-        active: customers.iter().filter(|c| matches!(c.status, CustomerStatus::Active | CustomerStatus::Vip)).count()
-            as u64,
+        active: customers.iter().filter(|c| c.status.is_active()).count() as u64,
         new_last_30_days: new_customers,
         growth_30d_percent: percent(new_customers, base),
     };
@@ -163,14 +163,21 @@ pub(crate) fn dashboard(
     }
 }
 
-/// leads → qualified → deals → won.
+/// leads → qualified → converted → deals from converted leads → won; other deals beside.
 pub(crate) fn sales_funnel(leads: &[Lead], deals: &[Deal]) -> SalesFunnel {
-    SalesFunnel::from_counts(
-        leads.len() as u64,
-        leads.iter().filter(|l| lead_is_qualified(l)).count() as u64,
-        deals.len() as u64,
-        deals.iter().filter(|d| d.status == DealStatus::Won).count() as u64,
-    )
+    let converted: std::collections::HashSet<&LeadId> = leads.iter().filter(|l| l.converted).map(|l| &l.id).collect();
+    let (funnel_deals, other_deals): (Vec<&Deal>, Vec<&Deal>) =
+        deals.iter().partition(|d| d.lead_id.as_ref().is_some_and(|lead| converted.contains(lead)));
+    let won = |deals: &[&Deal]| deals.iter().filter(|d| d.status == DealStatus::Won).count() as u64;
+    SalesFunnel::from_counts(FunnelCounts {
+        leads: leads.len() as u64,
+        qualified: leads.iter().filter(|l| lead_is_qualified(l)).count() as u64,
+        converted: converted.len() as u64,
+        deals: funnel_deals.len() as u64,
+        won: won(&funnel_deals),
+        other_deals: other_deals.len() as u64,
+        other_won: won(&other_deals),
+    })
 }
 
 /// Won value and count per bucket, by actual close date (deals won without one are left out).

@@ -1609,6 +1609,25 @@ async fn aggregates_match_reference(store: Arc<dyn Store>) -> CheckResult {
     ensure_eq!(dashboard.customers.total, 6);
     ensure_eq!(dashboard.issues.open, 3);
     ensure_eq!(dashboard.leads.converted, 1);
+    // One definition of an active customer in every figure.
+    let customer_stats = store.customer_stats(&scope).await.step("customer stats")?;
+    ensure_eq!(customer_stats.active, dashboard.customers.active);
+    ensure_eq!(customer_stats.active, customers.iter().filter(|c| c.status.is_active()).count() as u64);
+
+    // The funnel's deal steps are the deals of converted leads; the others are beside it.
+    let converted = leads.iter().find(|l| l.converted).ok_or("no converted lead")?;
+    let pipe = pipeline(&*store, &scope).await?;
+    let mut from_lead = NewDeal::new("From a lead", pipe.id.clone(), pipe.stages[0].id.clone(), Money::ONE);
+    from_lead.lead_id = Some(converted.id.clone());
+    store.create_deal(&scope, from_lead).await.step("deal from a lead")?;
+    let funnel = store.sales_funnel(&scope).await.step("funnel")?;
+    let names: Vec<&str> = funnel.steps.iter().map(|s| s.name.as_str()).collect();
+    ensure_eq!(names, vec!["leads", "qualified", "converted", "deals", "won"]);
+    let counts: Vec<u64> = funnel.steps.iter().map(|s| s.count).collect();
+    ensure_eq!(counts[2..].to_vec(), vec![1, 1, 0]);
+    ensure_eq!(funnel.other_deals, OtherDeals { count: 6, won: 2 });
+    let deals = all_pages!(store, list_deals, &scope, &DealFilter::default(), 100);
+    ensure_eq!(funnel, aggregate::sales_funnel(&leads, &deals));
     Ok(())
 }
 

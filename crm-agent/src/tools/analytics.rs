@@ -208,12 +208,12 @@ pub(super) fn tools() -> Vec<Tool> {
             .for_customers()
             .toolsets(&[Toolset::Analytics, Toolset::Customers, Toolset::Sales, Toolset::Support, Toolset::Activities])
             .handler(aggregate_records),
-        Tool::builder("get_dashboard_stats", "Dashboard numbers: customers (total, active, 30-day growth %), leads (total, qualified, conversion %), deals (open, won, lost, win rate), revenue (won, open pipeline, weighted pipeline) and open issues by priority.")
+        Tool::builder("get_dashboard_stats", "Dashboard numbers: customers (total, active — status active or vip —, 30-day growth %), leads (total, qualified, conversion %), deals (open, won, lost, win rate), revenue (won, open pipeline, weighted pipeline) and open issues by priority.")
             .permission(ANALYTICS)
             .toolsets(sets)
             .needs(&reads)
             .handler(|cx: ToolContext, _: NoArgs| async move { cx.store.dashboard_stats(&cx.scope, cx.now).await }),
-        Tool::builder("get_sales_funnel", "The sales funnel leads → qualified → deals → won, with each step's count, percent of leads and conversion from the previous step.")
+        Tool::builder("get_sales_funnel", "The sales funnel: leads → qualified → converted → deals from converted leads → won, with each step's count, percent of leads and conversion from the previous step. Deals that did not come from a converted lead are counted beside it, in other_deals.")
             .permission(ANALYTICS)
             .toolsets(sets)
             .needs(&[StoreOp::ReadLeads, StoreOp::ReadDeals])

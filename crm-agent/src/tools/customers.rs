@@ -138,7 +138,7 @@ pub(super) fn tools() -> Vec<Tool> {
             .toolsets(sets)
             .needs(&[StoreOp::ReadCustomers, StoreOp::WriteCustomers])
             .handler(|cx: ToolContext, args: DeactivateCustomer| async move { deactivate(&cx, args).await }),
-        Tool::builder("get_customer_stats", "Count customers in total, by status and by type.")
+        Tool::builder("get_customer_stats", "Count customers in total, active (status active or vip), by status and by type.")
             .permission(customer(Action::Read))
             .toolsets(&[Toolset::Customers, Toolset::Analytics])
             .needs(&[StoreOp::ReadCustomers])

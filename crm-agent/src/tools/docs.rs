@@ -16,6 +16,7 @@ pub fn tools_markdown(tools: &[Tool]) -> String {
         "{} tools. Every call goes through `ToolRegistry::call`: permission check, argument validation against the schema below, the caller's tenant scope, and an audit event.\n",
         tools.len()
     );
+    out.push_str(CONVENTIONS);
     out.push_str("| tool | permission | customers | read-only | destructive | idempotent | toolsets |\n|---|---|---|---|---|---|---|\n");
     for tool in tools {
         let a = tool.annotations();
@@ -67,6 +68,29 @@ pub fn tools_markdown(tools: &[Tool]) -> String {
     }
     out
 }
+
+/// What every list and figure means, stated once.
+const CONVENTIONS: &str = "\
+**Lists** answer `{items, total, next_cursor}`, newest first unless `sort` names a field (`-` in \
+front for largest or latest first). Records without a value for the sort field come last either \
+way; ties go by creation. A cursor continues only the order it came from.
+
+**Dates.** Date arguments take `YYYY-MM-DD`, a whole day in the organization's time zone \
+(`settings.timezone`, an IANA name, UTC by default), or an RFC 3339 time. `…_after` includes its \
+day or time; `…_before` includes its day but not its time. Fields that hold a day (close, due, \
+order and payment dates) compare by day. `overdue` activities are neither completed nor \
+cancelled, with a due date before today or a scheduled time before now.
+
+**Money** is a decimal string in answers and a string or a JSON number in arguments, read \
+exactly. Sums never add currencies together: `aggregate_records` groups any money measure by \
+`currency`.
+
+**Definitions.** An *active customer* has status `active` or `vip`, in every figure. The sales \
+funnel counts leads, then qualified leads (status qualified or converted), then converted leads, \
+then the deals of converted leads, then the won ones among those; other deals are counted beside \
+it. Creation times are set by the store; no tool takes one.
+
+";
 
 /// A short type for a property schema: `string`, `integer`, `one of: a, b`, `array of string`.
 fn type_label(schema: &Value) -> String {

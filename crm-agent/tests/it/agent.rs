@@ -601,3 +601,41 @@ async fn status_and_conversation_management() {
     assert_eq!(s.agent.conversation(&s.owner, &first, 10).await.unwrap_err().kind(), ErrorKind::NotFound);
     assert_eq!(s.agent.conversations(&s.owner, &PageRequest::first(10)).await.unwrap().total, 1);
 }
+
+/// "Which deals close this month?" takes one list call: the prompt gives the model today's date
+/// and the organization's time zone, and `list_deals` filters by close date and sorts by it.
+#[tokio::test]
+async fn deals_closing_this_month_take_one_tool_call() {
+    use chrono::Datelike;
+    let today = chrono::Utc::now().date_naive();
+    let first = today.with_day(1).unwrap();
+    let last = (first + chrono::Months::new(1)).pred_opt().unwrap();
+    let args = json!({
+        "expected_close_after": first.to_string(),
+        "expected_close_before": last.to_string(),
+        "sort": "expected_close_date",
+    });
+    let s = setup(json!({"turns": [
+        {"when": {"user_text_contains": "close this month"},
+         "reply": {"function_calls": [{"name": "list_deals", "args": args, "id": "month"}]}},
+        {"when": {"function_response": "list_deals"}, "reply": {"text": "Here they are, soonest first."}}
+    ]}))
+    .await;
+    let events = run(&s.agent, &s.owner, "Which deals close this month?", None).await;
+    assert_eq!(kinds(&events), ["started", "tool_call", "tool_result", "done"]);
+
+    let requests = s.fake.requests();
+    let system = requests[0].body["systemInstruction"]["parts"][0]["text"].as_str().unwrap().to_owned();
+    assert!(system.contains(&format!("Today is {}", today.format("%A %Y-%m-%d"))), "{system}");
+    assert!(system.contains("time zone, UTC"), "{system}");
+    // The answer the model got is the month's deals, soonest first, and all of them.
+    let output = &function_responses(&requests[1].body)[0]["response"]["output"];
+    let scope = s.owner.scope().unwrap();
+    let deals = s.store.list_deals(&scope, &DealFilter::default(), &PageRequest::first(100)).await.unwrap().items;
+    let this_month = deals.iter().filter(|d| d.expected_close_date.is_some_and(|c| first <= c && c <= last)).count();
+    assert_eq!(output["total"], this_month as u64, "{output}");
+    let days: Vec<&str> =
+        output["items"].as_array().unwrap().iter().map(|d| d["expected_close_date"].as_str().unwrap()).collect();
+    assert!(days.windows(2).all(|w| w[0] <= w[1]), "{days:?}");
+    s.fake.assert_clean();
+}

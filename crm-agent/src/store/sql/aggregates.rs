@@ -19,6 +19,9 @@ fn sum(expr: &str) -> String {
     format!("CAST(COALESCE(SUM({expr}), 0) AS BIGINT)")
 }
 
+/// [`CustomerStatus::is_active`] in SQL.
+const ACTIVE_CUSTOMER: &str = "status IN ('active', 'vip')";
+
 fn count_if(condition: &str) -> String {
     sum(&format!("CASE WHEN {condition} THEN 1 ELSE 0 END"))
 }
@@ -133,12 +136,18 @@ impl SqlStore {
             })
             .collect();
         select.push("COUNT(*) AS n".to_owned());
+        // Only what the measure needs: each aggregate is work on every row read.
         if let Some(field) = query.field {
             let column = field.name;
-            select.push(format!("COUNT({column}) AS m"));
-            select.push(format!("{} AS s", sum(column)));
-            select.push(format!("MIN({column}) AS lo"));
-            select.push(format!("MAX({column}) AS hi"));
+            match query.measure {
+                Measure::Count => {}
+                Measure::Sum | Measure::Avg => {
+                    select.push(format!("COUNT({column}) AS m"));
+                    select.push(format!("{} AS s", sum(column)));
+                }
+                Measure::Min => select.extend([format!("COUNT({column}) AS m"), format!("MIN({column}) AS lo")]),
+                Measure::Max => select.extend([format!("COUNT({column}) AS m"), format!("MAX({column}) AS hi")]),
+            }
         }
         let mut sql = format!("SELECT {} FROM {} WHERE {}", select.join(", "), table.name, filter.sql());
         if !query.group_by.is_empty() {
@@ -175,9 +184,12 @@ impl SqlStore {
             let mut partial = Partial { keys, count, ..Default::default() };
             if let Some(field) = query.field {
                 partial.measured = row.count("m")?;
-                partial.sum = number(row.int("s")?, field);
-                partial.min = row.opt_int("lo")?.map(|v| number(v, field));
-                partial.max = row.opt_int("hi")?.map(|v| number(v, field));
+                match query.measure {
+                    Measure::Count => {}
+                    Measure::Sum | Measure::Avg => partial.sum = number(row.int("s")?, field),
+                    Measure::Min => partial.min = row.opt_int("lo")?.map(|v| number(v, field)),
+                    Measure::Max => partial.max = row.opt_int("hi")?.map(|v| number(v, field)),
+                }
             }
             partials.push(partial);
         }
@@ -234,6 +246,9 @@ impl SqlStore {
         for r in rows {
             let n = r.count("n")?;
             stats.total += n;
+            if r.parse::<CustomerStatus>("status")?.is_active() {
+                stats.active += n;
+            }
             add(&mut stats.by_status, r.text("status")?, n);
             add(&mut stats.by_type, r.text("customer_type")?, n);
         }
@@ -389,7 +404,7 @@ impl SqlStore {
             Source::for_scope(&e::DEALS, scope),
         );
         let customer_select =
-            format!("{} AS total, {} AS active", customers.count(), customers.count_if("status IN ('active', 'vip')"));
+            format!("{} AS total, {} AS active", customers.count(), customers.count_if(ACTIVE_CUSTOMER));
         // Creation times are not in the totals: the recent ones are a range of the index
         // `customers_created` (organization_id, created_at).
         let mut recent_range = Where::new(self.dialect);
@@ -466,18 +481,39 @@ impl SqlStore {
     }
 
     pub(super) async fn sql_sales_funnel(&self, scope: &Scope) -> Result<SalesFunnel> {
-        let (leads, deals) = (Source::for_scope(&e::LEADS, scope), Source::for_scope(&e::DEALS, scope));
+        let leads = Source::for_scope(&e::LEADS, scope);
         let lead_select = format!(
-            "{} AS total, {} AS qualified",
+            "{} AS total, {} AS qualified, {} AS converted_n",
             leads.count(),
-            leads.count_if("(qualification_status IN ('qualified', 'converted') OR converted)")
+            leads.count_if("(qualification_status IN ('qualified', 'converted') OR converted)"),
+            leads.count_if("converted"),
         );
-        let deal_select = format!("{} AS total, {} AS won_n", deals.count(), deals.count_if("status = 'won'"));
+        // Which lead a deal came from is on the deal rows only (the totals do not keep it).
+        let deals = Source::rows(&e::DEALS);
+        let from_converted_lead = "lead_id IS NOT NULL AND EXISTS (SELECT 1 FROM leads l \
+             WHERE l.id = deals.lead_id AND l.organization_id = deals.organization_id AND l.converted)";
+        let deal_select = format!(
+            "{} AS total, {} AS won_n, {} AS funnel_n, {} AS funnel_won",
+            deals.count(),
+            deals.count_if("status = 'won'"),
+            deals.count_if(from_converted_lead),
+            deals.count_if(&format!("status = 'won' AND {from_converted_lead}")),
+        );
         let (l, d) = tokio::try_join!(
             self.one_row(&leads, &e::LEADS, scope, &lead_select, Where::new(self.dialect)),
             self.one_row(&deals, &e::DEALS, scope, &deal_select, Where::new(self.dialect)),
         )?;
-        Ok(SalesFunnel::from_counts(l.count("total")?, l.count("qualified")?, d.count("total")?, d.count("won_n")?))
+        let (deal_count, won) = (d.count("total")?, d.count("won_n")?);
+        let (funnel_deals, funnel_won) = (d.count("funnel_n")?, d.count("funnel_won")?);
+        Ok(SalesFunnel::from_counts(FunnelCounts {
+            leads: l.count("total")?,
+            qualified: l.count("qualified")?,
+            converted: l.count("converted_n")?,
+            deals: funnel_deals,
+            won: funnel_won,
+            other_deals: deal_count - funnel_deals,
+            other_won: won - funnel_won,
+        }))
     }
 
     pub(super) async fn sql_revenue_by_period(
