@@ -61,10 +61,17 @@ pub struct AggregateField {
     pub name: &'static str,
     /// How its values are kept.
     pub kind: FieldKind,
+    /// Whether a record may have no value for it.
+    pub optional: bool,
 }
 
 const fn field(name: &'static str, kind: FieldKind) -> AggregateField {
-    AggregateField { name, kind }
+    AggregateField { name, kind, optional: true }
+}
+
+/// A field every record has a value for.
+const fn required(name: &'static str, kind: FieldKind) -> AggregateField {
+    AggregateField { name, kind, optional: false }
 }
 
 use FieldKind::{Category, Day, Flag, Instant, Money as Amount, Number};
@@ -85,7 +92,7 @@ const LEAD_FIELDS: &[AggregateField] = &[
     field("assigned_to", Category),
     field("stage_id", Category),
     field("converted", Flag),
-    field("score", Number),
+    required("score", Number),
     field("estimated_value", Amount),
     field("created_at", Instant),
     field("converted_at", Instant),
@@ -99,8 +106,8 @@ const DEAL_FIELDS: &[AggregateField] = &[
     field("assigned_to", Category),
     field("customer_id", Category),
     field("currency", Category),
-    field("value", Amount),
-    field("probability", Number),
+    required("value", Amount),
+    required("probability", Number),
     field("expected_close_date", Day),
     field("actual_close_date", Day),
     field("created_at", Instant),
@@ -121,9 +128,9 @@ const ORDER_FIELDS: &[AggregateField] = &[
     field("order_type", Category),
     field("customer_id", Category),
     field("currency", Category),
-    field("subtotal", Amount),
-    field("tax", Amount),
-    field("total", Amount),
+    required("subtotal", Amount),
+    required("tax", Amount),
+    required("total", Amount),
     field("order_date", Day),
     field("created_at", Instant),
 ];
@@ -134,7 +141,7 @@ const PAYMENT_FIELDS: &[AggregateField] = &[
     field("payment_type", Category),
     field("customer_id", Category),
     field("currency", Category),
-    field("amount", Amount),
+    required("amount", Amount),
     field("payment_date", Day),
     field("created_at", Instant),
 ];

@@ -139,15 +139,14 @@ impl SqlStore {
         // Only what the measure needs: each aggregate is work on every row read.
         if let Some(field) = query.field {
             let column = field.name;
-            match query.measure {
-                Measure::Count => {}
-                Measure::Sum | Measure::Avg => {
-                    select.push(format!("COUNT({column}) AS m"));
-                    select.push(format!("{} AS s", sum(column)));
-                }
-                Measure::Min => select.extend([format!("COUNT({column}) AS m"), format!("MIN({column}) AS lo")]),
-                Measure::Max => select.extend([format!("COUNT({column}) AS m"), format!("MAX({column}) AS hi")]),
-            }
+            // A field every record has is measured on every row counted.
+            let measured = if field.optional { format!("COUNT({column})") } else { "COUNT(*)".to_owned() };
+            select.push(format!("{measured} AS m"));
+            select.push(match query.measure {
+                Measure::Count | Measure::Sum | Measure::Avg => format!("{} AS s", sum(column)),
+                Measure::Min => format!("MIN({column}) AS lo"),
+                Measure::Max => format!("MAX({column}) AS hi"),
+            });
         }
         let mut sql = format!("SELECT {} FROM {} WHERE {}", select.join(", "), table.name, filter.sql());
         if !query.group_by.is_empty() {
