@@ -20,7 +20,7 @@ pub fn percent(numerator: u64, denominator: u64) -> f64 {
 pub struct CustomerStats {
     /// Every customer.
     pub total: u64,
-    /// Active customers: status `active` or `vip` (see [`CustomerStatus::is_active`]).
+    /// Active customers: status `active` or `vip` (see [`CustomerStatus::is_active`](super::CustomerStatus::is_active)).
     pub active: u64,
     /// By status.
     pub by_status: Counts,
