@@ -30,6 +30,10 @@ pub struct OrganizationSettings {
     /// begin when a list is filtered by a date, and what the assistant calls today.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub timezone: Option<String>,
+    /// The organization's default currency, a three-letter ISO code (default `USD`): listed
+    /// first wherever analytics report money per currency.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub default_currency: Option<String>,
     /// Any other settings, kept as given.
     #[serde(flatten)]
     pub extra: serde_json::Map<String, serde_json::Value>,
@@ -90,10 +94,16 @@ fn default_active() -> bool {
 
 fn check_settings(settings: &OrganizationSettings) -> Result<()> {
     check::opt(settings.assistant_instructions.as_deref(), |v| check::long("settings.assistant_instructions", v))?;
+    check::opt(settings.default_currency.as_deref(), |v| check::currency("settings.default_currency", v))?;
     settings.time_zone().map(drop)
 }
 
 impl OrganizationSettings {
+    /// The organization's default currency: `default_currency`, or `USD` when it is not set.
+    pub fn default_currency(&self) -> &str {
+        self.default_currency.as_deref().unwrap_or("USD")
+    }
+
     /// The organization's time zone: `timezone`, or UTC when it is not set.
     pub fn time_zone(&self) -> Result<chrono_tz::Tz> {
         match self.timezone.as_deref() {

@@ -10,6 +10,69 @@ use super::{Date, EmployeeId, Money, StageId};
 /// Counts keyed by an enum's wire spelling (e.g. `{"active": 10, "vip": 2}`).
 pub type Counts = BTreeMap<String, u64>;
 
+/// An amount of money in one currency.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
+pub struct CurrencyAmount {
+    /// ISO currency code.
+    pub currency: String,
+    /// The amount, a decimal string.
+    pub amount: Money,
+}
+
+/// Money per currency, one entry per currency: amounts in different currencies are never
+/// added together. A currency is listed when something counted in the figure is in it. Stores
+/// list them by currency code; the analytics tools then put the organization's default currency
+/// first, with `0.00` when nothing counted is in it.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
+#[serde(transparent)]
+pub struct Amounts(pub Vec<CurrencyAmount>);
+
+impl Amounts {
+    /// Adds `amount` to `currency`'s entry, creating it in code order.
+    pub fn add(&mut self, currency: &str, amount: Money) {
+        match self.0.binary_search_by(|entry| entry.currency.as_str().cmp(currency)) {
+            Ok(at) => self.0[at].amount += amount,
+            Err(at) => self.0.insert(at, CurrencyAmount { currency: currency.to_owned(), amount }),
+        }
+    }
+
+    /// Adds every entry of `other`.
+    pub fn add_all(&mut self, other: &Amounts) {
+        for entry in &other.0 {
+            self.add(&entry.currency, entry.amount);
+        }
+    }
+
+    /// The amount in `currency` (zero when it is not listed).
+    pub fn get(&self, currency: &str) -> Money {
+        self.0.iter().find(|entry| entry.currency == currency).map_or(Money::ZERO, |entry| entry.amount)
+    }
+
+    /// Moves `currency` to the front, listing it with zero when it is absent.
+    pub fn put_first(&mut self, currency: &str) {
+        let entry = match self.0.iter().position(|entry| entry.currency == currency) {
+            Some(at) => self.0.remove(at),
+            None => CurrencyAmount { currency: currency.to_owned(), amount: Money::ZERO },
+        };
+        self.0.insert(0, entry);
+    }
+
+    /// Applies `f` to every amount (e.g. rounding).
+    pub fn map(mut self, f: impl Fn(Money) -> Money) -> Amounts {
+        for entry in &mut self.0 {
+            entry.amount = f(entry.amount);
+        }
+        self
+    }
+}
+
+/// Figures that report money per currency: [`put_first`](PutCurrencyFirst::put_first) lists the
+/// organization's default currency first in each of them.
+pub trait PutCurrencyFirst {
+    /// Puts `currency` first in every [`Amounts`] of `self`.
+    fn put_first(&mut self, currency: &str);
+}
+
 /// A ratio as a percentage rounded to two decimals; 0 when the denominator is 0.
 pub fn percent(numerator: u64, denominator: u64) -> f64 {
     if denominator == 0 { 0.0 } else { (numerator as f64 * 10_000.0 / denominator as f64).round() / 100.0 }
@@ -43,7 +106,8 @@ pub struct LeadStats {
     pub conversion_rate: f64,
     /// Mean score, rounded to two decimals.
     pub average_score: f64,
-    /// Sum of estimated values.
+    /// Sum of estimated values. A lead's estimate has no currency of its own: it is read in
+    /// the organization's default currency.
     pub total_estimated_value: Money,
 }
 
@@ -56,8 +120,8 @@ pub struct StageTotal {
     pub stage_name: String,
     /// How many deals are in it.
     pub count: u64,
-    /// Their total value.
-    pub value: Money,
+    /// Their total value, per currency.
+    pub value: Amounts,
 }
 
 /// `get_deal_stats`.
@@ -73,14 +137,14 @@ pub struct DealStats {
     pub lost: u64,
     /// won / (won + lost), in percent.
     pub win_rate: f64,
-    /// Value of every deal.
-    pub total_value: Money,
-    /// Value of won deals.
-    pub won_value: Money,
-    /// Value of open deals.
-    pub open_value: Money,
-    /// Σ value × probability of open deals.
-    pub weighted_pipeline: Money,
+    /// Value of every deal, per currency.
+    pub total_value: Amounts,
+    /// Value of won deals, per currency.
+    pub won_value: Amounts,
+    /// Value of open deals, per currency.
+    pub open_value: Amounts,
+    /// Σ value × probability of open deals, per currency.
+    pub weighted_pipeline: Amounts,
     /// Per stage, in pipeline order.
     pub by_stage: Vec<StageTotal>,
 }
@@ -153,12 +217,12 @@ pub struct DealSummary {
 /// The revenue part of the dashboard.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct RevenueSummary {
-    /// Value of won deals.
-    pub won_value: Money,
-    /// Value of open deals.
-    pub open_pipeline_value: Money,
-    /// Σ value × probability of open deals.
-    pub weighted_pipeline: Money,
+    /// Value of won deals, per currency.
+    pub won_value: Amounts,
+    /// Value of open deals, per currency.
+    pub open_pipeline_value: Amounts,
+    /// Σ value × probability of open deals, per currency.
+    pub weighted_pipeline: Amounts,
 }
 
 /// The issue part of the dashboard.
@@ -339,8 +403,8 @@ pub struct RevenueBucket {
     pub start: Date,
     /// First day after the bucket.
     pub end: Date,
-    /// Value of deals won (by actual close date) in the bucket.
-    pub won_value: Money,
+    /// Value of deals won (by actual close date) in the bucket, per currency.
+    pub won_value: Amounts,
     /// How many deals were won in the bucket.
     pub won_count: u64,
 }
@@ -366,10 +430,43 @@ pub struct EmployeePerformance {
     pub deals_lost: u64,
     /// won / (won + lost), in percent.
     pub win_rate: f64,
-    /// Value of deals won.
-    pub won_revenue: Money,
-    /// Value of their open deals.
-    pub open_pipeline: Money,
+    /// Value of deals won, per currency.
+    pub won_revenue: Amounts,
+    /// Value of their open deals, per currency.
+    pub open_pipeline: Amounts,
+}
+
+impl PutCurrencyFirst for DealStats {
+    fn put_first(&mut self, currency: &str) {
+        for amounts in [&mut self.total_value, &mut self.won_value, &mut self.open_value, &mut self.weighted_pipeline] {
+            amounts.put_first(currency);
+        }
+        for stage in &mut self.by_stage {
+            stage.value.put_first(currency);
+        }
+    }
+}
+
+impl PutCurrencyFirst for DashboardStats {
+    fn put_first(&mut self, currency: &str) {
+        let revenue = &mut self.revenue;
+        for amounts in [&mut revenue.won_value, &mut revenue.open_pipeline_value, &mut revenue.weighted_pipeline] {
+            amounts.put_first(currency);
+        }
+    }
+}
+
+impl PutCurrencyFirst for EmployeePerformance {
+    fn put_first(&mut self, currency: &str) {
+        self.won_revenue.put_first(currency);
+        self.open_pipeline.put_first(currency);
+    }
+}
+
+impl PutCurrencyFirst for RevenueBucket {
+    fn put_first(&mut self, currency: &str) {
+        self.won_value.put_first(currency);
+    }
 }
 
 #[cfg(test)]

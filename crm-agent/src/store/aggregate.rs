@@ -40,40 +40,43 @@ pub(crate) fn lead_stats(leads: &[Lead]) -> LeadStats {
     stats
 }
 
-/// Σ value × probability / 100, rounded to cents once at the end (as SQL does).
-fn weighted(deals: &[&Deal]) -> Money {
-    let sum: Money = deals.iter().map(|d| d.value * Money::from(d.probability)).sum();
-    (sum / Money::from(100)).round_dp(2)
+/// Σ value × probability / 100 per currency, rounded to cents once at the end (as SQL does).
+fn weighted(deals: &[&Deal]) -> Amounts {
+    let mut sums = Amounts::default();
+    for d in deals {
+        sums.add(&d.currency, d.value * Money::from(d.probability));
+    }
+    sums.map(|sum| (sum / Money::from(100)).round_dp(2))
 }
 
 /// Deal totals and per-stage sums (stages of every pipeline, in pipeline then stage order).
 pub(crate) fn deal_stats(deals: &[Deal], pipelines: &[Pipeline]) -> DealStats {
     let mut stats = DealStats { total: deals.len() as u64, ..Default::default() };
     let mut open = Vec::new();
-    let mut per_stage: HashMap<&StageId, (u64, Money)> = HashMap::new();
+    let mut per_stage: HashMap<&StageId, (u64, Amounts)> = HashMap::new();
     for d in deals {
-        stats.total_value += d.value;
+        stats.total_value.add(&d.currency, d.value);
         match d.status {
             DealStatus::Open => {
                 stats.open += 1;
-                stats.open_value += d.value;
+                stats.open_value.add(&d.currency, d.value);
                 open.push(d);
             }
             DealStatus::Won => {
                 stats.won += 1;
-                stats.won_value += d.value;
+                stats.won_value.add(&d.currency, d.value);
             }
             DealStatus::Lost => stats.lost += 1,
         }
         let entry = per_stage.entry(&d.stage_id).or_default();
         entry.0 += 1;
-        entry.1 += d.value;
+        entry.1.add(&d.currency, d.value);
     }
     stats.win_rate = percent(stats.won, stats.won + stats.lost);
     stats.weighted_pipeline = weighted(&open);
     for pipeline in pipelines {
         for stage in &pipeline.stages {
-            let (count, value) = per_stage.get(&stage.id).copied().unwrap_or_default();
+            let (count, value) = per_stage.remove(&stage.id).unwrap_or_default();
             stats.by_stage.push(StageTotal {
                 stage_id: stage.id.clone(),
                 stage_name: stage.name.clone(),
@@ -180,6 +183,15 @@ pub(crate) fn sales_funnel(leads: &[Lead], deals: &[Deal]) -> SalesFunnel {
     })
 }
 
+/// The value of `deals`, per currency.
+fn amounts(deals: &[&Deal]) -> Amounts {
+    let mut sums = Amounts::default();
+    for d in deals {
+        sums.add(&d.currency, d.value);
+    }
+    sums
+}
+
 /// Won value and count per bucket, by actual close date (deals won without one are left out).
 pub(crate) fn revenue_by_period(deals: &[Deal], buckets: &[(Date, Date)]) -> Vec<RevenueBucket> {
     buckets
@@ -189,12 +201,12 @@ pub(crate) fn revenue_by_period(deals: &[Deal], buckets: &[(Date, Date)]) -> Vec
                 .iter()
                 .filter(|d| d.status == DealStatus::Won && d.actual_close_date.is_some_and(|c| start <= c && c < end))
                 .collect();
-            RevenueBucket { start, end, won_value: won.iter().map(|d| d.value).sum(), won_count: won.len() as u64 }
+            RevenueBucket { start, end, won_value: amounts(&won), won_count: won.len() as u64 }
         })
         .collect()
 }
 
-/// Per-employee performance, by won revenue (highest first), then name.
+/// Per-employee performance, by name (the tool orders it by revenue, see [`sort_performance`]).
 pub(crate) fn employee_performance(
     employees: &[Employee],
     customers: &[Customer],
@@ -210,6 +222,7 @@ pub(crate) fn employee_performance(
             let converted = my_leads.iter().filter(|l| l.converted).count() as u64;
             let won = my_deals.iter().filter(|d| d.status == DealStatus::Won).count() as u64;
             let lost = my_deals.iter().filter(|d| d.status == DealStatus::Lost).count() as u64;
+            let with_status = |status| my_deals.iter().copied().filter(|d| d.status == status).collect::<Vec<_>>();
             EmployeePerformance {
                 employee_id: e.id.clone(),
                 name: e.full_name(),
@@ -220,20 +233,29 @@ pub(crate) fn employee_performance(
                 deals_won: won,
                 deals_lost: lost,
                 win_rate: percent(won, won + lost),
-                won_revenue: my_deals.iter().filter(|d| d.status == DealStatus::Won).map(|d| d.value).sum(),
-                open_pipeline: my_deals.iter().filter(|d| d.status == DealStatus::Open).map(|d| d.value).sum(),
+                won_revenue: amounts(&with_status(DealStatus::Won)),
+                open_pipeline: amounts(&with_status(DealStatus::Open)),
             }
         })
         .collect();
-    sort_performance(&mut rows);
+    sort_by_name(&mut rows);
     rows
 }
 
-/// The order of `get_employee_performance`: won revenue descending, then name, then id.
-pub(crate) fn sort_performance(rows: &mut [EmployeePerformance]) {
+/// The order stores answer `employee_performance` in: name, then id.
+pub(crate) fn sort_by_name(rows: &mut [EmployeePerformance]) {
+    rows.sort_by(|a, b| a.name.cmp(&b.name).then_with(|| a.employee_id.cmp(&b.employee_id)));
+}
+
+/// The order of `get_employee_performance`: won revenue in `currency` (the organization's
+/// default; revenues in different currencies cannot be compared) descending, then deals won
+/// descending, then name and id.
+pub(crate) fn sort_performance(rows: &mut [EmployeePerformance], currency: &str) {
     rows.sort_by(|a, b| {
         b.won_revenue
-            .cmp(&a.won_revenue)
+            .get(currency)
+            .cmp(&a.won_revenue.get(currency))
+            .then_with(|| b.deals_won.cmp(&a.deals_won))
             .then_with(|| a.name.cmp(&b.name))
             .then_with(|| a.employee_id.cmp(&b.employee_id))
     });

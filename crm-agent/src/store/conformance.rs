@@ -1510,6 +1510,10 @@ async fn populate(store: &dyn Store, scope: &Scope, label: &str) -> std::result:
         }
         new.customer_id = Some(customers[i % customers.len()].id.clone());
         new.assigned_to = Some(if i % 2 == 0 { rep.id.clone() } else { other.id.clone() });
+        // Two currencies, so sums of money that mix them show.
+        if i == 3 || i == 5 {
+            new.currency = "EUR".into();
+        }
         store.create_deal(scope, new).await.step("populate deal")?;
     }
     for (i, status) in
@@ -1603,7 +1607,13 @@ async fn aggregates_match_reference(store: Arc<dyn Store>) -> CheckResult {
     // Sanity on the numbers themselves, so a store and the reference cannot agree on nonsense.
     let stats = store.deal_stats(&scope).await.step("deal stats")?;
     ensure_eq!((stats.total, stats.open, stats.won, stats.lost), (6, 3, 2, 1));
-    ensure_eq!(stats.won_value, Money::new(1_000_033 * 7, 2));
+    // Deals 2 and 3 are won: 2 in USD, 3 in EUR; never added together.
+    let amount = |currency: &str, times: i64| CurrencyAmount {
+        currency: currency.into(),
+        amount: Money::new(1_000_033 * times, 2),
+    };
+    ensure_eq!(stats.won_value, Amounts(vec![amount("EUR", 4), amount("USD", 3)]));
+    ensure_eq!(stats.open_value, Amounts(vec![amount("EUR", 6), amount("USD", 1 + 2)]));
     ensure_eq!(stats.win_rate, 66.67);
     let dashboard = store.dashboard_stats(&scope, now).await.step("dashboard")?;
     ensure_eq!(dashboard.customers.total, 6);
@@ -1672,7 +1682,7 @@ async fn aggregates_follow_updates(store: Arc<dyn Store>) -> CheckResult {
             0 => {
                 DealPatch { stage_id: Some(last.id.clone()), value: Some(Money::new(777_700, 2)), ..Default::default() }
             }
-            1 => DealPatch { probability: Some(35), ..Default::default() },
+            1 => DealPatch { probability: Some(35), currency: Some("GBP".into()), ..Default::default() },
             _ => DealPatch { status: Some(DealStatus::Lost), ..Default::default() },
         };
         store.update_deal(&scope, &d.id, patch).await.step("update deal")?;

@@ -619,13 +619,14 @@ pub trait Store: Send + Sync + 'static {
         let deals = collect_all!(self.list_deals(scope, &DealFilter::default()));
         Ok(aggregate::sales_funnel(&leads, &deals))
     }
-    /// Won value and count per bucket (`buckets` are half-open date ranges, oldest first).
+    /// Won value (per currency) and count per bucket (`buckets` are half-open date ranges,
+    /// oldest first).
     async fn revenue_by_period(&self, scope: &Scope, buckets: &[(Date, Date)]) -> Result<Vec<RevenueBucket>> {
         let won = DealFilter { status: Some(DealStatus::Won), ..DealFilter::default() };
         let deals = collect_all!(self.list_deals(scope, &won));
         Ok(aggregate::revenue_by_period(&deals, buckets))
     }
-    /// Per-employee performance, sorted by won revenue (highest first).
+    /// Per-employee performance, by name then id; money per currency (see [`Amounts`]).
     async fn employee_performance(&self, scope: &Scope) -> Result<Vec<EmployeePerformance>> {
         let employees = collect_all!(self.list_employees(scope, &EmployeeFilter::default()));
         let customers = collect_all!(self.list_customers(scope, &CustomerFilter::default()));

@@ -9,6 +9,7 @@ use crate::domain::*;
 use crate::error::{Error, Result};
 use crate::policy::{Action, Permission, Resource};
 use crate::store::StoreOp;
+use crate::store::aggregate::sort_performance;
 
 const ANALYTICS: Permission = Permission::new(Resource::Analytics, Action::Read);
 
@@ -32,8 +33,8 @@ pub(super) struct RevenueByPeriod {
     pub period: PeriodName,
     /// The buckets, oldest first.
     pub buckets: Vec<RevenueBucket>,
-    /// Won value over all buckets.
-    pub total_won_value: Money,
+    /// Won value over all buckets, per currency (the organization's default first).
+    pub total_won_value: Amounts,
     /// Deals won over all buckets.
     pub total_won_count: u64,
 }
@@ -59,12 +60,12 @@ pub(super) struct QuickStats {
     pub leads_assigned: u64,
     /// Of those, converted.
     pub leads_converted: u64,
-    /// Open deals assigned to the caller and their value.
-    pub open_deals_value: Money,
+    /// The value of the open deals assigned to the caller, per currency.
+    pub open_deals_value: Amounts,
     /// Deals the caller won.
     pub deals_won: u64,
-    /// Value of the deals the caller won.
-    pub won_revenue: Money,
+    /// Value of the deals the caller won, per currency.
+    pub won_revenue: Amounts,
     /// Issues assigned to the caller that are open or in progress.
     pub open_issues_assigned: u64,
     /// Activities assigned to the caller that are still scheduled.
@@ -208,29 +209,38 @@ pub(super) fn tools() -> Vec<Tool> {
             .for_customers()
             .toolsets(&[Toolset::Analytics, Toolset::Customers, Toolset::Sales, Toolset::Support, Toolset::Activities])
             .handler(aggregate_records),
-        Tool::builder("get_dashboard_stats", "Dashboard numbers: customers (total, active — status active or vip —, 30-day growth %), leads (total, qualified, conversion %), deals (open, won, lost, win rate), revenue (won, open pipeline, weighted pipeline) and open issues by priority.")
+        Tool::builder("get_dashboard_stats", "Dashboard numbers: customers (total, active — status active or vip —, 30-day growth %), leads (total, qualified, conversion %), deals (open, won, lost, win rate), revenue (won, open pipeline, weighted pipeline; each per currency, the organization's default first) and open issues by priority.")
             .permission(ANALYTICS)
             .toolsets(sets)
             .needs(&reads)
-            .handler(|cx: ToolContext, _: NoArgs| async move { cx.store.dashboard_stats(&cx.scope, cx.now).await }),
+            .handler(|cx: ToolContext, _: NoArgs| async move {
+                let mut stats = cx.store.dashboard_stats(&cx.scope, cx.now).await?;
+                stats.put_first(&default_currency(&cx).await?);
+                Ok(stats)
+            }),
         Tool::builder("get_sales_funnel", "The sales funnel: leads → qualified → converted → deals from converted leads → won, with each step's count, percent of leads and conversion from the previous step. Deals that did not come from a converted lead are counted beside it, in other_deals.")
             .permission(ANALYTICS)
             .toolsets(sets)
             .needs(&[StoreOp::ReadLeads, StoreOp::ReadDeals])
             .handler(|cx: ToolContext, _: NoArgs| async move { cx.store.sales_funnel(&cx.scope).await }),
-        Tool::builder("get_revenue_by_period", "Won deal value and count per day, week, month, quarter or year, for the last N periods (by actual close date).")
+        Tool::builder("get_revenue_by_period", "Won deal value (per currency) and count per day, week, month, quarter or year, for the last N periods (by actual close date).")
             .permission(ANALYTICS)
             .toolsets(sets)
             .needs(&[StoreOp::ReadDeals])
             .handler(|cx: ToolContext, args: RevenueArgs| async move { revenue(&cx, args).await }),
-        Tool::builder("get_employee_performance", "Per employee: customers assigned, leads and their conversion, deals won and lost, win rate, won revenue and open pipeline; sorted by won revenue.")
+        Tool::builder("get_employee_performance", "Per employee: customers assigned, leads and their conversion, deals won and lost, win rate, won revenue and open pipeline (per currency); sorted by won revenue in the organization's default currency, then deals won.")
             .permission(ANALYTICS)
             .toolsets(sets)
             .needs(&[StoreOp::ReadEmployees, StoreOp::ReadCustomers, StoreOp::ReadLeads, StoreOp::ReadDeals])
             .handler(|cx: ToolContext, args: PerformanceArgs| async move {
+                let currency = default_currency(&cx).await?;
                 let mut rows = cx.store.employee_performance(&cx.scope).await?;
+                sort_performance(&mut rows, &currency);
                 if let Some(limit) = args.limit {
                     rows.truncate(limit as usize);
+                }
+                for row in &mut rows {
+                    row.put_first(&currency);
                 }
                 Ok(rows)
             }),
@@ -242,6 +252,18 @@ pub(super) fn tools() -> Vec<Tool> {
     ]
 }
 
+/// The organization's default currency, which money per currency lists first.
+pub(super) async fn default_currency(cx: &ToolContext) -> Result<String> {
+    Ok(cx.store.get_organization(&cx.scope).await?.settings.default_currency().to_owned())
+}
+
+/// `amounts` (none: nothing) with `currency` first.
+fn first(amounts: Option<Amounts>, currency: &str) -> Amounts {
+    let mut amounts = amounts.unwrap_or_default();
+    amounts.put_first(currency);
+    amounts
+}
+
 async fn revenue(cx: &ToolContext, args: RevenueArgs) -> Result<RevenueByPeriod> {
     let name = args.period.unwrap_or(PeriodName::Month);
     let count = args.periods.unwrap_or(12);
@@ -249,10 +271,17 @@ async fn revenue(cx: &ToolContext, args: RevenueArgs) -> Result<RevenueByPeriod>
         return Err(Error::invalid(format!("`periods` must be between 1 and 60 (got {count})")));
     }
     let buckets = Period::from(name).buckets(cx.now.date_naive(), count);
-    let buckets = cx.store.revenue_by_period(&cx.scope, &buckets).await?;
+    let currency = default_currency(cx).await?;
+    let mut buckets = cx.store.revenue_by_period(&cx.scope, &buckets).await?;
+    let mut total_won_value = Amounts::default();
+    for bucket in &mut buckets {
+        total_won_value.add_all(&bucket.won_value);
+        bucket.put_first(&currency);
+    }
+    total_won_value.put_first(&currency);
     Ok(RevenueByPeriod {
         period: name,
-        total_won_value: buckets.iter().map(|b| b.won_value).sum(),
+        total_won_value,
         total_won_count: buckets.iter().map(|b| b.won_count).sum(),
         buckets,
     })
@@ -263,6 +292,7 @@ async fn quick_stats(cx: &ToolContext) -> Result<QuickStats> {
         return Err(Error::invalid("quick stats are per employee, and this user has no employee record"));
     };
     let one = PageRequest::first(1);
+    let currency = default_currency(cx).await?;
     let performance = cx.store.employee_performance(&cx.scope).await?;
     let mine = performance.into_iter().find(|p| p.employee_id == me);
     let open_issues = cx
@@ -304,9 +334,9 @@ async fn quick_stats(cx: &ToolContext) -> Result<QuickStats> {
         customers_assigned: mine.as_ref().map_or(0, |p| p.customers_assigned),
         leads_assigned: mine.as_ref().map_or(0, |p| p.leads_assigned),
         leads_converted: mine.as_ref().map_or(0, |p| p.leads_converted),
-        open_deals_value: mine.as_ref().map_or(Money::ZERO, |p| p.open_pipeline),
+        open_deals_value: first(mine.as_ref().map(|p| p.open_pipeline.clone()), &currency),
         deals_won: mine.as_ref().map_or(0, |p| p.deals_won),
-        won_revenue: mine.as_ref().map_or(Money::ZERO, |p| p.won_revenue),
+        won_revenue: first(mine.as_ref().map(|p| p.won_revenue.clone()), &currency),
         open_issues_assigned: open_issues,
         scheduled_activities: scheduled,
     })

@@ -282,11 +282,15 @@ pub(super) fn tools() -> Vec<Tool> {
             .toolsets(sets)
             .needs(&[StoreOp::ReadDeals, StoreOp::ReadPipelines, StoreOp::WriteDeals])
             .handler(|cx: ToolContext, args: MarkDealLost| async move { mark_lost(&cx, args).await }),
-        Tool::builder("get_deal_stats", "Count deals in total and by status, with win rate, total, won and open value, weighted pipeline, and count and value per stage.")
+        Tool::builder("get_deal_stats", "Count deals in total and by status, with win rate, total, won and open value, weighted pipeline, and count and value per stage; money per currency, the organization's default first.")
             .permission(deal(Action::Read))
             .toolsets(&[Toolset::Sales, Toolset::Analytics])
             .needs(&[StoreOp::ReadDeals, StoreOp::ReadPipelines])
-            .handler(|cx: ToolContext, _: NoArgs| async move { cx.store.deal_stats(&cx.scope).await }),
+            .handler(|cx: ToolContext, _: NoArgs| async move {
+                let mut stats = cx.store.deal_stats(&cx.scope).await?;
+                stats.put_first(&super::analytics::default_currency(&cx).await?);
+                Ok(stats)
+            }),
         Tool::builder("list_pipelines", "List the organization's sales pipelines with their stages in order: id, name, probability, and whether a stage is closed-won or closed-lost.")
             .permission(Permission::new(Resource::Pipeline, Action::Read))
             .toolsets(sets)

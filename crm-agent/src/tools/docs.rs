@@ -83,7 +83,10 @@ cancelled, with a due date before today or a scheduled time before now.
 
 **Money** is a decimal string in answers and a string or a JSON number in arguments, read \
 exactly. Sums never add currencies together: `aggregate_records` groups any money measure by \
-`currency`.
+`currency`, and the analytics report money as a list of `{currency, amount}`, the organization's \
+default currency (`settings.default_currency`, USD by default) first, listed even at `0.00`, then \
+every other currency something counted is in. Employees rank by won revenue in the default \
+currency. A lead's estimated value has no currency of its own: it counts in the default one.
 
 **Definitions.** An *active customer* has status `active` or `vip`, in every figure. The sales \
 funnel counts leads, then qualified leads (status qualified or converted), then converted leads, \

@@ -125,3 +125,99 @@ async fn bad_arguments_name_what_is_allowed() {
     let err = call(json!({"entity": "deals", "filter": {"closed_after": "soon"}})).await.unwrap_err();
     assert!(err.to_string().contains("`closed_after` must be a day"), "{err}");
 }
+
+/// Money per currency as listed: `[{"currency", "amount"}, …]` in order.
+fn amounts(value: &Value) -> Vec<(String, Money)> {
+    value
+        .as_array()
+        .unwrap_or_else(|| panic!("not a list of amounts: {value}"))
+        .iter()
+        .map(|a| (a["currency"].as_str().unwrap().to_owned(), a["amount"].as_str().unwrap().parse().unwrap()))
+        .collect()
+}
+
+fn amount_in(listed: &[(String, Money)], currency: &str) -> Money {
+    listed.iter().find(|(c, _)| c == currency).map_or(Money::ZERO, |(_, amount)| *amount)
+}
+
+/// The value of the listed deals with `status` (any when `None`), per currency, as the tools
+/// report it: `default` first (listed even at zero), then the others by code.
+fn recount(deals: &[Value], status: Option<&str>, default: &str) -> Vec<(String, Money)> {
+    let mut sums: BTreeMap<String, Money> = BTreeMap::new();
+    for deal in deals.iter().filter(|d| status.is_none_or(|s| d["status"] == s)) {
+        *sums.entry(deal["currency"].as_str().unwrap().to_owned()).or_default() +=
+            deal["value"].as_str().unwrap().parse::<Money>().unwrap();
+    }
+    let first = (default.to_owned(), sums.remove(default).unwrap_or_default());
+    std::iter::once(first).chain(sums).collect()
+}
+
+#[tokio::test]
+async fn analytics_never_add_currencies_together() {
+    let f = fixture().await;
+    let open_value = |dashboard: &Value| amounts(&dashboard["revenue"]["open_pipeline_value"]);
+    let before = f.call(&f.owner, "get_dashboard_stats", json!({})).await.unwrap();
+    let euro_deal = json!({"title": "Euro deal", "value": 1_000_000, "currency": "EUR"});
+    f.call(&f.owner, "create_deal", euro_deal).await.unwrap();
+    let after = f.call(&f.owner, "get_dashboard_stats", json!({})).await.unwrap();
+    assert_eq!(amount_in(&open_value(&after), "USD"), amount_in(&open_value(&before), "USD"));
+    assert_eq!(amount_in(&open_value(&after), "EUR") - amount_in(&open_value(&before), "EUR"), Money::from(1_000_000));
+
+    // Every money figure is a recount of the list, per currency, the default (USD) first.
+    let deals = all_items(&f, &f.owner, "list_deals", json!({})).await;
+    let stats = f.call(&f.owner, "get_deal_stats", json!({})).await.unwrap();
+    assert_eq!(amounts(&stats["total_value"]), recount(&deals, None, "USD"));
+    assert_eq!(amounts(&stats["won_value"]), recount(&deals, Some("won"), "USD"));
+    assert_eq!(amounts(&stats["open_value"]), recount(&deals, Some("open"), "USD"));
+    assert_eq!(open_value(&after), recount(&deals, Some("open"), "USD"));
+    assert_eq!(amounts(&after["revenue"]["won_value"]), recount(&deals, Some("won"), "USD"));
+    for stage in stats["by_stage"].as_array().unwrap() {
+        let in_stage: Vec<Value> = deals.iter().filter(|d| d["stage_id"] == stage["stage_id"]).cloned().collect();
+        assert_eq!(amounts(&stage["value"]), recount(&in_stage, None, "USD"), "{stage}");
+    }
+    let performance = f.call(&f.owner, "get_employee_performance", json!({})).await.unwrap();
+    for row in performance.as_array().unwrap() {
+        let theirs: Vec<Value> = deals.iter().filter(|d| d["assigned_to"] == row["employee_id"]).cloned().collect();
+        assert_eq!(amounts(&row["won_revenue"]), recount(&theirs, Some("won"), "USD"), "{row}");
+        assert_eq!(amounts(&row["open_pipeline"]), recount(&theirs, Some("open"), "USD"), "{row}");
+    }
+}
+
+#[tokio::test]
+async fn the_organizations_default_currency_comes_first() {
+    use crm_agent::domain::{OrganizationPatch, OrganizationSettings};
+    let f = fixture().await;
+    let scope = f.owner.scope().unwrap();
+    let settings = OrganizationSettings { default_currency: Some("EUR".into()), ..Default::default() };
+    let patch = OrganizationPatch { settings: Some(settings), ..Default::default() };
+    crm_agent::Store::update_organization(&*f.store, &scope, patch).await.unwrap();
+    let deal = json!({"title": "Euro win", "value": "250000.00", "currency": "EUR"});
+    let deal = f.call(&f.owner, "create_deal", deal).await.unwrap();
+    f.call(&f.owner, "mark_deal_won", json!({"deal_id": deal["id"]})).await.unwrap();
+
+    let dashboard = f.call(&f.owner, "get_dashboard_stats", json!({})).await.unwrap();
+    for figure in ["won_value", "open_pipeline_value", "weighted_pipeline"] {
+        assert_eq!(amounts(&dashboard["revenue"][figure])[0].0, "EUR", "{figure}");
+    }
+    let revenue = f.call(&f.owner, "get_revenue_by_period", json!({"period": "year", "periods": 3})).await.unwrap();
+    assert_eq!(amounts(&revenue["total_won_value"])[0].0, "EUR");
+    // Ranked by won revenue in the default currency, the one currency revenues compare in.
+    let performance = f.call(&f.owner, "get_employee_performance", json!({})).await.unwrap();
+    let euros: Vec<Money> = performance
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|row| {
+            let won = amounts(&row["won_revenue"]);
+            assert_eq!(won[0].0, "EUR", "{row}");
+            won[0].1
+        })
+        .collect();
+    assert!(euros.windows(2).all(|pair| pair[0] >= pair[1]), "{euros:?}");
+
+    let bad = OrganizationSettings { default_currency: Some("euro".into()), ..Default::default() };
+    let patch = OrganizationPatch { settings: Some(bad), ..Default::default() };
+    let err = crm_agent::Store::update_organization(&*f.store, &scope, patch).await.unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::InvalidArgument);
+    assert!(err.to_string().contains("settings.default_currency"), "{err}");
+}

@@ -11,7 +11,7 @@ use super::query::Where;
 use crate::domain::*;
 use crate::error::Result;
 use crate::store::Scope;
-use crate::store::aggregate::{Partial, RawKey, finish_aggregate, instant_slot_micros, sort_performance};
+use crate::store::aggregate::{Partial, RawKey, finish_aggregate, instant_slot_micros, sort_by_name};
 
 /// `CAST(COALESCE(SUM(expr), 0) AS BIGINT)`: PostgreSQL's SUM(bigint) is NUMERIC; this keeps
 /// both databases answering a 64-bit integer.
@@ -27,7 +27,7 @@ fn count_if(condition: &str) -> String {
 }
 
 /// Where an aggregate reads: the rows themselves, or the per-organization totals that
-/// migration 0007's triggers keep in step with them (`customer_totals`, `lead_totals`,
+/// migrations 0007 and 0012 keep in step with them (`customer_totals`, `lead_totals`,
 /// `deal_totals`: one row per group, with `n` and sums). Both give the same expressions, so
 /// one SELECT list serves either.
 struct Source {
@@ -90,9 +90,23 @@ impl Source {
     }
 }
 
-/// Σ(value_cents × probability) as money: divide by 100 twice, round to cents.
-fn weighted_money(cents_times_percent: i64) -> Money {
-    Money::new(cents_times_percent, 4).round_dp(2)
+/// Σ(value_cents × probability) per currency, summed exactly before it becomes money.
+#[derive(Default)]
+struct WeightedSums(std::collections::BTreeMap<String, i64>);
+
+impl WeightedSums {
+    fn add(&mut self, currency: &str, cents_times_percent: i64) {
+        *self.0.entry(currency.to_owned()).or_default() += cents_times_percent;
+    }
+
+    /// As money: divide by 100 twice, round to cents.
+    fn money(self) -> Amounts {
+        let mut amounts = Amounts::default();
+        for (currency, sum) in self.0 {
+            amounts.add(&currency, Money::new(sum, 4).round_dp(2));
+        }
+        amounts
+    }
 }
 
 fn add(counts: &mut Counts, key: String, n: u64) {
@@ -286,52 +300,49 @@ impl SqlStore {
     pub(super) async fn sql_deal_stats(&self, scope: &Scope) -> Result<DealStats> {
         let source = Source::for_scope(&e::DEALS, scope);
         let select = format!(
-            "stage_id, status, {} AS n, {} AS value_sum, {} AS weighted",
+            "stage_id, status, currency, {} AS n, {} AS value_sum, {} AS weighted",
             source.count(),
             source.sum("value", "value_sum"),
             source.sum("value * probability", "weighted_sum")
         );
         let (rows, pipelines) = tokio::try_join!(
-            self.grouped(&source, &e::DEALS, scope, &select, "stage_id, status"),
+            self.grouped(&source, &e::DEALS, scope, &select, "stage_id, status, currency"),
             crate::store::Store::list_pipelines(self, scope)
         )?;
         let mut stats = DealStats::default();
-        let mut per_stage: HashMap<String, (u64, i64)> = HashMap::new();
-        let (mut total, mut won, mut open, mut weighted) = (0i64, 0i64, 0i64, 0i64);
+        let mut per_stage: HashMap<String, (u64, Amounts)> = HashMap::new();
+        let mut weighted = WeightedSums::default();
         for r in rows {
             let n = r.count("n")?;
-            let value = r.int("value_sum")?;
+            let (currency, value) = (r.text("currency")?, codec::from_cents(r.int("value_sum")?));
             stats.total += n;
-            total += value;
+            stats.total_value.add(&currency, value);
             match r.parse::<DealStatus>("status")? {
                 DealStatus::Open => {
                     stats.open += n;
-                    open += value;
-                    weighted += r.int("weighted")?;
+                    stats.open_value.add(&currency, value);
+                    weighted.add(&currency, r.int("weighted")?);
                 }
                 DealStatus::Won => {
                     stats.won += n;
-                    won += value;
+                    stats.won_value.add(&currency, value);
                 }
                 DealStatus::Lost => stats.lost += n,
             }
             let entry = per_stage.entry(r.text("stage_id")?).or_default();
             entry.0 += n;
-            entry.1 += value;
+            entry.1.add(&currency, value);
         }
         stats.win_rate = percent(stats.won, stats.won + stats.lost);
-        stats.total_value = codec::from_cents(total);
-        stats.won_value = codec::from_cents(won);
-        stats.open_value = codec::from_cents(open);
-        stats.weighted_pipeline = weighted_money(weighted);
+        stats.weighted_pipeline = weighted.money();
         for pipeline in &pipelines {
             for stage in &pipeline.stages {
-                let (count, value) = per_stage.get(stage.id.as_str()).copied().unwrap_or_default();
+                let (count, value) = per_stage.remove(stage.id.as_str()).unwrap_or_default();
                 stats.by_stage.push(StageTotal {
                     stage_id: stage.id.clone(),
                     stage_name: stage.name.clone(),
                     count,
-                    value: codec::from_cents(value),
+                    value,
                 });
             }
         }
@@ -415,7 +426,8 @@ impl SqlStore {
             leads.count_if("converted")
         );
         let deal_select = format!(
-            "{} AS total, {} AS open_n, {} AS won_n, {} AS lost_n, {} AS won_value, {} AS open_value, {} AS weighted",
+            "currency, {} AS total, {} AS open_n, {} AS won_n, {} AS lost_n, {} AS won_value, {} AS open_value, \
+             {} AS weighted",
             deals.count(),
             deals.count_if("status = 'open'"),
             deals.count_if("status = 'won'"),
@@ -436,14 +448,33 @@ impl SqlStore {
             self.one_row(&customers, &e::CUSTOMERS, scope, &customer_select, Where::new(self.dialect)),
             self.one_row(&rows, &e::CUSTOMERS, scope, "COUNT(*) AS recent", recent_range),
             self.one_row(&leads, &e::LEADS, scope, &lead_select, Where::new(self.dialect)),
-            self.one_row(&deals, &e::DEALS, scope, &deal_select, Where::new(self.dialect)),
+            self.grouped(&deals, &e::DEALS, scope, &deal_select, "currency"),
             self.read_scan(&issue_sql, issue_filter.args),
         )?;
         let total_customers = c.count("total")?;
         let recent = c_recent.count("recent")?;
         let leads_total = l.count("total")?;
         let converted = l.count("converted_n")?;
-        let (won, lost) = (d.count("won_n")?, d.count("lost_n")?);
+        let mut deal_summary = DealSummary::default();
+        let mut revenue = RevenueSummary::default();
+        let mut weighted = WeightedSums::default();
+        for r in d {
+            let currency = r.text("currency")?;
+            let (open, won) = (r.count("open_n")?, r.count("won_n")?);
+            deal_summary.total += r.count("total")?;
+            deal_summary.open += open;
+            deal_summary.won += won;
+            deal_summary.lost += r.count("lost_n")?;
+            if won > 0 {
+                revenue.won_value.add(&currency, codec::from_cents(r.int("won_value")?));
+            }
+            if open > 0 {
+                revenue.open_pipeline_value.add(&currency, codec::from_cents(r.int("open_value")?));
+                weighted.add(&currency, r.int("weighted")?);
+            }
+        }
+        deal_summary.win_rate = percent(deal_summary.won, deal_summary.won + deal_summary.lost);
+        revenue.weighted_pipeline = weighted.money();
         let mut issue_summary = IssueSummary::default();
         for r in issues {
             let n = r.count("n")?;
@@ -463,18 +494,8 @@ impl SqlStore {
                 converted,
                 conversion_rate: percent(converted, leads_total),
             },
-            deals: DealSummary {
-                total: d.count("total")?,
-                open: d.count("open_n")?,
-                won,
-                lost,
-                win_rate: percent(won, won + lost),
-            },
-            revenue: RevenueSummary {
-                won_value: codec::from_cents(d.int("won_value")?),
-                open_pipeline_value: codec::from_cents(d.int("open_value")?),
-                weighted_pipeline: weighted_money(d.int("weighted")?),
-            },
+            deals: deal_summary,
+            revenue,
             issues: issue_summary,
         })
     }
@@ -527,20 +548,21 @@ impl SqlStore {
             [codec::date(first.0), codec::date(last.1)],
         );
         let sql = format!(
-            "SELECT actual_close_date, COUNT(*) AS n, {} AS value_sum FROM deals WHERE {} GROUP BY actual_close_date",
+            "SELECT actual_close_date, currency, COUNT(*) AS n, {} AS value_sum FROM deals WHERE {} \
+             GROUP BY actual_close_date, currency",
             sum("value"),
             filter.sql()
         );
         let rows = self.read_scan(&sql, filter.args).await?;
         let mut result: Vec<RevenueBucket> = buckets
             .iter()
-            .map(|&(start, end)| RevenueBucket { start, end, won_value: Money::ZERO, won_count: 0 })
+            .map(|&(start, end)| RevenueBucket { start, end, won_value: Amounts::default(), won_count: 0 })
             .collect();
         for r in rows {
             let day = r.date("actual_close_date")?;
             if let Some(bucket) = result.iter_mut().find(|b| b.start <= day && day < b.end) {
                 bucket.won_count += r.count("n")?;
-                bucket.won_value += codec::from_cents(r.int("value_sum")?);
+                bucket.won_value.add(&r.text("currency")?, codec::from_cents(r.int("value_sum")?));
             }
         }
         Ok(result)
@@ -551,7 +573,8 @@ impl SqlStore {
         let employee_sql = format!("SELECT id, first_name, last_name FROM employees WHERE {}", employee_filter.sql());
         let lead_select = format!("assigned_to, COUNT(*) AS n, {} AS converted_n", count_if("converted"));
         let deal_select = format!(
-            "assigned_to, {} AS won_n, {} AS lost_n, {} AS won_value, {} AS open_value",
+            "assigned_to, currency, {} AS open_n, {} AS won_n, {} AS lost_n, {} AS won_value, {} AS open_value",
+            count_if("status = 'open'"),
             count_if("status = 'won'"),
             count_if("status = 'lost'"),
             sum("CASE WHEN status = 'won' THEN value ELSE 0 END"),
@@ -564,7 +587,7 @@ impl SqlStore {
             self.read_scan(&employee_sql, employee_filter.args),
             self.grouped(&customer_rows, &e::CUSTOMERS, scope, "assigned_to, COUNT(*) AS n", "assigned_to"),
             self.grouped(&lead_rows, &e::LEADS, scope, &lead_select, "assigned_to"),
-            self.grouped(&deal_rows, &e::DEALS, scope, &deal_select, "assigned_to"),
+            self.grouped(&deal_rows, &e::DEALS, scope, &deal_select, "assigned_to, currency"),
         )?;
         let by_assignee = |rows: Vec<Row>| -> Result<HashMap<String, Row>> {
             let mut map = HashMap::new();
@@ -575,7 +598,23 @@ impl SqlStore {
             }
             Ok(map)
         };
-        let (customers, leads, deals) = (by_assignee(customers)?, by_assignee(leads)?, by_assignee(deals)?);
+        let (customers, leads) = (by_assignee(customers)?, by_assignee(leads)?);
+        // Per assignee: deals won and lost, and won and open value per currency.
+        let mut deal_figures: HashMap<String, (u64, u64, Amounts, Amounts)> = HashMap::new();
+        for d in deals {
+            let Some(id) = d.opt_text("assigned_to")? else { continue };
+            let currency = d.text("currency")?;
+            let (open, won) = (d.count("open_n")?, d.count("won_n")?);
+            let entry = deal_figures.entry(id).or_default();
+            entry.0 += won;
+            entry.1 += d.count("lost_n")?;
+            if won > 0 {
+                entry.2.add(&currency, codec::from_cents(d.int("won_value")?));
+            }
+            if open > 0 {
+                entry.3.add(&currency, codec::from_cents(d.int("open_value")?));
+            }
+        }
         let mut result = Vec::with_capacity(employees.len());
         for r in employees {
             let id = r.text("id")?;
@@ -584,10 +623,7 @@ impl SqlStore {
                 Some(l) => (l.count("n")?, l.count("converted_n")?),
                 None => (0, 0),
             };
-            let (won, lost, won_value, open_value) = match deals.get(&id) {
-                Some(d) => (d.count("won_n")?, d.count("lost_n")?, d.int("won_value")?, d.int("open_value")?),
-                None => (0, 0, 0, 0),
-            };
+            let (won, lost, won_revenue, open_pipeline) = deal_figures.remove(&id).unwrap_or_default();
             result.push(EmployeePerformance {
                 name: format!("{} {}", r.text("first_name")?, r.text("last_name")?),
                 employee_id: EmployeeId(id),
@@ -598,11 +634,11 @@ impl SqlStore {
                 deals_won: won,
                 deals_lost: lost,
                 win_rate: percent(won, won + lost),
-                won_revenue: codec::from_cents(won_value),
-                open_pipeline: codec::from_cents(open_value),
+                won_revenue,
+                open_pipeline,
             });
         }
-        sort_performance(&mut result);
+        sort_by_name(&mut result);
         Ok(result)
     }
 }

@@ -433,6 +433,18 @@ static MIGRATIONS: &[Migration] = &[
         "idempotency fingerprint",
         include_str!("../../../migrations/0011_idempotency_fingerprint.sql"),
     ),
+    Migration {
+        version: 12,
+        description: "deal totals by currency",
+        sqlite: concat!(
+            include_str!("../../../migrations/0012_deal_totals_by_currency.sql"),
+            include_str!("../../../migrations/0012_deal_totals_by_currency_triggers.sqlite.sql")
+        ),
+        postgres: concat!(
+            include_str!("../../../migrations/0012_deal_totals_by_currency.sql"),
+            include_str!("../../../migrations/0012_deal_totals_by_currency_triggers.postgres.sql")
+        ),
+    },
 ];
 
 #[cfg(feature = "postgres")]

@@ -45,7 +45,7 @@ pub(crate) struct Where {
     totals: Option<Box<TotalsCount>>,
 }
 
-/// A totals table of migration 0007 and the filter on its group columns that counts the same
+/// A totals table (migrations 0007 and 0012) and the filter on its group columns that counts the same
 /// rows as a list's filter.
 struct TotalsCount {
     table: &'static str,
