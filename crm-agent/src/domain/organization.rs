@@ -341,6 +341,16 @@ pub struct AuditEvent {
     pub duration_us: u64,
     /// The arguments, with secrets redacted.
     pub arguments: serde_json::Value,
+    /// The kind of record a successful write changed (`customer`, `lead`, `deal`, `issue`,
+    /// `activity`, `employee`), when it changed one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub record_type: Option<String>,
+    /// That record's id.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub record_id: Option<String>,
+    /// The fields the write changed, before → after (none for creations).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub changes: Vec<FieldChange>,
     /// When.
     pub at: Timestamp,
 }
@@ -360,6 +370,16 @@ pub struct NewAuditEvent {
     pub duration_us: u64,
     /// The arguments, with secrets redacted.
     pub arguments: serde_json::Value,
+    /// The kind of record a successful write changed (`customer`, `lead`, `deal`, `issue`,
+    /// `activity`, `employee`), when it changed one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub record_type: Option<String>,
+    /// That record's id.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub record_id: Option<String>,
+    /// The fields the write changed, before → after (none for creations).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub changes: Vec<FieldChange>,
     /// When.
     pub at: Timestamp,
 }
@@ -376,4 +396,21 @@ pub struct AuditFilter {
     /// Only this outcome.
     #[serde(default)]
     pub outcome: Option<AuditOutcome>,
+    /// Only the events of writes to this record.
+    #[serde(default)]
+    pub record_id: Option<String>,
+}
+
+/// One field a write changed, as the audit log keeps it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
+pub struct FieldChange {
+    /// The field.
+    pub field: String,
+    /// Its value before (`null` when it had none, or when `hidden`).
+    pub before: serde_json::Value,
+    /// Its value after (`null` when it has none, or when `hidden`).
+    pub after: serde_json::Value,
+    /// Whether the reader may not see this field's values: it shows as changed, without them.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub hidden: bool,
 }

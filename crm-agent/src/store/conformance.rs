@@ -2356,11 +2356,19 @@ async fn audit_events(store: Arc<dyn Store>) -> CheckResult {
                 &scope,
                 NewAuditEvent {
                     user_id: format!("u{}", i % 2),
-                    action: "get_customer".into(),
+                    action: "update_customer".into(),
                     outcome: *outcome,
                     error_kind: None,
                     duration_us: 12,
                     arguments: serde_json::json!({"id": i}),
+                    record_type: Some("customer".into()),
+                    record_id: Some(format!("cus_{}", i % 2)),
+                    changes: vec![FieldChange {
+                        field: "status".into(),
+                        before: serde_json::json!("active"),
+                        after: serde_json::json!(format!("s{i}")),
+                        hidden: false,
+                    }],
                     at: Utc::now(),
                 },
             )
@@ -2388,6 +2396,19 @@ async fn audit_events(store: Arc<dyn Store>) -> CheckResult {
         .await
         .step("user")?;
     ensure_eq!(u0.total, 2);
+    // One record's events, with the record and its changes as recorded.
+    let record = store
+        .list_audit_events(
+            &scope,
+            &AuditFilter { record_id: Some("cus_1".into()), ..Default::default() },
+            &PageRequest::default(),
+        )
+        .await
+        .step("record")?;
+    ensure_eq!(record.total, 1);
+    let event = &record.items[0];
+    ensure_eq!((event.record_type.as_deref(), event.record_id.as_deref()), (Some("customer"), Some("cus_1")));
+    ensure_eq!(event.changes[0].after, serde_json::json!("s1"));
     Ok(())
 }
 

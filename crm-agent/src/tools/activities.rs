@@ -130,12 +130,14 @@ pub(super) fn tools() -> Vec<Tool> {
             .needs(&[StoreOp::ReadActivities])
             .handler(|cx: ToolContext, args: ActivityRef| async move { cx.store.get_activity(&cx.scope, &args.activity_id).await }),
         Tool::builder("create_activity", "Log or schedule an activity. `activity_type` and `title` are required; status defaults to scheduled. Link it to a customer, lead or deal by id.")
+            .record(super::history::RecordKind::Activity)
             .permission(activity(Action::Create))
             .writes(false)
             .toolsets(sets)
             .needs(&[StoreOp::WriteActivities])
             .handler(|cx: ToolContext, args: CreateActivity| async move { create(&cx, args).await }),
         Tool::builder("update_activity", "Change an activity's fields. Only the fields given change; name fields in `clear` to leave them without a value. To mark one done use complete_activity.")
+            .record(super::history::RecordKind::Activity)
             .permission(activity(Action::Update))
             .writes(true)
             .toolsets(sets)
@@ -144,6 +146,7 @@ pub(super) fn tools() -> Vec<Tool> {
                 cx.store.update_activity(&cx.scope, &args.activity_id, args.changes).await
             }),
         Tool::builder("complete_activity", "Mark an activity completed now, optionally with its outcome. Completing a completed activity changes nothing; a cancelled one cannot be completed. Returns the activity.")
+            .record(super::history::RecordKind::Activity)
             .permission(activity(Action::Update))
             .writes(true)
             .toolsets(sets)

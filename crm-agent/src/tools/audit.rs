@@ -28,7 +28,7 @@ const MAX_BATCH: usize = 512;
 const GATHER: Duration = Duration::from_millis(2);
 
 enum Message {
-    Event(OrganizationId, NewAuditEvent),
+    Event(OrganizationId, Box<NewAuditEvent>),
     Flush(oneshot::Sender<()>),
 }
 
@@ -62,7 +62,7 @@ impl AuditQueue {
 
     /// Queues one event of `organization`.
     pub(super) fn record(&self, organization: OrganizationId, event: NewAuditEvent) {
-        self.send(Message::Event(organization, event));
+        self.send(Message::Event(organization, Box::new(event)));
     }
 
     /// Waits until every event queued before this call is written.
@@ -82,7 +82,7 @@ async fn write_batches(store: Arc<dyn Store>, mut queue: mpsc::UnboundedReceiver
         loop {
             while let Some(message) = next.take() {
                 match message {
-                    Message::Event(org, event) => events.push((org, event)),
+                    Message::Event(org, event) => events.push((org, *event)),
                     Message::Flush(done) => waiting.push(done),
                 }
                 if events.len() < MAX_BATCH {

@@ -113,6 +113,7 @@ pub(super) fn tools() -> Vec<Tool> {
             .needs(&[StoreOp::ReadCustomers])
             .handler(|cx: ToolContext, args: CustomerRef| async move { cx.store.get_customer(&cx.scope, &args.customer_id).await }),
         Tool::builder("create_customer", "Create a customer. Only `name` is required; type defaults to individual and status to active.")
+            .record(super::history::RecordKind::Customer)
             .permission(customer(Action::Create))
             .writes(false)
             .toolsets(sets)
@@ -125,6 +126,7 @@ pub(super) fn tools() -> Vec<Tool> {
                 .await
             }),
         Tool::builder("update_customer", "Change a customer's fields. Only the fields given change; name fields in `clear` to leave them without a value.")
+            .record(super::history::RecordKind::Customer)
             .permission(customer(Action::Update))
             .writes(true)
             .toolsets(sets)
@@ -133,6 +135,7 @@ pub(super) fn tools() -> Vec<Tool> {
                 cx.store.update_customer(&cx.scope, &args.customer_id, args.changes).await
             }),
         Tool::builder("deactivate_customer", "Deactivate a customer (status becomes inactive). Nothing is deleted; the customer can be reactivated with update_customer.")
+            .record(super::history::RecordKind::Customer)
             .permission(customer(Action::Delete))
             .destructive()
             .toolsets(sets)

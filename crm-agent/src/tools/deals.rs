@@ -243,6 +243,7 @@ pub(super) fn tools() -> Vec<Tool> {
             .needs(&[StoreOp::ReadDeals, StoreOp::ReadPipelines])
             .handler(|cx: ToolContext, args: DealRef| async move { details(&cx, &args.deal_id).await }),
         Tool::builder("create_deal", "Create a deal. `title` and `value` are required; it goes into the default pipeline's first open stage unless a pipeline or stage is given, and its probability and status follow the stage.")
+            .record(super::history::RecordKind::Deal)
             .permission(deal(Action::Create))
             .writes(false)
             .toolsets(sets)
@@ -257,6 +258,7 @@ pub(super) fn tools() -> Vec<Tool> {
                 .await
             }),
         Tool::builder("update_deal", "Change a deal's title, customer, value, currency, expected close date, priority, assignee, tags, notes or custom fields; name fields in `clear` to leave them without a value. Stage and status change only through move_deal_to_stage, mark_deal_won and mark_deal_lost.")
+            .record(super::history::RecordKind::Deal)
             .permission(deal(Action::Update))
             .writes(true)
             .toolsets(sets)
@@ -265,18 +267,21 @@ pub(super) fn tools() -> Vec<Tool> {
                 cx.store.update_deal(&cx.scope, &args.deal_id, args.changes.into()).await
             }),
         Tool::builder("move_deal_to_stage", "Move a deal to another stage of its pipeline. Probability follows the stage; a closed-won stage wins the deal, a closed-lost stage loses it, and an open stage reopens a closed deal. Returns the deal.")
+            .record(super::history::RecordKind::Deal)
             .permission(deal(Action::Update))
             .writes(true)
             .toolsets(sets)
             .needs(&[StoreOp::ReadDeals, StoreOp::ReadPipelines, StoreOp::WriteDeals])
             .handler(|cx: ToolContext, args: MoveDeal| async move { move_to(&cx, &args.deal_id, &args.stage_id).await }),
         Tool::builder("mark_deal_won", "Mark a deal won: it moves to its pipeline's closed-won stage with probability 100 and today's close date. A deal already won is returned unchanged.")
+            .record(super::history::RecordKind::Deal)
             .permission(deal(Action::Update))
             .writes(true)
             .toolsets(sets)
             .needs(&[StoreOp::ReadDeals, StoreOp::ReadPipelines, StoreOp::WriteDeals])
             .handler(|cx: ToolContext, args: DealRef| async move { mark_won(&cx, &args.deal_id).await }),
         Tool::builder("mark_deal_lost", "Mark a deal lost with a reason: it moves to its pipeline's closed-lost stage with today's close date. Nothing is deleted; moving it to an open stage reopens it.")
+            .record(super::history::RecordKind::Deal)
             .permission(deal(Action::Update))
             .destructive()
             .toolsets(sets)

@@ -220,6 +220,7 @@ pub(super) fn tools() -> Vec<Tool> {
             .needs(&[StoreOp::ReadIssues])
             .handler(|cx: ToolContext, args: IssueRef| async move { cx.store.get_issue(&cx.scope, &args.issue_id).await }),
         Tool::builder("create_issue", "Open a support issue. Only `title` is required; priority defaults to medium and category to general. The issue gets an ISS- number and starts open.")
+            .record(super::history::RecordKind::Issue)
             .permission(issue(Action::Create))
             .for_customers()
             .writes(false)
@@ -227,6 +228,7 @@ pub(super) fn tools() -> Vec<Tool> {
             .needs(&[StoreOp::WriteIssues])
             .handler(|cx: ToolContext, args: CreateIssue| async move { create(&cx, args).await }),
         Tool::builder("update_issue", "Change an issue's title, description, priority, category, order or custom fields. Only the fields given change; name fields in `clear` to leave them without a value. To change status use assign_issue, resolve_issue, reopen_issue or close_issue.")
+            .record(super::history::RecordKind::Issue)
             .permission(issue(Action::Update))
             .writes(true)
             .toolsets(sets)
@@ -235,24 +237,28 @@ pub(super) fn tools() -> Vec<Tool> {
                 cx.store.update_issue(&cx.scope, &args.issue_id, args.changes.into_patch()).await
             }),
         Tool::builder("assign_issue", "Assign an issue to an employee (see list_employees); an open issue becomes in_progress. Fails for a resolved or closed issue. Returns the issue.")
+            .record(super::history::RecordKind::Issue)
             .permission(issue(Action::Update))
             .writes(true)
             .toolsets(sets)
             .needs(&[StoreOp::ReadIssues, StoreOp::WriteIssues])
             .handler(|cx: ToolContext, args: AssignIssue| async move { assign(&cx, args).await }),
         Tool::builder("resolve_issue", "Mark an issue resolved with notes on how it was resolved. Fails if it is already resolved or closed. Returns the issue.")
+            .record(super::history::RecordKind::Issue)
             .permission(issue(Action::Update))
             .writes(false)
             .toolsets(sets)
             .needs(&[StoreOp::ReadIssues, StoreOp::WriteIssues])
             .handler(|cx: ToolContext, args: ResolveIssue| async move { resolve(&cx, args).await }),
         Tool::builder("reopen_issue", "Reopen a resolved or closed issue, optionally with a reason (added as a comment). Returns the issue, now open.")
+            .record(super::history::RecordKind::Issue)
             .permission(issue(Action::Update))
             .writes(false)
             .toolsets(sets)
             .needs(&[StoreOp::ReadIssues, StoreOp::WriteIssues])
             .handler(|cx: ToolContext, args: ReopenIssue| async move { reopen(&cx, args).await }),
         Tool::builder("close_issue", "Close an issue. Closing a closed issue changes nothing; a closed issue can be reopened with reopen_issue.")
+            .record(super::history::RecordKind::Issue)
             .permission(issue(Action::Update))
             .destructive()
             .toolsets(sets)

@@ -168,6 +168,7 @@ pub(super) fn tools() -> Vec<Tool> {
             .needs(&[StoreOp::ReadLeads])
             .handler(|cx: ToolContext, args: LeadRef| async move { details(&cx, &args.lead_id).await }),
         Tool::builder("create_lead", "Create a lead. Only `name` is required; source defaults to other, status to new and score to 0.")
+            .record(super::history::RecordKind::Lead)
             .permission(lead(Action::Create))
             .writes(false)
             .toolsets(sets)
@@ -180,30 +181,35 @@ pub(super) fn tools() -> Vec<Tool> {
                 .await
             }),
         Tool::builder("update_lead", "Change a lead's fields. Only the fields given change; name fields in `clear` to leave them without a value. Stage and score changes are kept in the lead's history. To convert a lead use convert_lead_to_customer.")
+            .record(super::history::RecordKind::Lead)
             .permission(lead(Action::Update))
             .writes(true)
             .toolsets(sets)
             .needs(&[StoreOp::ReadLeads, StoreOp::WriteLeads])
             .handler(|cx: ToolContext, args: UpdateLead| async move { update(&cx, args).await }),
         Tool::builder("qualify_lead", "Mark a lead as qualified, optionally with a note. Fails for a lead already converted to a customer. Returns the lead.")
+            .record(super::history::RecordKind::Lead)
             .permission(lead(Action::Update))
             .writes(false)
             .toolsets(sets)
             .needs(&[StoreOp::ReadLeads, StoreOp::WriteLeads])
             .handler(|cx: ToolContext, args: QualifyLead| async move { qualify(&cx, args).await }),
         Tool::builder("disqualify_lead", "Mark a lead as unqualified, with the reason added to its notes. Fails for a lead already converted to a customer. Returns the lead.")
+            .record(super::history::RecordKind::Lead)
             .permission(lead(Action::Update))
             .writes(false)
             .toolsets(sets)
             .needs(&[StoreOp::ReadLeads, StoreOp::WriteLeads])
             .handler(|cx: ToolContext, args: DisqualifyLead| async move { disqualify(&cx, args).await }),
         Tool::builder("update_lead_score", "Set a lead's score (0 to 100) with a reason; the old and new score and the reason are kept in the lead's history. Returns the lead.")
+            .record(super::history::RecordKind::Lead)
             .permission(lead(Action::Update))
             .writes(false)
             .toolsets(sets)
             .needs(&[StoreOp::ReadLeads, StoreOp::WriteLeads])
             .handler(|cx: ToolContext, args: UpdateLeadScore| async move { rescore(&cx, args).await }),
         Tool::builder("assign_lead", "Assign a lead to an employee (see list_employees). Returns the lead.")
+            .record(super::history::RecordKind::Lead)
             .permission(lead(Action::Update))
             .writes(true)
             .toolsets(sets)
@@ -213,6 +219,7 @@ pub(super) fn tools() -> Vec<Tool> {
                 cx.store.update_lead(&cx.scope, &args.lead_id, patch, None).await
             }),
         Tool::builder("move_lead_stage", "Move a lead to another pipeline stage, optionally with a note; the change is kept in the lead's stage history. Moving to the stage it is already in changes nothing. Returns the lead.")
+            .record(super::history::RecordKind::Lead)
             .permission(lead(Action::Update))
             .writes(true)
             .toolsets(sets)
@@ -228,6 +235,7 @@ pub(super) fn tools() -> Vec<Tool> {
                 cx.store.lead_history(&cx.scope, &args.lead_id).await
             }),
         Tool::builder("convert_lead_to_customer", "Convert a lead into a new customer (contact details, assignee, source and tags are copied) and mark the lead converted. Calling it again returns the same customer with newly_converted false.")
+            .record(super::history::RecordKind::Lead)
             .access(super::Access::All(vec![lead(Action::Update), Permission::new(Resource::Customer, Action::Create)]))
             .writes(true)
             .toolsets(sets)

@@ -37,6 +37,7 @@ mod dates;
 mod deals;
 mod docs;
 mod employees;
+mod history;
 mod idempotency;
 mod issues;
 mod leads;
@@ -119,6 +120,8 @@ struct ToolSpec {
     writes: bool,
     toolsets: Vec<Toolset>,
     needs: Vec<StoreOp>,
+    /// The kind of record a write changes, whose changes go on its audit event.
+    record: Option<history::RecordKind>,
 }
 
 /// One tool: its model-facing declaration and its handler.
@@ -150,6 +153,7 @@ impl Tool {
                 writes: false,
                 toolsets: Vec::new(),
                 needs: Vec::new(),
+                record: None,
             },
         }
     }
@@ -293,6 +297,12 @@ impl ToolBuilder {
         self.spec.access = access;
         self
     }
+    /// It writes one record of `kind`, named by its `…_id` argument (or, for a creation, the
+    /// record it answers): its audit event keeps the record and the fields it changed.
+    fn record(mut self, kind: history::RecordKind) -> Self {
+        self.spec.record = Some(kind);
+        self
+    }
     /// Customers may use it (on their own records, which the store scope enforces).
     pub fn for_customers(mut self) -> Self {
         self.spec.customers_allowed = true;
@@ -413,6 +423,7 @@ pub fn catalogue() -> Vec<Tool> {
     tools.extend(analytics::tools());
     tools.extend(organization::tools());
     tools.extend(search::tools());
+    tools.extend(history::tools());
     tools.sort_by_key(|t| t.spec.name);
     tools
 }
@@ -474,8 +485,9 @@ impl ToolRegistry {
     /// Runs tool `name` for `ctx` with `args`. See the [module docs](self) for the steps.
     pub async fn call(&self, ctx: &UserContext, name: &str, args: Value) -> Result<Value> {
         let started = Instant::now();
-        let result = self.call_unaudited(ctx, name, args.clone()).await;
-        self.audit(ctx, name, &args, &result, started);
+        let (result, trail) = self.call_unaudited(ctx, name, args.clone()).await;
+        let outcome = result.as_ref().map(|_| AuditOutcome::Ok).map_err(Error::kind);
+        self.audit_outcome(ctx, name, &args, outcome, trail, started);
         result
     }
 
@@ -496,59 +508,77 @@ impl ToolRegistry {
         let started = Instant::now();
         let checked = self.check(ctx, name, args);
         let outcome = match &checked {
-            Ok(_) => Ok(()),
+            Ok(_) => Ok(AuditOutcome::Pending),
             Err(e) => Err(e.kind()),
         };
-        self.audit_outcome(ctx, name, args, outcome, AuditOutcome::Pending, started);
+        self.audit_outcome(ctx, name, args, outcome, None, started);
         checked
     }
 
-    async fn call_unaudited(&self, ctx: &UserContext, name: &str, args: Value) -> Result<Value> {
-        let tool = self.check(ctx, name, &args)?;
+    /// Runs the call; for a successful write of a record, also what it changed.
+    async fn call_unaudited(
+        &self,
+        ctx: &UserContext,
+        name: &str,
+        args: Value,
+    ) -> (Result<Value>, Option<history::RecordTrail>) {
+        let checked = self.check(ctx, name, &args).and_then(|tool| Ok((tool, ctx.scope()?)));
+        let (tool, scope) = match checked {
+            Ok(checked) => checked,
+            Err(e) => return (Err(e), None),
+        };
         let args = schema::normalize_nulls(&tool.input_schema, &args).into_owned();
         let cx = ToolContext {
             user: ctx.clone(),
-            scope: ctx.scope()?,
+            scope,
             store: self.store.clone(),
             policy: self.policy.clone(),
             now: chrono::Utc::now(),
             fingerprint: idempotency::fingerprint(&args),
         };
-        (tool.handler)(cx, args).await
+        let Some(kind) = tool.spec.record else { return ((tool.handler)(cx, args).await, None) };
+        let before = history::before_write(kind, &cx, &args).await;
+        let result = (tool.handler)(cx.clone(), args).await;
+        let trail = match &result {
+            Ok(answer) => history::after_write(kind, &cx, before, answer).await,
+            Err(_) => None,
+        };
+        (result, trail)
     }
 
-    fn audit(&self, ctx: &UserContext, name: &str, args: &Value, result: &Result<Value>, started: Instant) {
-        let outcome = result.as_ref().map(|_| ()).map_err(Error::kind);
-        self.audit_outcome(ctx, name, args, outcome, AuditOutcome::Ok, started);
-    }
-
-    /// Queues the audit event of one call (`success` is the outcome recorded when it did not
-    /// fail) and logs one line for it.
+    /// Queues the audit event of one call (`result` is the outcome recorded when it did not
+    /// fail, or how it failed) and logs one line for it.
     fn audit_outcome(
         &self,
         ctx: &UserContext,
         name: &str,
         args: &Value,
-        result: std::result::Result<(), ErrorKind>,
-        success: AuditOutcome,
+        result: std::result::Result<AuditOutcome, ErrorKind>,
+        trail: Option<history::RecordTrail>,
         started: Instant,
     ) {
         let outcome = match result {
-            Ok(()) => success,
+            Ok(success) => success,
             Err(ErrorKind::PermissionDenied) => AuditOutcome::Denied,
             Err(ErrorKind::InvalidArgument | ErrorKind::NotFound) => AuditOutcome::Invalid,
             Err(_) => AuditOutcome::Failed,
         };
         let duration_us = u64::try_from(started.elapsed().as_micros()).unwrap_or(u64::MAX);
-        let event = NewAuditEvent {
+        let mut event = NewAuditEvent {
             user_id: ctx.user_id.clone(),
             action: truncate(name, 64),
             outcome,
             error_kind: result.err().map(|kind| kind.to_string()),
             duration_us,
             arguments: redact(args),
+            record_type: None,
+            record_id: None,
+            changes: Vec::new(),
             at: chrono::Utc::now(),
         };
+        if let Some(trail) = trail {
+            trail.mark(&mut event);
+        }
         self.audit.record(ctx.organization_id.clone(), event);
         tracing::info!(user = %ctx.user_id, org = %ctx.organization_id, tool = name, outcome = %outcome, duration_us, "tool call");
     }

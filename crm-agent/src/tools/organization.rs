@@ -194,6 +194,7 @@ pub(super) fn tools() -> Vec<Tool> {
                 cx.store.update_role(&cx.scope, &args.role_id, RoleDefinitionPatch { description: Change::Keep, grants: Some(args.permissions) }).await
             }),
         Tool::builder("assign_role_to_employee", "Give an employee a role (repeating it changes nothing). You can only assign roles whose permissions you hold yourself.")
+            .record(super::history::RecordKind::Employee)
             .permission(role(Action::Update))
             .writes(true)
             .toolsets(admin)

@@ -15,6 +15,7 @@ mod bad_input;
 mod cli;
 mod conformance;
 mod gemini_fixtures;
+mod history;
 mod host_store;
 #[cfg(all(feature = "http", feature = "gemini"))]
 mod http;

@@ -326,6 +326,7 @@ async fn each_user_lists_what_their_role_grants() {
         "get_my_permissions",
         "search_crm",
         "aggregate_records",
+        "get_record_history",
     ]
     .into_iter()
     .map(String::from)
@@ -377,6 +378,9 @@ async fn happy_args(f: &Fixture) -> Vec<(&'static str, Value)> {
     let roles = f.call(o, "list_roles", json!({})).await.unwrap();
     let viewer =
         roles.as_array().unwrap().iter().find(|r| r["name"] == "viewer").unwrap()["id"].as_str().unwrap().to_owned();
+    // A deal with a history: one write, in the store before the cases run.
+    f.call(o, "update_deal", json!({"deal_id": deal, "priority": "high"})).await.unwrap();
+    f.registry.flush_audit().await;
     vec![
         (
             "aggregate_records",
@@ -450,6 +454,7 @@ async fn happy_args(f: &Fixture) -> Vec<(&'static str, Value)> {
         ("assign_role_to_employee", json!({"employee_id": employee, "role_id": viewer})),
         ("list_permissions", json!({})),
         ("search_crm", json!({"query": "a", "types": ["customer"]})),
+        ("get_record_history", json!({"record_id": deal})),
     ]
 }
 

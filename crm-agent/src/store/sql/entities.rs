@@ -1072,7 +1072,8 @@ pub(crate) const AUDIT: Table = Table {
     name: "audit_events",
     entity: "audit event",
     visibility: Visibility::Internal,
-    columns: "id, organization_id, user_id, action, outcome, error_kind, duration_us, arguments, at",
+    columns: "id, organization_id, user_id, action, outcome, error_kind, duration_us, arguments, record_type, \
+              record_id, changes, at",
     id_prefix: "aud",
 };
 
@@ -1086,6 +1087,9 @@ pub(crate) fn audit_from_row(r: &Row) -> Result<AuditEvent> {
         error_kind: r.opt_text("error_kind")?,
         duration_us: u64::try_from(r.int("duration_us")?).unwrap_or(0),
         arguments: r.json("arguments")?,
+        record_type: r.opt_text("record_type")?,
+        record_id: r.opt_text("record_id")?,
+        changes: r.opt_json("changes")?.unwrap_or_default(),
         at: r.ts("at")?,
     })
 }
@@ -1094,6 +1098,7 @@ pub(crate) fn audit_filter(w: &mut Where, f: &AuditFilter) {
     w.eq("user_id", f.user_id.as_deref());
     w.eq("action", f.action.as_deref());
     w.eq("outcome", f.outcome.map(codec::text));
+    w.eq("record_id", f.record_id.as_deref());
 }
 
 // --- the assistant -----------------------------------------------------------------------------

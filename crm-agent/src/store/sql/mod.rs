@@ -445,6 +445,7 @@ static MIGRATIONS: &[Migration] = &[
             include_str!("../../../migrations/0012_deal_totals_by_currency_triggers.postgres.sql")
         ),
     },
+    Migration::shared(13, "audit records", include_str!("../../../migrations/0013_audit_records.sql")),
 ];
 
 #[cfg(feature = "postgres")]

@@ -1565,6 +1565,12 @@ impl Store for SqlStore {
                     ("error_kind", event.error_kind.into()),
                     ("duration_us", i64::try_from(event.duration_us).unwrap_or(i64::MAX).into()),
                     ("arguments", codec::json(&event.arguments)?),
+                    ("record_type", event.record_type.into()),
+                    ("record_id", event.record_id.into()),
+                    (
+                        "changes",
+                        if event.changes.is_empty() { SqlValue::Text(None) } else { codec::json(&event.changes)? },
+                    ),
                     ("at", codec::ts(at)),
                 ])
             })
