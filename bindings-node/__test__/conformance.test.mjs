@@ -11,6 +11,7 @@ import { MemoryStore } from './memory-store.mjs';
 /** What the memory store implements, and so must pass (the rest is skipped, or the SDK's own store). */
 const MUST_PASS = [
   'customers_crud_and_filters',
+  'customer_dates_and_orders',
   'pagination_totals',
   'issues_numbers_and_comments',
   'customer_isolation',

@@ -56,20 +56,68 @@ function money(field, value) {
 
 const now = () => new Date().toISOString();
 
-/** Newest first; ties by insertion order (newest first too). */
-const newestFirst = (a, b) => (a.created_at < b.created_at ? 1 : a.created_at > b.created_at ? -1 : b._seq - a._seq);
+/** An RFC 3339 time as microseconds since the epoch (`Date` alone keeps only milliseconds). */
+function instant(text) {
+  const [, whole, fraction = '', zone] = /^(.*T\d\d:\d\d:\d\d)(?:\.(\d+))?(.*)$/.exec(text);
+  return Date.parse(whole + zone) * 1000 + Number(fraction.padEnd(6, '0').slice(0, 6));
+}
 
-/** A page of `items` (already filtered and ordered) for `page` = `{limit, cursor}`. */
-function paginate(items, page) {
+/**
+ * Whether `value` (a time) is in `span` = `{after, before}`: `after` included, `before` not. A
+ * span without ends filters nothing; with one, a record without the time is left out.
+ */
+function inSpan(value, span) {
+  const { after, before } = span ?? {};
+  if (after == null && before == null) return true;
+  if (value == null) return false;
+  const at = instant(value);
+  return (after == null || at >= instant(after)) && (before == null || at < instant(before));
+}
+
+/** Whether `record` is in every span of `filter`; `spans` maps filter keys to fields. */
+const inSpans = (record, filter, spans) =>
+  Object.entries(spans).every(([key, field]) => inSpan(record[field], filter?.[key]));
+
+/** The fields lists sort by that hold times (compared as instants, not as text). */
+const TIMES = new Set(['created_at', 'updated_at', 'resolved_at']);
+
+const compare = (a, b) => (a < b ? -1 : a > b ? 1 : 0);
+
+/**
+ * `records` in the order `sort` = `{field, descending}` asks (absent: newest first), and the
+ * order's name for cursors. Records without the field come last either way; ties and those
+ * records go by creation, in the same direction.
+ */
+function sorted(records, sort, fields) {
+  const field = sort?.field ?? 'created_at';
+  const descending = sort == null ? true : Boolean(sort.descending);
+  if (!fields.includes(field)) throw invalid(`cannot sort by \`${field}\``);
+  const value = (r) => (TIMES.has(field) ? instant(r[field]) : r[field]);
+  const direction = descending ? -1 : 1;
+  const byCreation = (a, b) => compare(instant(a.created_at), instant(b.created_at)) || compare(a._seq, b._seq);
+  const order = (a, b) => {
+    const [missingA, missingB] = [a[field] == null, b[field] == null];
+    if (missingA !== missingB) return missingA ? 1 : -1;
+    return direction * ((missingA ? 0 : compare(value(a), value(b))) || byCreation(a, b));
+  };
+  return [[...records].sort(order), `${field}:${descending ? 'desc' : 'asc'}`];
+}
+
+/**
+ * A page of `items` (already filtered and in `order`) for `page` = `{limit, cursor}`. The cursor
+ * is the order and the offset of the next item, so a cursor of another order is refused.
+ */
+function paginate([items, order], page) {
   const limit = Math.min(Math.max(page?.limit ?? 20, 1), 100);
   let offset = 0;
   if (page?.cursor != null) {
-    const match = /^o:(\d+)$/.exec(page.cursor);
+    const match = /^(.*):(\d+)$/.exec(page.cursor);
     if (!match) throw invalid('`cursor` is not a cursor this store made');
-    offset = Number(match[1]);
+    if (match[1] !== order) throw invalid('`cursor` belongs to another order');
+    offset = Number(match[2]);
   }
   const slice = items.slice(offset, offset + limit);
-  const next = offset + limit < items.length ? `o:${offset + limit}` : null;
+  const next = offset + limit < items.length ? `${order}:${offset + limit}` : null;
   return { items: slice.map(strip), total: items.length, next_cursor: next };
 }
 
@@ -150,8 +198,8 @@ export class MemoryStore {
       .filter((e) => filter?.status == null || e.status === filter.status)
       .filter((e) => filter?.department == null || e.department === filter.department)
       .filter((e) => !search || [e.first_name, e.last_name, e.email, e.job_title].some((v) => contains(v, search)))
-      .sort(newestFirst);
-    return paginate(items, page);
+      .filter((e) => inSpans(e, filter, { created: 'created_at', updated: 'updated_at' }));
+    return paginate(sorted(items, filter?.sort, ['created_at', 'last_name', 'hire_date']), page);
   }
 
   async getEmployee({ scope, id }) {
@@ -216,8 +264,8 @@ export class MemoryStore {
       .filter((c) => filter?.assigned_to == null || c.assigned_to === filter.assigned_to)
       .filter((c) => !search || [c.name, c.email, c.company_name, c.phone].some((v) => contains(v, search)))
       .filter((c) => customFieldsMatch(c, filter?.custom_fields))
-      .sort(newestFirst);
-    return paginate(items, page);
+      .filter((c) => inSpans(c, filter, { created: 'created_at', updated: 'updated_at' }));
+    return paginate(sorted(items, filter?.sort, ['created_at', 'updated_at', 'name']), page);
   }
 
   getCustomer({ scope, id }) {
@@ -292,8 +340,8 @@ export class MemoryStore {
       .filter((i) => filter?.order_id == null || i.order_id === filter.order_id)
       .filter((i) => !search || [i.number, i.title, i.description].some((v) => contains(v, search)))
       .filter((i) => customFieldsMatch(i, filter?.custom_fields))
-      .sort(newestFirst);
-    return paginate(items, page);
+      .filter((i) => inSpans(i, filter, { created: 'created_at', updated: 'updated_at', resolved: 'resolved_at' }));
+    return paginate(sorted(items, filter?.sort, ['created_at', 'updated_at', 'resolved_at']), page);
   }
 
   async getIssue({ scope, id }) {
@@ -377,6 +425,6 @@ export class MemoryStore {
     this.#issue(scope, issue);
     const internalToo = includeInternal && scope.customer_id == null;
     const items = this.#comments.filter((c) => c.issue_id === issue && (internalToo || !c.internal));
-    return paginate(items, page);
+    return paginate([items, 'o'], page);
   }
 }

@@ -8,6 +8,7 @@ always inside the scope it is given; the agent validates inputs and applies the 
 from __future__ import annotations
 
 import copy
+import re
 import threading
 import uuid
 from datetime import datetime, timezone
@@ -43,22 +44,73 @@ def _matches_custom(record: Record, wanted: dict[str, Any]) -> bool:
     return all(key in fields and _json_equal(fields[key], value) for key, value in wanted.items())
 
 
-def _page(items: list[Record], page: dict[str, Any]) -> dict[str, Any]:
-    """One page of ``items`` (already in order); the cursor is the offset of the next item."""
+_FRACTION = re.compile(r"(\.\d{6})\d+")
+
+
+def _instant(text: str) -> datetime:
+    """An RFC 3339 time as an aware datetime (digits past the microsecond dropped)."""
+    return datetime.fromisoformat(_FRACTION.sub(r"\1", text).replace("Z", "+00:00"))
+
+
+def _in_span(value: str | None, span: dict[str, Any] | None) -> bool:
+    """Whether ``value`` (a time) is in ``span``: ``after`` included, ``before`` not. A span
+    without ends filters nothing; with one, a record without the time is left out."""
+    after, before = (span or {}).get("after"), (span or {}).get("before")
+    if after is None and before is None:
+        return True
+    if value is None:
+        return False
+    at = _instant(value)
+    return (after is None or at >= _instant(after)) and (before is None or at < _instant(before))
+
+
+def _in_spans(record: Record, filter: dict[str, Any], spans: dict[str, str]) -> bool:
+    """Whether ``record`` is in every span of ``filter``; ``spans`` maps filter keys to fields."""
+    return all(_in_span(record.get(field), filter.get(key)) for key, field in spans.items())
+
+
+# The fields each list sorts by that hold times (compared as instants, not as text).
+_TIMES = frozenset({"created_at", "updated_at", "resolved_at"})
+
+
+def _sorted(records: list[Record], sort: dict[str, Any] | None, fields: tuple[str, ...]) -> tuple[list[Record], str]:
+    """``records`` in the order ``sort`` asks (``None``: newest first), and the order's name for
+    cursors. Records without the field come last either way; ties and those records go by
+    creation, in the same direction."""
+    field, descending = ("created_at", True) if sort is None else (sort["field"], bool(sort.get("descending")))
+    if field not in fields:
+        raise crm_agent.InvalidArgument(f"cannot sort by {field!r}")
+
+    def value(r: Record) -> Any:
+        return _instant(r[field]) if field in _TIMES else r[field]
+
+    def created(r: Record) -> tuple[datetime, int]:
+        return _instant(r["created_at"]), r["_seq"]
+
+    present = sorted(
+        (r for r in records if r.get(field) is not None), key=lambda r: (value(r), created(r)), reverse=descending
+    )
+    missing = sorted((r for r in records if r.get(field) is None), key=created, reverse=descending)
+    return present + missing, f"{field}:{'desc' if descending else 'asc'}"
+
+
+def _page(items: list[Record], order: str = "o", *, page: dict[str, Any]) -> dict[str, Any]:
+    """One page of ``items`` (already in ``order``); the cursor is the order and the offset of
+    the next item, so a cursor of another order is refused."""
     offset = 0
     if page.get("cursor"):
         cursor = page["cursor"]
-        if not (cursor.startswith("o:") and cursor[2:].isdigit()):
+        made_for, _, at = cursor.rpartition(":")
+        if not at.isdigit():
             raise crm_agent.InvalidArgument(f"invalid cursor: {cursor!r}")
-        offset = int(cursor[2:])
+        if made_for != order:
+            raise crm_agent.InvalidArgument(f"the cursor {cursor!r} belongs to another order")
+        offset = int(at)
     limit = page["limit"]
     chunk = items[offset : offset + limit]
     more = offset + limit < len(items)
-    return {"items": copy.deepcopy(chunk), "total": len(items), "next_cursor": f"o:{offset + limit}" if more else None}
-
-
-def _newest_first(records: list[Record]) -> list[Record]:
-    return sorted(records, key=lambda r: (r["created_at"], r["_seq"]), reverse=True)
+    next_cursor = f"{order}:{offset + limit}" if more else None
+    return {"items": [_public(r) for r in copy.deepcopy(chunk)], "total": len(items), "next_cursor": next_cursor}
 
 
 def _public(record: Record | None) -> Record | None:
@@ -127,7 +179,7 @@ class MemoryStore(crm_agent.Store):
         with self._lock:
             self.calls.append("list_employees")
             if scope["customer_id"]:
-                return _page([], page)
+                return _page([], page=page)
             rows = [
                 e
                 for e in self._employees.values()
@@ -135,8 +187,9 @@ class MemoryStore(crm_agent.Store):
                 and (filter.get("status") is None or e["status"] == filter["status"])
                 and (filter.get("department") is None or e["department"] == filter["department"])
                 and _matches_search(e, ("first_name", "last_name", "email", "job_title"), filter.get("search"))
+                and _in_spans(e, filter, {"created": "created_at", "updated": "updated_at"})
             ]
-            return _page([_public(e) for e in _newest_first(rows)], page)
+            return _page(*_sorted(rows, filter.get("sort"), ("created_at", "last_name", "hire_date")), page=page)
 
     def get_employee(self, scope: dict, id: str) -> dict:
         with self._lock:
@@ -173,8 +226,9 @@ class MemoryStore(crm_agent.Store):
                 and all(filter.get(k) is None or c[k] == filter[k] for k in ("status", "customer_type", "assigned_to"))
                 and _matches_search(c, ("name", "company_name", "email", "phone"), filter.get("search"))
                 and _matches_custom(c, filter.get("custom_fields") or {})
+                and _in_spans(c, filter, {"created": "created_at", "updated": "updated_at"})
             ]
-            return _page([_public(c) for c in _newest_first(rows)], page)
+            return _page(*_sorted(rows, filter.get("sort"), ("created_at", "updated_at", "name")), page=page)
 
     def get_customer(self, scope: dict, id: str) -> dict:
         with self._lock:
@@ -212,8 +266,9 @@ class MemoryStore(crm_agent.Store):
                 and all(filter.get(k) is None or i[k] == filter[k] for k in keys)
                 and _matches_search(i, ("number", "title", "description"), filter.get("search"))
                 and _matches_custom(i, filter.get("custom_fields") or {})
+                and _in_spans(i, filter, {"created": "created_at", "updated": "updated_at", "resolved": "resolved_at"})
             ]
-            return _page([_public(i) for i in _newest_first(rows)], page)
+            return _page(*_sorted(rows, filter.get("sort"), ("created_at", "updated_at", "resolved_at")), page=page)
 
     def get_issue(self, scope: dict, id: str) -> dict:
         with self._lock:
@@ -269,7 +324,7 @@ class MemoryStore(crm_agent.Store):
             self._issue(scope, issue)
             show_internal = include_internal and scope["customer_id"] is None
             rows = [c for c in self._comments if c["issue_id"] == issue and (show_internal or not c["internal"])]
-            return _page([_public(c) for c in rows], page)
+            return _page(rows, page=page)
 
 
 class AsyncMemoryStore(MemoryStore):

@@ -15,6 +15,7 @@ from memory_store import AsyncMemoryStore, MemoryStore
 # The cases a store of employees, customers and issues must pass (the rest are skipped).
 MUST_RUN = [
     "customers_crud_and_filters",
+    "customer_dates_and_orders",
     "pagination_totals",
     "issues_numbers_and_comments",
     "customer_isolation",

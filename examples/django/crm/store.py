@@ -23,6 +23,7 @@ from __future__ import annotations
 import base64
 import binascii
 import functools
+import json
 from collections.abc import Callable, Iterable
 from datetime import date, datetime
 from decimal import Decimal
@@ -31,7 +32,7 @@ from typing import Any, TypedDict, TypeVar
 import crm_agent
 from django.contrib.auth import get_user_model
 from django.db import IntegrityError, close_old_connections, models, transaction
-from django.db.models import Q, QuerySet
+from django.db.models import F, OrderBy, Q, QuerySet
 from django.utils import timezone
 from django.utils.dateparse import parse_date, parse_datetime
 
@@ -214,36 +215,99 @@ def _custom_fields(rows: QuerySet[M], wanted: dict[str, Any] | None) -> QuerySet
     return rows.filter(pk__in=ids)
 
 
-def _encode_cursor(row: models.Model) -> str:
+# The order of a list: a field and whether largest (latest) first.
+Order = tuple[str, bool]
+
+NEWEST_FIRST: Order = ("created_at", True)
+
+# The fields each list sorts by, as the core names them (they are the models' field names too).
+_EMPLOYEE_SORTS = ("created_at", "last_name", "hire_date")
+_CUSTOMER_SORTS = ("created_at", "updated_at", "name")
+_ISSUE_SORTS = ("created_at", "updated_at", "resolved_at")
+
+
+def _order(sort: Record | None, fields: tuple[str, ...]) -> Order:
+    """The order a list's ``sort`` asks for (``None``: newest first)."""
+    if sort is None:
+        return NEWEST_FIRST
+    if sort["field"] not in fields:
+        raise crm_agent.InvalidArgument(f"cannot sort by {sort['field']!r}")
+    return sort["field"], bool(sort.get("descending"))
+
+
+def _spans(rows: QuerySet[M], filter: Record, spans: dict[str, str]) -> QuerySet[M]:
+    """Rows in each time span of ``filter`` (``{"after", "before"}``: ``after`` included,
+    ``before`` not); ``spans`` maps filter keys to columns. A row without the time is outside
+    any span with an end (SQL's comparisons with NULL are never true)."""
+    for key, column in spans.items():
+        span = filter.get(key) or {}
+        if span.get("after") is not None:
+            rows = rows.filter(**{f"{column}__gte": _timestamp(span["after"])})
+        if span.get("before") is not None:
+            rows = rows.filter(**{f"{column}__lt": _timestamp(span["before"])})
+    return rows
+
+
+def _order_name(order: Order) -> str:
+    return f"{order[0]}:{'desc' if order[1] else 'asc'}"
+
+
+def _encode_cursor(row: models.Model, order: Order) -> str:
+    value = getattr(row, order[0])
     created_at: datetime = row.created_at
-    return base64.urlsafe_b64encode(f"{created_at.isoformat()}|{row.pk}".encode()).decode()
+    position = [
+        _order_name(order),
+        None if value is None else value.isoformat() if isinstance(value, (date, datetime)) else str(value),
+        created_at.isoformat(),
+        row.pk,
+    ]
+    return base64.urlsafe_b64encode(json.dumps(position).encode()).decode()
 
 
-def _decode_cursor(cursor: str) -> tuple[datetime, str]:
+def _decode_cursor(cursor: str, rows: QuerySet[M], order: Order) -> tuple[Any, datetime, str]:
+    """The (value, created_at, id) of the row a cursor of ``order`` points at."""
     try:
-        created, _, pk = base64.urlsafe_b64decode(cursor.encode()).decode().partition("|")
+        name, value, created, pk = json.loads(base64.urlsafe_b64decode(cursor.encode()))
         at = parse_datetime(created)
-    except (binascii.Error, UnicodeError, ValueError):
+    except (binascii.Error, UnicodeError, ValueError, TypeError):
         at = None
-    if at is None or not pk:
+    if at is None:
         raise crm_agent.InvalidArgument(f"invalid cursor: {cursor!r}")
-    return at, pk
+    if name != _order_name(order):
+        raise crm_agent.InvalidArgument(f"the cursor {cursor!r} belongs to another order than {_order_name(order)}")
+    field = rows.model._meta.get_field(order[0])
+    if value is not None and isinstance(field, models.DateTimeField):
+        value = _timestamp(value)
+    elif value is not None and isinstance(field, models.DateField):
+        value = _date(value)
+    return value, at, pk
 
 
-def _page(rows: QuerySet[M], page: PageRequest, record: Callable[[M], Record], *, oldest_first: bool = False) -> Record:
-    """One page of ``rows``, newest first (or oldest first), with the total of all pages.
+def _page(rows: QuerySet[M], page: PageRequest, record: Callable[[M], Record], order: Order = NEWEST_FIRST) -> Record:
+    """One page of ``rows`` in ``order``, with the total of all pages. Rows without the order's
+    field come last either way; ties and those rows go by creation (created_at, id), in the
+    same direction.
 
-    The cursor is the position of the page's last row, (created_at, id), not an offset: rows
-    added while someone pages through do not shift the later pages.
+    The cursor is the position of the page's last row (its value, created_at and id) and names
+    the order, not an offset: rows added while someone pages through do not shift the later
+    pages, and a cursor of another order is refused.
     """
     total = rows.count()
-    rows = rows.order_by(*(("created_at", "pk") if oldest_first else ("-created_at", "-pk")))
+    field, descending = order
+
+    def direction(column: str) -> OrderBy:
+        return F(column).desc(nulls_last=True) if descending else F(column).asc(nulls_last=True)
+
+    rows = rows.order_by(direction(field), direction("created_at"), direction("id"))
     if page.get("cursor"):
-        at, pk = _decode_cursor(page["cursor"] or "")
-        if oldest_first:
-            rows = rows.filter(Q(created_at__gt=at) | Q(created_at=at, pk__gt=pk))
+        value, at, pk = _decode_cursor(page["cursor"] or "", rows, order)
+        beyond = "lt" if descending else "gt"
+        later = Q(**{f"created_at__{beyond}": at}) | Q(created_at=at, **{f"id__{beyond}": pk})
+        missing = Q(**{f"{field}__isnull": True})
+        if value is None:
+            rows = rows.filter(missing & later)
         else:
-            rows = rows.filter(Q(created_at__lt=at) | Q(created_at=at, pk__lt=pk))
+            rows = rows.filter(Q(**{f"{field}__{beyond}": value}) | (Q(**{field: value}) & later) | missing)
     limit = page["limit"]
     chunk = list(rows[: limit + 1])
     more = len(chunk) > limit
@@ -251,7 +315,7 @@ def _page(rows: QuerySet[M], page: PageRequest, record: Callable[[M], Record], *
     return {
         "items": [record(row) for row in chunk],
         "total": total,
-        "next_cursor": _encode_cursor(chunk[-1]) if more else None,
+        "next_cursor": _encode_cursor(chunk[-1], order) if more else None,
     }
 
 
@@ -411,7 +475,8 @@ class DjangoStore(crm_agent.Store):
             rows = rows.none()
         rows = _equal(rows, filter, {"status": "status", "department": "department"})
         rows = _search(rows, filter.get("search"), ("first_name", "last_name", "email", "job_title"))
-        return _page(rows, page, employee_record)
+        rows = _spans(rows, filter, {"created": "created_at", "updated": "updated_at"})
+        return _page(rows, page, employee_record, _order(filter.get("sort"), _EMPLOYEE_SORTS))
 
     @_orm
     def get_employee(self, scope: Scope, id: str) -> Record:
@@ -448,7 +513,8 @@ class DjangoStore(crm_agent.Store):
         )
         rows = _search(rows, filter.get("search"), ("name", "company_name", "email", "phone"))
         rows = _custom_fields(rows, filter.get("custom_fields"))
-        return _page(rows, page, customer_record)
+        rows = _spans(rows, filter, {"created": "created_at", "updated": "updated_at"})
+        return _page(rows, page, customer_record, _order(filter.get("sort"), _CUSTOMER_SORTS))
 
     @_orm
     def get_customer(self, scope: Scope, id: str) -> Record:
@@ -495,7 +561,8 @@ class DjangoStore(crm_agent.Store):
             rows = rows.none()  # no issue is about an order: this site keeps none
         rows = _search(rows, filter.get("search"), ("number", "title", "description"))
         rows = _custom_fields(rows, filter.get("custom_fields"))
-        return _page(rows, page, issue_record)
+        rows = _spans(rows, filter, {"created": "created_at", "updated": "updated_at", "resolved": "resolved_at"})
+        return _page(rows, page, issue_record, _order(filter.get("sort"), _ISSUE_SORTS))
 
     @_orm
     def get_issue(self, scope: Scope, id: str) -> Record:
@@ -555,4 +622,4 @@ class DjangoStore(crm_agent.Store):
         # Internal notes never reach a customer, whatever the caller asked for.
         if not include_internal or scope["customer_id"] is not None:
             rows = rows.filter(internal=False)
-        return _page(rows, page, comment_record, oldest_first=True)
+        return _page(rows, page, comment_record, ("created_at", False))
