@@ -166,7 +166,7 @@ export interface ConversationDetail {
   has_more: boolean;
 }
 
-export type ActionStatus = 'pending' | 'executing' | 'succeeded' | 'failed' | 'rejected';
+export type ActionStatus = 'pending' | 'executing' | 'succeeded' | 'failed' | 'rejected' | 'expired';
 
 export interface PendingAction {
   id: string;

@@ -106,7 +106,7 @@ pub(crate) async fn reject(registry: &ToolRegistry, ctx: &UserContext, id: &Acti
 
 /// `{"error": {"kind", "message"}}`: how a failure is shown to a model and stored.
 pub(crate) fn error_json(error: &Error) -> Value {
-    json!({"error": {"kind": error.kind().as_str(), "message": error.detail()}})
+    json!({"error": {"kind": error.kind().as_str(), "message": error.public_detail()}})
 }
 
 /// "Create customer: name=Acme Ltd, email=a@b.c" — what a confirmation asks about.

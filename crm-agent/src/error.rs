@@ -161,6 +161,19 @@ impl Error {
         }
     }
 
+    /// What a user, a model or a remote client is shown: [`detail`](Self::detail), except for
+    /// store and internal failures, whose text may quote SQL, a database's own message or a
+    /// host's exception. Those become a fixed sentence, and the full error goes to the log.
+    pub fn public_detail(&self) -> String {
+        match self.kind() {
+            ErrorKind::Store | ErrorKind::Internal => {
+                tracing::error!(error = %self, "a store or internal failure (its text is not shown to the caller)");
+                "the server could not complete this; the details are in its log".to_owned()
+            }
+            _ => self.detail(),
+        }
+    }
+
     /// Whether the same call may succeed if tried again later.
     pub fn is_retryable(&self) -> bool {
         match self {
@@ -200,5 +213,22 @@ impl Error {
 impl From<serde_json::Error> for Error {
     fn from(err: serde_json::Error) -> Self {
         Error::InvalidArgument(err.to_string())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn store_and_internal_texts_never_reach_the_caller() {
+        let raw = r#"invalid byte sequence for encoding "UTF8": 0x00 (SELECT * FROM customers)"#;
+        for error in [Error::Store(raw.into()), Error::Internal(raw.into())] {
+            let shown = error.public_detail();
+            assert!(!shown.contains("UTF8") && !shown.contains("SELECT"), "{shown}");
+            assert_eq!(error.detail(), raw, "the log and the CLI keep the whole text");
+        }
+        let invalid = Error::invalid("`name` is required");
+        assert_eq!(invalid.public_detail(), invalid.detail());
     }
 }

@@ -105,7 +105,11 @@ impl ChatEvent {
 
     /// An error event from a crm-agent error.
     pub fn from_error(error: &crate::Error) -> Self {
-        ChatEvent::Error { code: error.kind().to_string(), message: error.detail(), retryable: error.is_retryable() }
+        ChatEvent::Error {
+            code: error.kind().to_string(),
+            message: error.public_detail(),
+            retryable: error.is_retryable(),
+        }
     }
 
     /// The event as one Server-Sent Event: `event: TYPE`, `data: JSON`, blank line.

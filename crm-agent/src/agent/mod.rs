@@ -264,6 +264,24 @@ impl CrmAgent {
         &self.inner.options
     }
 
+    /// Checks a user's message as a turn does before it starts: not empty, at most
+    /// `max_message_chars` characters (characters, not bytes), and no NUL character. Hosts call
+    /// it to refuse a message before they open a stream.
+    pub fn check_message(&self, message: &str) -> Result<()> {
+        let message = message.trim();
+        if message.is_empty() {
+            return Err(Error::invalid("the message is empty"));
+        }
+        let limit = self.inner.options.max_message_chars;
+        if message.chars().count() > limit {
+            return Err(Error::invalid(format!("the message is longer than {limit} characters")));
+        }
+        if message.contains('\0') {
+            return Err(Error::invalid("the message contains a NUL character (\\u0000)"));
+        }
+        Ok(())
+    }
+
     /// The tools `ctx` may use.
     pub fn tools(&self, ctx: &UserContext) -> Vec<&Tool> {
         self.inner.registry.list(ctx)

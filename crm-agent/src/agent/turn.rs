@@ -111,17 +111,8 @@ impl Turn {
     async fn steps(&mut self) -> Result<(), Stop> {
         let agent = self.agent.clone();
         let inner = &agent.inner;
+        agent.check_message(&self.message)?;
         let message = self.message.trim().to_owned();
-        if message.is_empty() {
-            return Err(Error::invalid("the message is empty").into());
-        }
-        if message.chars().count() > inner.options.max_message_chars {
-            return Err(Error::invalid(format!(
-                "the message is longer than {} characters",
-                inner.options.max_message_chars
-            ))
-            .into());
-        }
         if !inner.model.is_configured() {
             return Err(Stop::Failed(ChatEvent::Error {
                 code: "model_not_configured".into(),

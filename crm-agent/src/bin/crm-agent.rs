@@ -10,6 +10,30 @@ use crm_agent::store::sql::redact_url as redact;
 use crm_agent::{ChatEvent, CrmAgent, SqlStore, Store, UserContext};
 use futures::StreamExt;
 
+/// `println!` on stdout, except that a reader gone away (`crm-agent call … | head`) ends the
+/// program quietly, with success, where `println!` would panic.
+macro_rules! out {
+    () => { write_out(format_args!("\n")) };
+    ($($arg:tt)*) => { write_out(format_args!("{}\n", format_args!($($arg)*))) };
+}
+
+/// `print!` likewise.
+macro_rules! out_raw {
+    ($($arg:tt)*) => { write_out(format_args!($($arg)*)) };
+}
+
+fn write_out(text: std::fmt::Arguments<'_>) {
+    use std::io::Write;
+    match std::io::stdout().lock().write_fmt(text) {
+        Ok(()) => {}
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => std::process::exit(0),
+        Err(e) => {
+            eprintln!("error (internal): cannot write to stdout: {e}");
+            std::process::exit(1);
+        }
+    }
+}
+
 /// Default database: a SQLite file in the working directory.
 const DEFAULT_DB: &str = "sqlite://crm-agent.db";
 
@@ -303,12 +327,12 @@ async fn run(cli: Cli) -> crm_agent::Result<()> {
     match cli.command {
         Command::Migrate { db } => {
             SqlStore::open(&db).await?;
-            println!("migrated {}", redact(&db));
+            out!("migrated {}", redact(&db));
         }
         Command::Seed { db, customers, leads, deals, issues, orders, activities, seed, if_empty, quiet } => {
             let store = SqlStore::open(&db).await?;
             if if_empty && !store.is_empty().await? {
-                println!("{} already holds data; nothing seeded", redact(&db));
+                out!("{} already holds data; nothing seeded", redact(&db));
                 return Ok(());
             }
             let progress = (!quiet).then(|| std::sync::Arc::new(ProgressBars::default()) as _);
@@ -316,19 +340,19 @@ async fn run(cli: Cli) -> crm_agent::Result<()> {
             let started = std::time::Instant::now();
             let report = seed_demo(&store, &options).await?;
             store.optimize().await?;
-            println!("seeded {} in {:.1}s", redact(&db), started.elapsed().as_secs_f64());
+            out!("seeded {} in {:.1}s", redact(&db), started.elapsed().as_secs_f64());
             for org in &report.organizations {
-                println!("  organization {:<8} {}", org.slug, org.id);
+                out!("  organization {:<8} {}", org.slug, org.id);
             }
             for user in &report.users {
                 let role =
                     user.employee_role.as_deref().map_or(user.role.to_string(), |r| format!("{} ({r})", user.role));
-                println!("  user {:<14} {:<8} {role}", user.user_id, user.organization);
+                out!("  user {:<14} {:<8} {role}", user.user_id, user.organization);
             }
         }
         Command::Tools { db, user, org, json, markdown } => {
             if markdown {
-                print!("{}", crm_agent::tools::tools_markdown(&crm_agent::tools::catalogue()));
+                out_raw!("{}", crm_agent::tools::tools_markdown(&crm_agent::tools::catalogue()));
                 return Ok(());
             }
             let store = std::sync::Arc::new(SqlStore::open(&db).await?);
@@ -337,7 +361,7 @@ async fn run(cli: Cli) -> crm_agent::Result<()> {
             let tools = registry.list(&ctx);
             if json {
                 let declarations: Vec<_> = tools.iter().map(|t| t.declaration(false)).collect();
-                println!(
+                out!(
                     "{}",
                     serde_json::to_string_pretty(&declarations)
                         .map_err(|e| crm_agent::Error::Internal(e.to_string()))?
@@ -352,7 +376,7 @@ async fn run(cli: Cli) -> crm_agent::Result<()> {
                     } else {
                         "write"
                     };
-                    println!("{:<28} {:<12} {}", tool.name(), kind, tool.permission_label());
+                    out!("{:<28} {:<12} {}", tool.name(), kind, tool.permission_label());
                 }
                 eprintln!("{} tools for {} ({})", tools.len(), ctx.user_id, ctx.role);
             }
@@ -365,10 +389,7 @@ async fn run(cli: Cli) -> crm_agent::Result<()> {
             let result = registry.call(&ctx, &tool, args).await;
             registry.flush_audit().await;
             let result = result?;
-            println!(
-                "{}",
-                serde_json::to_string_pretty(&result).map_err(|e| crm_agent::Error::Internal(e.to_string()))?
-            );
+            out!("{}", serde_json::to_string_pretty(&result).map_err(|e| crm_agent::Error::Internal(e.to_string()))?);
         }
         Command::Serve { db, addr, no_demo, model, exposure } => serve(db, addr, no_demo, model, exposure).await?,
         Command::Chat { who, model, conversation, message, json } => {
@@ -378,7 +399,7 @@ async fn run(cli: Cli) -> crm_agent::Result<()> {
             let mut failure = None;
             while let Some(event) = events.next().await {
                 if json {
-                    println!("{}", to_json(&event, false)?);
+                    out!("{}", to_json(&event, false)?);
                 } else {
                     print_event(&event);
                 }
@@ -400,12 +421,12 @@ async fn run(cli: Cli) -> crm_agent::Result<()> {
             let agent = CrmAgent::builder(store).model(std::sync::Arc::new(GeminiClient::from_env()?)).build()?;
             let confirmed = agent.confirm(&ctx, &ActionId::from(action_id)).await;
             agent.registry().flush_audit().await;
-            println!("{}", to_json(&confirmed?, true)?);
+            out!("{}", to_json(&confirmed?, true)?);
         }
         Command::Reject { action_id, who } => {
             let (store, ctx) = who.open().await?;
             let agent = CrmAgent::builder(store).model(std::sync::Arc::new(GeminiClient::from_env()?)).build()?;
-            println!("{}", to_json(&agent.reject(&ctx, &ActionId::from(action_id)).await?, true)?);
+            out!("{}", to_json(&agent.reject(&ctx, &ActionId::from(action_id)).await?, true)?);
         }
         Command::Mcp { db, token, http, stateless, exposure } => {
             use crm_agent::mcp::{McpOptions, McpServer};
@@ -435,7 +456,7 @@ async fn run(cli: Cli) -> crm_agent::Result<()> {
                     let server = McpServer::per_request(registry.clone(), options);
                     let app = crm_agent::mcp::http::router(server, std::sync::Arc::new(authenticator), http_options);
                     let bound = listener.local_addr().map_err(|e| crm_agent::Error::Internal(e.to_string()))?;
-                    println!("MCP_URL=http://{bound}/mcp");
+                    out!("MCP_URL=http://{bound}/mcp");
                     use std::io::Write as _;
                     let _ = std::io::stdout().flush();
                     crm_agent::mcp::http::serve(listener, app, shutdown_signal())
@@ -454,16 +475,16 @@ async fn run(cli: Cli) -> crm_agent::Result<()> {
                     "token {} for {} in {} — the secret is shown only now:",
                     issued.token.id, ctx.user_id, ctx.organization_id
                 );
-                println!("{}", issued.secret);
+                out!("{}", issued.secret);
             }
             TokenAction::List { who } => {
                 let (store, ctx) = who.open().await?;
-                println!("{}", to_json(&store.list_api_tokens(&ctx.scope()?, &ctx.user_id).await?, true)?);
+                out!("{}", to_json(&store.list_api_tokens(&ctx.scope()?, &ctx.user_id).await?, true)?);
             }
             TokenAction::Revoke { id, who } => {
                 let (store, ctx) = who.open().await?;
                 let authenticator = crm_agent::auth::TokenAuthenticator::new(store);
-                println!("{}", to_json(&authenticator.revoke(&ctx, &ApiTokenId::from(id)).await?, true)?);
+                out!("{}", to_json(&authenticator.revoke(&ctx, &ApiTokenId::from(id)).await?, true)?);
             }
         },
         Command::List { entity, who, limit } => {
@@ -491,7 +512,7 @@ async fn run(cli: Cli) -> crm_agent::Result<()> {
                 Entity::Dashboard => serde_json::to_value(store.dashboard_stats(&scope, chrono::Utc::now()).await?),
             }
             .map_err(|e| crm_agent::Error::Internal(e.to_string()))?;
-            println!("{}", serde_json::to_string_pretty(&json).map_err(|e| crm_agent::Error::Internal(e.to_string()))?);
+            out!("{}", serde_json::to_string_pretty(&json).map_err(|e| crm_agent::Error::Internal(e.to_string()))?);
         }
     }
     Ok(())
@@ -508,7 +529,7 @@ fn print_event(event: &ChatEvent) {
     match event {
         ChatEvent::Started { conversation_id } => eprintln!("[conversation {conversation_id}]"),
         ChatEvent::Text { delta } => {
-            print!("{delta}");
+            out_raw!("{delta}");
             let _ = std::io::stdout().flush();
         }
         ChatEvent::ToolCall { name, args, .. } => eprintln!("\n-> {name} {args}"),
@@ -519,7 +540,7 @@ fn print_event(event: &ChatEvent) {
             "\n[confirmation needed] {summary}\n  confirm: crm-agent confirm {action_id} --user USER\n  reject:  crm-agent reject {action_id} --user USER"
         ),
         ChatEvent::Done { usage } => {
-            println!();
+            out!();
             eprintln!("[done: {} steps, {} tokens]", usage.steps, usage.total_tokens)
         }
         ChatEvent::Error { code, message, .. } => eprintln!("\n[error {code}] {message}"),
@@ -625,8 +646,8 @@ async fn serve(
     let app = crm_agent::http::router(state);
     let bound = listener.local_addr().map_err(|e| crm_agent::Error::Internal(e.to_string()))?;
     let url = format!("http://{bound}");
-    println!("crm-agent serving {} on {url}", redact(&db));
-    println!(
+    out!("crm-agent serving {} on {url}", redact(&db));
+    out!(
         "  model: {model_name} ({})",
         if configured {
             "API key configured"
@@ -634,14 +655,14 @@ async fn serve(
             "no GEMINI_API_KEY: chat answers with an error; tools, MCP and conversations work"
         }
     );
-    println!("  web chat: {url}/   MCP: {url}/mcp   health: {url}/healthz");
+    out!("  web chat: {url}/   MCP: {url}/mcp   health: {url}/healthz");
     if let Some(users) = &demo_users {
-        println!("  demo users (sign in on the page, or send `Authorization: Bearer TOKEN`):");
+        out!("  demo users (sign in on the page, or send `Authorization: Bearer TOKEN`):");
         for user in users {
-            println!("    {:<14} {:<8} {:<28} {}", user.user_id, user.organization, user.role, user.token);
+            out!("    {:<14} {:<8} {:<28} {}", user.user_id, user.organization, user.role, user.token);
         }
     }
-    println!("CRM_AGENT_URL={url}");
+    out!("CRM_AGENT_URL={url}");
     let _ = std::io::stdout().flush();
     let stop = async move {
         shutdown_signal().await;

@@ -332,10 +332,11 @@ pub struct AggregateGroup {
     pub key: serde_json::Map<String, serde_json::Value>,
     /// How many records are in the group.
     pub count: u64,
-    /// The measure over the group's records that have the field: money as a decimal string,
-    /// numbers as numbers, `null` when none has it. Absent for `count`.
+    /// The measure over the group's records that have the field, as a decimal string (money
+    /// to the cent, averages to two decimals, other numbers exact). Absent for `count`, and
+    /// when no record of the group has the field.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub value: Option<serde_json::Value>,
+    pub value: Option<String>,
 }
 
 /// What `aggregate_records` answers.

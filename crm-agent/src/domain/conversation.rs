@@ -165,7 +165,11 @@ string_enum! {
         /// Confirmed, but the tool failed.
         Failed => "failed",
         /// Rejected by the user.
-        Rejected => "rejected"
+        Rejected => "rejected",
+        /// Not decided before `expires_at`: it can no longer be confirmed. Stores answer it for
+        /// a pending action past its expiry (the stored status may stay `pending`), and a
+        /// `status` filter of `pending` leaves such actions out.
+        Expired => "expired"
     }
 }
 

@@ -401,16 +401,32 @@ pub struct AuditFilter {
     pub record_id: Option<String>,
 }
 
-/// One field a write changed, as the audit log keeps it.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
+/// One field a write changed, as the audit log keeps it. Values are shown as text: a text field
+/// as itself, money as its decimal string, anything else (numbers, flags, lists, objects) as
+/// compact JSON.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct FieldChange {
     /// The field.
     pub field: String,
-    /// Its value before (`null` when it had none, or when `hidden`).
-    pub before: serde_json::Value,
-    /// Its value after (`null` when it has none, or when `hidden`).
-    pub after: serde_json::Value,
+    /// Its value before; absent when it had none, or when `hidden`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub before: Option<String>,
+    /// Its value after; absent when it has none, or when `hidden`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub after: Option<String>,
     /// Whether the reader may not see this field's values: it shows as changed, without them.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub hidden: bool,
+}
+
+impl FieldChange {
+    /// The change of `field` from `before` to `after` (record fields as JSON).
+    pub fn between(field: &str, before: &serde_json::Value, after: &serde_json::Value) -> Self {
+        let shown = |value: &serde_json::Value| match value {
+            serde_json::Value::Null => None,
+            serde_json::Value::String(text) => Some(text.clone()),
+            other => Some(other.to_string()),
+        };
+        FieldChange { field: field.to_owned(), before: shown(before), after: shown(after), hidden: false }
+    }
 }

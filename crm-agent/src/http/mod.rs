@@ -35,7 +35,6 @@ use crate::agent::{ChatEvent, CrmAgent};
 use crate::auth::RequestAuthenticator;
 use crate::context::UserContext;
 use crate::domain::{ActionId, ActionStatus, ConversationId, PageRequest, PendingActionFilter};
-use crate::error::Error;
 use crate::mcp::http::McpHttpOptions;
 use crate::mcp::{McpOptions, McpServer};
 
@@ -63,7 +62,8 @@ pub struct DemoUser {
 /// How the service behaves.
 #[derive(Debug, Clone)]
 pub struct HttpOptions {
-    /// Largest request body on `/api` routes (default 64 KiB); larger is `413`.
+    /// Largest request body on `/api` routes (default 512 KiB, which holds a chat message of
+    /// the agent's default `max_message_chars` in any script, even JSON-escaped); larger is `413`.
     pub body_limit: usize,
     /// Chat turns each user may start per minute (default 30; bursts of a sixth of it, at least 10).
     pub chats_per_minute: u32,
@@ -80,7 +80,7 @@ pub struct HttpOptions {
 impl Default for HttpOptions {
     fn default() -> Self {
         HttpOptions {
-            body_limit: 64 * 1024,
+            body_limit: 512 * 1024,
             chats_per_minute: 30,
             keep_alive: Duration::from_secs(10),
             mcp_http: McpHttpOptions::default(),
@@ -278,9 +278,7 @@ async fn start_turn(
     user: &UserContext,
     request: ChatRequest,
 ) -> Result<impl Stream<Item = ChatEvent> + Send + 'static, ApiError> {
-    if request.message.trim().is_empty() {
-        return Err(Error::invalid("`message` is empty").into());
-    }
+    state.agent.check_message(&request.message)?;
     if let Some(id) = &request.conversation_id {
         state.agent.store().get_conversation(&user.scope()?, &user.user_id, id).await?;
     }

@@ -368,7 +368,8 @@ fn declined(tool: &str) -> CallToolResult {
 
 /// A tool failure as an MCP result: `isError`, the kind and the message.
 fn tool_error(error: &Error) -> CallToolResult {
-    let mut failed = CallToolResult::error(vec![ContentBlock::text(format!("{}: {}", error.kind(), error.detail()))]);
+    let mut failed =
+        CallToolResult::error(vec![ContentBlock::text(format!("{}: {}", error.kind(), error.public_detail()))]);
     failed.structured_content = None;
     failed
 }

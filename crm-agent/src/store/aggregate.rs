@@ -399,7 +399,7 @@ pub(crate) fn finish_aggregate(query: &AggregateQuery, partials: Vec<Partial>) -
                 })
                 .collect(),
             count: partial.count,
-            value: query.field.map(|field| measure_value(query.measure, field, &partial)),
+            value: query.field.and_then(|field| measure_value(query.measure, field, &partial)),
         })
         .collect();
     AggregateAnswer { groups, total_groups }
@@ -424,21 +424,17 @@ fn bucketed(query: &AggregateQuery, group: &GroupBy, key: &RawKey) -> RawKey {
     })
 }
 
-fn measure_value(measure: Measure, field: AggregateField, partial: &Partial) -> serde_json::Value {
+fn measure_value(measure: Measure, field: AggregateField, partial: &Partial) -> Option<String> {
     let value = match measure {
-        Measure::Count => return serde_json::Value::from(partial.count),
+        Measure::Count => return None,
         Measure::Sum => Some(partial.sum),
         Measure::Min => partial.min,
         Measure::Max => partial.max,
         Measure::Avg => (partial.measured > 0).then(|| partial.sum / Money::from(partial.measured)),
-    };
-    let Some(value) = value else { return serde_json::Value::Null };
-    match (field.kind, measure) {
-        (FieldKind::Money, _) => serde_json::Value::String(format!("{:.2}", value.round_dp(2))),
-        (_, Measure::Avg) => {
-            let rounded = value.round_dp(2);
-            serde_json::from_str(&rounded.normalize().to_string()).unwrap_or(serde_json::Value::Null)
-        }
-        _ => serde_json::from_str(&value.normalize().to_string()).unwrap_or(serde_json::Value::Null),
-    }
+    }?;
+    Some(match (field.kind, measure) {
+        (FieldKind::Money, _) => format!("{:.2}", value.round_dp(2)),
+        (_, Measure::Avg) => value.round_dp(2).normalize().to_string(),
+        _ => value.normalize().to_string(),
+    })
 }

@@ -150,12 +150,7 @@ fn changed_fields(before: &Value, after: &Value) -> Vec<FieldChange> {
         .filter(|field| !matches!(field.as_str(), "updated_at" | "created_at"))
         .filter_map(|field| {
             let (was, is) = (before.get(field).unwrap_or(&Value::Null), after.get(field).unwrap_or(&Value::Null));
-            (was != is).then(|| FieldChange {
-                field: field.clone(),
-                before: was.clone(),
-                after: is.clone(),
-                hidden: false,
-            })
+            (was != is).then(|| FieldChange::between(field, was, is))
         })
         .collect()
 }
@@ -245,7 +240,7 @@ async fn record_history(cx: ToolContext, args: HistoryArgs) -> Result<RecordHist
                 .changes
                 .into_iter()
                 .map(|change| match hidden.contains(&change.field.as_str()) {
-                    true => FieldChange { field: change.field, before: Value::Null, after: Value::Null, hidden: true },
+                    true => FieldChange { field: change.field, before: None, after: None, hidden: true },
                     false => change,
                 })
                 .collect(),

@@ -23,7 +23,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use crate::context::{Role, UserContext};
-use crate::domain::{AuditOutcome, NewAuditEvent, Timestamp};
+use crate::domain::{AuditOutcome, NewAuditEvent, OrganizationId, Timestamp};
 use crate::error::{Error, ErrorKind, Result};
 use crate::policy::{Permission, Policy};
 use crate::store::{Scope, Store, StoreOp};
@@ -402,6 +402,8 @@ pub struct ToolRegistry {
     policy: Arc<Policy>,
     options: RegistryOptions,
     audit: Arc<audit::AuditQueue>,
+    /// Organizations the store has been seen to hold (see [`ToolRegistry::organization_exists`]).
+    known_organizations: Arc<std::sync::RwLock<std::collections::HashSet<OrganizationId>>>,
 }
 
 impl std::fmt::Debug for ToolRegistry {
@@ -445,6 +447,7 @@ impl ToolRegistry {
         ToolRegistry {
             tools: Arc::new(tools),
             audit: Arc::new(audit::AuditQueue::new(store.clone())),
+            known_organizations: Arc::default(),
             store,
             policy,
             options,
@@ -515,6 +518,24 @@ impl ToolRegistry {
         checked
     }
 
+    /// `NotFound` unless the scope's organization exists. A host builds contexts itself, and
+    /// a context naming an organization the store does not hold must not write rows into no
+    /// organization or read as an empty one. Organizations are not deleted, so each is looked up
+    /// once per registry; a store that does not keep organizations is taken at its word.
+    async fn organization_exists(&self, scope: &Scope) -> Result<()> {
+        let id = scope.organization_id();
+        if self.known_organizations.read().unwrap_or_else(|e| e.into_inner()).contains(id) {
+            return Ok(());
+        }
+        match self.store.get_organization(scope).await {
+            Ok(_) => {}
+            Err(e) if e.kind() == ErrorKind::Unsupported => {}
+            Err(e) => return Err(e),
+        }
+        self.known_organizations.write().unwrap_or_else(|e| e.into_inner()).insert(id.clone());
+        Ok(())
+    }
+
     /// Runs the call; for a successful write of a record, also what it changed.
     async fn call_unaudited(
         &self,
@@ -527,6 +548,9 @@ impl ToolRegistry {
             Ok(checked) => checked,
             Err(e) => return (Err(e), None),
         };
+        if let Err(e) = self.organization_exists(&scope).await {
+            return (Err(e), None);
+        }
         let args = schema::normalize_nulls(&tool.input_schema, &args).into_owned();
         let cx = ToolContext {
             user: ctx.clone(),
@@ -588,7 +612,13 @@ impl ToolRegistry {
 fn validate(tool: &Tool, args: &Value) -> Result<()> {
     let mut errors = tool.validator.iter_errors(args).peekable();
     if errors.peek().is_none() {
-        return Ok(());
+        return match nul_at(args, String::new()) {
+            Some(field) => Err(Error::invalid(format!(
+                "bad arguments for `{}`: `{field}` contains a NUL character (\\u0000), which text may not hold",
+                tool.spec.name
+            ))),
+            None => Ok(()),
+        };
     }
     let messages: Vec<String> = errors
         .take(3)
@@ -608,6 +638,20 @@ fn validate(tool: &Tool, args: &Value) -> Result<()> {
         })
         .collect();
     Err(Error::invalid(format!("bad arguments for `{}`: {}", tool.spec.name, messages.join("; "))))
+}
+
+/// The path of the first string in `value` holding a NUL character: no store keeps one intact
+/// (PostgreSQL refuses it, SQLite cuts some strings at it), so no argument may carry one.
+fn nul_at(value: &Value, path: String) -> Option<String> {
+    let join = |key: &str| if path.is_empty() { key.to_owned() } else { format!("{path}.{key}") };
+    match value {
+        Value::String(text) => text.contains('\0').then_some(path),
+        Value::Array(items) => items.iter().enumerate().find_map(|(i, item)| nul_at(item, join(&i.to_string()))),
+        Value::Object(map) => map
+            .iter()
+            .find_map(|(key, item)| if key.contains('\0') { Some(join(key)) } else { nul_at(item, join(key)) }),
+        _ => None,
+    }
 }
 
 fn truncate(s: &str, max: usize) -> String {

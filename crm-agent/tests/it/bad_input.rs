@@ -111,3 +111,39 @@ async fn oversized_and_out_of_range_values_are_rejected_before_writing() {
         0
     );
 }
+
+/// NUL characters: PostgreSQL refuses them with an encoding error, and SQLite keeps them but its
+/// search reads one as the end of the pattern. Both stores answer `InvalidArgument` and write
+/// nothing.
+#[tokio::test]
+async fn nul_characters_are_invalid_arguments_on_both_databases() {
+    let (sqlite, _dir) = common::sqlite_store().await;
+    nul_characters_are_refused(&sqlite).await;
+    if let Some(url) = common::postgres_url("nul_characters_are_invalid_arguments_on_both_databases") {
+        nul_characters_are_refused(&common::postgres_store(&url).await).await;
+    }
+}
+
+async fn nul_characters_are_refused(store: &SqlStore) {
+    let org = store.create_organization(NewOrganization::named("Nul", "nul")).await.unwrap();
+    let scope = Scope::organization(org.id.clone());
+    let invalid = |result: crm_agent::Result<()>, what: &str| {
+        let err = result.unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::InvalidArgument, "{what}: {err}");
+        assert!(err.to_string().contains("NUL"), "{what}: {err}");
+    };
+    invalid(store.create_customer(&scope, NewCustomer::named("Bad\0name")).await.map(drop), "create");
+    let search = CustomerFilter { search: Some("a\0b".into()), ..Default::default() };
+    invalid(store.list_customers(&scope, &search, &PageRequest::default()).await.map(drop), "search");
+    let conversation = store
+        .create_conversation(&scope, NewConversation { user_id: "u1".into(), title: "Fine".into() })
+        .await
+        .unwrap();
+    let rename = ConversationPatch { title: Some("Bad\0title".into()) };
+    invalid(store.update_conversation(&scope, "u1", &conversation.id, rename).await.map(drop), "rename");
+
+    let customers = store.list_customers(&scope, &CustomerFilter::default(), &PageRequest::default()).await.unwrap();
+    assert_eq!(customers.total, 0, "nothing was written");
+    let kept = store.get_conversation(&scope, "u1", &conversation.id).await.unwrap();
+    assert_eq!(kept.title, "Fine");
+}

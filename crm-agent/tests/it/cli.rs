@@ -170,3 +170,24 @@ fn a_port_in_use_fails_before_the_database_is_touched() {
         assert!(!file.exists(), "{args:?} created or migrated the database before binding");
     }
 }
+
+#[test]
+fn a_reader_that_goes_away_ends_the_command_quietly() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = format!("sqlite://{}", dir.path().join("pipe.db").display());
+    let (ok, _, err) = crm_agent(&["seed", "--db", &db, "--quiet", "--customers", "30"]);
+    assert!(ok, "{err}");
+    // `crm-agent call … | head` where head has already exited: stdout is a closed pipe.
+    let mut child = Command::new(env!("CARGO_BIN_EXE_crm-agent"))
+        .args(["call", "list_customers", "--db", &db, "--user", "acme-owner", "--args", r#"{"limit": 30}"#])
+        .env_remove("CRM_AGENT_DB")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("run crm-agent");
+    drop(child.stdout.take());
+    let out = child.wait_with_output().expect("wait for crm-agent");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "exit {:?}: {stderr}", out.status.code());
+    assert!(!stderr.contains("panicked"), "{stderr}");
+}

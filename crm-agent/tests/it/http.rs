@@ -264,13 +264,36 @@ async fn bad_chat_requests_are_json_errors() {
         (400, "invalid_argument".into())
     );
     assert_eq!(error_code(send(r#"{"message": "   "}"#.into()).await.unwrap()).await, (400, "invalid_argument".into()));
-    let huge = json!({"message": "x".repeat(100_000)}).to_string();
+    let huge = json!({"message": "x".repeat(600_000)}).to_string();
     assert_eq!(error_code(send(huge.into()).await.unwrap()).await, (413, "payload_too_large".into()));
+    // The limit counts characters, and an over-long or NUL-holding message is a 400 before any stream.
+    let too_long = json!({"message": "x".repeat(32_001)}).to_string();
+    assert_eq!(error_code(send(too_long.into()).await.unwrap()).await, (400, "invalid_argument".into()));
+    let nul = json!({"message": "hello\u{0}there"}).to_string();
+    assert_eq!(error_code(send(nul.into()).await.unwrap()).await, (400, "invalid_argument".into()));
     let unknown = json!({"message": "hello", "conversation_id": "cnv_nope"}).to_string();
     assert_eq!(error_code(send(unknown.into()).await.unwrap()).await, (404, "not_found".into()));
     let no_type = s.post("/api/chat", &s.owner).body(r#"{"message":"hello"}"#).send().await.unwrap();
     assert_eq!(error_code(no_type).await.0, 400);
     assert!(s.fake.requests().is_empty(), "nothing reached the model");
+
+    // 31,990 CJK characters (about 96 KB of UTF-8) are under the 32,000-character limit.
+    let cjk = json!({"message": format!("hello {}", "漢".repeat(31_990))});
+    let answer = send(cjk.to_string().into()).await.unwrap();
+    assert_eq!(answer.status(), 200);
+    assert!(sse_events(&answer.text().await.unwrap()).iter().any(|(name, _)| name == "done"));
+    // A NUL in a conversation's new title is a 400, not a store failure.
+    let conversations: Value = s.get("/api/conversations", &s.owner).send().await.unwrap().json().await.unwrap();
+    let id = conversations["items"][0]["id"].as_str().unwrap();
+    let rename = s
+        .http
+        .patch(format!("{}/api/conversations/{id}", s.url))
+        .bearer_auth(&s.owner)
+        .json(&json!({"title": "bad\u{0}title"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(error_code(rename).await, (400, "invalid_argument".into()));
 }
 
 #[tokio::test]

@@ -831,3 +831,36 @@ async fn creation_times_are_not_arguments_and_never_in_the_future() {
     past.created_at = Some(chrono::Utc::now() - chrono::Duration::days(400));
     assert!(f.store.create_customer(&scope, past).await.is_ok());
 }
+
+#[tokio::test]
+async fn a_nul_character_in_any_argument_is_refused_by_name() {
+    let f = fixture().await;
+    let err = f.call(&f.owner, "create_customer", json!({"name": "Acme\u{0}Evil"})).await.unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::InvalidArgument);
+    assert!(err.to_string().contains("`name` contains a NUL character"), "{err}");
+    let nested = json!({"customer_id": f.first_id(&f.owner, "list_customers", json!({})).await,
+                        "tags": ["ok", "bad\u{0}"]});
+    let err = f.call(&f.owner, "update_customer", nested).await.unwrap_err();
+    assert!(err.to_string().contains("`tags.1` contains a NUL character"), "{err}");
+    let err = f.call(&f.owner, "search_crm", json!({"query": "ab\u{0}c"})).await.unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::InvalidArgument);
+}
+
+#[tokio::test]
+async fn a_context_of_an_organization_that_does_not_exist_is_not_found_everywhere() {
+    let f = fixture().await;
+    let ghost = UserContext::new("ghost-owner", OrganizationId("org_ghost".into()), Role::Owner);
+    let cases = [
+        ("create_customer", json!({"name": "Nowhere Ltd"})),
+        ("list_customers", json!({})),
+        ("get_dashboard_stats", json!({})),
+    ];
+    for (tool, args) in cases {
+        let err = f.call(&ghost, tool, args).await.unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::NotFound, "{tool}: {err}");
+        assert!(err.to_string().contains("organization"), "{tool}: {err}");
+    }
+    let scope = crm_agent::Scope::organization(ghost.organization_id.clone());
+    let written = f.store.list_customers(&scope, &CustomerFilter::default(), &PageRequest::default()).await.unwrap();
+    assert_eq!(written.total, 0, "nothing was written into no organization");
+}

@@ -126,11 +126,23 @@ pub(crate) fn opt_text<T: std::fmt::Display>(value: Option<T>) -> SqlValue {
     SqlValue::Text(value.map(|v| v.to_string()))
 }
 
+/// Refuses text holding a NUL character before it reaches a database: PostgreSQL rejects it
+/// with an encoding error, and SQLite stores it but cuts strings at it in some functions (its
+/// search matcher reads it as the end of the pattern). Every text a store is given passes here.
+pub(crate) fn check_texts(args: &[SqlValue]) -> Result<()> {
+    let has_nul = |arg: &SqlValue| matches!(arg, SqlValue::Text(Some(text)) if text.contains('\0'));
+    match args.iter().any(has_nul) {
+        true => Err(Error::invalid("text may not contain NUL characters (\\u0000)")),
+        false => Ok(()),
+    }
+}
+
 #[cfg(feature = "postgres")]
 pub(crate) fn bind_pg<'q>(
     mut query: Query<'q, Postgres, PgArguments>,
     args: Vec<SqlValue>,
-) -> Query<'q, Postgres, PgArguments> {
+) -> Result<Query<'q, Postgres, PgArguments>> {
+    check_texts(&args)?;
     for arg in args {
         query = match arg {
             SqlValue::Int(v) => query.bind(v),
@@ -139,7 +151,7 @@ pub(crate) fn bind_pg<'q>(
             SqlValue::Bool(v) => query.bind(v),
         };
     }
-    query
+    Ok(query)
 }
 
 /// A result row of either database.

@@ -1153,6 +1153,11 @@ pub(crate) const PENDING_ACTIONS: Table = Table {
 };
 
 pub(crate) fn pending_action_from_row(r: &Row) -> Result<PendingAction> {
+    let expires_at = r.ts("expires_at")?;
+    let status = match r.parse("status")? {
+        ActionStatus::Pending if expires_at <= chrono::Utc::now() => ActionStatus::Expired,
+        status => status,
+    };
     Ok(PendingAction {
         id: r.id("id")?,
         organization_id: r.id("organization_id")?,
@@ -1161,17 +1166,23 @@ pub(crate) fn pending_action_from_row(r: &Row) -> Result<PendingAction> {
         tool: r.text("tool")?,
         arguments: r.json("arguments")?,
         summary: r.text("summary")?,
-        status: r.parse("status")?,
+        status,
         outcome: r.opt_json("outcome")?,
         created_at: r.ts("created_at")?,
-        expires_at: r.ts("expires_at")?,
+        expires_at,
         decided_at: r.opt_ts("decided_at")?,
     })
 }
 
+/// Expiry is read, not written: a pending action past `expires_at` is `expired`.
 pub(crate) fn pending_action_filter(w: &mut Where, f: &PendingActionFilter) {
     w.eq("conversation_id", f.conversation_id.as_ref().map(|c| c.as_str()));
-    w.eq("status", f.status.map(codec::text));
+    let now = codec::ts(chrono::Utc::now());
+    match f.status {
+        Some(ActionStatus::Pending) => w.push("status = 'pending' AND expires_at > ?", [now]),
+        Some(ActionStatus::Expired) => w.push("status = 'pending' AND expires_at <= ?", [now]),
+        status => w.eq("status", status.map(codec::text)),
+    }
 }
 
 // --- API tokens --------------------------------------------------------------------------------

@@ -293,7 +293,7 @@ fn not_built_with(feature: &str) -> Error {
 #[cfg(feature = "postgres")]
 async fn read_postgres(pool: &PgPool, sql: &str, args: Vec<SqlValue>) -> Result<Vec<Row>> {
     let sql = to_postgres_placeholders(sql);
-    let rows = codec::bind_pg(sqlx::query(AssertSqlSafe(sql)), args).fetch_all(pool).await.map_err(map_error)?;
+    let rows = codec::bind_pg(sqlx::query(AssertSqlSafe(sql)), args)?.fetch_all(pool).await.map_err(map_error)?;
     Ok(rows.into_iter().map(Row::Pg).collect())
 }
 
@@ -323,7 +323,7 @@ impl Tx {
             #[cfg(feature = "postgres")]
             Tx::Pg(tx) => {
                 let sql = to_postgres_placeholders(sql);
-                let rows = codec::bind_pg(sqlx::query(AssertSqlSafe(sql)), args)
+                let rows = codec::bind_pg(sqlx::query(AssertSqlSafe(sql)), args)?
                     .fetch_all(&mut **tx)
                     .await
                     .map_err(map_error)?;
@@ -340,7 +340,7 @@ impl Tx {
             #[cfg(feature = "postgres")]
             Tx::Pg(tx) => {
                 let sql = to_postgres_placeholders(sql);
-                Ok(codec::bind_pg(sqlx::query(AssertSqlSafe(sql)), args)
+                Ok(codec::bind_pg(sqlx::query(AssertSqlSafe(sql)), args)?
                     .execute(&mut **tx)
                     .await
                     .map_err(map_error)?

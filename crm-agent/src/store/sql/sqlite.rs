@@ -418,6 +418,7 @@ fn bind(statement: &mut rusqlite::Statement<'_>, args: &[SqlValue]) -> Result<()
     if expected != args.len() {
         return Err(Error::Internal(format!("statement takes {expected} parameters, {} given", args.len())));
     }
+    super::codec::check_texts(args)?;
     for (index, arg) in args.iter().enumerate() {
         let value = match arg {
             SqlValue::Int(v) => v.map_or(Value::Null, Value::Integer),

@@ -48,7 +48,7 @@ fn owned(dialect: super::Dialect, scope: &Scope, table: &Table, user_id: &str) -
 /// Why a pending action can no longer be decided (confirmed or rejected).
 fn not_decidable(action: &PendingAction) -> Error {
     Error::conflict(match action.status {
-        ActionStatus::Pending => {
+        ActionStatus::Pending | ActionStatus::Expired => {
             format!("this action expired at {}", action.expires_at.format("%Y-%m-%d %H:%M:%S UTC"))
         }
         ActionStatus::Executing => "this action was already confirmed and is running".to_owned(),
@@ -61,7 +61,7 @@ fn not_decidable(action: &PendingAction) -> Error {
 /// Why a pending action's outcome cannot be recorded (it is not executing).
 fn not_finishable(action: &PendingAction) -> Error {
     Error::conflict(match action.status {
-        ActionStatus::Pending => "this action has not been confirmed".to_owned(),
+        ActionStatus::Pending | ActionStatus::Expired => "this action has not been confirmed".to_owned(),
         ActionStatus::Rejected => "this action was rejected".to_owned(),
         status => format!("this action already finished ({status})"),
     })
