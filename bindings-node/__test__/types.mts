@@ -34,7 +34,7 @@ export async function example(): Promise<void> {
       }
       case 'confirmation_required': {
         const confirmed = await agent.confirm(ctx, event.action_id);
-        const status: 'pending' | 'executing' | 'succeeded' | 'failed' | 'rejected' = confirmed.action.status;
+        const status: 'pending' | 'executing' | 'succeeded' | 'failed' | 'rejected' | 'expired' = confirmed.action.status;
         break;
       }
       case 'done': {
