@@ -297,6 +297,10 @@ def main() -> int:
     args = parser.parse_args()
     if args.child:
         shape, url = args.child
+        # What a terminal starts: Ctrl-C raises KeyboardInterrupt. A process started from a
+        # shell's background job (as CI runners may start the tests) inherits SIGINT ignored,
+        # and Python then installs no handler of its own.
+        signal.signal(signal.SIGINT, signal.default_int_handler)
         SHAPES[shape](url)
         return 0
     import tempfile

@@ -67,8 +67,11 @@ def test_ctrl_c_stops_a_sync_chat(demo: Demo) -> None:
     KeyboardInterrupt: the signal is sent as soon as that line is read, with no sleep that a
     loaded machine could outrun."""
     demo.fake.script([{"reply": {"text": "late", "first_byte_delay_ms": 30000}}])
+    # The child takes Python's own Ctrl-C handler even when the tests were started from a
+    # background job, which starts everything with SIGINT ignored.
     script = f"""
-import sys, crm_agent
+import signal, sys, crm_agent
+signal.signal(signal.SIGINT, signal.default_int_handler)
 agent = crm_agent.Agent(gemini_api_key="k", gemini_base_url={demo.fake.url!r})
 org = agent.ensure_organization("acme")
 ctx = crm_agent.UserContext("u", org["id"], "owner")
