@@ -46,6 +46,12 @@ pub(crate) async fn mode_for(
     }
 }
 
+/// Most writes one user may have waiting for a decision at once. Proposals past it are refused
+/// until some are confirmed, rejected or expire: a client that never answers (an MCP client
+/// dropping input-required results, say) cannot fill the store. Concurrent proposals are
+/// counted before either is recorded, so a burst can pass it by as many as arrive together.
+pub(crate) const MAX_PENDING_ACTIONS_PER_USER: u64 = 50;
+
 /// Checks (and audits, as `pending`) a call that will run only once the user confirms it, and
 /// records it as a pending action bound to these exact arguments.
 pub(crate) async fn propose(
@@ -56,6 +62,15 @@ pub(crate) async fn propose(
     args: &Value,
 ) -> Result<PendingAction> {
     let tool = registry.propose(ctx, tool, args)?;
+    let waiting = PendingActionFilter { status: Some(ActionStatus::Pending), ..Default::default() };
+    let first = PageRequest { limit: 1, cursor: None };
+    let waiting = registry.store().list_pending_actions(&ctx.scope()?, &ctx.user_id, &waiting, &first).await?.total;
+    if waiting >= MAX_PENDING_ACTIONS_PER_USER {
+        return Err(Error::conflict(format!(
+            "{waiting} changes are already waiting for your decision; confirm or reject some of them (or let \
+             them expire) before proposing more. Nothing was changed."
+        )));
+    }
     let now = chrono::Utc::now();
     let new = NewPendingAction {
         user_id: ctx.user_id.clone(),

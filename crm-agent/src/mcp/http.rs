@@ -82,6 +82,12 @@ pub fn router(server: McpServer, authenticator: Arc<dyn RequestAuthenticator>, o
     Router::new().nest_service("/mcp", service).layer(middleware::from_fn_with_state(guard, guard_request))
 }
 
+/// The request's authenticator, handed to the handler beside the [`UserContext`](crate::UserContext)
+/// so that a write approved later in the same request (through an elicitation, which may take
+/// minutes) is checked against who the caller is then, not when the request arrived.
+#[derive(Clone)]
+pub(super) struct Reauthenticate(pub(super) Arc<dyn RequestAuthenticator>);
+
 /// What the middleware in front of `/mcp` keeps: the authenticator, and which user each MCP
 /// session belongs to.
 #[derive(Clone)]
@@ -176,6 +182,7 @@ async fn guard_request(State(guard): State<Guard>, request: Request, next: Next)
     let owner = (user.organization_id.clone(), user.user_id.clone());
     let method = parts.method.clone();
     parts.extensions.insert(user);
+    parts.extensions.insert(Reauthenticate(guard.authenticator.clone()));
     let response = next.run(Request::from_parts(parts, body)).await;
     // A new session's id comes back on the answer to the request that opened it.
     if session.is_none()

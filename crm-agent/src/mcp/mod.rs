@@ -31,7 +31,7 @@ use rmcp::{ErrorData as McpError, RoleServer, ServerHandler};
 use serde_json::{Value, json};
 
 use crate::actions;
-use crate::auth::TokenAuthenticator;
+use crate::auth::{RequestAuthenticator, TokenAuthenticator};
 use crate::context::UserContext;
 use crate::domain::{ActionId, ConfirmationMode};
 use crate::error::{Error, ErrorKind};
@@ -156,6 +156,29 @@ impl McpServer {
         }
     }
 
+    /// Who `user`, the caller at the start of this request, is now: their credentials are
+    /// authenticated again (the authenticator's cache time applies, as for a new request).
+    /// Another identity than before, or credentials no longer accepted, are refused.
+    async fn user_now(&self, user: &UserContext, context: &RequestContext<RoleServer>) -> crate::Result<UserContext> {
+        let now = match &self.inner.identity {
+            Identity::Token(authenticator, secret) => authenticator.authenticate(secret).await?,
+            Identity::PerRequest => {
+                let parts = context.extensions.get::<::http::request::Parts>();
+                let again = parts.and_then(|parts| Some((parts, parts.extensions.get::<http::Reauthenticate>()?)));
+                let Some((parts, http::Reauthenticate(authenticator))) = again else {
+                    return Err(Error::Unauthenticated(
+                        "the caller cannot be authenticated again to run the approved change".into(),
+                    ));
+                };
+                authenticator.authenticate_request(parts).await?
+            }
+        };
+        if now.user_id != user.user_id || now.organization_id != user.organization_id {
+            return Err(Error::Unauthenticated("the credentials now stand for someone else".into()));
+        }
+        Ok(now)
+    }
+
     /// What `tools/list` answers for the tools `listed` (see [`Self::listed`]), marked private
     /// for caching because it differs per caller.
     fn tool_list(&self, listed: &[&'static str]) -> ListToolsResult {
@@ -257,7 +280,12 @@ impl McpServer {
             }
             let summary = actions::summary(tool, &args);
             return match context.peer.create_elicitation(elicitation(&summary, &args)).await {
-                Ok(answer) if approved(&answer) => self.run(user, tool.name(), args).await.into(),
+                // The answer may come minutes later: the write runs as the caller is now (a
+                // permission taken away meanwhile refuses it), as a confirmation in chat does.
+                Ok(answer) if approved(&answer) => match self.user_now(user, context).await {
+                    Ok(now) => self.run(&now, tool.name(), args).await.into(),
+                    Err(error) => tool_error(&error).into(),
+                },
                 Ok(_) => declined(tool.name()).into(),
                 Err(error) => {
                     tool_error(&Error::External(format!("could not ask for confirmation: {error}").into())).into()

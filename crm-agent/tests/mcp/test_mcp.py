@@ -11,7 +11,17 @@ import anyio
 import httpx2
 import mcp.types as types
 import pytest
-from conftest import BIN, Demo, approve, bearer_client, decline, http_session, stdio_session
+from conftest import (
+    BIN,
+    Demo,
+    approve,
+    bearer_client,
+    crm_agent,
+    decline,
+    http_session,
+    start_http,
+    stdio_session,
+)
 from mcp import Client
 from mcp.client.streamable_http import streamable_http_client
 
@@ -205,6 +215,46 @@ async def test_http_write_confirmed_through_elicitation(demo: Demo, http_url: st
         assert await customer_count(owner, name) == 1
 
 
+def call_as(demo: Demo, user: str, tool: str, args: dict) -> dict:
+    """Calls a tool through the CLI: another process, as a second server would be."""
+    return json.loads(crm_agent("call", tool, "--db", demo.db, "--user", user, "--args", json.dumps(args)))
+
+
+async def test_an_approved_elicitation_runs_with_the_callers_permissions_at_that_time(demo: Demo) -> None:
+    # A server of its own: the identity it caches while the permission is gone dies with it.
+    server = start_http(demo)
+    http_url = next(server)
+    rep_role = next(r for r in call_as(demo, "acme-owner", "list_roles", {}) if r["name"] == "sales_rep")
+    customer = call_as(demo, "acme-rep", "list_customers", {"limit": 1})["items"][0]
+    without_update = [p for p in rep_role["grants"] if p != "customer:update"]
+    assert without_update != rep_role["grants"]
+
+    async def lose_permission_then_approve(context: object, params) -> types.ElicitResult:
+        call_as(
+            demo, "acme-owner", "update_role_permissions", {"role_id": rep_role["id"], "permissions": without_update}
+        )
+        # Past the authenticator's cache time, as a user answering later would be.
+        await anyio.sleep(5.5)
+        return await approve(context, params)
+
+    try:
+        async with http_session(http_url, demo.tokens["acme-rep"], elicitation=lose_permission_then_approve) as rep:
+            changed = await rep.call_tool(
+                "update_customer", {"customer_id": customer["id"], "notes": "approved after losing the right"}
+            )
+    finally:
+        call_as(
+            demo,
+            "acme-owner",
+            "update_role_permissions",
+            {"role_id": rep_role["id"], "permissions": rep_role["grants"]},
+        )
+        server.close()
+    assert changed.is_error and "permission_denied" in changed.content[0].text, changed.content
+    after = call_as(demo, "acme-owner", "get_customer", {"customer_id": customer["id"]})
+    assert after.get("notes") == customer.get("notes")
+
+
 async def test_http_2026_07_28_write_confirmed_through_an_input_required_result(demo: Demo, http_url: str) -> None:
     approved, declined = f"Modern {uuid.uuid4().hex[:8]}", f"Modern No {uuid.uuid4().hex[:8]}"
     async with bearer_client(demo.tokens["acme-owner"]) as http:
@@ -298,6 +348,38 @@ async def test_an_input_required_retry_without_answers_asks_again(demo: Demo, st
         {"requestState": state, "inputResponses": {"confirm_write": {"action": "accept", "content": {"approve": True}}}}
     )
     assert not done.get("isError") and done["structuredContent"]["name"] == name, done
+
+
+async def test_unanswered_input_required_calls_are_capped_per_user(demo: Demo, stateless_url: str) -> None:
+    headers = {**MCP_HEADERS, "MCP-Protocol-Version": "2026-07-28", "Mcp-Method": "tools/call"}
+    async with bearer_client(demo.tokens["globex-owner"]) as raw:
+
+        async def call(name: str, extra: dict | None = None) -> dict:
+            params = {"name": "create_customer", "arguments": {"name": name}, "_meta": MODERN_META, **(extra or {})}
+            body = {"jsonrpc": "2.0", "id": 1, "method": "tools/call", "params": params}
+            answer = await raw.post(stateless_url, json=body, headers={**headers, "Mcp-Name": "create_customer"})
+            assert answer.status_code == 200, answer.text
+            return answer.json()["result"]
+
+        decline = {"inputResponses": {"confirm_write": {"action": "decline"}}}
+        waiting: list[tuple[str, str]] = []
+        refused = None
+        for i in range(60):
+            name = f"Unanswered {i} {uuid.uuid4().hex[:6]}"
+            result = await call(name)
+            if result.get("isError"):
+                refused = result
+                break
+            waiting.append((name, result["requestState"]))
+        assert refused is not None and len(waiting) <= 50, len(waiting)
+        assert "waiting for your decision" in refused["content"][0]["text"], refused
+        # Deciding them makes room again.
+        for name, state in waiting:
+            assert (await call(name, {"requestState": state, **decline})).get("isError")
+        name = f"Room Again {uuid.uuid4().hex[:6]}"
+        room = await call(name)
+        assert "requestState" in room, room
+        await call(name, {"requestState": room["requestState"], **decline})
 
 
 @pytest.mark.parametrize(
