@@ -93,7 +93,12 @@ async fn in_process(script: serde_json::Value, store: Arc<SqlStore>) -> (String,
     let (state, _shutdown) = HttpState::new(agent, TokenAuthenticator::new(store), options);
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let url = format!("http://{}", listener.local_addr().unwrap());
-    tokio::spawn(crm_agent::mcp::http::serve(listener, crm_agent::http::router(state), std::future::pending()));
+    tokio::spawn(crm_agent::mcp::http::serve(
+        listener,
+        crm_agent::http::router(state),
+        crm_agent::mcp::http::ConnectionLimits::default(),
+        std::future::pending(),
+    ));
     (url, token, fake)
 }
 

@@ -118,6 +118,31 @@ impl McpExposure {
     }
 }
 
+/// What HTTP clients can hold open (`serve`, `mcp --http`).
+#[derive(clap::Args)]
+struct ConnectionArgs {
+    /// Seconds a request's header may take to arrive (also how long an idle kept-alive
+    /// connection stays open).
+    #[arg(long, env = "CRM_AGENT_HEADER_READ_TIMEOUT", default_value_t = 30)]
+    header_read_timeout: u64,
+    /// Seconds a connection may go with no byte moving either way, mid-request included.
+    #[arg(long, env = "CRM_AGENT_IDLE_TIMEOUT", default_value_t = 60)]
+    idle_timeout: u64,
+    /// Most connections open at once; more wait until one closes.
+    #[arg(long, env = "CRM_AGENT_MAX_CONNECTIONS", default_value_t = 1024)]
+    max_connections: usize,
+}
+
+impl ConnectionArgs {
+    fn limits(&self) -> crm_agent::mcp::http::ConnectionLimits {
+        crm_agent::mcp::http::ConnectionLimits {
+            header_read_timeout: std::time::Duration::from_secs(self.header_read_timeout),
+            idle_timeout: std::time::Duration::from_secs(self.idle_timeout),
+            max_connections: self.max_connections,
+        }
+    }
+}
+
 #[derive(Subcommand)]
 enum Command {
     /// Create or upgrade the database schema.
@@ -201,10 +226,16 @@ enum Command {
         /// No demo mode, even when the demo users exist (no picker, no demo tokens).
         #[arg(long)]
         no_demo: bool,
+        /// Offer the demo users' picker to clients on any address (by default only to clients
+        /// on this machine: it hands out owners' tokens).
+        #[arg(long, conflicts_with = "no_demo")]
+        demo: bool,
         #[command(flatten)]
         model: ModelArgs,
         #[command(flatten)]
         exposure: McpExposure,
+        #[command(flatten)]
+        connections: ConnectionArgs,
     },
     /// Send one message to the assistant as a user and stream its answer: text on stdout,
     /// tool activity on stderr (or, with --json, every event as one JSON object per line).
@@ -254,6 +285,8 @@ enum Command {
         stateless: bool,
         #[command(flatten)]
         exposure: McpExposure,
+        #[command(flatten)]
+        connections: ConnectionArgs,
     },
     /// Manage API tokens (for MCP clients and other programs acting as a user).
     Token {
@@ -391,7 +424,9 @@ async fn run(cli: Cli) -> crm_agent::Result<()> {
             let result = result?;
             out!("{}", serde_json::to_string_pretty(&result).map_err(|e| crm_agent::Error::Internal(e.to_string()))?);
         }
-        Command::Serve { db, addr, no_demo, model, exposure } => serve(db, addr, no_demo, model, exposure).await?,
+        Command::Serve { db, addr, no_demo, demo, model, exposure, connections } => {
+            serve(db, addr, DemoMode { off: no_demo, any_client: demo }, model, exposure, connections.limits()).await?
+        }
         Command::Chat { who, model, conversation, message, json } => {
             let (store, ctx) = who.open().await?;
             let agent = model.agent(store)?;
@@ -428,7 +463,7 @@ async fn run(cli: Cli) -> crm_agent::Result<()> {
             let agent = CrmAgent::builder(store).model(std::sync::Arc::new(GeminiClient::from_env()?)).build()?;
             out!("{}", to_json(&agent.reject(&ctx, &ActionId::from(action_id)).await?, true)?);
         }
-        Command::Mcp { db, token, http, stateless, exposure } => {
+        Command::Mcp { db, token, http, stateless, exposure, connections } => {
             use crm_agent::mcp::{McpOptions, McpServer};
             // Bound before the database is touched: a port in use changes nothing.
             let listener = match http {
@@ -459,7 +494,7 @@ async fn run(cli: Cli) -> crm_agent::Result<()> {
                     out!("MCP_URL=http://{bound}/mcp");
                     use std::io::Write as _;
                     let _ = std::io::stdout().flush();
-                    crm_agent::mcp::http::serve(listener, app, shutdown_signal())
+                    crm_agent::mcp::http::serve(listener, app, connections.limits(), shutdown_signal())
                         .await
                         .map_err(|e| crm_agent::Error::Internal(format!("the HTTP server failed: {e}")))?;
                     registry.flush_audit().await;
@@ -604,13 +639,20 @@ async fn shutdown_signal() {
     }
 }
 
+/// `serve --no-demo` and `serve --demo`.
+struct DemoMode {
+    off: bool,
+    any_client: bool,
+}
+
 /// `crm-agent serve`.
 async fn serve(
     db: String,
     addr: std::net::SocketAddr,
-    no_demo: bool,
+    demo_mode: DemoMode,
     model: ModelArgs,
     exposure: McpExposure,
+    limits: crm_agent::mcp::http::ConnectionLimits,
 ) -> crm_agent::Result<()> {
     use crm_agent::http::{HttpOptions, HttpState, demo};
     use std::io::Write as _;
@@ -632,13 +674,17 @@ async fn serve(
         store.optimize().await?;
     }
     let authenticator = crm_agent::auth::TokenAuthenticator::new(store.clone());
-    let demo_users = if !no_demo && demo::has_demo_users(store.as_ref()).await? {
+    let demo_users = if !demo_mode.off && demo::has_demo_users(store.as_ref()).await? {
         Some(demo::demo_users(store.as_ref(), &authenticator).await?)
     } else {
         None
     };
     let agent = model.agent(store.clone())?;
-    let mut options = HttpOptions { demo_users: demo_users.clone(), ..HttpOptions::default() };
+    let mut options = HttpOptions {
+        demo_users: demo_users.clone(),
+        demo_for_any_client: demo_mode.any_client,
+        ..HttpOptions::default()
+    };
     exposure.apply(&mut options.mcp_http, &mut options.mcp);
     let model_name = agent.model().model_name().to_owned();
     let configured = agent.model().is_configured();
@@ -657,7 +703,8 @@ async fn serve(
     );
     out!("  web chat: {url}/   MCP: {url}/mcp   health: {url}/healthz");
     if let Some(users) = &demo_users {
-        out!("  demo users (sign in on the page, or send `Authorization: Bearer TOKEN`):");
+        let who = if demo_mode.any_client { "any client" } else { "clients on this machine" };
+        out!("  demo users (the page offers them to {who}; or send `Authorization: Bearer TOKEN`):");
         for user in users {
             out!("    {:<14} {:<8} {:<28} {}", user.user_id, user.organization, user.role, user.token);
         }
@@ -669,7 +716,7 @@ async fn serve(
         eprintln!("shutting down: ending open chat streams");
         shutdown.trigger();
     };
-    crm_agent::mcp::http::serve(listener, app, stop)
+    crm_agent::mcp::http::serve(listener, app, limits, stop)
         .await
         .map_err(|e| crm_agent::Error::Internal(format!("the HTTP server failed: {e}")))?;
     agent.registry().flush_audit().await;

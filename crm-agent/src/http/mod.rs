@@ -14,17 +14,18 @@
 
 use std::collections::HashMap;
 use std::convert::Infallible;
+use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use axum::extract::{DefaultBodyLimit, FromRequestParts, Path, Query, Request, State};
+use axum::extract::{ConnectInfo, DefaultBodyLimit, FromRequestParts, Path, Query, Request, State};
 use axum::http::request::Parts;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::middleware::{self, Next};
 use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
-use axum::{Json, Router};
+use axum::{Extension, Json, Router};
 use futures::{Stream, StreamExt};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -75,6 +76,10 @@ pub struct HttpOptions {
     pub mcp: McpOptions,
     /// Demo users for the page's sign-in picker (`None`: not in demo mode).
     pub demo_users: Option<Vec<DemoUser>>,
+    /// Offer the demo users to clients on any address. By default only clients on this machine
+    /// (a loopback peer address, as [`serve`](crate::mcp::http::serve) reports it) get them: the
+    /// picker hands out tokens, owners' included.
+    pub demo_for_any_client: bool,
 }
 
 impl Default for HttpOptions {
@@ -86,6 +91,7 @@ impl Default for HttpOptions {
             mcp_http: McpHttpOptions::default(),
             mcp: McpOptions::default(),
             demo_users: None,
+            demo_for_any_client: false,
         }
     }
 }
@@ -366,9 +372,13 @@ struct StatusBody {
     demo: bool,
 }
 
-async fn status(State(state): State<HttpState>, Caller(user): Caller) -> Result<Json<StatusBody>, ApiError> {
+async fn status(
+    State(state): State<HttpState>,
+    peer: Option<Extension<ConnectInfo<SocketAddr>>>,
+    Caller(user): Caller,
+) -> Result<Json<StatusBody>, ApiError> {
     let status = state.agent.status(&user).await?;
-    Ok(Json(StatusBody { status, demo: state.options.demo_users.is_some() }))
+    Ok(Json(StatusBody { status, demo: state.demo_users_for(peer).is_some() }))
 }
 
 async fn legacy_status(State(state): State<HttpState>, Caller(user): Caller) -> Result<Json<Value>, ApiError> {
@@ -481,10 +491,23 @@ async fn tools(State(state): State<HttpState>, Caller(user): Caller) -> Json<Vec
     Json(tools)
 }
 
-async fn demo_users(State(state): State<HttpState>) -> Result<Json<Vec<DemoUser>>, ApiError> {
-    match &state.options.demo_users {
+async fn demo_users(
+    State(state): State<HttpState>,
+    peer: Option<Extension<ConnectInfo<SocketAddr>>>,
+) -> Result<Json<Vec<DemoUser>>, ApiError> {
+    match state.demo_users_for(peer) {
         Some(users) => Ok(Json(users.clone())),
         None => Err(ApiError::new(StatusCode::NOT_FOUND, "not_found", "not in demo mode")),
+    }
+}
+
+impl HttpState {
+    /// The demo users a client at `peer` is offered: none outside demo mode, and none for a
+    /// client that is not on this machine (or whose address is unknown) unless
+    /// [`HttpOptions::demo_for_any_client`] says otherwise.
+    fn demo_users_for(&self, peer: Option<Extension<ConnectInfo<SocketAddr>>>) -> Option<&Vec<DemoUser>> {
+        let local = peer.is_some_and(|Extension(ConnectInfo(addr))| addr.ip().to_canonical().is_loopback());
+        self.options.demo_users.as_ref().filter(|_| local || self.options.demo_for_any_client)
     }
 }
 

@@ -24,6 +24,7 @@ use axum::response::{IntoResponse, Response};
 use rmcp::transport::streamable_http_server::session::local::LocalSessionManager;
 use rmcp::transport::{StreamableHttpServerConfig, StreamableHttpService};
 
+pub use super::connections::ConnectionLimits;
 use super::stateless::DirectPath;
 use super::{McpServer, jsonrpc};
 use crate::auth::RequestAuthenticator;
@@ -367,16 +368,15 @@ pub(crate) fn unauthorized(authenticator: &dyn RequestAuthenticator, request: &P
     response
 }
 
-/// Serves `app` on `listener` with `TCP_NODELAY` on every connection (small JSON-RPC
-/// exchanges otherwise wait on Nagle's algorithm) until `shutdown` resolves.
+/// Serves `app` on `listener` until `shutdown` resolves, within `limits`: a header that does not
+/// arrive in time, a connection where nothing moves for too long, and connections past the most
+/// allowed are not held (see [`ConnectionLimits`]). Requests carry the peer's address as
+/// [`ConnectInfo<SocketAddr>`](axum::extract::ConnectInfo).
 pub async fn serve(
     listener: tokio::net::TcpListener,
     app: Router,
+    limits: ConnectionLimits,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    use axum::serve::ListenerExt;
-    let listener = listener.tap_io(|stream| {
-        let _ = stream.set_nodelay(true);
-    });
-    axum::serve(listener, app).with_graceful_shutdown(shutdown).await
+    super::connections::serve(listener, app, limits, shutdown).await
 }

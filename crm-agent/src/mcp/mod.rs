@@ -37,6 +37,7 @@ use crate::domain::{ActionId, ConfirmationMode};
 use crate::error::{Error, ErrorKind};
 use crate::tools::{Tool, ToolRegistry};
 
+mod connections;
 pub mod http;
 mod jsonrpc;
 mod stateless;

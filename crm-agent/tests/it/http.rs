@@ -60,7 +60,7 @@ async fn server_with(script: Value, configure: impl FnOnce(&mut HttpOptions)) ->
     let app = crm_agent::http::router(state);
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let url = format!("http://{}", listener.local_addr().unwrap());
-    tokio::spawn(crm_agent::mcp::http::serve(listener, app, std::future::pending()));
+    tokio::spawn(crm_agent::mcp::http::serve(listener, app, Default::default(), std::future::pending()));
     Server { url, fake, owner, rep, customer, shutdown: Some(shutdown), http: reqwest::Client::new(), _dir: dir }
 }
 
@@ -483,4 +483,63 @@ async fn a_host_that_drops_the_shutdown_trigger_keeps_streaming() {
     let body = s.chat(&s.owner, json!({"message": "hello"})).await;
     let last = sse_events(&body).pop().unwrap();
     assert_eq!(last.0, "done", "{body}");
+}
+
+/// `GET /api/demo/users` through `app` as a client at `peer` (`None`: an address the server
+/// does not know); its status.
+async fn demo_users_status(app: &axum::Router, peer: Option<&str>) -> u16 {
+    use tower::ServiceExt;
+    let mut request = axum::http::Request::get("/api/demo/users")
+        .header("host", "localhost")
+        .body(axum::body::Body::empty())
+        .unwrap();
+    if let Some(peer) = peer {
+        request.extensions_mut().insert(axum::extract::ConnectInfo(peer.parse::<std::net::SocketAddr>().unwrap()));
+    }
+    app.clone().oneshot(request).await.unwrap().status().as_u16()
+}
+
+#[tokio::test]
+async fn demo_users_go_to_this_machine_only_and_survive_other_instances() {
+    use crm_agent::http::demo;
+    let (store, _dir) = common::sqlite_store().await;
+    let seed =
+        SeedOptions { customers: 5, leads: 2, deals: 2, issues: 1, orders: 1, activities: 1, ..SeedOptions::default() };
+    seed_demo(&store, &seed).await.unwrap();
+    let store = Arc::new(store);
+    let authenticator = TokenAuthenticator::new(store.clone());
+    // Two instances started on one database: the second leaves the first one's tokens working.
+    let first = demo::demo_users(store.as_ref(), &authenticator).await.unwrap();
+    let second = demo::demo_users(store.as_ref(), &authenticator).await.unwrap();
+    let uncached = TokenAuthenticator::with_ttl(store.clone(), Duration::ZERO);
+    for user in first.iter().chain(&second) {
+        assert_eq!(uncached.authenticate(&user.token).await.unwrap().user_id, user.user_id);
+    }
+    // Restarts do not pile tokens up: the 20 newest per user are kept.
+    let mut latest = second.clone();
+    for _ in 0..19 {
+        latest = demo::demo_users(store.as_ref(), &authenticator).await.unwrap();
+    }
+    assert!(uncached.authenticate(&first[0].token).await.is_err());
+    assert!(uncached.authenticate(&second[0].token).await.is_ok());
+    assert!(uncached.authenticate(&latest[0].token).await.is_ok());
+
+    let agent = CrmAgent::builder(store.clone())
+        .model(Arc::new(GeminiClient::new(GeminiConfig::new("unused")).unwrap()))
+        .build()
+        .unwrap();
+    let router = |any_client: bool| {
+        let options =
+            HttpOptions { demo_users: Some(latest.clone()), demo_for_any_client: any_client, ..Default::default() };
+        crm_agent::http::router(HttpState::new(agent.clone(), TokenAuthenticator::new(store.clone()), options).0)
+    };
+    let local_only = router(false);
+    for peer in ["127.0.0.1:50000", "[::1]:50000", "[::ffff:127.0.0.1]:50000"] {
+        assert_eq!(demo_users_status(&local_only, Some(peer)).await, 200, "{peer}");
+    }
+    // Whatever its Host header says, a client elsewhere gets no tokens; nor does one whose
+    // address is unknown (a host serving the router without `ConnectInfo`).
+    assert_eq!(demo_users_status(&local_only, Some("203.0.113.9:50000")).await, 404);
+    assert_eq!(demo_users_status(&local_only, None).await, 404);
+    assert_eq!(demo_users_status(&router(true), Some("203.0.113.9:50000")).await, 200);
 }

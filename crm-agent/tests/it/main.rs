@@ -14,6 +14,8 @@ mod bad_input;
 #[cfg(feature = "cli")]
 mod cli;
 mod conformance;
+#[cfg(feature = "mcp")]
+mod connections;
 mod gemini_fixtures;
 mod history;
 mod host_store;
