@@ -77,6 +77,7 @@
 //! | `http` | | `http`: the HTTP service of `crm-agent serve` and its web chat page (implies `mcp`) |
 //! | `demo` | | `seed`: the deterministic demo organizations |
 //! | `cli` | | the `crm-agent` binary (clap, indicatif, tracing-subscriber; implies all of the above) |
+//! | `cli-sqlite` | | the `crm-agent` binary without PostgreSQL (all of the above but `postgres`) |
 //! | `conformance` | | `store::conformance`: the suite every [`Store`] must pass, for host stores |
 //!
 //! `--no-default-features --features sqlite` builds the store, policy, tools and agent loop
