@@ -123,6 +123,16 @@ describe('tools and callTool', () => {
     assert.throws(() => agent.chat(ctx.owner, 42), InvalidArgumentError);
   });
 
+  test('customers never see staff fields of their own records', async () => {
+    const own = ctx.customer.customerId;
+    await agent.callTool(ctx.owner, 'update_customer', { customer_id: own, notes: 'INTERNAL: slow payer', credit_limit: 5000 });
+    const seen = await agent.callTool(ctx.customer, 'get_customer', { customer_id: own });
+    assert.equal(seen.id, own);
+    for (const field of ['notes', 'credit_limit', 'assigned_to']) assert.ok(!(field in seen), field);
+    assert.equal((await agent.callTool(ctx.owner, 'get_customer', { customer_id: own })).notes, 'INTERNAL: slow payer');
+    await rejects(agent.callTool(ctx.customer, 'list_orders', { search: 'slow' }), PermissionDeniedError, 'PERMISSION_DENIED');
+  });
+
   test('a customer login without a customer record sees nothing', async () => {
     const orphan = { ...ctx.customer, customerId: null };
     await rejects(agent.callTool(orphan, 'list_issues', {}), PermissionDeniedError, 'PERMISSION_DENIED');

@@ -58,6 +58,22 @@ def test_tenants_and_customers_are_isolated(demo: Demo) -> None:
     assert mine["total"] == 1 and mine["items"][0]["id"] == demo.customer.customer_id
 
 
+def test_customers_never_see_staff_fields(demo: Demo) -> None:
+    own = demo.customer.customer_id
+    demo.agent.call_tool(
+        demo.owner,
+        "update_customer",
+        {"customer_id": own, "notes": "INTERNAL: slow payer", "credit_limit": 5000, "custom_fields": {"risk": "high"}},
+    )
+    seen = demo.agent.call_tool(demo.customer, "get_customer", {"customer_id": own})
+    assert seen["id"] == own
+    assert not {"notes", "credit_limit", "assigned_to"} & seen.keys() and seen["custom_fields"] == {}
+    staff = demo.agent.call_tool(demo.owner, "get_customer", {"customer_id": own})
+    assert staff["notes"] == "INTERNAL: slow payer" and staff["custom_fields"] == {"risk": "high"}
+    with pytest.raises(crm_agent.PermissionDenied):
+        demo.agent.call_tool(demo.customer, "list_customers", {"assigned_to": "emp_anyone"})
+
+
 def test_errors_map_to_exceptions_with_the_core_kind(demo: Demo) -> None:
     with pytest.raises(crm_agent.NotFound) as not_found:
         demo.agent.call_tool(demo.owner, "get_customer", {"customer_id": "cus_missing"})

@@ -34,6 +34,10 @@ pub struct OrganizationSettings {
     /// first wherever analytics report money per currency.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub default_currency: Option<String>,
+    /// Custom field keys customers see on their own records. By default they see none: custom
+    /// fields are the staff's, as notes, credit limits and assignees are.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub customer_visible_custom_fields: Vec<String>,
     /// Any other settings, kept as given.
     #[serde(flatten)]
     pub extra: serde_json::Map<String, serde_json::Value>,
@@ -95,6 +99,9 @@ fn default_active() -> bool {
 fn check_settings(settings: &OrganizationSettings) -> Result<()> {
     check::opt(settings.assistant_instructions.as_deref(), |v| check::long("settings.assistant_instructions", v))?;
     check::opt(settings.default_currency.as_deref(), |v| check::currency("settings.default_currency", v))?;
+    for key in &settings.customer_visible_custom_fields {
+        check::custom_field_key("settings.customer_visible_custom_fields", key)?;
+    }
     settings.time_zone().map(drop)
 }
 

@@ -6,6 +6,10 @@
 
 mod engine;
 mod permission;
+mod visibility;
 
 pub use engine::{BUILTIN_POLICY, Decision, Policy, SystemRole};
 pub use permission::{Action, Grant, Permission, Resource};
+pub use visibility::{
+    CustomerRecord, check_customer_arguments, check_customer_field, hide_staff_fields, staff_fields_optional,
+};

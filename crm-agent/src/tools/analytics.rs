@@ -7,7 +7,7 @@ use super::args::NoArgs;
 use super::{Access, Tool, ToolContext, Toolset};
 use crate::domain::*;
 use crate::error::{Error, Result};
-use crate::policy::{Action, Permission, Resource};
+use crate::policy::{Action, CustomerRecord, Permission, Resource, check_customer_arguments, check_customer_field};
 use crate::store::StoreOp;
 use crate::store::aggregate::sort_performance;
 
@@ -169,6 +169,9 @@ fn read_permission(entity: AggregateEntity) -> Permission {
 async fn aggregate_records(cx: ToolContext, args: AggregateRecords) -> Result<AggregateAnswer> {
     cx.require(read_permission(args.entity))?;
     let filter = serde_json::Value::Object(args.filter.unwrap_or_default());
+    if cx.scope.is_customer() {
+        check_customer_aggregate(&cx, args.entity, args.field.as_ref(), &args.group_by, &filter).await?;
+    }
     let filter = match args.entity {
         AggregateEntity::Customers => RecordFilter::Customers(super::customers::aggregate_filter(&cx, filter).await?),
         AggregateEntity::Leads => RecordFilter::Leads(super::leads::aggregate_filter(&cx, filter).await?),
@@ -189,6 +192,32 @@ async fn aggregate_records(cx: ToolContext, args: AggregateRecords) -> Result<Ag
     let query =
         AggregateQuery::new(filter, args.measure.unwrap_or(Measure::Count), field.as_deref(), &group_by, time_zone)?;
     cx.store.aggregate_records(&cx.scope, &query).await
+}
+
+/// A customer measures, groups and filters only by fields customers see (an aggregate of a
+/// staff field would tell its values as well as reading it would).
+async fn check_customer_aggregate(
+    cx: &ToolContext,
+    entity: AggregateEntity,
+    field: Option<&FieldName>,
+    group_by: &[GroupName],
+    filter: &serde_json::Value,
+) -> Result<()> {
+    let kind = match entity {
+        AggregateEntity::Customers => CustomerRecord::Customer,
+        AggregateEntity::Issues => CustomerRecord::Issue,
+        AggregateEntity::Orders => CustomerRecord::Order,
+        AggregateEntity::Payments => CustomerRecord::Payment,
+        // Customers hold no read permission on the others; `require` has refused them already.
+        AggregateEntity::Leads | AggregateEntity::Deals | AggregateEntity::Activities => return Ok(()),
+    };
+    let visible = super::visible_custom_fields(&*cx.store, &cx.scope).await?;
+    check_customer_arguments(kind, filter, &visible)?;
+    let grouped = group_by.iter().map(|GroupName(name)| name.split(':').next().unwrap_or_default());
+    for field in field.iter().map(|FieldName(name)| name.as_str()).chain(grouped) {
+        check_customer_field(kind, field)?;
+    }
+    Ok(())
 }
 
 pub(super) fn tools() -> Vec<Tool> {

@@ -8,6 +8,7 @@ use super::dates::{Calendar, Changed, SortArg, sort_of};
 use super::{Tool, ToolContext, Toolset};
 use crate::domain::*;
 use crate::error::Result;
+use crate::policy::CustomerRecord;
 use crate::policy::{Action, Permission, Resource};
 use crate::store::StoreOp;
 
@@ -99,6 +100,7 @@ pub(super) fn tools() -> Vec<Tool> {
         Tool::builder("list_customers", "List customers, newest first unless `sort` names another order. Filter by creation or change date, status, type, assigned employee, custom fields, or search text in name, company, email and phone. Dates are `YYYY-MM-DD` (a whole day in the organization's time zone) or RFC 3339. Returns total and next_cursor.")
             .permission(customer(Action::Read))
             .for_customers()
+            .shows(CustomerRecord::Customer)
             .toolsets(sets)
             .needs(&[StoreOp::ReadCustomers])
             .handler(|cx: ToolContext, args: ListCustomers| async move {
@@ -109,6 +111,7 @@ pub(super) fn tools() -> Vec<Tool> {
         Tool::builder("get_customer", "Get one customer by id, with contact details, status, assignee, tags and custom fields.")
             .permission(customer(Action::Read))
             .for_customers()
+            .shows(CustomerRecord::Customer)
             .toolsets(sets)
             .needs(&[StoreOp::ReadCustomers])
             .handler(|cx: ToolContext, args: CustomerRef| async move { cx.store.get_customer(&cx.scope, &args.customer_id).await }),

@@ -8,7 +8,7 @@ use serde_json::{Map, Value};
 use super::{Access, Tool, ToolContext, Toolset};
 use crate::domain::*;
 use crate::error::{Error, Result};
-use crate::policy::{Action, Permission, Resource};
+use crate::policy::{Action, CustomerRecord, Permission, Resource};
 use crate::store::{Scope, Store, StoreOp};
 
 /// The kinds of record whose writes are kept with their changes.
@@ -85,18 +85,24 @@ impl RecordKind {
         }
     }
 
-    /// The fields of this kind of record the caller may not see the values of: an employee's
-    /// pay and emergency contact without `employee:update` (as `get_employee` redacts them), and
-    /// for a customer the staff's fields (notes, custom fields, credit limit, assignee).
-    fn hidden_fields(self, cx: &ToolContext) -> &'static [&'static str] {
+    /// Whether the caller may not see the values of `field` of this kind of record: an
+    /// employee's pay and emergency contact without `employee:update` (as `get_employee` redacts
+    /// them), and for a customer every field customers do not see (see
+    /// [`CustomerRecord::visible_fields`]), custom fields included.
+    fn hides(self, cx: &ToolContext, field: &str) -> bool {
         if cx.scope.is_customer() {
-            return &["notes", "custom_fields", "credit_limit", "assigned_to", "internal"];
+            let shown = match self {
+                RecordKind::Customer => CustomerRecord::Customer.visible_fields(),
+                RecordKind::Issue => CustomerRecord::Issue.visible_fields(),
+                RecordKind::Lead | RecordKind::Deal | RecordKind::Activity | RecordKind::Employee => &[],
+            };
+            return field == "custom_fields" || !shown.contains(&field);
         }
         match self {
             RecordKind::Employee if !cx.can(Permission::new(Resource::Employee, Action::Update)) => {
-                &["salary", "commission_rate", "emergency_contact"]
+                ["salary", "commission_rate", "emergency_contact"].contains(&field)
             }
-            _ => &[],
+            _ => false,
         }
     }
 }
@@ -227,7 +233,6 @@ async fn record_history(cx: ToolContext, args: HistoryArgs) -> Result<RecordHist
         Error::NotFound { .. } => not_found(),
         other => other,
     })?;
-    let hidden = kind.hidden_fields(&cx);
     let next_cursor = events.next_cursor;
     let events = events
         .items
@@ -239,7 +244,7 @@ async fn record_history(cx: ToolContext, args: HistoryArgs) -> Result<RecordHist
             changes: event
                 .changes
                 .into_iter()
-                .map(|change| match hidden.contains(&change.field.as_str()) {
+                .map(|change| match kind.hides(&cx, &change.field) {
                     true => FieldChange { field: change.field, before: None, after: None, hidden: true },
                     false => change,
                 })

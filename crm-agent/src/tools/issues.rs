@@ -14,6 +14,7 @@ use super::{Tool, ToolContext, Toolset};
 use crate::context::Role;
 use crate::domain::*;
 use crate::error::{Error, Result};
+use crate::policy::CustomerRecord;
 use crate::policy::{Action, Permission, Resource};
 use crate::store::StoreOp;
 
@@ -206,6 +207,7 @@ pub(super) fn tools() -> Vec<Tool> {
         Tool::builder("list_issues", "List support issues, newest first unless `sort` names another order. Filter by resolution time, creation or change date, status, priority, category, assignee, customer, order, custom fields, or search text in number, title and description. Dates are `YYYY-MM-DD` (a whole day in the organization's time zone) or RFC 3339. Returns total and next_cursor.")
             .permission(issue(Action::Read))
             .for_customers()
+            .shows(CustomerRecord::Issue)
             .toolsets(sets)
             .needs(&[StoreOp::ReadIssues])
             .handler(|cx: ToolContext, args: ListIssues| async move {
@@ -216,6 +218,7 @@ pub(super) fn tools() -> Vec<Tool> {
         Tool::builder("get_issue", "Get one support issue by id, with its number, status, priority, assignee and resolution.")
             .permission(issue(Action::Read))
             .for_customers()
+            .shows(CustomerRecord::Issue)
             .toolsets(sets)
             .needs(&[StoreOp::ReadIssues])
             .handler(|cx: ToolContext, args: IssueRef| async move { cx.store.get_issue(&cx.scope, &args.issue_id).await }),
@@ -223,6 +226,7 @@ pub(super) fn tools() -> Vec<Tool> {
             .record(super::history::RecordKind::Issue)
             .permission(issue(Action::Create))
             .for_customers()
+            .shows(CustomerRecord::Issue)
             .writes(false)
             .toolsets(sets)
             .needs(&[StoreOp::WriteIssues])

@@ -25,7 +25,9 @@ use serde_json::Value;
 use crate::context::{Role, UserContext};
 use crate::domain::{AuditOutcome, NewAuditEvent, OrganizationId, Timestamp};
 use crate::error::{Error, ErrorKind, Result};
-use crate::policy::{Permission, Policy};
+use crate::policy::{
+    CustomerRecord, Permission, Policy, check_customer_arguments, hide_staff_fields, staff_fields_optional,
+};
 use crate::store::{Scope, Store, StoreOp};
 
 mod activities;
@@ -122,6 +124,9 @@ struct ToolSpec {
     needs: Vec<StoreOp>,
     /// The kind of record a write changes, whose changes go on its audit event.
     record: Option<history::RecordKind>,
+    /// The kind of record it answers with (one, or a page), for tools customers may use: what
+    /// a customer may see of it, and may filter and sort it by.
+    shows: Option<CustomerRecord>,
 }
 
 /// One tool: its model-facing declaration and its handler.
@@ -154,6 +159,7 @@ impl Tool {
                 toolsets: Vec::new(),
                 needs: Vec::new(),
                 record: None,
+                shows: None,
             },
         }
     }
@@ -303,6 +309,12 @@ impl ToolBuilder {
         self.spec.record = Some(kind);
         self
     }
+    /// It answers with records of `kind` (one, or a page of them): a customer calling it sees
+    /// only the fields customers may see, and cannot filter or sort by the others.
+    fn shows(mut self, kind: CustomerRecord) -> Self {
+        self.spec.shows = Some(kind);
+        self
+    }
     /// Customers may use it (on their own records, which the store scope enforces).
     pub fn for_customers(mut self) -> Self {
         self.spec.customers_allowed = true;
@@ -341,7 +353,10 @@ impl ToolBuilder {
         Fut: Future<Output = Result<O>> + Send + 'static,
     {
         let input_schema = schema::input_schema::<A>();
-        let output_schema = schema::output_schema::<O>();
+        let mut output_schema = schema::output_schema::<O>();
+        if let Some(kind) = self.spec.shows {
+            staff_fields_optional(kind, &mut output_schema);
+        }
         let validator = jsonschema::validator_for(&input_schema)
             .unwrap_or_else(|e| panic!("tool {}: bad input schema: {e}", self.spec.name));
         let handler = Arc::new(handler);
@@ -552,6 +567,34 @@ impl ToolRegistry {
             return (Err(e), None);
         }
         let args = schema::normalize_nulls(&tool.input_schema, &args).into_owned();
+        // A customer sees only the fields customers may see, and may not probe the others.
+        let customer_view = match tool.spec.shows {
+            Some(kind) if scope.is_customer() => match visible_custom_fields(&*self.store, &scope).await {
+                Ok(visible) => Some((kind, visible)),
+                Err(e) => return (Err(e), None),
+            },
+            _ => None,
+        };
+        if let Some((kind, visible)) = &customer_view
+            && let Err(e) = check_customer_arguments(*kind, &args, visible)
+        {
+            return (Err(e), None);
+        }
+        let (mut result, trail) = self.run_handler(tool, ctx, scope, args).await;
+        if let (Ok(answer), Some((kind, visible))) = (&mut result, &customer_view) {
+            hide_staff_fields(*kind, answer, visible);
+        }
+        (result, trail)
+    }
+
+    /// Runs `tool`'s handler; for a write of a record, also reads what it changed.
+    async fn run_handler(
+        &self,
+        tool: &Tool,
+        ctx: &UserContext,
+        scope: Scope,
+        args: Value,
+    ) -> (Result<Value>, Option<history::RecordTrail>) {
         let cx = ToolContext {
             user: ctx.clone(),
             scope,
@@ -661,6 +704,16 @@ fn truncate(s: &str, max: usize) -> String {
 /// Argument keys whose values never reach the audit log.
 const SECRET_KEYS: &[&str] =
     &["password", "token", "secret", "api_key", "apikey", "authorization", "credit_card", "card_number"];
+
+/// The custom field keys `scope`'s organization shows its customers
+/// (`settings.customer_visible_custom_fields`); none when the store keeps no organizations.
+pub(crate) async fn visible_custom_fields(store: &dyn Store, scope: &Scope) -> Result<Vec<String>> {
+    match store.get_organization(scope).await {
+        Ok(organization) => Ok(organization.settings.customer_visible_custom_fields),
+        Err(e) if e.kind() == ErrorKind::Unsupported => Ok(Vec::new()),
+        Err(e) => Err(e),
+    }
+}
 
 /// A copy of `args` with secret-looking values replaced and long strings shortened.
 pub fn redact(args: &Value) -> Value {

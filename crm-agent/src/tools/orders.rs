@@ -8,6 +8,7 @@ use super::dates::{Calendar, Changed, SortArg, sort_of};
 use super::{Tool, ToolContext, Toolset};
 use crate::domain::*;
 use crate::error::Result;
+use crate::policy::CustomerRecord;
 use crate::policy::{Action, Permission, Resource};
 use crate::store::StoreOp;
 
@@ -116,6 +117,7 @@ pub(super) fn tools() -> Vec<Tool> {
         Tool::builder("list_orders", "List orders, newest first, without their items. Filter by order date, creation or change date, status, type, customer, or search text in number and notes. Dates are `YYYY-MM-DD` (a whole day in the organization's time zone) or RFC 3339. Returns total and next_cursor.")
             .permission(ORDER_READ)
             .for_customers()
+            .shows(CustomerRecord::Order)
             .toolsets(sets)
             .needs(&[StoreOp::ReadOrders])
             .handler(|cx: ToolContext, args: ListOrders| async move {
@@ -126,12 +128,14 @@ pub(super) fn tools() -> Vec<Tool> {
         Tool::builder("get_order", "Get one order by id, with its items (product, sku, quantity, unit price, total), totals, status and dates.")
             .permission(ORDER_READ)
             .for_customers()
+            .shows(CustomerRecord::Order)
             .toolsets(sets)
             .needs(&[StoreOp::ReadOrders])
             .handler(|cx: ToolContext, args: OrderRef| async move { cx.store.get_order(&cx.scope, &args.order_id).await }),
         Tool::builder("list_payments", "List payments, newest first unless `sort` names another order. Filter by payment date, creation or change date, status, method, incoming or outgoing, customer or order. Dates are `YYYY-MM-DD` (a whole day in the organization's time zone) or RFC 3339. Returns total and next_cursor.")
             .permission(PAYMENT_READ)
             .for_customers()
+            .shows(CustomerRecord::Payment)
             .toolsets(sets)
             .needs(&[StoreOp::ReadPayments])
             .handler(|cx: ToolContext, args: ListPayments| async move {
@@ -142,6 +146,7 @@ pub(super) fn tools() -> Vec<Tool> {
         Tool::builder("get_payment", "Get one payment by id, with its amount, method, status, order and dates.")
             .permission(PAYMENT_READ)
             .for_customers()
+            .shows(CustomerRecord::Payment)
             .toolsets(sets)
             .needs(&[StoreOp::ReadPayments])
             .handler(|cx: ToolContext, args: PaymentRef| async move { cx.store.get_payment(&cx.scope, &args.payment_id).await }),

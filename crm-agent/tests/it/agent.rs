@@ -161,6 +161,28 @@ async fn a_read_question_is_answered_with_a_tool() {
 }
 
 #[tokio::test]
+async fn the_model_gets_only_the_fields_a_customer_sees() {
+    let s = setup(json!({"turns": [
+        {"when": {"user_text_contains": "my details"},
+         "reply": {"function_calls": [{"name": "list_customers", "args": {}, "id": "call-1"}]}},
+        {"when": {"function_response": "list_customers"}, "reply": {"text": "Here they are."}}
+    ]}))
+    .await;
+    let own = s.customer.customer_id.clone().unwrap();
+    let staff = json!({"customer_id": own.as_str(), "notes": "INTERNAL: slow payer", "credit_limit": "5000"});
+    s.agent.registry().call(&s.owner, "update_customer", staff).await.unwrap();
+    let events = run(&s.agent, &s.customer, "What are my details?", None).await;
+    assert_eq!(kinds(&events), ["started", "tool_call", "tool_result", "done"]);
+    let responses = function_responses(&s.fake.requests()[1].body);
+    let mine = &responses[0]["response"]["output"]["items"][0];
+    assert_eq!(mine["id"], own.as_str(), "{}", responses[0]);
+    for staff_field in ["notes", "credit_limit", "assigned_to"] {
+        assert!(mine.get(staff_field).is_none(), "the model saw `{staff_field}`: {mine}");
+    }
+    assert!(!responses[0].to_string().contains("slow payer"));
+}
+
+#[tokio::test]
 async fn parallel_calls_and_several_steps_in_one_turn() {
     let s = setup(json!({"turns": [
         {"when": {"user_text_contains": "overview"},

@@ -12,6 +12,7 @@ use crate::common;
 use std::collections::BTreeSet;
 
 use crm_agent::UserContext;
+use crm_agent::domain::{NewOrder, NewPayment, OrganizationPatch};
 use crm_agent::tools::catalogue;
 use proptest::prelude::*;
 use proptest::test_runner::{Config, TestRunner};
@@ -193,6 +194,41 @@ fn no_acme_user_ever_sees_or_touches_globex() {
     assert!(ok > 100, "enough calls succeeded to mean something: {ok} of {}", ok + refused);
 }
 
+/// Fills the staff fields of customer `own`'s records (their customer record, an issue, an order
+/// and a payment) with values found nowhere else, and returns them: a customer's tools must
+/// never show one. One custom field key is marked customer-visible; its value is not returned.
+async fn give_staff_fields_to(f: &Fixture, own: &str) -> Vec<String> {
+    let call = |tool: &'static str, args: Value| async move { f.registry.call(&f.owner, tool, args).await.unwrap() };
+    let scope = f.owner.scope().unwrap();
+    let mut settings = crm_agent::Store::get_organization(&*f.store, &scope).await.unwrap().settings;
+    settings.customer_visible_custom_fields = vec!["tier".into()];
+    let patch = OrganizationPatch { settings: Some(settings), ..Default::default() };
+    crm_agent::Store::update_organization(&*f.store, &scope, patch).await.unwrap();
+    let employee = call("list_employees", json!({"limit": 1})).await["items"][0]["id"].clone();
+    let custom = json!({"tier": "gold", "risk_flag": "STAFFSECRET-CUSTOM"});
+    call(
+        "update_customer",
+        json!({"customer_id": own, "notes": "STAFFSECRET-NOTE", "credit_limit": "987654.32",
+               "assigned_to": employee, "source": "STAFFSECRET-SOURCE", "tags": ["STAFFSECRET-TAG"],
+               "custom_fields": custom}),
+    )
+    .await;
+    let issue = call("create_issue", json!({"title": "Broken", "customer_id": own, "custom_fields": custom})).await;
+    call("assign_issue", json!({"issue_id": issue["id"], "employee_id": employee})).await;
+    let order: NewOrder = serde_json::from_value(json!({
+        "customer_id": own, "order_date": "2026-01-02", "notes": "STAFFSECRET-ORDER",
+        "items": [{"product": "Widget", "quantity": 1, "unit_price": "10.00"}]
+    }))
+    .unwrap();
+    crm_agent::Store::create_order(&*f.store, &scope, order).await.unwrap();
+    let payment: NewPayment =
+        serde_json::from_value(json!({"customer_id": own, "amount": "10.00", "notes": "STAFFSECRET-PAYMENT"})).unwrap();
+    crm_agent::Store::create_payment(&*f.store, &scope, payment).await.unwrap();
+    let mut values: Vec<String> = ["STAFFSECRET", "987654", "risk_flag"].into_iter().map(str::to_owned).collect();
+    values.push(employee.as_str().unwrap().to_owned());
+    values
+}
+
 #[test]
 fn a_customer_never_receives_another_customers_records() {
     let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
@@ -222,8 +258,10 @@ fn a_customer_never_receives_another_customers_records() {
         }
         ids
     });
+    let staff_values = rt.block_on(give_staff_fields_to(&f, &own));
     let acme_ids = rt.block_on(ids_of(&f, &f.owner));
     let tools: Vec<crm_agent::Tool> = catalogue().into_iter().filter(|t| t.customers_allowed()).collect();
+    let declared: Vec<_> = tools.iter().map(|t| jsonschema::validator_for(t.output_schema()).unwrap()).collect();
     let mut runner =
         TestRunner::new(Config { cases: cases(10_000) / 4, failure_persistence: None, ..Config::default() });
     runner
@@ -232,6 +270,8 @@ fn a_customer_never_receives_another_customers_records() {
             let tool = &tools[t];
             let args = random_args(&mut rng, tool, &acme_ids);
             if let Ok(value) = rt.block_on(f.registry.call(&f.customer, tool.name(), args.clone())) {
+                // What a customer gets, staff fields left out, still matches the declared schema.
+                prop_assert!(declared[t].is_valid(&value), "{} answered outside its schema: {value}", tool.name());
                 let text = value.to_string();
                 for id in &foreign {
                     prop_assert!(
@@ -241,6 +281,13 @@ fn a_customer_never_receives_another_customers_records() {
                     );
                 }
                 prop_assert!(!text.contains("\"internal\":true"), "{} showed an internal comment: {text}", tool.name());
+                for staff in &staff_values {
+                    prop_assert!(
+                        !text.contains(staff.as_str()),
+                        "{} with {args} showed staff value {staff}: {text}",
+                        tool.name()
+                    );
+                }
             }
             Ok(())
         })

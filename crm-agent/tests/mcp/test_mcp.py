@@ -93,6 +93,18 @@ async def test_stdio_unknown_tool_is_a_protocol_error(demo: Demo) -> None:
             await owner.call_tool("drop_all_tables", {})
 
 
+async def test_stdio_customers_never_see_staff_fields(demo: Demo) -> None:
+    async with stdio_session(demo, "acme-customer") as customer:
+        own = (await customer.call_tool("list_customers", {})).structured_content["items"][0]
+    call_as(demo, "acme-owner", "update_customer", {"customer_id": own["id"], "notes": "INTERNAL: slow payer"})
+    async with stdio_session(demo, "acme-customer") as customer:
+        seen = await customer.call_tool("get_customer", {"customer_id": own["id"]})
+        assert not seen.is_error and seen.structured_content["id"] == own["id"]
+        assert "notes" not in seen.structured_content and "slow payer" not in seen.content[0].text
+        probe = await customer.call_tool("list_orders", {"search": "slow"})
+        assert probe.is_error and "permission_denied" in probe.content[0].text
+
+
 async def test_stdio_writes_are_confirmed_by_the_user_through_elicitation(demo: Demo) -> None:
     approved, declined = f"Approved {uuid.uuid4().hex[:8]}", f"Declined {uuid.uuid4().hex[:8]}"
     async with stdio_session(demo, "acme-owner", elicitation=approve) as owner:

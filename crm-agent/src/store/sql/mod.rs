@@ -530,6 +530,14 @@ mod tests {
     }
 
     #[test]
+    fn what_customers_may_search_is_what_the_store_searches() {
+        use crate::policy::CustomerRecord;
+        assert_eq!(CustomerRecord::Customer.searched_fields(), entities::CUSTOMER_SEARCH.columns);
+        assert_eq!(CustomerRecord::Issue.searched_fields(), entities::ISSUE_SEARCH.columns);
+        assert_eq!(CustomerRecord::Order.searched_fields(), entities::ORDER_SEARCH.columns);
+    }
+
+    #[test]
     fn passwords_never_reach_messages() {
         assert_eq!(redact_url("postgres://u:secret@h/db"), "postgres://u:***@h/db");
         assert_eq!(redact_url("postgres://h/db"), "postgres://h/db");
