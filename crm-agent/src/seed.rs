@@ -235,8 +235,12 @@ const BATCH: usize = 5_000;
 
 /// Seeds both demo organizations. Fails with a conflict if `acme` already exists.
 pub async fn seed_demo(store: &dyn Store, options: &SeedOptions) -> Result<SeedReport> {
-    if store.find_organization("acme").await.is_ok() {
-        return Err(Error::conflict("the demo organization `acme` already exists; seed an empty database"));
+    match demo_seed_state(store).await? {
+        DemoSeedState::Absent => {}
+        DemoSeedState::Complete => {
+            return Err(Error::conflict("the demo organization `acme` already exists; seed an empty database"));
+        }
+        DemoSeedState::Unfinished => return Err(unfinished_seed()),
     }
     let acme = seed_organization(store, OrgPlan::acme(), options, options.seed).await?;
     let small = SeedOptions {
@@ -249,9 +253,50 @@ pub async fn seed_demo(store: &dyn Store, options: &SeedOptions) -> Result<SeedR
         ..options.clone()
     };
     let globex = seed_organization(store, OrgPlan::globex(), &small, options.seed.wrapping_add(1)).await?;
+    // The last write: until it, the database reads as a seed that stopped part-way.
+    let mut settings = acme.0.settings.clone();
+    settings.extra.remove(SEEDING_MARK);
+    let patch = OrganizationPatch { settings: Some(settings), ..Default::default() };
+    let acme_org = store.update_organization(&Scope::organization(acme.0.id.clone()), patch).await?;
+    let acme = (acme_org, acme.1);
     let mut users = acme.1;
     users.extend(globex.1);
     Ok(SeedReport { organizations: vec![acme.0, globex.0], users })
+}
+
+/// The setting `acme` is created with and loses when the whole demo data is in: a database
+/// holding it is a seed that was stopped part-way (a killed process), which neither `seed` nor
+/// `serve` builds on.
+const SEEDING_MARK: &str = "demo_seed_in_progress";
+
+/// How far the demo data in a store got.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DemoSeedState {
+    /// No demo data.
+    Absent,
+    /// A seed started and did not finish: part of the demo data is there.
+    Unfinished,
+    /// The demo data is all there.
+    Complete,
+}
+
+/// How far the demo data in `store` got.
+pub async fn demo_seed_state(store: &dyn Store) -> Result<DemoSeedState> {
+    match store.find_organization("acme").await {
+        Ok(acme) if acme.settings.extra.contains_key(SEEDING_MARK) => Ok(DemoSeedState::Unfinished),
+        Ok(_) => Ok(DemoSeedState::Complete),
+        Err(e) if e.kind() == crate::ErrorKind::NotFound => Ok(DemoSeedState::Absent),
+        Err(e) => Err(e),
+    }
+}
+
+/// The error for a database holding a seed that stopped part-way, saying how to recover.
+pub fn unfinished_seed() -> Error {
+    Error::conflict(
+        "this database holds part of the demo data: a seed of it stopped before it finished. Start again from \
+         an empty database: delete the SQLite file with its -wal and -shm files (or, on PostgreSQL, drop and \
+         re-create the database or schema), then seed again",
+    )
 }
 
 /// A demo login who works for the organization.
@@ -347,6 +392,11 @@ async fn seed_organization(
             website: Some(format!("https://{}", plan.domain)),
             settings: OrganizationSettings {
                 assistant_instructions: Some(plan.instructions.into()),
+                // Created with the organization itself, so no partial seed lacks it.
+                extra: (plan.slug == "acme")
+                    .then(|| (SEEDING_MARK.to_owned(), serde_json::Value::Bool(true)))
+                    .into_iter()
+                    .collect(),
                 ..Default::default()
             },
             active: true,

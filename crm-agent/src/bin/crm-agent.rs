@@ -5,7 +5,7 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand, ValueEnum};
 use crm_agent::domain::*;
 use crm_agent::model::{GeminiClient, GeminiConfig};
-use crm_agent::seed::{SeedOptions, seed_demo};
+use crm_agent::seed::{DemoSeedState, SeedOptions, demo_seed_state, seed_demo, unfinished_seed};
 use crm_agent::store::sql::redact_url as redact;
 use crm_agent::{ChatEvent, CrmAgent, SqlStore, Store, UserContext};
 use futures::StreamExt;
@@ -365,6 +365,9 @@ async fn run(cli: Cli) -> crm_agent::Result<()> {
         Command::Seed { db, customers, leads, deals, issues, orders, activities, seed, if_empty, quiet } => {
             let store = SqlStore::open(&db).await?;
             if if_empty && !store.is_empty().await? {
+                if demo_seed_state(&store).await? == DemoSeedState::Unfinished {
+                    return Err(unfinished_seed());
+                }
                 out!("{} already holds data; nothing seeded", redact(&db));
                 return Ok(());
             }
@@ -668,6 +671,9 @@ async fn serve(
     // touches the running server's demo tokens.
     let listener = listen(addr).await?;
     let store = std::sync::Arc::new(SqlStore::open(&db).await?);
+    if demo_seed_state(store.as_ref()).await? == DemoSeedState::Unfinished {
+        return Err(unfinished_seed());
+    }
     if store.is_empty().await? {
         eprintln!("{} is empty: seeding the demo organizations", redact(&db));
         seed_demo(store.as_ref(), &SeedOptions::default()).await?;

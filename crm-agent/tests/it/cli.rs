@@ -191,3 +191,46 @@ fn a_reader_that_goes_away_ends_the_command_quietly() {
     assert!(out.status.success(), "exit {:?}: {stderr}", out.status.code());
     assert!(!stderr.contains("panicked"), "{stderr}");
 }
+
+#[test]
+fn a_killed_seed_is_refused_with_a_way_to_recover() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("killed.db");
+    let db = format!("sqlite://{}", file.display());
+    let mut seeding = Command::new(env!("CARGO_BIN_EXE_crm-agent"))
+        .args(["seed", "--db", &db, "--quiet", "--customers", "20000", "--leads", "20000", "--deals", "20000"])
+        .env_remove("CRM_AGENT_DB")
+        .stdout(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    // Kill it once the first organization's customers are being written: part-way for sure.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    loop {
+        let customers = rusqlite::Connection::open(&file)
+            .and_then(|c| c.query_row("SELECT COUNT(*) FROM customers", [], |row| row.get::<_, i64>(0)))
+            .unwrap_or(0);
+        if customers > 100 {
+            break;
+        }
+        assert!(std::time::Instant::now() < deadline, "the seed never got going");
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    seeding.kill().unwrap();
+    assert!(!seeding.wait().unwrap().success());
+
+    for args in [vec!["seed", "--db", &db, "--quiet"], vec!["seed", "--db", &db, "--if-empty"]] {
+        let (ok, _, err) = crm_agent(&args);
+        assert!(!ok && err.contains("stopped before it finished") && err.contains("delete the SQLite file"), "{err}");
+    }
+    let (ok, _, err) = crm_agent(&["serve", "--db", &db, "--addr", "127.0.0.1:0"]);
+    assert!(!ok && err.contains("stopped before it finished"), "{err}");
+
+    // Recovering as told works.
+    for suffix in ["", "-wal", "-shm"] {
+        let _ = std::fs::remove_file(format!("{}{suffix}", file.display()));
+    }
+    let (ok, out, err) = crm_agent(&["seed", "--db", &db, "--quiet", "--customers", "10"]);
+    assert!(ok && out.contains("acme-owner"), "{err}");
+    let (ok, out, _) = crm_agent(&["seed", "--db", &db, "--if-empty"]);
+    assert!(ok && out.contains("nothing seeded"), "{out}");
+}
