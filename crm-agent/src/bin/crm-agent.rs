@@ -230,6 +230,10 @@ enum Command {
         /// on this machine: it hands out owners' tokens).
         #[arg(long, conflicts_with = "no_demo")]
         demo: bool,
+        /// MCP at /mcp without sessions, each POST answered with plain JSON (for several
+        /// instances behind a load balancer, sharing only the database).
+        #[arg(long)]
+        mcp_stateless: bool,
         #[command(flatten)]
         model: ModelArgs,
         #[command(flatten)]
@@ -427,8 +431,9 @@ async fn run(cli: Cli) -> crm_agent::Result<()> {
             let result = result?;
             out!("{}", serde_json::to_string_pretty(&result).map_err(|e| crm_agent::Error::Internal(e.to_string()))?);
         }
-        Command::Serve { db, addr, no_demo, demo, model, exposure, connections } => {
-            serve(db, addr, DemoMode { off: no_demo, any_client: demo }, model, exposure, connections.limits()).await?
+        Command::Serve { db, addr, no_demo, demo, mcp_stateless, model, exposure, connections } => {
+            let demo = DemoMode { off: no_demo, any_client: demo };
+            serve(db, addr, demo, mcp_stateless, model, exposure, connections.limits()).await?
         }
         Command::Chat { who, model, conversation, message, json } => {
             let (store, ctx) = who.open().await?;
@@ -653,6 +658,7 @@ async fn serve(
     db: String,
     addr: std::net::SocketAddr,
     demo_mode: DemoMode,
+    mcp_stateless: bool,
     model: ModelArgs,
     exposure: McpExposure,
     limits: crm_agent::mcp::http::ConnectionLimits,
@@ -692,6 +698,7 @@ async fn serve(
         ..HttpOptions::default()
     };
     exposure.apply(&mut options.mcp_http, &mut options.mcp);
+    options.mcp_http.stateless = mcp_stateless;
     let model_name = agent.model().model_name().to_owned();
     let configured = agent.model().is_configured();
     let (state, shutdown) = HttpState::new(agent.clone(), authenticator, options);

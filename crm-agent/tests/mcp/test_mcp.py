@@ -157,6 +157,33 @@ def initialize_body() -> dict:
 MCP_HEADERS = {"Accept": "application/json, text/event-stream", "Content-Type": "application/json"}
 
 
+async def test_serve_runs_mcp_stateless_when_asked(demo: Demo) -> None:
+    process = subprocess.Popen(
+        [BIN, "serve", "--db", demo.db, "--addr", "127.0.0.1:0", "--no-demo", "--mcp-stateless"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+    )
+    try:
+        assert process.stdout is not None
+        url = next(line for line in process.stdout if line.startswith("CRM_AGENT_URL=")).strip()
+        mcp_url = url.removeprefix("CRM_AGENT_URL=") + "/mcp"
+        async with bearer_client(demo.tokens["acme-owner"]) as raw:
+            opened = await raw.post(mcp_url, json=initialize_body(), headers=MCP_HEADERS)
+            assert opened.status_code == 200 and "mcp-session-id" not in opened.headers
+            assert opened.headers["content-type"].startswith("application/json"), opened.headers
+            listed = await raw.post(
+                mcp_url,
+                json={"jsonrpc": "2.0", "id": 2, "method": "tools/list", "params": {}},
+                headers={**MCP_HEADERS, "MCP-Protocol-Version": "2025-06-18"},
+            )
+            names = [tool["name"] for tool in listed.json()["result"]["tools"]]
+            assert names == demo.tool_names("acme-owner")
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+
+
 async def test_http_rejects_missing_bad_and_cross_origin_requests(demo: Demo, http_url: str) -> None:
     async with httpx2.AsyncClient(timeout=10) as raw:
         missing = await raw.post(http_url, json=initialize_body(), headers=MCP_HEADERS)
