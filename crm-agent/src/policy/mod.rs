@@ -11,5 +11,5 @@ mod visibility;
 pub use engine::{BUILTIN_POLICY, Decision, Policy, SystemRole};
 pub use permission::{Action, Grant, Permission, Resource};
 pub use visibility::{
-    CustomerRecord, check_customer_arguments, check_customer_field, hide_staff_fields, staff_fields_optional,
+    CustomerRecord, Shape, check_customer_arguments, check_customer_field, hide_staff_fields, staff_fields_optional,
 };

@@ -151,28 +151,50 @@ impl CustomerRecord {
     }
 }
 
-/// Leaves out of `answer` (one record of `kind`, or a page of them under `items`) what a customer
-/// does not see; of `custom_fields`, the keys in `visible_custom_fields` stay.
-pub fn hide_staff_fields(kind: CustomerRecord, answer: &mut Value, visible_custom_fields: &[String]) {
-    let hide = |record: &mut Value| {
-        let Value::Object(fields) = record else { return };
+/// How a tool's answer holds its records.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Shape {
+    /// The answer is one record.
+    One,
+    /// The answer is a page: the records are its `items`. (Only the declaration can tell: an
+    /// order has `items` too, its lines.)
+    Page,
+}
+
+impl Shape {
+    /// The records of `answer`: itself, or its `items`.
+    fn records(self, answer: &mut Value) -> Vec<&mut Value> {
+        match (self, answer) {
+            (Shape::One, answer) => vec![answer],
+            (Shape::Page, Value::Object(page)) => match page.get_mut("items") {
+                Some(Value::Array(items)) => items.iter_mut().collect(),
+                _ => Vec::new(),
+            },
+            (Shape::Page, _) => Vec::new(),
+        }
+    }
+}
+
+/// Leaves out of `answer` (records of `kind`, held as `shape` says) what a customer does not
+/// see; of `custom_fields`, the keys in `visible_custom_fields` stay.
+pub fn hide_staff_fields(kind: CustomerRecord, shape: Shape, answer: &mut Value, visible_custom_fields: &[String]) {
+    for record in shape.records(answer) {
+        let Value::Object(fields) = record else { continue };
         fields.retain(|name, _| kind.is_visible(name));
         if let Some(Value::Object(custom)) = fields.get_mut("custom_fields") {
             custom.retain(|key, _| visible_custom_fields.contains(key));
         }
-    };
-    match answer.get_mut("items") {
-        Some(Value::Array(items)) => items.iter_mut().for_each(hide),
-        _ => hide(answer),
     }
 }
 
 /// Makes the fields customers do not see optional in `schema`, the output schema of a tool
-/// answering with records of `kind` (one, or a page of them under `items`): a customer's answer
-/// leaves them out, and it must still match the schema the tool declares.
-pub fn staff_fields_optional(kind: CustomerRecord, schema: &mut Value) {
-    const PAGE_ITEM: &str = "/properties/items/items";
-    let record = if schema.pointer(PAGE_ITEM).is_some() { schema.pointer_mut(PAGE_ITEM) } else { Some(schema) };
+/// answering with records of `kind` held as `shape` says: a customer's answer leaves them out,
+/// and it must still match the schema the tool declares.
+pub fn staff_fields_optional(kind: CustomerRecord, shape: Shape, schema: &mut Value) {
+    let record = match shape {
+        Shape::One => Some(schema),
+        Shape::Page => schema.pointer_mut("/properties/items/items"),
+    };
     if let Some(Value::Array(required)) = record.and_then(|record| record.get_mut("required")) {
         required.retain(|field| field.as_str().is_some_and(|field| kind.is_visible(field)));
     }
@@ -238,12 +260,24 @@ mod tests {
             "assigned_to": "emp_1", "custom_fields": {"tier": "gold", "risk": "high"}
         });
         let mut one = record.clone();
-        hide_staff_fields(CustomerRecord::Customer, &mut one, &["tier".to_owned()]);
+        hide_staff_fields(CustomerRecord::Customer, Shape::One, &mut one, &["tier".to_owned()]);
         assert_eq!(one, serde_json::json!({"id": "cus_1", "name": "Ann", "custom_fields": {"tier": "gold"}}));
         let mut page = serde_json::json!({"items": [record], "total": 1, "next_cursor": null});
-        hide_staff_fields(CustomerRecord::Customer, &mut page, &[]);
+        hide_staff_fields(CustomerRecord::Customer, Shape::Page, &mut page, &[]);
         assert_eq!(page["items"][0], serde_json::json!({"id": "cus_1", "name": "Ann", "custom_fields": {}}));
         assert_eq!(page["total"], 1);
+    }
+
+    #[test]
+    fn an_orders_lines_are_not_a_page() {
+        let mut order = serde_json::json!({
+            "id": "ord_1", "total": "10.00", "notes": "INTERNAL", "items": [{"product": "Widget", "quantity": 1}]
+        });
+        hide_staff_fields(CustomerRecord::Order, Shape::One, &mut order, &[]);
+        assert_eq!(
+            order,
+            serde_json::json!({"id": "ord_1", "total": "10.00", "items": [{"product": "Widget", "quantity": 1}]})
+        );
     }
 
     #[test]

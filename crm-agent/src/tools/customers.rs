@@ -100,7 +100,7 @@ pub(super) fn tools() -> Vec<Tool> {
         Tool::builder("list_customers", "List customers, newest first unless `sort` names another order. Filter by creation or change date, status, type, assigned employee, custom fields, or search text in name, company, email and phone. Dates are `YYYY-MM-DD` (a whole day in the organization's time zone) or RFC 3339. Returns total and next_cursor.")
             .permission(customer(Action::Read))
             .for_customers()
-            .shows(CustomerRecord::Customer)
+            .lists(CustomerRecord::Customer)
             .toolsets(sets)
             .needs(&[StoreOp::ReadCustomers])
             .handler(|cx: ToolContext, args: ListCustomers| async move {

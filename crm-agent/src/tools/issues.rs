@@ -207,7 +207,7 @@ pub(super) fn tools() -> Vec<Tool> {
         Tool::builder("list_issues", "List support issues, newest first unless `sort` names another order. Filter by resolution time, creation or change date, status, priority, category, assignee, customer, order, custom fields, or search text in number, title and description. Dates are `YYYY-MM-DD` (a whole day in the organization's time zone) or RFC 3339. Returns total and next_cursor.")
             .permission(issue(Action::Read))
             .for_customers()
-            .shows(CustomerRecord::Issue)
+            .lists(CustomerRecord::Issue)
             .toolsets(sets)
             .needs(&[StoreOp::ReadIssues])
             .handler(|cx: ToolContext, args: ListIssues| async move {

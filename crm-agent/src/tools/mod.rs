@@ -26,7 +26,7 @@ use crate::context::{Role, UserContext};
 use crate::domain::{AuditOutcome, NewAuditEvent, OrganizationId, Timestamp};
 use crate::error::{Error, ErrorKind, Result};
 use crate::policy::{
-    CustomerRecord, Permission, Policy, check_customer_arguments, hide_staff_fields, staff_fields_optional,
+    CustomerRecord, Permission, Policy, Shape, check_customer_arguments, hide_staff_fields, staff_fields_optional,
 };
 use crate::store::{Scope, Store, StoreOp};
 
@@ -124,9 +124,9 @@ struct ToolSpec {
     needs: Vec<StoreOp>,
     /// The kind of record a write changes, whose changes go on its audit event.
     record: Option<history::RecordKind>,
-    /// The kind of record it answers with (one, or a page), for tools customers may use: what
-    /// a customer may see of it, and may filter and sort it by.
-    shows: Option<CustomerRecord>,
+    /// The kind of record it answers with, and whether one or a page, for tools customers may
+    /// use: what a customer may see of it, and may filter and sort it by.
+    shows: Option<(CustomerRecord, Shape)>,
 }
 
 /// One tool: its model-facing declaration and its handler.
@@ -309,10 +309,16 @@ impl ToolBuilder {
         self.spec.record = Some(kind);
         self
     }
-    /// It answers with records of `kind` (one, or a page of them): a customer calling it sees
-    /// only the fields customers may see, and cannot filter or sort by the others.
+    /// It answers with one record of `kind`: a customer calling it sees only the fields
+    /// customers may see.
     fn shows(mut self, kind: CustomerRecord) -> Self {
-        self.spec.shows = Some(kind);
+        self.spec.shows = Some((kind, Shape::One));
+        self
+    }
+    /// It answers with a page of records of `kind`: a customer calling it sees only the fields
+    /// customers may see, and cannot filter or sort by the others.
+    fn lists(mut self, kind: CustomerRecord) -> Self {
+        self.spec.shows = Some((kind, Shape::Page));
         self
     }
     /// Customers may use it (on their own records, which the store scope enforces).
@@ -354,8 +360,8 @@ impl ToolBuilder {
     {
         let input_schema = schema::input_schema::<A>();
         let mut output_schema = schema::output_schema::<O>();
-        if let Some(kind) = self.spec.shows {
-            staff_fields_optional(kind, &mut output_schema);
+        if let Some((kind, shape)) = self.spec.shows {
+            staff_fields_optional(kind, shape, &mut output_schema);
         }
         let validator = jsonschema::validator_for(&input_schema)
             .unwrap_or_else(|e| panic!("tool {}: bad input schema: {e}", self.spec.name));
@@ -569,20 +575,20 @@ impl ToolRegistry {
         let args = schema::normalize_nulls(&tool.input_schema, &args).into_owned();
         // A customer sees only the fields customers may see, and may not probe the others.
         let customer_view = match tool.spec.shows {
-            Some(kind) if scope.is_customer() => match visible_custom_fields(&*self.store, &scope).await {
-                Ok(visible) => Some((kind, visible)),
+            Some((kind, shape)) if scope.is_customer() => match visible_custom_fields(&*self.store, &scope).await {
+                Ok(visible) => Some((kind, shape, visible)),
                 Err(e) => return (Err(e), None),
             },
             _ => None,
         };
-        if let Some((kind, visible)) = &customer_view
+        if let Some((kind, _, visible)) = &customer_view
             && let Err(e) = check_customer_arguments(*kind, &args, visible)
         {
             return (Err(e), None);
         }
         let (mut result, trail) = self.run_handler(tool, ctx, scope, args).await;
-        if let (Ok(answer), Some((kind, visible))) = (&mut result, &customer_view) {
-            hide_staff_fields(*kind, answer, visible);
+        if let (Ok(answer), Some((kind, shape, visible))) = (&mut result, &customer_view) {
+            hide_staff_fields(*kind, *shape, answer, visible);
         }
         (result, trail)
     }

@@ -117,7 +117,7 @@ pub(super) fn tools() -> Vec<Tool> {
         Tool::builder("list_orders", "List orders, newest first, without their items. Filter by order date, creation or change date, status, type, customer, or search text in number and notes. Dates are `YYYY-MM-DD` (a whole day in the organization's time zone) or RFC 3339. Returns total and next_cursor.")
             .permission(ORDER_READ)
             .for_customers()
-            .shows(CustomerRecord::Order)
+            .lists(CustomerRecord::Order)
             .toolsets(sets)
             .needs(&[StoreOp::ReadOrders])
             .handler(|cx: ToolContext, args: ListOrders| async move {
@@ -135,7 +135,7 @@ pub(super) fn tools() -> Vec<Tool> {
         Tool::builder("list_payments", "List payments, newest first unless `sort` names another order. Filter by payment date, creation or change date, status, method, incoming or outgoing, customer or order. Dates are `YYYY-MM-DD` (a whole day in the organization's time zone) or RFC 3339. Returns total and next_cursor.")
             .permission(PAYMENT_READ)
             .for_customers()
-            .shows(CustomerRecord::Payment)
+            .lists(CustomerRecord::Payment)
             .toolsets(sets)
             .needs(&[StoreOp::ReadPayments])
             .handler(|cx: ToolContext, args: ListPayments| async move {

@@ -194,10 +194,19 @@ fn no_acme_user_ever_sees_or_touches_globex() {
     assert!(ok > 100, "enough calls succeeded to mean something: {ok} of {}", ok + refused);
 }
 
+/// Customer records whose staff fields hold values found nowhere else.
+struct Staffed {
+    /// The values (and the hidden custom field's key): a customer's tools must never show one.
+    values: Vec<String>,
+    issue_id: String,
+    order_id: String,
+    payment_id: String,
+}
+
 /// Fills the staff fields of customer `own`'s records (their customer record, an issue, an order
-/// and a payment) with values found nowhere else, and returns them: a customer's tools must
-/// never show one. One custom field key is marked customer-visible; its value is not returned.
-async fn give_staff_fields_to(f: &Fixture, own: &str) -> Vec<String> {
+/// and a payment) with values found nowhere else. One custom field key, `tier`, is marked
+/// customer-visible; its value is not among the staff values.
+async fn give_staff_fields_to(f: &Fixture, own: &str) -> Staffed {
     let call = |tool: &'static str, args: Value| async move { f.registry.call(&f.owner, tool, args).await.unwrap() };
     let scope = f.owner.scope().unwrap();
     let mut settings = crm_agent::Store::get_organization(&*f.store, &scope).await.unwrap().settings;
@@ -220,13 +229,50 @@ async fn give_staff_fields_to(f: &Fixture, own: &str) -> Vec<String> {
         "items": [{"product": "Widget", "quantity": 1, "unit_price": "10.00"}]
     }))
     .unwrap();
-    crm_agent::Store::create_order(&*f.store, &scope, order).await.unwrap();
+    let order = crm_agent::Store::create_order(&*f.store, &scope, order).await.unwrap();
     let payment: NewPayment =
         serde_json::from_value(json!({"customer_id": own, "amount": "10.00", "notes": "STAFFSECRET-PAYMENT"})).unwrap();
-    crm_agent::Store::create_payment(&*f.store, &scope, payment).await.unwrap();
+    let payment = crm_agent::Store::create_payment(&*f.store, &scope, payment).await.unwrap();
     let mut values: Vec<String> = ["STAFFSECRET", "987654", "risk_flag"].into_iter().map(str::to_owned).collect();
     values.push(employee.as_str().unwrap().to_owned());
-    values
+    Staffed {
+        values,
+        issue_id: issue["id"].as_str().unwrap().to_owned(),
+        order_id: order.id.0,
+        payment_id: payment.id.0,
+    }
+}
+
+#[tokio::test]
+async fn every_record_a_customer_reads_loses_its_staff_fields_and_keeps_the_rest() {
+    let f = fixture().await;
+    let own = f.customer.customer_id.clone().unwrap().0;
+    let staffed = give_staff_fields_to(&f, &own).await;
+    let calls = [
+        ("get_customer", json!({"customer_id": own})),
+        ("list_customers", json!({})),
+        ("get_issue", json!({"issue_id": staffed.issue_id})),
+        ("list_issues", json!({"limit": 100})),
+        ("get_order", json!({"order_id": staffed.order_id})),
+        ("list_orders", json!({"limit": 100})),
+        ("get_payment", json!({"payment_id": staffed.payment_id})),
+        ("list_payments", json!({"limit": 100})),
+        ("create_issue", json!({"title": "Late delivery"})),
+    ];
+    for (tool, args) in calls {
+        let answer = f.registry.call(&f.customer, tool, args).await.unwrap_or_else(|e| panic!("{tool}: {e}"));
+        let text = answer.to_string();
+        for staff in &staffed.values {
+            assert!(!text.contains(staff.as_str()), "{tool} showed {staff}: {text}");
+        }
+        let declared = jsonschema::validator_for(f.registry.get(tool).unwrap().output_schema()).unwrap();
+        assert!(declared.is_valid(&answer), "{tool} answered outside its schema: {text}");
+    }
+    let customer = f.registry.call(&f.customer, "get_customer", json!({"customer_id": own})).await.unwrap();
+    assert_eq!(customer["custom_fields"], json!({"tier": "gold"}), "the visible custom field stays");
+    let order = f.registry.call(&f.customer, "get_order", json!({"order_id": staffed.order_id})).await.unwrap();
+    assert_eq!(order["items"][0]["product"], "Widget", "an order keeps its lines: {order}");
+    assert!(order.get("notes").is_none() && order["total"].is_string(), "{order}");
 }
 
 #[test]
@@ -258,7 +304,7 @@ fn a_customer_never_receives_another_customers_records() {
         }
         ids
     });
-    let staff_values = rt.block_on(give_staff_fields_to(&f, &own));
+    let staff_values = rt.block_on(give_staff_fields_to(&f, &own)).values;
     let acme_ids = rt.block_on(ids_of(&f, &f.owner));
     let tools: Vec<crm_agent::Tool> = catalogue().into_iter().filter(|t| t.customers_allowed()).collect();
     let declared: Vec<_> = tools.iter().map(|t| jsonschema::validator_for(t.output_schema()).unwrap()).collect();
