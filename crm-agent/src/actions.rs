@@ -62,9 +62,10 @@ pub(crate) async fn propose(
     args: &Value,
 ) -> Result<PendingAction> {
     let tool = registry.propose(ctx, tool, args)?;
-    let waiting = PendingActionFilter { status: Some(ActionStatus::Pending), ..Default::default() };
-    let first = PageRequest { limit: 1, cursor: None };
-    let waiting = registry.store().list_pending_actions(&ctx.scope()?, &ctx.user_id, &waiting, &first).await?.total;
+    let pending = PendingActionFilter { status: Some(ActionStatus::Pending), ..Default::default() };
+    let count_only = PageRequest { limit: 1, cursor: None };
+    let waiting =
+        registry.store().list_pending_actions(&ctx.scope()?, &ctx.user_id, &pending, &count_only).await?.total;
     if waiting >= MAX_PENDING_ACTIONS_PER_USER {
         return Err(Error::conflict(format!(
             "{waiting} changes are already waiting for your decision; confirm or reject some of them (or let \

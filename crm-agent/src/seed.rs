@@ -254,14 +254,13 @@ pub async fn seed_demo(store: &dyn Store, options: &SeedOptions) -> Result<SeedR
     };
     let globex = seed_organization(store, OrgPlan::globex(), &small, options.seed.wrapping_add(1)).await?;
     // The last write: until it, the database reads as a seed that stopped part-way.
-    let mut settings = acme.0.settings.clone();
+    let (acme, mut users) = acme;
+    let mut settings = acme.settings;
     settings.extra.remove(SEEDING_MARK);
     let patch = OrganizationPatch { settings: Some(settings), ..Default::default() };
-    let acme_org = store.update_organization(&Scope::organization(acme.0.id.clone()), patch).await?;
-    let acme = (acme_org, acme.1);
-    let mut users = acme.1;
+    let acme = store.update_organization(&Scope::organization(acme.id), patch).await?;
     users.extend(globex.1);
-    Ok(SeedReport { organizations: vec![acme.0, globex.0], users })
+    Ok(SeedReport { organizations: vec![acme, globex.0], users })
 }
 
 /// The setting `acme` is created with and loses when the whole demo data is in: a database

@@ -14,8 +14,7 @@ use super::{Tool, ToolContext, Toolset};
 use crate::context::Role;
 use crate::domain::*;
 use crate::error::{Error, Result};
-use crate::policy::CustomerRecord;
-use crate::policy::{Action, Permission, Resource};
+use crate::policy::{Action, CustomerRecord, Permission, Resource};
 use crate::store::StoreOp;
 
 const fn issue(action: Action) -> Permission {

@@ -8,8 +8,7 @@ use super::dates::{Calendar, Changed, SortArg, sort_of};
 use super::{Tool, ToolContext, Toolset};
 use crate::domain::*;
 use crate::error::Result;
-use crate::policy::CustomerRecord;
-use crate::policy::{Action, Permission, Resource};
+use crate::policy::{Action, CustomerRecord, Permission, Resource};
 use crate::store::StoreOp;
 
 const ORDER_READ: Permission = Permission::new(Resource::Order, Action::Read);
