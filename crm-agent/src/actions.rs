@@ -10,7 +10,7 @@ use serde_json::{Value, json};
 use crate::context::UserContext;
 use crate::domain::*;
 use crate::error::{Error, Result};
-use crate::store::Scope;
+use crate::store::{Scope, StoreTransaction};
 use crate::tools::{Tool, ToolRegistry};
 
 /// A confirmed action and what its tool returned.
@@ -89,29 +89,90 @@ pub(crate) async fn propose(
 /// moves from `pending` to `executing` atomically (of two confirms exactly one runs), the tool
 /// runs through the registry, and the outcome is recorded on the action. A tool failure is
 /// returned as the error (the action is then `failed`).
+///
+/// On a store with units of work ([`Store::transaction`](crate::store::Store::transaction)) the
+/// claim, the tool's writes and the outcome commit together: a crash at any point leaves the
+/// action `pending` with nothing written, or finished with its write done. A failing tool's
+/// writes are undone and its failure recorded. Elsewhere the three are recorded in turn, the run
+/// is given up after half of [`ACTION_RUN_LIMIT`], and an action a crash left `executing` reads
+/// as `failed` once the limit has passed.
 pub(crate) async fn confirm(registry: &ToolRegistry, ctx: &UserContext, id: &ActionId) -> Result<ConfirmedAction> {
     let scope = ctx.scope()?;
-    let store = registry.store();
-    let pending = store.get_pending_action(&scope, &ctx.user_id, id).await?;
+    let pending = registry.store().get_pending_action(&scope, &ctx.user_id, id).await?;
     // Check before claiming, so an action the user can no longer run stays pending (and
     // expires) instead of being marked as attempted.
     registry.check(ctx, &pending.tool, &pending.arguments)?;
     // Claim, run and record in a task of its own: a caller that goes away (a dropped HTTP
-    // request) must not leave the action `executing` with its outcome unrecorded.
-    let (registry, ctx, id) = (registry.clone(), ctx.clone(), id.clone());
+    // request) must not cut the run short.
+    let (registry, ctx) = (registry.clone(), ctx.clone());
     tokio::spawn(async move {
-        let store = registry.store();
-        store.decide_pending_action(&scope, &ctx.user_id, &id, ActionStatus::Executing, chrono::Utc::now()).await?;
-        let result = registry.call(&ctx, &pending.tool, pending.arguments.clone()).await;
-        let (status, outcome) = match &result {
-            Ok(value) => (ActionStatus::Succeeded, value.clone()),
-            Err(error) => (ActionStatus::Failed, error_json(error)),
-        };
-        let action = store.finish_pending_action(&scope, &ctx.user_id, &id, status, outcome).await?;
-        Ok(ConfirmedAction { action, result: result? })
+        match registry.store().transaction().await? {
+            Some(unit) => run_in_unit(&registry, &ctx, &scope, &pending, unit).await,
+            None => run_then_record(&registry, &ctx, &scope, &pending).await,
+        }
     })
     .await
     .map_err(|e| Error::Internal(format!("the confirmed action's task failed: {e}")))?
+}
+
+/// Claims, runs and finishes `pending` inside `unit`, committing the three together.
+async fn run_in_unit(
+    registry: &ToolRegistry,
+    ctx: &UserContext,
+    scope: &Scope,
+    pending: &PendingAction,
+    unit: Box<dyn StoreTransaction>,
+) -> Result<ConfirmedAction> {
+    let store = unit.store();
+    let id = &pending.id;
+    store.decide_pending_action(scope, &ctx.user_id, id, ActionStatus::Executing, chrono::Utc::now()).await?;
+    unit.mark().await?;
+    let result = registry.on_store(store.clone()).call(ctx, &pending.tool, pending.arguments.clone()).await;
+    if result.is_err() {
+        unit.roll_back_to_mark().await?;
+    }
+    let action = store.finish_pending_action(scope, &ctx.user_id, id, finished(&result), outcome(&result)).await?;
+    unit.commit().await?;
+    Ok(ConfirmedAction { action, result: result? })
+}
+
+/// Claims `pending`, runs it and records how it ended, each step on its own.
+async fn run_then_record(
+    registry: &ToolRegistry,
+    ctx: &UserContext,
+    scope: &Scope,
+    pending: &PendingAction,
+) -> Result<ConfirmedAction> {
+    let store = registry.store();
+    let id = &pending.id;
+    store.decide_pending_action(scope, &ctx.user_id, id, ActionStatus::Executing, chrono::Utc::now()).await?;
+    let run = registry.call(ctx, &pending.tool, pending.arguments.clone());
+    let run_limit = (ACTION_RUN_LIMIT / 2).to_std().unwrap_or(std::time::Duration::from_secs(60));
+    let (status, outcome, result) = match tokio::time::timeout(run_limit, run).await {
+        Ok(result) => (finished(&result), outcome(&result), result),
+        Err(_) => {
+            let cut_off = Error::Unavailable(format!(
+                "this change did not finish within {} s and was given up: check the record before asking for it again",
+                run_limit.as_secs()
+            ));
+            (ActionStatus::Failed, error_json(&cut_off), Err(cut_off))
+        }
+    };
+    let action = store.finish_pending_action(scope, &ctx.user_id, id, status, outcome).await?;
+    Ok(ConfirmedAction { action, result: result? })
+}
+
+/// The status a run ends in.
+fn finished(result: &Result<Value>) -> ActionStatus {
+    if result.is_ok() { ActionStatus::Succeeded } else { ActionStatus::Failed }
+}
+
+/// What a run's action records: the tool's answer, or how it failed.
+fn outcome(result: &Result<Value>) -> Value {
+    match result {
+        Ok(value) => value.clone(),
+        Err(error) => error_json(error),
+    }
 }
 
 /// Rejects one of `ctx`'s pending actions: it never runs.

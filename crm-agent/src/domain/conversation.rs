@@ -153,6 +153,22 @@ impl NewMessage {
 /// How long a pending action waits for its confirmation.
 pub const PENDING_ACTION_TTL: chrono::Duration = chrono::Duration::minutes(15);
 
+/// How long a confirmed action may stay `executing`. A store that runs the write and records
+/// its outcome in one transaction never shows `executing` at all; on one that cannot, an action
+/// whose process stopped mid-run reads as `failed` (with [`interrupted_outcome`]) once this has
+/// passed since its confirmation, and the core gives up waiting on a run well before it.
+pub const ACTION_RUN_LIMIT: chrono::Duration = chrono::Duration::minutes(2);
+
+/// The outcome of a confirmed action whose run was cut off before it recorded how it ended:
+/// whether its write happened is unknown to crm-agent.
+pub fn interrupted_outcome() -> serde_json::Value {
+    serde_json::json!({"error": {
+        "kind": "unavailable",
+        "message": "this change was cut off while it ran (the server stopped) and how it ended was not recorded: \
+                    check the record before asking for the change again",
+    }})
+}
+
 string_enum! {
     /// Where a pending action stands.
     ActionStatus {

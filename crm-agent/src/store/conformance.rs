@@ -3107,6 +3107,110 @@ async fn pending_action_lifecycle(store: Arc<dyn Store>) -> CheckResult {
     Ok(())
 }
 
+/// An action left `executing` past [`ACTION_RUN_LIMIT`] (its process stopped mid-run) reads and
+/// lists as `failed` with the interrupted outcome, and its end can no longer be recorded.
+async fn a_run_cut_off_reads_as_failed(store: Arc<dyn Store>) -> CheckResult {
+    let (_, scope) = tenant(&*store, "cutoff").await?;
+    let now = micros_now();
+    let proposed = now - ACTION_RUN_LIMIT - Duration::minutes(1);
+    let stuck = store.create_pending_action(&scope, new_action("u1", None, proposed)).await.step("create")?;
+    let confirmed_at = now - ACTION_RUN_LIMIT - Duration::seconds(1);
+    store
+        .decide_pending_action(&scope, "u1", &stuck.id, ActionStatus::Executing, confirmed_at)
+        .await
+        .step("confirm")?;
+    let running = store.create_pending_action(&scope, new_action("u1", None, now)).await.step("create")?;
+    store.decide_pending_action(&scope, "u1", &running.id, ActionStatus::Executing, now).await.step("confirm")?;
+
+    let read = store.get_pending_action(&scope, "u1", &stuck.id).await.step("get the stuck action")?;
+    ensure_eq!(
+        (read.status, read.outcome, read.decided_at),
+        (ActionStatus::Failed, Some(interrupted_outcome()), Some(confirmed_at))
+    );
+    ensure_eq!(store.get_pending_action(&scope, "u1", &running.id).await.step("get")?.status, ActionStatus::Executing);
+    let listed = |status| PendingActionFilter { status: Some(status), ..Default::default() };
+    let ids_with = |page: Page<PendingAction>| page.items.into_iter().map(|a| a.id).collect::<Vec<_>>();
+    let first = PageRequest::default();
+    let failed = store.list_pending_actions(&scope, "u1", &listed(ActionStatus::Failed), &first).await;
+    ensure_eq!(ids_with(failed.step("list failed")?), vec![stuck.id.clone()]);
+    let executing = store.list_pending_actions(&scope, "u1", &listed(ActionStatus::Executing), &first).await;
+    ensure_eq!(ids_with(executing.step("list executing")?), vec![running.id.clone()]);
+    let all = store.list_pending_actions(&scope, "u1", &PendingActionFilter::default(), &first).await;
+    let all = all.step("list all")?;
+    ensure!(
+        all.items.iter().any(|a| a.id == stuck.id && a.status == ActionStatus::Failed),
+        "an unfiltered list shows the stuck action as failed"
+    );
+
+    expect_conflict(
+        store.finish_pending_action(&scope, "u1", &stuck.id, ActionStatus::Succeeded, serde_json::json!({})).await,
+        "already finished",
+        "finish a run that was cut off",
+    )?;
+    expect_conflict(
+        store.decide_pending_action(&scope, "u1", &stuck.id, ActionStatus::Rejected, now).await,
+        "already confirmed",
+        "reject a run that was cut off",
+    )?;
+    let finished = store
+        .finish_pending_action(&scope, "u1", &running.id, ActionStatus::Succeeded, serde_json::json!({"ok": true}))
+        .await
+        .step("finish a run within the limit")?;
+    ensure_eq!(finished.status, ActionStatus::Succeeded);
+    Ok(())
+}
+
+/// [`Store::transaction`]: the calls of a unit of work see each other's writes, are invisible
+/// outside until it commits, and take effect together; a failed call inside it leaves nothing
+/// and the unit goes on; a mark undoes only what came after it; a dropped unit wrote nothing.
+async fn units_of_work_commit_together(store: Arc<dyn Store>) -> CheckResult {
+    let (org, scope) = tenant(&*store, "unit").await?;
+    let Some(unit) = store.transaction().await.step("start a unit")? else {
+        return Ok(()); // A store without units of work records confirmed writes step by step.
+    };
+    let inside = unit.store();
+    let kept = customer(&*inside, &scope, "Kept Ltd").await?;
+    ensure_eq!(inside.get_customer(&scope, &kept.id).await.step("read inside")?.name, "Kept Ltd");
+    expect_kind(store.get_customer(&scope, &kept.id).await, ErrorKind::NotFound, "read outside before the commit")?;
+
+    // A call that fails in the database (a slug taken) leaves nothing, and the unit goes on.
+    let taken = NewOrganization {
+        name: "Taken".into(),
+        slug: org.slug.clone(),
+        industry: None,
+        website: None,
+        settings: OrganizationSettings::default(),
+        active: true,
+        created_at: None,
+    };
+    expect_kind(inside.create_organization(taken).await, ErrorKind::Conflict, "a taken slug inside the unit")?;
+    let renamed = CustomerPatch { name: Some("Kept & Renamed".into()), ..Default::default() };
+    inside.update_customer(&scope, &kept.id, renamed).await.step("update after a failed call")?;
+
+    unit.mark().await.step("mark")?;
+    let undone = customer(&*inside, &scope, "Undone Ltd").await?;
+    unit.roll_back_to_mark().await.step("roll back to the mark")?;
+    expect_kind(inside.get_customer(&scope, &undone.id).await, ErrorKind::NotFound, "a call after the mark")?;
+    let after = customer(&*inside, &scope, "After Ltd").await?;
+    unit.commit().await.step("commit")?;
+
+    ensure_eq!(store.get_customer(&scope, &kept.id).await.step("read kept")?.name, "Kept & Renamed");
+    store.get_customer(&scope, &after.id).await.step("read the write after the rollback")?;
+    expect_kind(store.get_customer(&scope, &undone.id).await, ErrorKind::NotFound, "the rolled-back write")?;
+    let everyone = CustomerFilter::default();
+    let listed = store.list_customers(&scope, &everyone, &PageRequest::default()).await.step("list")?;
+    ensure_eq!(listed.total, 2);
+    expect_kind(inside.get_customer(&scope, &kept.id).await, ErrorKind::Internal, "the unit's store after its commit")?;
+
+    // Dropped without a commit: nothing happened, and the store takes writes again at once.
+    let dropped = store.transaction().await.step("start another unit")?.ok_or_else(|| "a second unit".to_owned())?;
+    let ghost = customer(&*dropped.store(), &scope, "Ghost Ltd").await?;
+    drop(dropped);
+    expect_kind(store.get_customer(&scope, &ghost.id).await, ErrorKind::NotFound, "a dropped unit's write")?;
+    customer(&*store, &scope, "Later Ltd").await?;
+    Ok(())
+}
+
 async fn concurrent_decisions_have_one_winner(store: Arc<dyn Store>) -> CheckResult {
     let (_, scope) = tenant(&*store, "race").await?;
     let now = micros_now();
@@ -3662,6 +3766,8 @@ pub fn cases() -> Vec<Case> {
         case!(append_is_atomic, [Organizations, Conversations]),
         case!(deleting_a_conversation_cascades, [Organizations, Conversations, PendingActions]),
         case!(pending_action_lifecycle, [Organizations, Conversations, PendingActions]),
+        case!(a_run_cut_off_reads_as_failed, [Organizations, PendingActions]),
+        case!(units_of_work_commit_together, [Organizations, ReadCustomers, WriteCustomers]),
         case!(concurrent_decisions_have_one_winner, [Organizations, PendingActions]),
         case!(pending_action_filters, [Organizations, Conversations, PendingActions]),
         case!(api_tokens_round_trip, [Organizations, ApiTokens]),

@@ -11,6 +11,8 @@
 //! aggregates are computed from the list methods. [`SqlStore`] overrides the aggregates with
 //! single SQL queries.
 
+use std::sync::Arc;
+
 use async_trait::async_trait;
 
 use crate::domain::*;
@@ -224,6 +226,23 @@ macro_rules! records_of {
     }};
 }
 
+/// A unit of work started by [`Store::transaction`]. The calls made through
+/// [`StoreTransaction::store`] see each other's writes and take effect together at
+/// [`StoreTransaction::commit`]; dropped without a commit (or when the process dies) none of
+/// them happened. Each call of that store is itself atomic, as on any store: a call that fails
+/// leaves nothing behind.
+#[async_trait]
+pub trait StoreTransaction: Send + Sync {
+    /// The store whose calls join this unit of work.
+    fn store(&self) -> Arc<dyn Store>;
+    /// Marks the point that [`StoreTransaction::roll_back_to_mark`] returns to.
+    async fn mark(&self) -> Result<()>;
+    /// Undoes every call made since the last [`StoreTransaction::mark`], keeping the earlier ones.
+    async fn roll_back_to_mark(&self) -> Result<()>;
+    /// Makes every call's writes permanent.
+    async fn commit(self: Box<Self>) -> Result<()>;
+}
+
 /// Persistence for crm-agent. See the [module docs](self).
 ///
 /// Every method takes the caller's [`Scope`] (except the few organization look-ups that
@@ -236,6 +255,15 @@ pub trait Store: Send + Sync + 'static {
     fn supports(&self, op: StoreOp) -> bool {
         let _ = op;
         true
+    }
+
+    /// Starts a unit of work whose calls commit together, or `None` when this store cannot
+    /// (the default). The core runs a confirmed write in one, with the pending action's status
+    /// change, so a crash leaves either both or neither: never a write done and its action
+    /// unfinished. Without one the two are recorded in turn, and an action left `executing`
+    /// by a crash reads as `failed` once [`ACTION_RUN_LIMIT`] has passed.
+    async fn transaction(&self) -> Result<Option<Box<dyn StoreTransaction>>> {
+        Ok(None)
     }
 
     // --- organizations and members -------------------------------------------------------
@@ -705,7 +733,9 @@ pub trait Store: Send + Sync + 'static {
         let _ = (scope, new);
         unsupported("create_pending_action")
     }
-    /// One of `user_id`'s pending actions (in any status).
+    /// One of `user_id`'s pending actions (in any status). As with expiry, an action left
+    /// `executing` for [`ACTION_RUN_LIMIT`] after its confirmation reads as `failed`, with the
+    /// outcome [`interrupted_outcome`], and can no longer be finished: its run was cut off.
     async fn get_pending_action(&self, scope: &Scope, user_id: &str, id: &ActionId) -> Result<PendingAction> {
         let _ = (scope, user_id, id);
         unsupported("get_pending_action")
@@ -738,7 +768,8 @@ pub trait Store: Send + Sync + 'static {
         unsupported("decide_pending_action")
     }
     /// Records how a confirmed action ended: `executing` → `to` (`succeeded` or `failed`) with
-    /// its `outcome`. A conflict when the action is not executing.
+    /// its `outcome`. A conflict when the action is not executing (or its run was cut off; see
+    /// [`Store::get_pending_action`]).
     async fn finish_pending_action(
         &self,
         scope: &Scope,

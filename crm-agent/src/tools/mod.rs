@@ -485,6 +485,12 @@ impl ToolRegistry {
         &self.store
     }
 
+    /// The same catalogue, policy and audit log over `store`: a unit of work's store, whose
+    /// calls then commit together (see [`Store::transaction`]).
+    pub(crate) fn on_store(&self, store: Arc<dyn Store>) -> ToolRegistry {
+        ToolRegistry { store, ..self.clone() }
+    }
+
     /// The options it was built with.
     pub fn options(&self) -> &RegistryOptions {
         &self.options

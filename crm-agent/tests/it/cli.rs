@@ -234,3 +234,90 @@ fn a_killed_seed_is_refused_with_a_way_to_recover() {
     let (ok, out, _) = crm_agent(&["seed", "--db", &db, "--if-empty"]);
     assert!(ok && out.contains("nothing seeded"), "{out}");
 }
+
+/// `crm-agent confirm` killed (SIGKILL) while its write waits half-way leaves no trace: the
+/// action is still pending and confirmable, nothing was written, and a second confirm runs it
+/// once. The claim, the write and the outcome commit together. On PostgreSQL, where the test can
+/// stop the write half-way by holding the record's row lock.
+#[cfg(feature = "postgres")]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_confirmed_write_killed_mid_run_leaves_its_action_pending() {
+    use crm_agent::domain::*;
+    use crm_agent::seed::{SeedOptions, seed_demo};
+    use crm_agent::{SqlStore, SqlStoreOptions, Store, UserContext};
+    use sqlx::{Connection, Row};
+
+    let Some(url) = crate::common::postgres_url("a_confirmed_write_killed_mid_run_leaves_its_action_pending") else {
+        return;
+    };
+    let schema = crate::common::fresh_schema();
+    let store = SqlStore::connect_with(SqlStoreOptions::new(&url).schema(&schema)).await.unwrap();
+    store.migrate().await.unwrap();
+    let small =
+        SeedOptions { customers: 3, leads: 1, deals: 1, issues: 1, orders: 1, activities: 1, ..Default::default() };
+    seed_demo(&store, &small).await.unwrap();
+    let owner = UserContext::resolve(&store, "acme-owner", None).await.unwrap();
+    let scope = owner.scope().unwrap();
+    let target = store.list_customers(&scope, &CustomerFilter::default(), &PageRequest::first(1)).await.unwrap().items;
+    let target = target.into_iter().next().unwrap();
+    let now = chrono::Utc::now();
+    let rename = NewPendingAction {
+        user_id: owner.user_id.clone(),
+        conversation_id: None,
+        tool: "update_customer".into(),
+        arguments: serde_json::json!({"customer_id": target.id, "name": "Renamed Once"}),
+        summary: "Rename".into(),
+        created_at: now,
+        expires_at: now + PENDING_ACTION_TTL,
+    };
+    let action = store.create_pending_action(&scope, rename).await.unwrap();
+
+    // The command's connections name themselves, so the test can see them wait.
+    let separator = if url.contains('?') { '&' } else { '?' };
+    let application = format!("confirm_{schema}");
+    let db = format!("{url}{separator}options=-c%20search_path%3D{schema}&application_name={application}");
+    let mut locker = sqlx::PgConnection::connect(&db).await.unwrap();
+    let mut lock = locker.begin().await.unwrap();
+    sqlx::query("SELECT id FROM customers WHERE id = $1 FOR UPDATE")
+        .bind(target.id.as_str())
+        .fetch_all(&mut *lock)
+        .await
+        .unwrap();
+    let confirm = {
+        let (id, db) = (action.id.to_string(), db.clone());
+        move || {
+            let mut command = Command::new(env!("CARGO_BIN_EXE_crm-agent"));
+            command.args(["confirm", &id, "--db", &db, "--user", "acme-owner"]).env_remove("CRM_AGENT_DB");
+            command.stdout(std::process::Stdio::piped()).stderr(std::process::Stdio::piped());
+            command
+        }
+    };
+    let mut running = confirm().spawn().unwrap();
+    let mut watcher = sqlx::PgConnection::connect(&url).await.unwrap();
+    let waiting_for_the_lock = "SELECT COUNT(*) AS n FROM pg_stat_activity \
+                                WHERE application_name = $1 AND wait_event_type = 'Lock'";
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    loop {
+        let row = sqlx::query(waiting_for_the_lock).bind(&application).fetch_one(&mut watcher).await.unwrap();
+        if row.get::<i64, _>("n") > 0 {
+            break;
+        }
+        assert!(running.try_wait().unwrap().is_none(), "confirm ended before it reached the write");
+        assert!(std::time::Instant::now() < deadline, "confirm never reached the write");
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    running.kill().unwrap();
+    assert!(!running.wait().unwrap().success());
+
+    let after_kill = store.get_pending_action(&scope, &owner.user_id, &action.id).await.unwrap();
+    assert_eq!((after_kill.status, after_kill.decided_at), (ActionStatus::Pending, None), "{after_kill:?}");
+    assert_eq!(store.get_customer(&scope, &target.id).await.unwrap().name, target.name);
+
+    lock.rollback().await.unwrap();
+    let out = tokio::task::spawn_blocking(move || confirm().output().unwrap()).await.unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let confirmed: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(confirmed["action"]["status"], "succeeded");
+    assert_eq!(store.get_customer(&scope, &target.id).await.unwrap().name, "Renamed Once");
+    store.close().await;
+}

@@ -1153,9 +1153,16 @@ pub(crate) const PENDING_ACTIONS: Table = Table {
 };
 
 pub(crate) fn pending_action_from_row(r: &Row) -> Result<PendingAction> {
+    let now = chrono::Utc::now();
     let expires_at = r.ts("expires_at")?;
+    let decided_at = r.opt_ts("decided_at")?;
+    let mut outcome = r.opt_json("outcome")?;
     let status = match r.parse("status")? {
-        ActionStatus::Pending if expires_at <= chrono::Utc::now() => ActionStatus::Expired,
+        ActionStatus::Pending if expires_at <= now => ActionStatus::Expired,
+        ActionStatus::Executing if decided_at.is_some_and(|at| at + ACTION_RUN_LIMIT <= now) => {
+            outcome = Some(interrupted_outcome());
+            ActionStatus::Failed
+        }
         status => status,
     };
     Ok(PendingAction {
@@ -1167,20 +1174,27 @@ pub(crate) fn pending_action_from_row(r: &Row) -> Result<PendingAction> {
         arguments: r.json("arguments")?,
         summary: r.text("summary")?,
         status,
-        outcome: r.opt_json("outcome")?,
+        outcome,
         created_at: r.ts("created_at")?,
         expires_at,
-        decided_at: r.opt_ts("decided_at")?,
+        decided_at,
     })
 }
 
-/// Expiry is read, not written: a pending action past `expires_at` is `expired`.
+/// Expiry is read, not written: a pending action past `expires_at` is `expired`. So is the end
+/// of a run cut off: an action `executing` for [`ACTION_RUN_LIMIT`] is `failed`.
 pub(crate) fn pending_action_filter(w: &mut Where, f: &PendingActionFilter) {
     w.eq("conversation_id", f.conversation_id.as_ref().map(|c| c.as_str()));
-    let now = codec::ts(chrono::Utc::now());
+    let now = chrono::Utc::now();
+    let cut_off = codec::ts(now - ACTION_RUN_LIMIT);
+    let now = codec::ts(now);
     match f.status {
         Some(ActionStatus::Pending) => w.push("status = 'pending' AND expires_at > ?", [now]),
         Some(ActionStatus::Expired) => w.push("status = 'pending' AND expires_at <= ?", [now]),
+        Some(ActionStatus::Executing) => w.push("status = 'executing' AND decided_at > ?", [cut_off]),
+        Some(ActionStatus::Failed) => {
+            w.push("(status = 'failed' OR (status = 'executing' AND decided_at <= ?))", [cut_off])
+        }
         status => w.eq("status", status.map(codec::text)),
     }
 }

@@ -15,7 +15,6 @@
 
 #[cfg(feature = "postgres")]
 use std::str::FromStr;
-#[cfg(feature = "sqlite")]
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -35,6 +34,7 @@ mod query;
 #[cfg(feature = "sqlite")]
 mod sqlite;
 mod store_impl;
+mod unit;
 
 pub(crate) use codec::{Row, SqlValue};
 
@@ -53,6 +53,8 @@ enum Pools {
     Sqlite(Arc<sqlite::SqliteDb>),
     #[cfg(feature = "postgres")]
     Postgres(PgPool),
+    /// One open transaction: the store of a unit of work (see `unit.rs`).
+    Bound(Arc<unit::Bound>),
 }
 
 /// How to open a [`SqlStore`]. `SqlStoreOptions::new(url)` has sensible defaults.
@@ -207,6 +209,7 @@ impl SqlStore {
                 sqlx::migrate::MigrateError::Execute(inner) => map_error(inner),
                 other => Error::Store(format!("migration failed: {other}")),
             }),
+            Pools::Bound(_) => Err(inside_unit("migrate")),
         }
     }
 
@@ -230,6 +233,7 @@ impl SqlStore {
                 let analyze = format!("ANALYZE {}", tables.join(", "));
                 sqlx::query(AssertSqlSafe(analyze)).execute(pool).await.map(drop).map_err(map_error)
             }
+            Pools::Bound(_) => Err(inside_unit("optimize")),
         }
     }
 
@@ -240,6 +244,8 @@ impl SqlStore {
             Pools::Sqlite(db) => db.close().await,
             #[cfg(feature = "postgres")]
             Pools::Postgres(pool) => pool.close().await,
+            // The unit's handle ends its transaction; the pools belong to the store it came from.
+            Pools::Bound(_) => {}
         }
     }
 
@@ -258,6 +264,7 @@ impl SqlStore {
             Pools::Sqlite(db) => db.read(sql, args).await,
             #[cfg(feature = "postgres")]
             Pools::Postgres(pool) => read_postgres(pool, sql, args).await,
+            Pools::Bound(bound) => bound.fetch(sql, args).await,
         }
     }
 
@@ -269,6 +276,7 @@ impl SqlStore {
             Pools::Sqlite(db) => db.read_scan(sql, args).await,
             #[cfg(feature = "postgres")]
             Pools::Postgres(pool) => read_postgres(pool, sql, args).await,
+            Pools::Bound(bound) => bound.fetch(sql, args).await,
         }
     }
 
@@ -279,8 +287,14 @@ impl SqlStore {
             Pools::Sqlite(db) => Ok(Tx::Sqlite(db.begin().await?)),
             #[cfg(feature = "postgres")]
             Pools::Postgres(pool) => Ok(Tx::Pg(pool.begin().await.map_err(map_error)?)),
+            Pools::Bound(bound) => Ok(Tx::Nested(bound.begin().await?)),
         }
     }
+}
+
+/// The error for an administrative operation asked of a unit of work's store.
+fn inside_unit(operation: &str) -> Error {
+    Error::unsupported(format!("`{operation}` runs on a store, not inside a unit of work"))
 }
 
 /// The error for a database URL whose driver this build of crm-agent leaves out.
@@ -303,6 +317,8 @@ pub(crate) enum Tx {
     Sqlite(sqlite::SqliteTx),
     #[cfg(feature = "postgres")]
     Pg(sqlx::Transaction<'static, sqlx::Postgres>),
+    /// A call's transaction inside a unit of work: a savepoint of the unit's transaction.
+    Nested(unit::Savepoint),
 }
 
 impl Tx {
@@ -312,6 +328,7 @@ impl Tx {
             Tx::Sqlite(_) => Dialect::Sqlite,
             #[cfg(feature = "postgres")]
             Tx::Pg(_) => Dialect::Postgres,
+            Tx::Nested(savepoint) => savepoint.dialect(),
         }
     }
 
@@ -329,6 +346,7 @@ impl Tx {
                     .map_err(map_error)?;
                 Ok(rows.into_iter().map(Row::Pg).collect())
             }
+            Tx::Nested(savepoint) => savepoint.fetch(sql, args).await,
         }
     }
 
@@ -346,6 +364,7 @@ impl Tx {
                     .map_err(map_error)?
                     .rows_affected())
             }
+            Tx::Nested(savepoint) => savepoint.execute(sql, args).await,
         }
     }
 
@@ -356,6 +375,7 @@ impl Tx {
             Tx::Sqlite(tx) => tx.commit(),
             #[cfg(feature = "postgres")]
             Tx::Pg(tx) => tx.commit().await.map_err(map_error),
+            Tx::Nested(savepoint) => savepoint.release().await,
         }
     }
 }

@@ -352,8 +352,11 @@ impl SqlStore {
         match &self.pools {
             #[cfg(feature = "sqlite")]
             Pools::Sqlite(db) => db.read_snapshot(move |snapshot| list.run_on_sqlite(snapshot)).await,
-            #[cfg(feature = "postgres")]
-            Pools::Postgres(_) => {
+            #[cfg(feature = "sqlite")]
+            Pools::Bound(bound) if self.dialect == Dialect::Sqlite => {
+                bound.on_sqlite(move |connection| list.run_on_sqlite(connection)).await
+            }
+            _ => {
                 let mut rows = match list.page_query() {
                     Some((sql, args)) => self.read_scan(&sql, args).await?,
                     None => Vec::new(),

@@ -307,6 +307,12 @@ impl SqliteTx {
         Ok(conn.changes())
     }
 
+    /// The transaction's connection, for queries written against a snapshot (a list read
+    /// inside a unit of work sees the unit's own writes).
+    pub(crate) fn snapshot(&self) -> Result<Snapshot<'_>> {
+        Ok(Snapshot { connection: self.connection()? })
+    }
+
     pub(crate) fn commit(mut self) -> Result<()> {
         self.connection()?.execute_batch("COMMIT").map_err(map_error)?;
         self.writer = None;

@@ -14,7 +14,7 @@ use super::query::{Reference, SortOrder, Visibility, Where};
 use super::{Pools, SqlStore, Tx};
 use crate::domain::*;
 use crate::error::{Error, Result};
-use crate::store::{IdempotencyClaim, Scope, Store};
+use crate::store::{IdempotencyClaim, Scope, Store, StoreTransaction};
 
 /// Column values of one row to write.
 type Values = Vec<(&'static str, SqlValue)>;
@@ -291,6 +291,14 @@ impl SqlStore {
 
 #[async_trait]
 impl Store for SqlStore {
+    async fn transaction(&self) -> Result<Option<Box<dyn StoreTransaction>>> {
+        if let Pools::Bound(_) = self.pools {
+            // Already inside one: its calls commit together with it.
+            return Ok(None);
+        }
+        Ok(Some(Box::new(super::unit::SqlUnit::new(self.begin().await?))))
+    }
+
     // --- organizations and members -----------------------------------------------------------
 
     async fn create_organization(&self, new: NewOrganization) -> Result<Organization> {
@@ -1461,7 +1469,12 @@ impl Store for SqlStore {
         let table = &e::PENDING_ACTIONS;
         let mut tx = self.begin().await?;
         let mut w = owned(tx.dialect(), scope, table, user_id);
-        w.push("id = ? AND status = ?", [id.as_str().into(), codec::text(ActionStatus::Executing)]);
+        // A run past the limit already reads as cut off; its end is no longer recorded.
+        let cut_off = codec::ts(chrono::Utc::now() - ACTION_RUN_LIMIT);
+        w.push(
+            "id = ? AND status = ? AND decided_at > ?",
+            [id.as_str().into(), codec::text(ActionStatus::Executing), cut_off],
+        );
         let mut args: Vec<SqlValue> = vec![codec::text(to), codec::json(&outcome)?];
         let sql = format!("UPDATE {} SET status = ?, outcome = ? WHERE {}", table.name, w.sql());
         args.extend(w.args);
@@ -1585,8 +1598,7 @@ impl Store for SqlStore {
                 })
                 .await
             }
-            #[cfg(feature = "postgres")]
-            Pools::Postgres(_) => {
+            _ => {
                 let mut tx = self.begin().await?;
                 tx.insert_many(e::AUDIT.name, rows).await?;
                 tx.commit().await
