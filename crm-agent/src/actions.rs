@@ -133,6 +133,11 @@ async fn run_in_unit(
     }
     let action = store.finish_pending_action(scope, &ctx.user_id, id, finished(&result), outcome(&result)).await?;
     unit.commit().await?;
+    // The call said so already, but before the commit: an identity resolved in between saw
+    // the old role.
+    if result.is_ok() && registry.get(&pending.tool).is_some_and(Tool::changes_identities) {
+        crate::auth::identities_changed();
+    }
     Ok(ConfirmedAction { action, result: result? })
 }
 

@@ -7,10 +7,13 @@
 //! removed user's tokens shrink or stop with them.
 //!
 //! Resolving a membership takes a few queries, so [`TokenAuthenticator`] keeps what it resolved
-//! for a short time (`ttl`, default 5 s). A token revoked through the same authenticator stops at
-//! once; one revoked elsewhere (another process) stops within `ttl`.
+//! for a short time (`ttl`, default 5 s). A change of who someone is made in this process — a
+//! token revoked, a role created, changed or assigned, a member or employee changed through a
+//! tool — applies at once: every authenticator of the process resolves its identities again.
+//! One made elsewhere (another process, a direct store write) applies within `ttl`.
 
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -65,12 +68,29 @@ pub async fn create_token(
     Ok(IssuedToken { secret, token })
 }
 
+/// Counts the changes of who someone is made in this process (see the [module docs](self)).
+static IDENTITY_CHANGES: AtomicU64 = AtomicU64::new(0);
+
+/// Says that a token, role, membership or employee changed in this process: identities cached
+/// before now are resolved again.
+pub(crate) fn identities_changed() {
+    IDENTITY_CHANGES.fetch_add(1, Ordering::SeqCst);
+}
+
 /// Turns bearer tokens into user contexts, with a short cache. Cheap to clone.
 #[derive(Clone)]
 pub struct TokenAuthenticator {
     store: Arc<dyn Store>,
     ttl: Duration,
-    cache: Arc<Mutex<HashMap<String, (UserContext, Instant)>>>,
+    cache: Arc<Mutex<HashMap<String, Cached>>>,
+}
+
+/// A resolved identity, until when it may be used, and the count of identity changes it saw.
+#[derive(Clone)]
+struct Cached {
+    ctx: UserContext,
+    until: Instant,
+    changes: u64,
 }
 
 impl std::fmt::Debug for TokenAuthenticator {
@@ -104,6 +124,8 @@ impl TokenAuthenticator {
         if let Some(ctx) = self.cached(&hash) {
             return Ok(ctx);
         }
+        // Read before resolving: a change made meanwhile leaves this entry stale.
+        let changes = IDENTITY_CHANGES.load(Ordering::SeqCst);
         let token = match self.store.find_api_token(&hash).await {
             Ok(token) => token,
             Err(e) if e.kind() == ErrorKind::NotFound => return Err(unknown()),
@@ -124,15 +146,16 @@ impl TokenAuthenticator {
             if cache.len() >= MAX_CACHED {
                 cache.clear();
             }
-            cache.insert(hash, (ctx.clone(), Instant::now() + self.ttl));
+            cache.insert(hash, Cached { ctx: ctx.clone(), until: Instant::now() + self.ttl, changes });
         }
         Ok(ctx)
     }
 
     fn cached(&self, hash: &str) -> Option<UserContext> {
         let mut cache = self.cache.lock().unwrap_or_else(|p| p.into_inner());
+        let changes = IDENTITY_CHANGES.load(Ordering::SeqCst);
         match cache.get(hash) {
-            Some((ctx, until)) if Instant::now() < *until => Some(ctx.clone()),
+            Some(entry) if Instant::now() < entry.until && entry.changes == changes => Some(entry.ctx.clone()),
             Some(_) => {
                 cache.remove(hash);
                 None
@@ -141,16 +164,18 @@ impl TokenAuthenticator {
         }
     }
 
-    /// Revokes one of `ctx`'s tokens; it stops working at once for this authenticator.
+    /// Revokes one of `ctx`'s tokens; it stops working at once in this process.
     pub async fn revoke(&self, ctx: &UserContext, id: &ApiTokenId) -> Result<ApiToken> {
-        let token = self.store.revoke_api_token(&ctx.scope()?, &ctx.user_id, id, chrono::Utc::now()).await?;
-        // The cache is keyed by hash, which the token no longer reveals: drop this user's entries.
-        let mut cache = self.cache.lock().unwrap_or_else(|p| p.into_inner());
-        cache.retain(|_, (cached, _)| {
-            !(cached.user_id == token.user_id && cached.organization_id == token.organization_id)
-        });
-        Ok(token)
+        revoke_token(self.store.as_ref(), ctx, id).await
     }
+}
+
+/// Revokes one of `ctx`'s tokens; it stops working at once in this process (and within the
+/// cache time in others).
+pub async fn revoke_token(store: &dyn Store, ctx: &UserContext, id: &ApiTokenId) -> Result<ApiToken> {
+    let token = store.revoke_api_token(&ctx.scope()?, &ctx.user_id, id, chrono::Utc::now()).await?;
+    identities_changed();
+    Ok(token)
 }
 
 fn unknown() -> Error {

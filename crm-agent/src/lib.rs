@@ -93,6 +93,8 @@ pub mod error;
 #[cfg(feature = "http")]
 pub mod http;
 #[cfg(feature = "mcp")]
+mod limits;
+#[cfg(feature = "mcp")]
 pub mod mcp;
 pub mod model;
 pub mod policy;

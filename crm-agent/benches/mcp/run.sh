@@ -132,7 +132,8 @@ PY
 
 echo "== crm-agent $(git rev-parse --short HEAD), $CUSTOMERS customers, $CONNECTIONS connections, $THREADS wrk threads, $DURATION each"
 port=18801
-"$bin" mcp --db "$db" --http "127.0.0.1:$port" --stateless >/dev/null 2>&1 &
+# One user's calls at full speed: the per-user call limit is off, the server's capacity is measured.
+"$bin" mcp --db "$db" --http "127.0.0.1:$port" --stateless --mcp-calls-per-minute 0 >/dev/null 2>&1 &
 pids+=($!)
 wait_for_port $port
 url=http://127.0.0.1:$port/mcp

@@ -106,6 +106,10 @@ struct McpExposure {
     /// trusting the client's own per-call approval (default: refuse them).
     #[arg(long)]
     trust_client_approval: bool,
+    /// MCP tool calls a user may make a minute (bursts of a sixth of it), counted in the
+    /// database so that every process on it shares the limit (0: no limit).
+    #[arg(long, env = "CRM_AGENT_MCP_CALLS_PER_MINUTE", default_value_t = crm_agent::mcp::DEFAULT_CALLS_PER_MINUTE)]
+    mcp_calls_per_minute: u32,
 }
 
 impl McpExposure {
@@ -115,6 +119,7 @@ impl McpExposure {
         if self.trust_client_approval {
             mcp.unconfirmable_writes = crm_agent::mcp::UnconfirmableWrites::TrustClient;
         }
+        mcp.calls_per_minute = (self.mcp_calls_per_minute > 0).then_some(self.mcp_calls_per_minute);
     }
 }
 

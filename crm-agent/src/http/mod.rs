@@ -12,10 +12,9 @@
 //! [`router`] serves everything `crm-agent serve` does; a host with an axum app of its own
 //! mounts [`api_router`] and [`mcp::http::router`](crate::mcp::http::router) instead.
 
-use std::collections::HashMap;
 use std::convert::Infallible;
 use std::net::SocketAddr;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use axum::extract::{ConnectInfo, DefaultBodyLimit, FromRequestParts, Path, Query, Request, State};
@@ -24,7 +23,7 @@ use axum::http::{HeaderValue, StatusCode, header};
 use axum::middleware::{self, Next};
 use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
+use axum::routing::{delete, get, post};
 use axum::{Extension, Json, Router};
 use futures::{Stream, StreamExt};
 use serde::{Deserialize, Serialize};
@@ -35,9 +34,11 @@ use tracing::Instrument;
 use crate::agent::{ChatEvent, CrmAgent};
 use crate::auth::RequestAuthenticator;
 use crate::context::UserContext;
-use crate::domain::{ActionId, ActionStatus, ConversationId, PageRequest, PendingActionFilter};
+use crate::domain::{ActionId, ActionStatus, ApiTokenId, ConversationId, PageRequest, PendingActionFilter};
+use crate::limits::RateLimiter;
 use crate::mcp::http::McpHttpOptions;
 use crate::mcp::{McpOptions, McpServer};
+use crate::store::RateBudget;
 
 mod assets;
 pub mod demo;
@@ -66,7 +67,8 @@ pub struct HttpOptions {
     /// Largest request body on `/api` routes (default 512 KiB, which holds a chat message of
     /// the agent's default `max_message_chars` in any script, even JSON-escaped); larger is `413`.
     pub body_limit: usize,
-    /// Chat turns each user may start per minute (default 30; bursts of a sixth of it, at least 10).
+    /// Chat turns each user may start per minute (default 30; bursts of a sixth of it, at least
+    /// 10), counted in the store so that every process on one database shares the limit.
     pub chats_per_minute: u32,
     /// How often an idle chat stream gets a keep-alive comment (default 10 s).
     pub keep_alive: Duration,
@@ -133,7 +135,8 @@ impl HttpState {
         options: HttpOptions,
     ) -> (Self, ShutdownTrigger) {
         let (sender, shutdown) = watch::channel(false);
-        let limiter = Arc::new(RateLimiter::new(options.chats_per_minute));
+        let budget = RateBudget::per_minute(options.chats_per_minute);
+        let limiter = Arc::new(RateLimiter::new(agent.store().clone(), "chat_turns", budget, 1));
         let authenticator = Arc::new(authenticator);
         (HttpState { agent, authenticator, options: Arc::new(options), limiter, shutdown }, ShutdownTrigger(sender))
     }
@@ -175,6 +178,8 @@ pub fn api_router(state: HttpState) -> Router {
         .route("/api/actions/{id}/confirm", post(confirm_action))
         .route("/api/actions/{id}/reject", post(reject_action))
         .route("/api/tools", get(tools))
+        .route("/api/tokens", get(list_tokens))
+        .route("/api/tokens/{id}", delete(revoke_token))
         .route("/api/demo/users", get(demo_users))
         .route("/api/gemini/chat/", post(legacy_chat))
         .route("/api/gemini/status/", get(legacy_status))
@@ -288,7 +293,11 @@ async fn start_turn(
     if let Some(id) = &request.conversation_id {
         state.agent.store().get_conversation(&user.scope()?, &user.user_id, id).await?;
     }
-    state.limiter.check(user)?;
+    match state.limiter.check(user).await {
+        Ok(()) => {}
+        Err(Ok(wait)) => return Err(ApiError::rate_limited(wait.as_secs() + u64::from(wait.subsec_nanos() > 0))),
+        Err(Err(error)) => return Err(error.into()),
+    }
     let events = state.agent.chat(user, request.message, request.conversation_id);
     Ok(until_shutdown(events, state.shutdown.clone()))
 }
@@ -486,6 +495,23 @@ async fn reject_action(
     Ok(Json(state.agent.reject(&user, &ActionId::from(id)).await?).into_response())
 }
 
+/// The caller's API tokens (never their secrets). Creating tokens stays with the command line
+/// and host code: a token that could mint tokens would let a leaked one outlive its revocation.
+async fn list_tokens(State(state): State<HttpState>, Caller(user): Caller) -> Result<Response, ApiError> {
+    Ok(Json(state.agent.store().list_api_tokens(&user.scope()?, &user.user_id).await?).into_response())
+}
+
+/// Revokes one of the caller's tokens: it stops at once in this process, within the
+/// authentication cache time in others.
+async fn revoke_token(
+    State(state): State<HttpState>,
+    Caller(user): Caller,
+    Path(id): Path<String>,
+) -> Result<Response, ApiError> {
+    let revoked = crate::auth::revoke_token(state.agent.store().as_ref(), &user, &ApiTokenId::from(id)).await?;
+    Ok(Json(revoked).into_response())
+}
+
 async fn tools(State(state): State<HttpState>, Caller(user): Caller) -> Json<Vec<Value>> {
     let tools = state.agent.tools(&user).into_iter().map(|tool| tool.describe()).collect();
     Json(tools)
@@ -508,39 +534,5 @@ impl HttpState {
     fn demo_users_for(&self, peer: Option<Extension<ConnectInfo<SocketAddr>>>) -> Option<&Vec<DemoUser>> {
         let local = peer.is_some_and(|Extension(ConnectInfo(addr))| addr.ip().to_canonical().is_loopback());
         self.options.demo_users.as_ref().filter(|_| local || self.options.demo_for_any_client)
-    }
-}
-
-/// Per-user token buckets for chat turns.
-struct RateLimiter {
-    per_minute: u32,
-    buckets: Mutex<HashMap<(String, String), (f64, Instant)>>,
-}
-
-impl RateLimiter {
-    fn new(per_minute: u32) -> Self {
-        RateLimiter { per_minute: per_minute.max(1), buckets: Mutex::new(HashMap::new()) }
-    }
-
-    /// Takes one turn from `user`'s bucket, or says when to retry. A user may send up to a
-    /// sixth of the minute's allowance (at least 10) in a burst.
-    fn check(&self, user: &UserContext) -> Result<(), ApiError> {
-        let burst = f64::from((self.per_minute / 6).max(10).min(self.per_minute));
-        let refill = f64::from(self.per_minute) / 60.0;
-        let key = (user.organization_id.to_string(), user.user_id.clone());
-        let now = Instant::now();
-        let mut buckets = self.buckets.lock().unwrap_or_else(|p| p.into_inner());
-        if buckets.len() > 100_000 {
-            buckets.retain(|_, (_, at)| now.duration_since(*at) < Duration::from_secs(600));
-        }
-        let (tokens, at) = buckets.entry(key).or_insert((burst, now));
-        *tokens = (*tokens + now.duration_since(*at).as_secs_f64() * refill).min(burst);
-        *at = now;
-        if *tokens >= 1.0 {
-            *tokens -= 1.0;
-            Ok(())
-        } else {
-            Err(ApiError::rate_limited(((1.0 - *tokens) / refill).ceil() as u64))
-        }
     }
 }

@@ -35,6 +35,8 @@ use crate::auth::{RequestAuthenticator, TokenAuthenticator};
 use crate::context::UserContext;
 use crate::domain::{ActionId, ConfirmationMode};
 use crate::error::{Error, ErrorKind};
+use crate::limits::RateLimiter;
+use crate::store::RateBudget;
 use crate::tools::{Tool, ToolRegistry};
 
 mod connections;
@@ -56,13 +58,34 @@ pub enum UnconfirmableWrites {
 }
 
 /// How the MCP server behaves.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct McpOptions {
     /// Overrides the organizations' own confirmation mode.
     pub confirmation: Option<ConfirmationMode>,
     /// Writes needing confirmation from clients that cannot ask.
     pub unconfirmable_writes: UnconfirmableWrites,
+    /// `tools/call` requests a user may make a minute (with bursts of a sixth of it), counted in
+    /// the store so that every process on one database shares the limit; `None`: no limit.
+    /// A call past it is a tool error of kind `unavailable` saying when to try again.
+    pub calls_per_minute: Option<u32>,
 }
+
+impl Default for McpOptions {
+    fn default() -> Self {
+        McpOptions {
+            confirmation: None,
+            unconfirmable_writes: UnconfirmableWrites::default(),
+            calls_per_minute: Some(DEFAULT_CALLS_PER_MINUTE),
+        }
+    }
+}
+
+/// The default of [`McpOptions::calls_per_minute`].
+pub const DEFAULT_CALLS_PER_MINUTE: u32 = 600;
+
+/// Most units of the MCP call budget a process takes from the store at once: a busy client's
+/// calls then write there about once every ten calls.
+const CALL_LEASE: u32 = 10;
 
 /// Who the requests of a session act as.
 #[derive(Clone)]
@@ -78,6 +101,7 @@ struct Inner {
     registry: ToolRegistry,
     identity: Identity,
     options: McpOptions,
+    limiter: Option<RateLimiter>,
     /// Every tool's MCP declaration, built once.
     declarations: BTreeMap<&'static str, Declaration>,
     /// The `result` of `tools/list` encoded as JSON, per set of listed tools (a handful: one per
@@ -135,8 +159,18 @@ impl McpServer {
             .filter_map(|t| registry.get(t.name()))
             .map(|t| (t.name(), declaration(t)))
             .collect();
+        let limiter = options.calls_per_minute.map(|per_minute| {
+            RateLimiter::new(registry.store().clone(), "mcp_calls", RateBudget::per_minute(per_minute), CALL_LEASE)
+        });
         McpServer {
-            inner: Arc::new(Inner { registry, identity, options, declarations, encoded_lists: Mutex::default() }),
+            inner: Arc::new(Inner {
+                registry,
+                identity,
+                options,
+                limiter,
+                declarations,
+                encoded_lists: Mutex::default(),
+            }),
         }
     }
 
@@ -222,7 +256,20 @@ impl McpServer {
         if tool.writes() {
             return None;
         }
+        if let Err(refused) = self.spend_call(user).await {
+            return Some(tool_error(&refused));
+        }
         Some(self.run(user, name, args).await)
+    }
+
+    /// Spends one of `user`'s calls, or says why the call is refused.
+    async fn spend_call(&self, user: &UserContext) -> crate::Result<()> {
+        let Some(limiter) = &self.inner.limiter else { return Ok(()) };
+        match limiter.check(user).await {
+            Ok(()) => Ok(()),
+            Err(Ok(wait)) => Err(crate::limits::rate_limited("tool calls", limiter.budget(), wait)),
+            Err(Err(error)) => Err(error),
+        }
     }
 
     /// Runs a call through the registry and shapes the result for MCP.
@@ -469,6 +516,9 @@ impl ServerHandler for McpServer {
         context: RequestContext<RoleServer>,
     ) -> Result<CallToolResponse, McpError> {
         let user = self.user(&context).await?;
+        if let Err(refused) = self.spend_call(&user).await {
+            return Ok(tool_error(&refused).into());
+        }
         let args = Value::Object(request.arguments.clone().unwrap_or_default());
         let name = request.name.as_ref();
         let Some(tool) = self.inner.registry.get(name) else {

@@ -27,7 +27,7 @@ use std::sync::Arc;
 use chrono::{Datelike, Duration, Utc};
 use futures::future::join_all;
 
-use super::{Scope, Store, StoreOp, aggregate};
+use super::{RateBudget, Scope, Store, StoreOp, aggregate};
 use crate::domain::*;
 use crate::error::{ErrorKind, Result};
 use crate::provision;
@@ -3211,6 +3211,53 @@ async fn units_of_work_commit_together(store: Arc<dyn Store>) -> CheckResult {
     Ok(())
 }
 
+/// [`Store::take_rate_budget`]: a full budget spends `burst` units at once, refills one unit
+/// per interval, refuses (taking nothing) with the time until enough is back, keeps users,
+/// budgets and organizations apart, and lets no two concurrent takers spend the same unit.
+async fn rate_budgets_are_leaky_buckets(store: Arc<dyn Store>) -> CheckResult {
+    let (_, scope) = tenant(&*store, "rate").await?;
+    let (_, other_org) = tenant(&*store, "rate-other").await?;
+    let budget = RateBudget { per_minute: 60, burst: 10 };
+    let t0 = micros_now();
+    let take = |scope: Scope, user: &'static str, bucket: &'static str, cost: u32, at: Timestamp| {
+        let store = store.clone();
+        async move { store.take_rate_budget(&scope, user, bucket, budget, cost, at).await }
+    };
+    for i in 0..10 {
+        ensure_eq!(take(scope.clone(), "u1", "chat", 1, t0).await.step("take")?, None, "unit {i} of a full budget");
+    }
+    let refused = take(scope.clone(), "u1", "chat", 1, t0).await.step("take past the burst")?;
+    ensure_eq!(refused, Some(Duration::seconds(1)), "one unit comes back after one interval");
+    ensure_eq!(take(scope.clone(), "u2", "chat", 1, t0).await.step("another user")?, None);
+    ensure_eq!(take(scope.clone(), "u1", "mcp", 1, t0).await.step("another budget")?, None);
+    ensure_eq!(take(other_org.clone(), "u1", "chat", 1, t0).await.step("another organization")?, None);
+
+    // 2.5 intervals later two units are back, not three; a refusal took nothing.
+    let later = t0 + Duration::milliseconds(2500);
+    ensure_eq!(take(scope.clone(), "u1", "chat", 3, later).await.step("three")?, Some(Duration::milliseconds(500)));
+    ensure_eq!(take(scope.clone(), "u1", "chat", 2, later).await.step("two")?, None);
+    ensure!(take(scope.clone(), "u1", "chat", 1, later).await.step("one more")?.is_some(), "the budget is spent");
+    // A long pause fills it again, to the burst and no further.
+    let much_later = t0 + Duration::hours(1);
+    ensure_eq!(take(scope.clone(), "u1", "chat", 10, much_later).await.step("a full burst")?, None);
+    ensure!(
+        take(scope.clone(), "u1", "chat", 1, much_later).await.step("past it")?.is_some(),
+        "no more than the burst"
+    );
+    expect_kind(
+        take(scope.clone(), "u1", "chat", 11, much_later).await,
+        ErrorKind::InvalidArgument,
+        "a cost past the burst",
+    )?;
+    expect_kind(take(scope.clone(), "u1", "chat", 0, much_later).await, ErrorKind::InvalidArgument, "no cost")?;
+
+    // Concurrent takers share the budget exactly.
+    let racers = (0..25).map(|_| take(scope.clone(), "racer", "chat", 1, t0));
+    let taken = join_all(racers).await.into_iter().collect::<Result<Vec<_>>>().step("race")?;
+    ensure_eq!(taken.iter().filter(|wait| wait.is_none()).count(), 10, "units spent by 25 concurrent takers");
+    Ok(())
+}
+
 async fn concurrent_decisions_have_one_winner(store: Arc<dyn Store>) -> CheckResult {
     let (_, scope) = tenant(&*store, "race").await?;
     let now = micros_now();
@@ -3768,6 +3815,7 @@ pub fn cases() -> Vec<Case> {
         case!(pending_action_lifecycle, [Organizations, Conversations, PendingActions]),
         case!(a_run_cut_off_reads_as_failed, [Organizations, PendingActions]),
         case!(units_of_work_commit_together, [Organizations, ReadCustomers, WriteCustomers]),
+        case!(rate_budgets_are_leaky_buckets, [Organizations, RateLimits]),
         case!(concurrent_decisions_have_one_winner, [Organizations, PendingActions]),
         case!(pending_action_filters, [Organizations, Conversations, PendingActions]),
         case!(api_tokens_round_trip, [Organizations, ApiTokens]),

@@ -31,7 +31,7 @@ use async_trait::async_trait;
 use serde::de::DeserializeOwned;
 use serde_json::{Value, json};
 
-use super::{IdempotencyClaim, Scope, Store, StoreOp};
+use super::{IdempotencyClaim, RateBudget, Scope, Store, StoreOp};
 use crate::domain::*;
 use crate::error::{Error, Result};
 
@@ -93,6 +93,7 @@ pub fn methods_of(op: StoreOp) -> &'static [&'static str] {
             "finish_pending_action",
         ],
         StoreOp::ApiTokens => &["create_api_token", "list_api_tokens", "revoke_api_token", "find_api_token"],
+        StoreOp::RateLimits => &["take_rate_budget"],
     }
 }
 
@@ -138,6 +139,14 @@ impl<B> std::fmt::Debug for HostStore<B> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("HostStore").finish_non_exhaustive()
     }
+}
+
+/// How a host answers `take_rate_budget`: `{"taken": true}`, or `{"taken": false, "wait_ms": N}`.
+#[derive(serde::Deserialize)]
+struct HostRateAnswer {
+    taken: bool,
+    #[serde(default)]
+    wait_ms: i64,
 }
 
 /// How a host answers `claim_idempotency_key`: `{"status": "claimed"}`,
@@ -514,6 +523,22 @@ impl<B: HostBackend> Store for HostStore<B> {
         let args = json!({ "scope": scope_json(scope), "user_id": user_id, "key": key });
         self.invoke_unit("release_idempotency_key", args).await
     }
+    async fn take_rate_budget(
+        &self,
+        scope: &Scope,
+        user_id: &str,
+        bucket: &str,
+        budget: RateBudget,
+        cost: u32,
+        now: Timestamp,
+    ) -> Result<Option<chrono::Duration>> {
+        let args = json!({
+            "scope": scope_json(scope), "user_id": user_id, "bucket": bucket,
+            "per_minute": budget.per_minute, "burst": budget.burst, "cost": cost, "now": now
+        });
+        let answer = self.invoke::<HostRateAnswer>("take_rate_budget", args).await?;
+        Ok((!answer.taken).then(|| chrono::Duration::milliseconds(answer.wait_ms.max(0))))
+    }
 }
 
 /// The groups the SDK keeps for itself when the host does not: tenants and the assistant's
@@ -528,6 +553,7 @@ pub const BOOKKEEPING: &[StoreOp] = &[
     StoreOp::Conversations,
     StoreOp::PendingActions,
     StoreOp::ApiTokens,
+    StoreOp::RateLimits,
 ];
 
 /// Puts `host` in front of `own`: each [bookkeeping](BOOKKEEPING) group goes to the host when
@@ -884,5 +910,16 @@ impl Store for BookkeepingStore {
     }
     async fn release_idempotency_key(&self, scope: &Scope, user_id: &str, key: &str) -> Result<()> {
         self.pick(StoreOp::Idempotency).release_idempotency_key(scope, user_id, key).await
+    }
+    async fn take_rate_budget(
+        &self,
+        scope: &Scope,
+        user_id: &str,
+        bucket: &str,
+        budget: RateBudget,
+        cost: u32,
+        now: Timestamp,
+    ) -> Result<Option<chrono::Duration>> {
+        self.pick(StoreOp::RateLimits).take_rate_budget(scope, user_id, bucket, budget, cost, now).await
     }
 }

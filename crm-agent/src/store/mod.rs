@@ -126,6 +126,8 @@ pub enum StoreOp {
     PendingActions,
     /// API tokens (MCP and other programs acting as a user).
     ApiTokens,
+    /// Rate budgets shared by every process on the store.
+    RateLimits,
 }
 
 impl StoreOp {
@@ -158,6 +160,7 @@ impl StoreOp {
         StoreOp::Conversations,
         StoreOp::PendingActions,
         StoreOp::ApiTokens,
+        StoreOp::RateLimits,
     ];
 }
 
@@ -174,6 +177,29 @@ pub enum IdempotencyClaim {
     Done(serde_json::Value),
     /// An earlier call with this key is still running.
     InProgress,
+}
+
+/// A rate budget: `per_minute` units a minute, of which up to `burst` may be spent at once.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct RateBudget {
+    /// Units a minute, over time.
+    pub per_minute: u32,
+    /// Units that may be spent at once (at least 1).
+    pub burst: u32,
+}
+
+impl RateBudget {
+    /// `per_minute` a minute (at least 1), with a burst of a sixth of it, at least 10 (but
+    /// never more than `per_minute`).
+    pub fn per_minute(per_minute: u32) -> Self {
+        let per_minute = per_minute.max(1);
+        RateBudget { per_minute, burst: (per_minute / 6).max(10).min(per_minute) }
+    }
+
+    /// The time one unit takes to come back.
+    pub fn interval(&self) -> chrono::Duration {
+        chrono::Duration::microseconds(60_000_000 / i64::from(self.per_minute.max(1)))
+    }
 }
 
 /// How long an idempotency key is remembered.
@@ -780,6 +806,25 @@ pub trait Store: Send + Sync + 'static {
     ) -> Result<PendingAction> {
         let _ = (scope, user_id, id, to, outcome);
         unsupported("finish_pending_action")
+    }
+
+    // --- rate limits -------------------------------------------------------------------------
+
+    /// Takes `cost` units from `user_id`'s budget named `bucket` at `now`, atomically, so every
+    /// process on this store shares it. The budget is a leaky bucket: it starts full (`burst`
+    /// units) and refills one unit per [`RateBudget::interval`]. `Ok(None)`: taken.
+    /// `Ok(Some(wait))`: not enough units (none are taken); after `wait` there will be.
+    async fn take_rate_budget(
+        &self,
+        scope: &Scope,
+        user_id: &str,
+        bucket: &str,
+        budget: RateBudget,
+        cost: u32,
+        now: Timestamp,
+    ) -> Result<Option<chrono::Duration>> {
+        let _ = (scope, user_id, bucket, budget, cost, now);
+        unsupported("take_rate_budget")
     }
 
     // --- API tokens --------------------------------------------------------------------------

@@ -213,6 +213,14 @@ impl Tool {
         &self.spec.needs
     }
 
+    /// Whether a successful call may change who someone is (their role, membership or employee
+    /// record), which cached identities must then reflect.
+    pub(crate) fn changes_identities(&self) -> bool {
+        const IDENTITY: [StoreOp; 4] =
+            [StoreOp::Organizations, StoreOp::Members, StoreOp::Roles, StoreOp::WriteEmployees];
+        self.writes() && self.spec.needs.iter().any(|op| IDENTITY.contains(op))
+    }
+
     /// The permission shown in docs: `customer:read`, `lead:update + customer:create`, …
     pub fn permission_label(&self) -> String {
         match &self.spec.access {
@@ -516,6 +524,9 @@ impl ToolRegistry {
     pub async fn call(&self, ctx: &UserContext, name: &str, args: Value) -> Result<Value> {
         let started = Instant::now();
         let (result, trail) = self.call_unaudited(ctx, name, args.clone()).await;
+        if result.is_ok() && self.tools.get(name).is_some_and(Tool::changes_identities) {
+            crate::auth::identities_changed();
+        }
         let outcome = result.as_ref().map(|_| AuditOutcome::Ok).map_err(Error::kind);
         self.audit_outcome(ctx, name, &args, outcome, trail, started);
         result

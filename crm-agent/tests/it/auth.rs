@@ -103,3 +103,30 @@ async fn unknown_revoked_and_expired_tokens_are_unauthenticated() {
         ErrorKind::InvalidArgument
     );
 }
+
+/// A role changed through the tools applies at once to the identities this process has cached
+/// (the cache time is for changes made elsewhere).
+#[tokio::test]
+async fn a_role_change_applies_at_once_in_the_process_that_made_it() {
+    let (store, _dir) = seeded().await;
+    let registry = crm_agent::ToolRegistry::new(store.clone());
+    let owner = UserContext::resolve(&*store, "acme-owner", None).await.unwrap();
+    let rep = UserContext::resolve(&*store, "acme-rep", None).await.unwrap();
+    let issued = create_token(store.as_ref(), &rep, "laptop", None).await.unwrap();
+    let auth = TokenAuthenticator::with_ttl(store.clone(), Duration::from_secs(3600));
+    let rename = serde_json::json!({"customer_id": "cus_whichever", "name": "Renamed"});
+    let before = auth.authenticate(&issued.secret).await.unwrap();
+    registry.check(&before, "update_customer", &rename).expect("a sales rep may update customers");
+
+    let roles = store.list_roles(&owner.scope().unwrap()).await.unwrap();
+    let sales_rep = roles.iter().find(|r| r.name == "sales_rep").expect("the sales_rep role");
+    let kept: Vec<String> =
+        sales_rep.grants.iter().map(ToString::to_string).filter(|p| p != "customer:update").collect();
+    assert!(kept.len() < sales_rep.grants.len(), "{:?}", sales_rep.grants);
+    let args = serde_json::json!({"role_id": sales_rep.id, "permissions": kept});
+    registry.call(&owner, "update_role_permissions", args).await.unwrap();
+
+    let after = auth.authenticate(&issued.secret).await.unwrap();
+    let refused = registry.check(&after, "update_customer", &rename).unwrap_err();
+    assert_eq!(refused.kind(), ErrorKind::PermissionDenied, "{refused}");
+}

@@ -21,6 +21,8 @@ mod history;
 mod host_store;
 #[cfg(all(feature = "http", feature = "gemini"))]
 mod http;
+#[cfg(all(feature = "cli", feature = "postgres"))]
+mod instances;
 mod isolation;
 mod list_queries;
 mod policy;

@@ -25,6 +25,9 @@ ROOT = pathlib.Path(__file__).resolve().parents[3]
 BIN_DIR = pathlib.Path(os.environ.get("CRM_AGENT_BIN_DIR", ROOT / "target/debug"))
 BIN = os.environ.get("CRM_AGENT_BIN", str(BIN_DIR / "crm-agent"))
 USERS = ["acme-owner", "acme-rep", "acme-customer", "globex-owner"]
+# These tests call tools faster than a person's client would: the servers they start have no
+# per-user call limit, except where a test sets one to check it.
+os.environ["CRM_AGENT_MCP_CALLS_PER_MINUTE"] = "0"
 
 
 def crm_agent(*args: str) -> str:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import subprocess
@@ -564,3 +565,28 @@ async def test_http_a_session_belongs_to_the_user_who_opened_it(demo: Demo, http
         assert hijack.status_code == 404
         mine = await raw.post(http_url, json=list_tools, headers={**owner, **version})
         assert mine.status_code == 200 and "get_customer" in mine.text
+
+
+async def test_tool_calls_are_limited_per_user_across_processes(demo: Demo) -> None:
+    """Two servers on one database share each user's budget of tool calls: 12 a minute, at most
+    10 at once, spent through either."""
+    limited = ("--stateless", "--mcp-calls-per-minute", "12")
+    with (
+        contextlib.contextmanager(start_http)(demo, *limited) as first,
+        contextlib.contextmanager(start_http)(demo, *limited) as second,
+    ):
+        async with (
+            http_session(first, demo.tokens["acme-rep"]) as on_first,
+            http_session(second, demo.tokens["acme-rep"]) as on_second,
+        ):
+            for _ in range(10):
+                answer = await on_first.call_tool("get_customer_stats", {})
+                assert not answer.is_error, answer
+            for session in (on_second, on_first):
+                refused = await session.call_tool("get_customer_stats", {})
+                assert refused.is_error, refused
+                text = refused.content[0].text
+                assert "rate limit" in text and "12 tool calls a minute" in text and "unavailable" in text, text
+            # Another user's budget is their own.
+            async with http_session(second, demo.tokens["acme-owner"]) as owner:
+                assert not (await owner.call_tool("get_customer_stats", {})).is_error

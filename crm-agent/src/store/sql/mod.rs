@@ -466,6 +466,7 @@ static MIGRATIONS: &[Migration] = &[
         ),
     },
     Migration::shared(13, "audit records", include_str!("../../../migrations/0013_audit_records.sql")),
+    Migration::shared(14, "rate limits", include_str!("../../../migrations/0014_rate_limits.sql")),
 ];
 
 #[cfg(feature = "postgres")]

@@ -14,7 +14,7 @@ use super::query::{Reference, SortOrder, Visibility, Where};
 use super::{Pools, SqlStore, Tx};
 use crate::domain::*;
 use crate::error::{Error, Result};
-use crate::store::{IdempotencyClaim, Scope, Store, StoreTransaction};
+use crate::store::{IdempotencyClaim, RateBudget, Scope, Store, StoreTransaction};
 
 /// Column values of one row to write.
 type Values = Vec<(&'static str, SqlValue)>;
@@ -1689,6 +1689,48 @@ impl Store for SqlStore {
         )
         .await?;
         tx.commit().await
+    }
+
+    async fn take_rate_budget(
+        &self,
+        scope: &Scope,
+        user_id: &str,
+        bucket: &str,
+        budget: RateBudget,
+        cost: u32,
+        now: Timestamp,
+    ) -> Result<Option<chrono::Duration>> {
+        if cost == 0 || cost > budget.burst {
+            return Err(Error::invalid(format!(
+                "a rate budget's cost is 1 to its burst ({}), not {cost}",
+                budget.burst
+            )));
+        }
+        // The row keeps when the budget would be full again ("ready at"); taking `cost` units
+        // pushes that `cost` intervals later, which is allowed while it stays within `burst`
+        // intervals of now. Checked and written in one statement, so processes cannot both
+        // spend the last units.
+        let interval = budget.interval().num_microseconds().unwrap_or(i64::MAX).max(1);
+        let (now, spend, limit) =
+            (now.timestamp_micros(), interval * i64::from(cost), interval * i64::from(budget.burst));
+        let greatest = if self.dialect == super::Dialect::Postgres { "GREATEST" } else { "MAX" };
+        let sql = format!(
+            "INSERT INTO rate_limits (organization_id, user_id, bucket, ready_at) VALUES (?, ?, ?, ?) \
+             ON CONFLICT (organization_id, user_id, bucket) DO UPDATE \
+             SET ready_at = {greatest}(rate_limits.ready_at, ?) + ? \
+             WHERE {greatest}(rate_limits.ready_at, ?) + ? <= ?"
+        );
+        let key: Vec<SqlValue> = vec![scope.organization_id().as_str().into(), user_id.into(), bucket.into()];
+        let mut args = key.clone();
+        args.extend([now + spend, now, spend, now, spend, now + limit].map(SqlValue::from));
+        let mut tx = self.begin().await?;
+        if tx.execute(&sql, args).await? == 1 {
+            tx.commit().await?;
+            return Ok(None);
+        }
+        let sql = "SELECT ready_at FROM rate_limits WHERE organization_id = ? AND user_id = ? AND bucket = ?";
+        let ready_at = tx.fetch(sql, key).await?.first().map(|row| row.int("ready_at")).transpose()?.unwrap_or(now);
+        Ok(Some(chrono::Duration::microseconds((ready_at.max(now) + spend - (now + limit)).max(1))))
     }
 
     async fn list_audit_events(
