@@ -128,8 +128,8 @@ impl NativeAgent {
     pub fn tools(&self, ctx: String) -> napi::Result<String> {
         let (agent, ctx) = self.acting(&ctx)?;
         // The same description as `GET /api/tools` and the Python binding.
-        let tools: Vec<Value> = agent.tools(&ctx).into_iter().map(|tool| tool.describe()).collect();
-        serde_json::to_string(&tools).map_err(|e| errors::to_napi(crm_agent::Error::Internal(e.to_string())))
+        serde_json::to_string(&agent.describe_tools(&ctx))
+            .map_err(|e| errors::to_napi(crm_agent::Error::Internal(e.to_string())))
     }
 
     /// Runs one tool as `ctx` (policy, validation, scope and audit as always; no confirmation:

@@ -261,8 +261,7 @@ impl PyAgent {
     /// annotations.
     fn tools(&self, py: Python<'_>, ctx: &PyUserContext) -> PyResult<Py<PyAny>> {
         let (agent, ctx) = (self.agent(py)?, self.ctx(ctx)?);
-        let tools: Vec<Value> = agent.tools(&ctx).into_iter().map(|t| t.describe()).collect();
-        Ok(to_py(py, &Value::Array(tools))?.unbind())
+        Ok(to_py(py, &Value::Array(agent.describe_tools(&ctx)))?.unbind())
     }
 
     /// Runs one tool as `ctx` (authorized, validated, scoped and audited like every call).

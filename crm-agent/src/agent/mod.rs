@@ -153,7 +153,7 @@ struct Inner {
     options: AgentOptions,
     /// Declarations per distinct set of visible tools (users with the same permissions share
     /// one, serialized once).
-    declarations: std::sync::Mutex<std::collections::HashMap<Vec<&'static str>, ToolList>>,
+    declarations: std::sync::Mutex<std::collections::HashMap<(Vec<&'static str>, bool), ToolList>>,
 }
 
 /// The assistant. Cheap to clone; share one per process.
@@ -287,9 +287,17 @@ impl CrmAgent {
         self.inner.registry.list(ctx)
     }
 
-    /// The model's tool declarations for `tools` (cached per distinct set).
-    fn declarations(&self, tools: &[&Tool]) -> ToolList {
-        let key: Vec<&'static str> = tools.iter().map(|t| t.name()).collect();
+    /// What hosts show of the tools `ctx` may use (`GET /api/tools`, the bindings' `tools()`):
+    /// [`Tool::describe_for`] each, with the arguments `ctx` may pass.
+    pub fn describe_tools(&self, ctx: &UserContext) -> Vec<Value> {
+        let importing = self.inner.registry.may_import(ctx);
+        self.tools(ctx).into_iter().map(|tool| tool.describe_for(importing)).collect()
+    }
+
+    /// The model's tool declarations for `tools`, for a caller who may import or not (cached
+    /// per distinct set).
+    pub(crate) fn declarations(&self, tools: &[&Tool], importing: bool) -> ToolList {
+        let key = (tools.iter().map(|t| t.name()).collect::<Vec<&'static str>>(), importing);
         let mut cache = self.inner.declarations.lock().unwrap_or_else(|p| p.into_inner());
         if let Some(found) = cache.get(&key) {
             return found.clone();
@@ -300,7 +308,7 @@ impl CrmAgent {
             let function_declarations = tools
                 .iter()
                 .map(|tool| {
-                    let declaration = tool.declaration(self.inner.options.compact_tools);
+                    let declaration = tool.declaration_for(self.inner.options.compact_tools, importing);
                     FunctionDeclaration {
                         name: declaration.name,
                         description: declaration.description,

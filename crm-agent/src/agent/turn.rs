@@ -153,7 +153,7 @@ impl Turn {
                 message,
             ),
             system_instruction: Some(Content { role: None, parts: vec![Part::text(prompt)], ..Content::default() }),
-            tools: self.agent.declarations(&tools),
+            tools: self.agent.declarations(&tools, inner.registry.may_import(&self.user)),
             tool_config: (!tools.is_empty()).then(|| ToolConfig {
                 function_calling_config: Some(FunctionCallingConfig {
                     mode: Some(FunctionCallingMode::Auto),

@@ -405,7 +405,8 @@ async fn run(cli: Cli) -> crm_agent::Result<()> {
             let registry = crm_agent::ToolRegistry::new(store);
             let tools = registry.list(&ctx);
             if json {
-                let declarations: Vec<_> = tools.iter().map(|t| t.declaration(false)).collect();
+                let importing = registry.may_import(&ctx);
+                let declarations: Vec<_> = tools.iter().map(|t| t.declaration_for(false, importing)).collect();
                 out!(
                     "{}",
                     serde_json::to_string_pretty(&declarations)

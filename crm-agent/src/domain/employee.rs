@@ -103,7 +103,7 @@ pub struct NewEmployee {
     #[serde(default)]
     pub emergency_contact: Option<String>,
     /// Creation time; `None` means now. Importers through the `Store` API may backdate; no tool
-    /// takes it, and it is never in the future.
+    /// creates employees, and it is never in the future.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(skip)]
     pub created_at: Option<Timestamp>,

@@ -108,8 +108,9 @@ pub struct NewLead {
     /// The host's own fields.
     #[serde(default)]
     pub custom_fields: CustomFields,
-    /// Creation time; `None` means now. Importers through the `Store` API may backdate; no tool
-    /// takes it, and it is never in the future.
+    /// Creation time; `None` means now. Importers may backdate it, through the `Store` API or a
+    /// create tool (holding `data:import`, which alone see the argument); never into the future.
+    /// Left out of the derived schema: the registry adds it for importers.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(skip)]
     pub created_at: Option<Timestamp>,

@@ -513,8 +513,7 @@ async fn revoke_token(
 }
 
 async fn tools(State(state): State<HttpState>, Caller(user): Caller) -> Json<Vec<Value>> {
-    let tools = state.agent.tools(&user).into_iter().map(|tool| tool.describe()).collect();
-    Json(tools)
+    Json(state.agent.describe_tools(&user))
 }
 
 async fn demo_users(

@@ -106,7 +106,15 @@ struct Inner {
     declarations: BTreeMap<&'static str, Declaration>,
     /// The `result` of `tools/list` encoded as JSON, per set of listed tools (a handful: one per
     /// role or grant set), for the stateless direct answers (see [`stateless`]).
-    encoded_lists: Mutex<HashMap<Vec<&'static str>, Arc<stateless::ListAnswer>>>,
+    encoded_lists: Mutex<HashMap<Listed, Arc<stateless::ListAnswer>>>,
+}
+
+/// What `tools/list` shows a caller: the names of the tools they may use, in name order, and
+/// whether they may import (which adds `created_at` to the tools that create records).
+#[derive(Clone, PartialEq, Eq, Hash)]
+struct Listed {
+    names: Vec<&'static str>,
+    importing: bool,
 }
 
 /// Most encoded tool lists kept; past it the cache starts over (only many custom grant sets
@@ -115,6 +123,8 @@ const MAX_ENCODED_LISTS: usize = 256;
 
 struct Declaration {
     tool: McpTool,
+    /// The tool as a caller who may import sees it (with `created_at`), for tools that create.
+    import_tool: Option<McpTool>,
     /// Whether the output is wrapped as `{"result": …}` (its schema is not an object).
     wrapped: bool,
 }
@@ -214,18 +224,26 @@ impl McpServer {
         Ok(now)
     }
 
-    /// What `tools/list` answers for the tools `listed` (see [`Self::listed`]), marked private
-    /// for caching because it differs per caller.
-    fn tool_list(&self, listed: &[&'static str]) -> ListToolsResult {
-        let tools =
-            listed.iter().filter_map(|name| self.inner.declarations.get(name).map(|d| d.tool.clone())).collect();
+    /// What `tools/list` answers for `listed` (see [`Self::listed`]), marked private for
+    /// caching because it differs per caller.
+    fn tool_list(&self, listed: &Listed) -> ListToolsResult {
+        let tools = listed
+            .names
+            .iter()
+            .filter_map(|name| self.inner.declarations.get(name))
+            .map(|d| d.import_tool.as_ref().filter(|_| listed.importing).unwrap_or(&d.tool).clone())
+            .collect();
         ListToolsResult::with_all_items(tools).with_ttl_ms(0).with_cache_scope(CacheScope::Private)
     }
 
-    /// The names of the tools `user` may use: exactly `ToolRegistry::list(user)`, in its (name)
-    /// order.
-    fn listed(&self, user: &UserContext) -> Vec<&'static str> {
-        self.inner.registry.list(user).into_iter().map(|t| t.name()).collect()
+    /// The tools `user` may use: exactly `ToolRegistry::list(user)`, in its (name) order, and
+    /// whether they may import.
+    fn listed(&self, user: &UserContext) -> Listed {
+        let registry = &self.inner.registry;
+        Listed {
+            names: registry.list(user).into_iter().map(|t| t.name()).collect(),
+            importing: registry.may_import(user),
+        }
     }
 
     /// The answer to `tools/list` for `user` as protocol versions before 2026-07-28 carry it,
@@ -474,17 +492,24 @@ fn declaration(tool: &Tool) -> Declaration {
         output.clone()
     };
     let annotations = tool.annotations();
-    let mcp = McpTool::new(tool.name(), tool.description(), Arc::new(object(tool.input_schema())))
-        .with_title(tool.title())
-        .with_raw_output_schema(Arc::new(object(&output_schema)))
-        .with_annotations(
-            ToolAnnotations::new()
-                .read_only(annotations.read_only)
-                .destructive(annotations.destructive)
-                .idempotent(annotations.idempotent)
-                .open_world(false),
-        );
-    Declaration { tool: mcp, wrapped }
+    let output_schema = Arc::new(object(&output_schema));
+    let declare = |input: &Value| {
+        McpTool::new(tool.name(), tool.description(), Arc::new(object(input)))
+            .with_title(tool.title())
+            .with_raw_output_schema(output_schema.clone())
+            .with_annotations(
+                ToolAnnotations::new()
+                    .read_only(annotations.read_only)
+                    .destructive(annotations.destructive)
+                    .idempotent(annotations.idempotent)
+                    .open_world(false),
+            )
+    };
+    Declaration {
+        tool: declare(tool.input_schema()),
+        import_tool: tool.imports().then(|| declare(tool.input_schema_for(true))),
+        wrapped,
+    }
 }
 
 impl ServerHandler for McpServer {
@@ -637,4 +662,31 @@ async fn write_line<W: tokio::io::AsyncWrite + Unpin>(
     output.write_all(line).await?;
     output.write_all(b"\n").await?;
     output.flush().await
+}
+
+#[cfg(all(test, feature = "sqlite"))]
+mod tests {
+    use super::*;
+    use crate::context::Role;
+    use crate::policy::Policy;
+    use crate::tools::RegistryOptions;
+
+    /// `tools/list` shows `created_at` on the tools that create records to importers only.
+    #[tokio::test]
+    async fn only_importers_are_shown_created_at() {
+        let store = Arc::new(crate::SqlStore::open("sqlite::memory:").await.unwrap());
+        let policy = Policy::from_toml("[principals.owner]\ngrants = [\"*:*\", \"data:import\"]").unwrap();
+        let registry = ToolRegistry::with_policy(store, Arc::new(policy), RegistryOptions::default());
+        let server = McpServer::per_request(registry, McpOptions::default());
+        let owner = UserContext::new("owner", "org_x", Role::Owner);
+        let mut rep = UserContext::new("rep", "org_x", Role::Employee);
+        rep.grants = ["customer:create".parse().unwrap()].into();
+        let shown = |user: &UserContext| {
+            let list = server.tool_list(&server.listed(user));
+            let create = list.tools.into_iter().find(|t| t.name == "create_customer").expect("create_customer listed");
+            create.input_schema.get("properties").and_then(|p| p.get("created_at")).is_some()
+        };
+        assert!(shown(&owner));
+        assert!(!shown(&rep));
+    }
 }

@@ -8,7 +8,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use serde::Deserialize;
 
-use super::{Action, Grant, Permission, Resource};
+use super::{Grant, Permission};
 use crate::context::{Role, UserContext};
 use crate::domain::NewRoleDefinition;
 use crate::error::{Error, Result};
@@ -184,11 +184,7 @@ impl Policy {
 
     /// Every concrete permission `ctx` holds, sorted.
     pub fn permissions_of(&self, ctx: &UserContext) -> Vec<Permission> {
-        Resource::ALL
-            .iter()
-            .flat_map(|r| Action::ALL.iter().map(move |a| Permission::new(*r, *a)))
-            .filter(|p| self.decide(ctx, *p).is_allowed())
-            .collect()
+        Permission::all().filter(|p| self.decide(ctx, *p).is_allowed()).collect()
     }
 
     /// The grants of the policy's system roles named in `names`, for hosts that give their

@@ -21,6 +21,8 @@ crate::domain::string_enum! {
         Role => "role",
         Organization => "organization",
         Audit => "audit",
+        /// The data as a whole: `data:import`, the one permission of this resource.
+        Data => "data",
     }
 }
 
@@ -31,6 +33,9 @@ crate::domain::string_enum! {
         Create => "create",
         Update => "update",
         Delete => "delete",
+        /// Bringing in records from elsewhere as they were (their own creation times): only
+        /// `data:import`.
+        Import => "import",
     }
 }
 
@@ -47,6 +52,24 @@ impl Permission {
     /// `resource:action`.
     pub const fn new(resource: Resource, action: Action) -> Self {
         Permission { resource, action }
+    }
+
+    /// `data:import`: creating records with their original creation time. Granted only by
+    /// name (see [`Grant::covers`]).
+    pub const IMPORT: Permission = Permission::new(Resource::Data, Action::Import);
+
+    /// Every permission that exists, in resource then action order: each record resource with
+    /// read, create, update and delete, and `data:import`.
+    pub fn all() -> impl Iterator<Item = Permission> {
+        Resource::ALL
+            .iter()
+            .flat_map(|r| Action::ALL.iter().map(move |a| Permission::new(*r, *a)))
+            .filter(|p| Self::exists(p.resource, p.action))
+    }
+
+    /// Whether `resource:action` is a permission: `import` goes with `data` and nothing else.
+    fn exists(resource: Resource, action: Action) -> bool {
+        (resource == Resource::Data) == (action == Action::Import)
     }
 }
 
@@ -75,8 +98,13 @@ impl Grant {
         Grant { resource: Some(resource), action: Some(action) }
     }
 
-    /// Whether this grant covers `permission`.
+    /// Whether this grant covers `permission`. `data:import` is covered only by a grant that
+    /// names `data` (`data:import`, `data:*`): backdating records is never part of `*:*`, so
+    /// an owner holds it only where the policy says so.
     pub fn covers(&self, permission: Permission) -> bool {
+        if permission == Permission::IMPORT && self.resource != Some(Resource::Data) {
+            return false;
+        }
         self.resource.is_none_or(|r| r == permission.resource) && self.action.is_none_or(|a| a == permission.action)
     }
 }
@@ -109,6 +137,13 @@ impl FromStr for Grant {
             "*" => None,
             other => Some(other.parse::<Action>()?),
         };
+        if let (Some(resource), Some(action)) = (resource, action)
+            && !Permission::exists(resource, action)
+        {
+            return Err(Error::invalid(format!(
+                "`{s}` is not a permission: `import` goes with `data` only (`data:import`), and `data` with `import` only"
+            )));
+        }
         Ok(Grant { resource, action })
     }
 }
@@ -184,6 +219,22 @@ mod tests {
         assert!("*:*".parse::<Grant>().unwrap().covers(read_customer));
         assert!(!"lead:*".parse::<Grant>().unwrap().covers(read_customer));
         assert!(!"customer:update".parse::<Grant>().unwrap().covers(read_customer));
+    }
+
+    #[test]
+    fn only_a_grant_naming_data_covers_import() {
+        for grant in ["data:import", "data:*"] {
+            assert!(grant.parse::<Grant>().unwrap().covers(Permission::IMPORT), "{grant}");
+        }
+        for grant in ["*:*", "*:import", "customer:*"] {
+            assert!(!grant.parse::<Grant>().unwrap().covers(Permission::IMPORT), "{grant}");
+        }
+        for bad in ["customer:import", "data:read"] {
+            let err = bad.parse::<Grant>().unwrap_err().to_string();
+            assert!(err.contains("data:import"), "{err}");
+        }
+        assert_eq!(Permission::all().filter(|p| p.action == Action::Import).collect::<Vec<_>>(), [Permission::IMPORT]);
+        assert!(Permission::all().all(|p| p.resource != Resource::Data || p == Permission::IMPORT));
     }
 
     #[test]

@@ -135,6 +135,7 @@ pub(super) fn tools() -> Vec<Tool> {
             .writes(false)
             .toolsets(sets)
             .needs(&[StoreOp::WriteActivities])
+            .imports()
             .handler(|cx: ToolContext, args: CreateActivity| async move { create(&cx, args).await }),
         Tool::builder("update_activity", "Change an activity's fields. Only the fields given change; name fields in `clear` to leave them without a value. To mark one done use complete_activity.")
             .record(super::history::RecordKind::Activity)
@@ -162,6 +163,7 @@ pub(super) fn tools() -> Vec<Tool> {
 
 async fn create(cx: &ToolContext, args: CreateActivity) -> Result<Activity> {
     let mut new = args.activity;
+    new.created_at = cx.created_at;
     // The logger is the caller unless an importer says otherwise.
     new.created_by.get_or_insert_with(|| cx.user.user_id.clone());
     // An activity logged as already done gets a completion time, so it counts as done "now".

@@ -120,9 +120,11 @@ pub(super) fn tools() -> Vec<Tool> {
             .writes(false)
             .toolsets(sets)
             .needs(&[StoreOp::WriteCustomers])
+            .imports()
             .handler(|cx: ToolContext, args: CreateCustomer| async move {
                 super::idempotency::once(&cx, "create_customer", args.idempotency_key.as_deref(), || {
-                    let (cx, customer) = (cx.clone(), args.customer.clone());
+                    let (cx, mut customer) = (cx.clone(), args.customer.clone());
+                    customer.created_at = cx.created_at;
                     async move { cx.store.create_customer(&cx.scope, customer).await }
                 })
                 .await

@@ -248,6 +248,7 @@ pub(super) fn tools() -> Vec<Tool> {
             .writes(false)
             .toolsets(sets)
             .needs(&[StoreOp::ReadPipelines, StoreOp::WriteDeals])
+            .imports()
             .handler(|cx: ToolContext, args: CreateDeal| async move {
                 let key = args.idempotency_key.clone();
                 let new = new_deal(&cx, args).await?;
@@ -382,6 +383,7 @@ async fn new_deal(cx: &ToolContext, args: CreateDeal) -> Result<NewDeal> {
     new.tags = args.tags;
     new.notes = args.notes;
     new.custom_fields = args.custom_fields;
+    new.created_at = cx.created_at;
     Ok(new)
 }
 

@@ -41,8 +41,12 @@ pub fn tools_markdown(tools: &[Tool]) -> String {
         if tool.customers_allowed() {
             out.push_str(" Customers may use it on their own records.");
         }
+        if tool.imports() {
+            out.push_str(" Callers holding `data:import` also see and may pass `created_at`.");
+        }
         out.push('\n');
-        let schema = tool.input_schema();
+        // As an importer sees it: the one argument only they get is marked so.
+        let schema = tool.input_schema_for(true);
         let required: Vec<&str> = schema
             .get("required")
             .and_then(Value::as_array)
@@ -53,7 +57,11 @@ pub fn tools_markdown(tools: &[Tool]) -> String {
             Some(props) if !props.is_empty() => {
                 out.push_str("\n| parameter | type | required | description |\n|---|---|---|---|\n");
                 for (name, prop) in props {
-                    let description = prop.get("description").and_then(Value::as_str).unwrap_or("").replace('\n', " ");
+                    let mut description =
+                        prop.get("description").and_then(Value::as_str).unwrap_or("").replace('\n', " ");
+                    if tool.input_schema()["properties"].get(name).is_none() {
+                        description.insert_str(0, "(`data:import` only) ");
+                    }
                     let _ = writeln!(
                         out,
                         "| `{name}` | {} | {} | {} |",
@@ -91,7 +99,9 @@ currency. A lead's estimated value has no currency of its own: it counts in the 
 **Definitions.** An *active customer* has status `active` or `vip`, in every figure. The sales \
 funnel counts leads, then qualified leads (status qualified or converted), then converted leads, \
 then the deals of converted leads, then the won ones among those; other deals are counted beside \
-it. Creation times are set by the store; no tool takes one.
+it. A record's creation time is when it was created, except for what an import brings in: a caller \
+holding `data:import` (granted by name only; an owner's `*:*` does not include it) sees \
+`created_at` on the tools that create records and may backdate them, never into the future.
 
 ";
 

@@ -229,6 +229,7 @@ pub(super) fn tools() -> Vec<Tool> {
             .writes(false)
             .toolsets(sets)
             .needs(&[StoreOp::WriteIssues])
+            .imports()
             .handler(|cx: ToolContext, args: CreateIssue| async move { create(&cx, args).await }),
         Tool::builder("update_issue", "Change an issue's title, description, priority, category, order or custom fields. Only the fields given change; name fields in `clear` to leave them without a value. To change status use assign_issue, resolve_issue, reopen_issue or close_issue.")
             .record(super::history::RecordKind::Issue)
@@ -301,6 +302,7 @@ async fn create(cx: &ToolContext, args: CreateIssue) -> Result<Issue> {
         customer_id,
         order_id: args.order_id,
         custom_fields: args.custom_fields,
+        created_at: cx.created_at,
         ..NewIssue::titled(args.title)
     };
     super::idempotency::once(cx, "create_issue", args.idempotency_key.as_deref(), || async move {

@@ -173,9 +173,11 @@ pub(super) fn tools() -> Vec<Tool> {
             .writes(false)
             .toolsets(sets)
             .needs(&[StoreOp::WriteLeads])
+            .imports()
             .handler(|cx: ToolContext, args: CreateLead| async move {
                 super::idempotency::once(&cx, "create_lead", args.idempotency_key.as_deref(), || {
-                    let (cx, lead) = (cx.clone(), args.lead.clone());
+                    let (cx, mut lead) = (cx.clone(), args.lead.clone());
+                    lead.created_at = cx.created_at;
                     async move { cx.store.create_lead(&cx.scope, lead).await }
                 })
                 .await

@@ -11,6 +11,7 @@
 //! [`Tool`] built with [`ToolBuilder`] from a typed handler, so its input and output schemas are
 //! derived from the same Rust types serde uses.
 
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 use std::future::Future;
 use std::pin::Pin;
@@ -127,6 +128,8 @@ struct ToolSpec {
     /// The kind of record it answers with, and whether one or a page, for tools customers may
     /// use: what a customer may see of it, and may filter and sort it by.
     shows: Option<(CustomerRecord, Shape)>,
+    /// It creates a record that an import may backdate (`created_at`, with `data:import`).
+    imports: bool,
 }
 
 /// One tool: its model-facing declaration and its handler.
@@ -134,6 +137,8 @@ struct ToolSpec {
 pub struct Tool {
     spec: ToolSpec,
     input_schema: Value,
+    /// The input schema with `created_at`, for callers who may import (tools that import).
+    import_schema: Option<Value>,
     output_schema: Value,
     validator: Arc<jsonschema::Validator>,
     handler: Handler,
@@ -160,6 +165,7 @@ impl Tool {
                 needs: Vec::new(),
                 record: None,
                 shows: None,
+                imports: false,
             },
         }
     }
@@ -183,6 +189,18 @@ impl Tool {
     /// The input JSON Schema (draft 2020-12, subschemas inlined).
     pub fn input_schema(&self) -> &Value {
         &self.input_schema
+    }
+    /// The input schema shown to a caller: with `created_at` when the tool creates records an
+    /// import may backdate and the caller may import (see [`ToolRegistry::may_import`]).
+    pub fn input_schema_for(&self, importing: bool) -> &Value {
+        match &self.import_schema {
+            Some(schema) if importing => schema,
+            _ => &self.input_schema,
+        }
+    }
+    /// Whether it creates records an import may backdate with `created_at`.
+    pub fn imports(&self) -> bool {
+        self.spec.imports
     }
     /// The output JSON Schema.
     pub fn output_schema(&self) -> &Value {
@@ -256,7 +274,12 @@ impl Tool {
     /// What hosts show of a tool (`GET /api/tools`, the bindings' `tools()`): name, title,
     /// description, JSON Schema of the arguments, and the MCP-style annotations.
     pub fn describe(&self) -> Value {
-        let declaration = self.declaration(false);
+        self.describe_for(false)
+    }
+
+    /// [`Tool::describe`] for a caller who may import (`importing`) or not.
+    pub fn describe_for(&self, importing: bool) -> Value {
+        let declaration = self.declaration_for(false, importing);
         serde_json::json!({
             "name": declaration.name,
             "title": self.title(),
@@ -269,16 +292,22 @@ impl Tool {
     /// A declaration for a model: name, description, parameters. `compact` drops property
     /// descriptions and shortens the description to its first sentence.
     pub fn declaration(&self, compact: bool) -> ToolDeclaration {
+        self.declaration_for(compact, false)
+    }
+
+    /// [`Tool::declaration`] for a caller who may import (`importing`) or not.
+    pub fn declaration_for(&self, compact: bool, importing: bool) -> ToolDeclaration {
+        let schema = self.input_schema_for(importing);
         if !compact {
             return ToolDeclaration {
                 name: self.spec.name.into(),
                 description: self.spec.description.into(),
-                parameters: self.input_schema.clone(),
+                parameters: schema.clone(),
             };
         }
         let description =
             self.spec.description.split_inclusive(". ").next().unwrap_or(self.spec.description).trim().to_owned();
-        let mut parameters = self.input_schema.clone();
+        let mut parameters = schema.clone();
         schema::compact(&mut parameters);
         ToolDeclaration { name: self.spec.name.into(), description, parameters }
     }
@@ -356,6 +385,12 @@ impl ToolBuilder {
         self.spec.needs = ops.to_vec();
         self
     }
+    /// It creates a record that callers holding `data:import` may backdate: they see and may
+    /// pass `created_at`, which the handler finds in [`ToolContext::created_at`].
+    pub fn imports(mut self) -> Self {
+        self.spec.imports = true;
+        self
+    }
 
     /// Finishes the tool with a typed handler. The input schema is derived from `A`, the output
     /// schema from `O`.
@@ -373,6 +408,7 @@ impl ToolBuilder {
         }
         let validator = jsonschema::validator_for(&input_schema)
             .unwrap_or_else(|e| panic!("tool {}: bad input schema: {e}", self.spec.name));
+        let import_schema = self.spec.imports.then(|| schema::with_created_at(&input_schema));
         let handler = Arc::new(handler);
         let erased: Handler = Arc::new(move |cx, mut value| {
             let handler = handler.clone();
@@ -383,7 +419,14 @@ impl ToolBuilder {
                 serde_json::to_value(output).map_err(|e| Error::Internal(format!("tool output is not JSON: {e}")))
             })
         });
-        Tool { spec: self.spec, input_schema, output_schema, validator: Arc::new(validator), handler: erased }
+        Tool {
+            spec: self.spec,
+            input_schema,
+            import_schema,
+            output_schema,
+            validator: Arc::new(validator),
+            handler: erased,
+        }
     }
 }
 
@@ -402,6 +445,10 @@ pub struct ToolContext {
     pub now: Timestamp,
     /// The fingerprint of the arguments of a call with an idempotency key.
     pub(crate) fingerprint: Option<String>,
+    /// The original creation time an import gave (`created_at`, checked: the caller holds
+    /// `data:import`, and it is not in the future), for a tool built with
+    /// [`ToolBuilder::imports`] to record on what it creates.
+    pub created_at: Option<Timestamp>,
 }
 
 impl ToolContext {
@@ -535,11 +582,71 @@ impl ToolRegistry {
     /// Checks that `ctx` may call `name` with `args` without running it (used to prepare
     /// confirmations). Returns the tool.
     pub fn check(&self, ctx: &UserContext, name: &str, args: &Value) -> Result<&Tool> {
+        self.checked(ctx, name, args).map(|(tool, _, _)| tool)
+    }
+
+    /// [`ToolRegistry::check`], also answering the import's creation time and the arguments
+    /// without it (as the handler takes them).
+    fn checked<'v>(
+        &self,
+        ctx: &UserContext,
+        name: &str,
+        args: &'v Value,
+    ) -> Result<(&Tool, Option<Timestamp>, Cow<'v, Value>)> {
         let tool = self.tools.get(name).ok_or_else(|| Error::not_found("tool", name))?;
         tool.authorize(&self.policy, ctx)?;
         ctx.scope()?;
-        validate(tool, &schema::normalize_nulls(&tool.input_schema, args))?;
-        Ok(tool)
+        let (created_at, args) = self.imported(tool, ctx, args)?;
+        let args = match schema::normalize_nulls(&tool.input_schema, &args) {
+            Cow::Borrowed(_) => args,
+            Cow::Owned(normalized) => Cow::Owned(normalized),
+        };
+        validate(tool, &args)?;
+        Ok((tool, created_at, args))
+    }
+
+    /// Whether `ctx` may import: see records' `created_at` on the tools that create them, and
+    /// set it (`data:import`, granted only by name).
+    pub fn may_import(&self, ctx: &UserContext) -> bool {
+        self.policy.decide(ctx, Permission::IMPORT).is_allowed()
+    }
+
+    /// Takes an import's `created_at` out of `args`: a tool that imports, a caller who may, a
+    /// time in RFC 3339 that is not in the future. On other tools it stays in, for the schema
+    /// to refuse as the unknown argument it is there.
+    fn imported<'a>(
+        &self,
+        tool: &Tool,
+        ctx: &UserContext,
+        args: &'a Value,
+    ) -> Result<(Option<Timestamp>, Cow<'a, Value>)> {
+        let Some(given) = args.get(IMPORTED_CREATION).filter(|_| tool.imports()) else {
+            return Ok((None, Cow::Borrowed(args)));
+        };
+        let mut rest = args.clone();
+        rest.as_object_mut().map(|map| map.remove(IMPORTED_CREATION));
+        if given.is_null() {
+            return Ok((None, Cow::Owned(rest)));
+        }
+        if !self.may_import(ctx) {
+            return Err(Error::PermissionDenied(format!(
+                "`{IMPORTED_CREATION}` (a record's original creation time) needs the `{}` permission",
+                Permission::IMPORT
+            )));
+        }
+        let at = given
+            .as_str()
+            .and_then(|text| chrono::DateTime::parse_from_rfc3339(text).ok())
+            .map(|at| at.with_timezone(&chrono::Utc))
+            .ok_or_else(|| {
+                Error::invalid(format!(
+                    "`{IMPORTED_CREATION}` must be an RFC 3339 time such as `2024-03-01T09:30:00Z`, not {given}"
+                ))
+            })?;
+        if at > chrono::Utc::now() {
+            return Err(Error::invalid(format!("`{IMPORTED_CREATION}` cannot be in the future ({given})")));
+        }
+        Ok((Some(at), Cow::Owned(rest)))
     }
 
     /// Checks a call that will run later, after a human confirms it (the assistant's
@@ -581,15 +688,17 @@ impl ToolRegistry {
         name: &str,
         args: Value,
     ) -> (Result<Value>, Option<history::RecordTrail>) {
-        let checked = self.check(ctx, name, &args).and_then(|tool| Ok((tool, ctx.scope()?)));
-        let (tool, scope) = match checked {
+        // An idempotency key binds the whole call, an import's creation time included.
+        let fingerprint = idempotency::fingerprint(&args);
+        let checked = self.checked(ctx, name, &args).and_then(|checked| Ok((checked, ctx.scope()?)));
+        let ((tool, created_at, args), scope) = match checked {
             Ok(checked) => checked,
             Err(e) => return (Err(e), None),
         };
         if let Err(e) = self.organization_exists(&scope).await {
             return (Err(e), None);
         }
-        let args = schema::normalize_nulls(&tool.input_schema, &args).into_owned();
+        let args = args.into_owned();
         // A customer sees only the fields customers may see, and may not probe the others.
         let customer_view = match tool.spec.shows {
             Some((kind, shape)) if scope.is_customer() => match visible_custom_fields(&*self.store, &scope).await {
@@ -603,7 +712,8 @@ impl ToolRegistry {
         {
             return (Err(e), None);
         }
-        let (mut result, trail) = self.run_handler(tool, ctx, scope, args).await;
+        let imported = Imported { created_at, fingerprint };
+        let (mut result, trail) = self.run_handler(tool, ctx, scope, args, imported).await;
         if let (Ok(answer), Some((kind, shape, visible))) = (&mut result, &customer_view) {
             hide_staff_fields(*kind, *shape, answer, visible);
         }
@@ -617,6 +727,7 @@ impl ToolRegistry {
         ctx: &UserContext,
         scope: Scope,
         args: Value,
+        imported: Imported,
     ) -> (Result<Value>, Option<history::RecordTrail>) {
         let cx = ToolContext {
             user: ctx.clone(),
@@ -624,7 +735,8 @@ impl ToolRegistry {
             store: self.store.clone(),
             policy: self.policy.clone(),
             now: chrono::Utc::now(),
-            fingerprint: idempotency::fingerprint(&args),
+            fingerprint: imported.fingerprint,
+            created_at: imported.created_at,
         };
         let Some(kind) = tool.spec.record else { return ((tool.handler)(cx, args).await, None) };
         let before = history::before_write(kind, &cx, &args).await;
@@ -722,6 +834,17 @@ fn nul_at(value: &Value, path: String) -> Option<String> {
 
 fn truncate(s: &str, max: usize) -> String {
     s.chars().take(max).collect()
+}
+
+/// The argument an import backdates a created record with.
+const IMPORTED_CREATION: &str = "created_at";
+
+/// What a checked call carries besides its arguments.
+struct Imported {
+    /// An import's creation time.
+    created_at: Option<Timestamp>,
+    /// The fingerprint of the call's whole arguments (see [`ToolContext`]).
+    fingerprint: Option<String>,
 }
 
 /// Argument keys whose values never reach the audit log.

@@ -211,9 +211,8 @@ pub(super) fn tools() -> Vec<Tool> {
             .permission(role(Action::Read))
             .toolsets(admin)
             .handler(|_cx: ToolContext, _: NoArgs| async move {
-                Ok(Resource::ALL
-                    .iter()
-                    .flat_map(|r| Action::ALL.iter().map(move |a| PermissionInfo { permission: Permission::new(*r, *a), resource: *r, action: *a }))
+                Ok(Permission::all()
+                    .map(|permission| PermissionInfo { permission, resource: permission.resource, action: permission.action })
                     .collect::<Vec<_>>())
             }),
     ]
@@ -222,14 +221,11 @@ pub(super) fn tools() -> Vec<Tool> {
 /// Every permission covered by `grants` must be held by the caller.
 fn ensure_grantable(cx: &ToolContext, grants: &[Grant]) -> Result<()> {
     for grant in grants {
-        for resource in Resource::ALL {
-            for action in Action::ALL {
-                let permission = Permission::new(*resource, *action);
-                if grant.covers(permission) && !cx.can(permission) {
-                    return Err(Error::PermissionDenied(format!(
-                        "you cannot grant `{grant}`: it includes `{permission}`, which you do not hold"
-                    )));
-                }
+        for permission in Permission::all() {
+            if grant.covers(permission) && !cx.can(permission) {
+                return Err(Error::PermissionDenied(format!(
+                    "you cannot grant `{grant}`: it includes `{permission}`, which you do not hold"
+                )));
             }
         }
     }

@@ -54,6 +54,23 @@ fn settings() -> SchemaSettings {
     })
 }
 
+/// `schema` with the import's `created_at` argument (see [`ToolBuilder::imports`](super::ToolBuilder::imports)).
+pub(crate) fn with_created_at(schema: &Value) -> Value {
+    let mut schema = schema.clone();
+    if let Some(properties) = schema.get_mut("properties").and_then(Value::as_object_mut) {
+        properties.insert(
+            "created_at".to_owned(),
+            json!({
+                "description": "When the record was really created, for records imported from another system \
+                                (RFC 3339, not in the future; default: now).",
+                "type": "string",
+                "format": "date-time",
+            }),
+        );
+    }
+    schema
+}
+
 /// The input schema of `A`: inlined, portable (see the module docs), unknown properties rejected
 /// at the top level, and a `clear` argument when `A` has fields that can be cleared.
 pub(crate) fn input_schema<A: JsonSchema>() -> Value {

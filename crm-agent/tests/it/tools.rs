@@ -163,22 +163,30 @@ fn each_schema(path: &str, schema: &Value, check: &mut dyn FnMut(&str, &serde_js
 fn every_input_schema_is_portable_and_every_format_standard() {
     for tool in catalogue() {
         let name = tool.name();
-        each_schema(name, tool.input_schema(), &mut |path, node| {
-            if let Some(ty) = node.get("type") {
-                assert!(ty.is_string() && ty != "null", "{path}: `type` must be one type, not {ty}");
-            }
-            for keyword in ["anyOf", "oneOf"] {
-                for option in node.get(keyword).and_then(Value::as_array).into_iter().flatten() {
-                    assert_ne!(option.get("type"), Some(&json!("null")), "{path}: a null alternative in {keyword}");
+        // Also as importers see it (with `created_at` on tools that create records).
+        for input in [tool.input_schema(), tool.input_schema_for(true)] {
+            each_schema(name, input, &mut |path, node| {
+                if let Some(ty) = node.get("type") {
+                    assert!(ty.is_string() && ty != "null", "{path}: `type` must be one type, not {ty}");
                 }
-            }
-            if let Some(values) = node.get("enum").and_then(Value::as_array) {
-                assert!(values.iter().all(|v| !v.is_null()), "{path}: null in enum");
-            }
-            assert!(!node.contains_key("nullable") && node.get("default") != Some(&Value::Null), "{path}");
-            assert!(node.keys().all(|k| !k.starts_with("x-")), "{path}: a private keyword escaped: {node:?}");
-        });
-        for (which, schema) in [("input", tool.input_schema()), ("output", tool.output_schema())] {
+                for keyword in ["anyOf", "oneOf"] {
+                    for option in node.get(keyword).and_then(Value::as_array).into_iter().flatten() {
+                        assert_ne!(option.get("type"), Some(&json!("null")), "{path}: a null alternative in {keyword}");
+                    }
+                }
+                if let Some(values) = node.get("enum").and_then(Value::as_array) {
+                    assert!(values.iter().all(|v| !v.is_null()), "{path}: null in enum");
+                }
+                assert!(!node.contains_key("nullable") && node.get("default") != Some(&Value::Null), "{path}");
+                assert!(node.keys().all(|k| !k.starts_with("x-")), "{path}: a private keyword escaped: {node:?}");
+            });
+        }
+        let schemas = [
+            ("input", tool.input_schema()),
+            ("import input", tool.input_schema_for(true)),
+            ("output", tool.output_schema()),
+        ];
+        for (which, schema) in schemas {
             each_schema(name, schema, &mut |path, node| {
                 if let Some(format) = node.get("format") {
                     let standard = format.as_str().is_some_and(|f| STANDARD_FORMATS.contains(&f));
@@ -805,22 +813,11 @@ async fn every_call_gets_exactly_one_audit_event_under_load() {
     assert_eq!(f.store.list_audit_events(&scope, &denied, &PageRequest::first(1)).await.unwrap().total, 100);
 }
 
-/// No tool takes a creation time: what a tool creates is created now. Importers that backdate
-/// go through the `Store` API, which refuses a time in the future.
+/// Importers writing through the `Store` API may backdate too, never into the future (the tools
+/// are covered by `only_importers_see_and_set_created_at`).
 #[tokio::test]
-async fn creation_times_are_not_arguments_and_never_in_the_future() {
+async fn the_store_refuses_creation_times_in_the_future() {
     let f = fixture().await;
-    for tool in ["create_customer", "create_lead", "create_deal", "create_issue", "create_activity"] {
-        let tool = catalogue().into_iter().find(|t| t.name() == tool).unwrap();
-        assert!(tool.input_schema()["properties"].get("created_at").is_none(), "{}", tool.name());
-    }
-    let err = f
-        .call(&f.owner, "create_customer", json!({"name": "Backdated", "created_at": "2020-01-01T00:00:00Z"}))
-        .await
-        .unwrap_err();
-    assert_eq!(err.kind(), ErrorKind::InvalidArgument);
-    assert!(err.to_string().contains("created_at"), "{err}");
-
     let scope = f.owner.scope().unwrap();
     let mut future = NewCustomer::named("From the future");
     future.created_at = Some(chrono::Utc::now() + chrono::Duration::days(1));
@@ -863,4 +860,70 @@ async fn a_context_of_an_organization_that_does_not_exist_is_not_found_everywher
     let scope = crm_agent::Scope::organization(ghost.organization_id.clone());
     let written = f.store.list_customers(&scope, &CustomerFilter::default(), &PageRequest::default()).await.unwrap();
     assert_eq!(written.total, 0, "nothing was written into no organization");
+}
+
+/// Backdating is an import's right alone: `created_at` on the tools that create records is seen
+/// and accepted only from a caller holding `data:import` (granted by name; an owner's `*:*` does
+/// not include it), is recorded as given, and is never in the future.
+#[tokio::test]
+async fn only_importers_see_and_set_created_at() {
+    let f = fixture().await;
+    let then = chrono::Utc::now() - chrono::Duration::days(730);
+    let then_text = then.to_rfc3339_opts(chrono::SecondsFormat::Micros, true);
+    let has_created_at = |tool: &crm_agent::Tool, importing: bool| {
+        tool.describe_for(importing)["parameters"]["properties"].get("created_at").is_some()
+    };
+
+    assert!(!f.registry.may_import(&f.owner), "`*:*` does not include data:import");
+    assert!(f.registry.list(&f.owner).iter().all(|tool| !has_created_at(tool, false)));
+    let refused = f.call(&f.owner, "create_customer", json!({"name": "Old Co", "created_at": then_text})).await;
+    let refused = refused.unwrap_err();
+    assert_eq!(refused.kind(), ErrorKind::PermissionDenied, "{refused}");
+    assert!(refused.to_string().contains("data:import"), "{refused}");
+
+    let policy = crm_agent::Policy::from_toml("[principals.owner]\ngrants = [\"*:*\", \"data:import\"]").unwrap();
+    let options = crm_agent::tools::RegistryOptions::default();
+    let importing = ToolRegistry::with_policy(f.store.clone(), Arc::new(policy), options);
+    assert!(importing.may_import(&f.owner) && !importing.may_import(&f.rep));
+    let importers: Vec<&str> = importing
+        .list(&f.owner)
+        .into_iter()
+        .filter(|tool| has_created_at(tool, true))
+        .map(|tool| tool.name())
+        .collect();
+    assert_eq!(importers, ["create_activity", "create_customer", "create_deal", "create_issue", "create_lead"]);
+
+    let creates = [
+        ("create_customer", json!({"name": "Old Co"})),
+        ("create_lead", json!({"name": "Old Lead"})),
+        ("create_deal", json!({"title": "Old Deal", "value": "100.00"})),
+        ("create_issue", json!({"title": "Old Issue"})),
+        ("create_activity", json!({"activity_type": "call", "title": "Old Call"})),
+    ];
+    for (tool, mut args) in creates {
+        args["created_at"] = json!(then_text);
+        let created = importing.call(&f.owner, tool, args.clone()).await.unwrap_or_else(|e| panic!("{tool}: {e}"));
+        let recorded: chrono::DateTime<chrono::Utc> = serde_json::from_value(created["created_at"].clone()).unwrap();
+        assert_eq!(recorded.timestamp_micros(), then.timestamp_micros(), "{tool}");
+
+        args["created_at"] = json!((chrono::Utc::now() + chrono::Duration::hours(1)).to_rfc3339());
+        let future = importing.call(&f.owner, tool, args.clone()).await.unwrap_err();
+        assert!(
+            future.kind() == ErrorKind::InvalidArgument && future.to_string().contains("future"),
+            "{tool}: {future}"
+        );
+        args["created_at"] = json!("last spring");
+        let unreadable = importing.call(&f.owner, tool, args).await.unwrap_err();
+        assert!(unreadable.to_string().contains("RFC 3339"), "{tool}: {unreadable}");
+    }
+    // Not an argument of tools that create nothing, whoever calls.
+    let customer = f.call(&f.owner, "create_customer", json!({"name": "Now Co"})).await.unwrap();
+    let update = json!({"customer_id": customer["id"], "name": "Renamed", "created_at": then_text});
+    assert_eq!(
+        importing.call(&f.owner, "update_customer", update).await.unwrap_err().kind(),
+        ErrorKind::InvalidArgument
+    );
+    // The rep, whose role does not hold it, is refused under the same policy.
+    let rep = importing.call(&f.rep, "create_customer", json!({"name": "Rep Co", "created_at": then_text})).await;
+    assert_eq!(rep.unwrap_err().kind(), ErrorKind::PermissionDenied);
 }
