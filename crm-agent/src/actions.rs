@@ -151,10 +151,19 @@ async fn run_then_record(
     let store = registry.store();
     let id = &pending.id;
     store.decide_pending_action(scope, &ctx.user_id, id, ActionStatus::Executing, chrono::Utc::now()).await?;
-    let run = registry.call(ctx, &pending.tool, pending.arguments.clone());
+    // In a task of its own: given up on, the call still finishes (a host store's write cannot be
+    // recalled) and is audited, and an idempotency key it holds is released.
+    let run = tokio::spawn({
+        let (registry, ctx, tool, args) =
+            (registry.clone(), ctx.clone(), pending.tool.clone(), pending.arguments.clone());
+        async move { registry.call(&ctx, &tool, args).await }
+    });
     let run_limit = (ACTION_RUN_LIMIT / 2).to_std().unwrap_or(std::time::Duration::from_secs(60));
     let (status, outcome, result) = match tokio::time::timeout(run_limit, run).await {
-        Ok(result) => (finished(&result), outcome(&result), result),
+        Ok(joined) => {
+            let result = joined.map_err(|e| Error::Internal(format!("the confirmed action's call failed: {e}")))?;
+            (finished(&result), outcome(&result), result)
+        }
         Err(_) => {
             let cut_off = Error::Unavailable(format!(
                 "this change did not finish within {} s and was given up: check the record before asking for it again",

@@ -8,9 +8,9 @@
 //!
 //! Resolving a membership takes a few queries, so [`TokenAuthenticator`] keeps what it resolved
 //! for a short time (`ttl`, default 5 s). A change of who someone is made in this process — a
-//! token revoked, a role created, changed or assigned, a member or employee changed through a
-//! tool — applies at once: every authenticator of the process resolves its identities again.
-//! One made elsewhere (another process, a direct store write) applies within `ttl`.
+//! token revoked, a role created, changed or assigned through the tools — applies at once:
+//! every authenticator of the process resolves its identities again. One made elsewhere
+//! (another process, a direct store write) applies within `ttl`.
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -71,8 +71,8 @@ pub async fn create_token(
 /// Counts the changes of who someone is made in this process (see the [module docs](self)).
 static IDENTITY_CHANGES: AtomicU64 = AtomicU64::new(0);
 
-/// Says that a token, role, membership or employee changed in this process: identities cached
-/// before now are resolved again.
+/// Says that a token, a role or a membership changed in this process: identities cached before
+/// now are resolved again.
 pub(crate) fn identities_changed() {
     IDENTITY_CHANGES.fetch_add(1, Ordering::SeqCst);
 }

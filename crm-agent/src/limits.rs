@@ -4,8 +4,10 @@
 //! A store without rate budgets (a host store that keeps none) gets the same limit kept in this
 //! process. Busy users take their budget from the store a few units at a time and spend them
 //! here (a lease, dropped after a second if unspent), so a burst of MCP calls does not write to
-//! the store on every call; unspent units are lost, never handed out twice, so a limit is never
-//! exceeded across processes.
+//! the store on every call. A lease is as large as the user's calls of the last second (up to
+//! its cap), so little of it goes unspent; what does is lost, never handed out twice, so a limit
+//! is never exceeded across processes (a client that slows down may be refused up to one lease
+//! early).
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -37,11 +39,30 @@ struct UserState {
     /// Units taken from the store and not spent yet, until `lease_until`.
     leased: u32,
     lease_until: Option<Instant>,
-    /// How many units the next lease asks for: doubled while leases run out before they
-    /// expire, back to one when one expires unspent.
-    next_lease: u32,
+    /// The user's calls in the current window of [`LEASE_LIFE`], which began at `window_start`,
+    /// and in the one before: the next lease asks for as many as the last window saw.
+    calls: u32,
+    calls_before: u32,
+    window_start: Option<Instant>,
     /// The budget kept here when the store has none: its "ready at" time.
     local_ready_at: Option<Instant>,
+}
+
+impl UserState {
+    /// Counts a call at `now`, moving the window on when a lease's life has passed.
+    fn count_call(&mut self, now: Instant) {
+        match self.window_start {
+            Some(start) if now.duration_since(start) < LEASE_LIFE => {}
+            Some(start) => {
+                // A window skipped entirely saw no calls.
+                self.calls_before = if now.duration_since(start) < 2 * LEASE_LIFE { self.calls } else { 0 };
+                self.calls = 0;
+                self.window_start = Some(now);
+            }
+            None => self.window_start = Some(now),
+        }
+        self.calls += 1;
+    }
 }
 
 impl RateLimiter {
@@ -70,17 +91,13 @@ impl RateLimiter {
             let mut users = self.lock();
             let state = users.entry(key.clone()).or_default();
             let now = Instant::now();
+            state.count_call(now);
             if state.leased > 0 && state.lease_until.is_some_and(|until| now < until) {
                 state.leased -= 1;
                 return Ok(());
             }
-            state.next_lease = match state.lease_until {
-                // The last lease ran out within its life: demand is high.
-                Some(until) if now < until && state.leased == 0 => (state.next_lease * 2).min(self.max_lease),
-                _ => 1,
-            }
-            .max(1);
-            state.next_lease
+            // Expect as many calls in the next second as in the last one.
+            state.calls_before.clamp(1, self.max_lease)
         };
         let scope = Scope::organization(user.organization_id.clone());
         let mut cost = lease;
@@ -93,8 +110,11 @@ impl RateLimiter {
                 Ok(None) => {
                     let mut users = self.lock();
                     let state = users.entry(key).or_default();
-                    state.leased = cost - 1;
-                    state.lease_until = Some(Instant::now() + LEASE_LIFE);
+                    let now = Instant::now();
+                    // Calls that refilled at the same time each add what they took.
+                    let live = state.lease_until.is_some_and(|until| now < until);
+                    state.leased = if live { state.leased + cost - 1 } else { cost - 1 };
+                    state.lease_until = Some(now + LEASE_LIFE);
                     return Ok(());
                 }
                 Ok(Some(_)) if cost > 1 => cost = 1,

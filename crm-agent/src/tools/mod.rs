@@ -231,8 +231,8 @@ impl Tool {
         &self.spec.needs
     }
 
-    /// Whether a successful call may change who someone is (their role, membership or employee
-    /// record), which cached identities must then reflect.
+    /// Whether a successful call may change who someone is (a role, a membership, an employee
+    /// record: today the role tools), which cached identities must then reflect.
     pub(crate) fn changes_identities(&self) -> bool {
         const IDENTITY: [StoreOp; 4] =
             [StoreOp::Organizations, StoreOp::Members, StoreOp::Roles, StoreOp::WriteEmployees];
@@ -688,13 +688,15 @@ impl ToolRegistry {
         name: &str,
         args: Value,
     ) -> (Result<Value>, Option<history::RecordTrail>) {
-        // An idempotency key binds the whole call, an import's creation time included.
-        let fingerprint = idempotency::fingerprint(&args);
         let checked = self.checked(ctx, name, &args).and_then(|checked| Ok((checked, ctx.scope()?)));
-        let ((tool, created_at, args), scope) = match checked {
+        let ((tool, created_at, checked_args), scope) = match checked {
             Ok(checked) => checked,
             Err(e) => return (Err(e), None),
         };
+        // An idempotency key binds the whole call, an import's creation time included, with
+        // nulls read as left out (as the call reads them).
+        let fingerprint = idempotency::fingerprint(&schema::normalize_nulls(tool.input_schema_for(true), &args));
+        let args = checked_args;
         if let Err(e) = self.organization_exists(&scope).await {
             return (Err(e), None);
         }

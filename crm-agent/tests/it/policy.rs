@@ -48,7 +48,6 @@ const TABLE: &[(Role, &[&str], &str, bool)] = &[
     (Role::Owner, &[], "data:import", false),
     (Role::PlatformAdmin, &[], "data:import", false),
     (Role::Employee, &["*:*"], "data:import", false),
-    (Role::Employee, &["*:import"], "data:import", false),
     (Role::Employee, &["data:import"], "data:import", true),
     (Role::Employee, &["data:*"], "data:import", true),
     (Role::Employee, &["data:import"], "customer:create", false),

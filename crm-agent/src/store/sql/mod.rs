@@ -264,7 +264,7 @@ impl SqlStore {
             Pools::Sqlite(db) => db.read(sql, args).await,
             #[cfg(feature = "postgres")]
             Pools::Postgres(pool) => read_postgres(pool, sql, args).await,
-            Pools::Bound(bound) => bound.fetch(sql, args).await,
+            Pools::Bound(bound) => bound.read(sql, args).await,
         }
     }
 
@@ -276,7 +276,7 @@ impl SqlStore {
             Pools::Sqlite(db) => db.read_scan(sql, args).await,
             #[cfg(feature = "postgres")]
             Pools::Postgres(pool) => read_postgres(pool, sql, args).await,
-            Pools::Bound(bound) => bound.fetch(sql, args).await,
+            Pools::Bound(bound) => bound.read(sql, args).await,
         }
     }
 

@@ -3,12 +3,13 @@
 //! Every call of a bound store runs on that transaction's connection: reads directly, and the
 //! write transaction a call would begin as a savepoint instead, released when the call commits
 //! and rolled back when it does not, so a failed call leaves nothing behind inside the unit
-//! either. Calls of one unit are serialized on its connection.
+//! either. Calls of one unit are serialized on its connection. On PostgreSQL, where a failed
+//! statement aborts the whole transaction, a read runs in a savepoint of its own too.
 
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
 use async_trait::async_trait;
 use tokio::sync::{Mutex, OwnedMutexGuard};
@@ -34,9 +35,33 @@ pub(crate) struct Bound {
     /// connection, so they are rolled back before the unit's next statement.
     abandoned: std::sync::Mutex<Vec<String>>,
     next_savepoint: AtomicU64,
+    /// Set when the handle is dropped: the transaction then ends (rolled back) at the next
+    /// statement, which fails, if a statement was running when the handle went.
+    ended: AtomicBool,
+    /// Set when undoing a failed call failed: the transaction may hold part of that call, so
+    /// nothing more runs in it and it never commits.
+    poisoned: AtomicBool,
 }
 
 impl Bound {
+    /// Runs a read outside any call's write: on PostgreSQL inside a savepoint of its own, so a
+    /// read that fails does not abort the unit.
+    pub(crate) async fn read(&self, sql: &str, args: Vec<SqlValue>) -> Result<Vec<Row>> {
+        if self.dialect != Dialect::Postgres {
+            return self.fetch(sql, args).await;
+        }
+        let mut tx = self.tx.lock().await;
+        let tx = self.ready(&mut tx).await?;
+        tx.execute("SAVEPOINT crm_agent_read", Vec::new()).await?;
+        let rows = tx.fetch(sql, args).await;
+        let end = if rows.is_ok() { "RELEASE SAVEPOINT" } else { "ROLLBACK TO SAVEPOINT" };
+        if let Err(error) = tx.execute(&format!("{end} crm_agent_read"), Vec::new()).await {
+            self.poisoned.store(true, Ordering::SeqCst);
+            return Err(error);
+        }
+        rows
+    }
+
     /// Runs a query on the unit's transaction and returns its rows.
     pub(crate) async fn fetch(&self, sql: &str, args: Vec<SqlValue>) -> Result<Vec<Row>> {
         let mut tx = self.tx.lock().await;
@@ -74,13 +99,24 @@ impl Bound {
         self.abandoned.lock().unwrap_or_else(|e| e.into_inner()).push(name);
     }
 
-    /// The transaction, with the savepoints of abandoned calls rolled back.
-    async fn ready<'t>(&self, tx: &'t mut Option<Tx>) -> Result<&'t mut Tx> {
-        let tx = tx.as_mut().ok_or_else(|| Error::Internal("this unit of work has ended".into()))?;
+    /// The transaction, with the savepoints of abandoned calls rolled back; an error once the
+    /// unit has ended or cannot go on.
+    async fn ready<'t>(&self, slot: &'t mut Option<Tx>) -> Result<&'t mut Tx> {
+        if self.ended.load(Ordering::SeqCst) {
+            slot.take();
+        }
+        if self.poisoned.load(Ordering::SeqCst) {
+            return Err(Error::Store("an earlier failure left this unit of work unusable; none of it is kept".into()));
+        }
+        let tx = slot.as_mut().ok_or_else(|| Error::Internal("this unit of work has ended".into()))?;
         let abandoned = std::mem::take(&mut *self.abandoned.lock().unwrap_or_else(|e| e.into_inner()));
         for name in abandoned.iter().rev() {
-            tx.execute(&format!("ROLLBACK TO SAVEPOINT {name}"), Vec::new()).await?;
-            tx.execute(&format!("RELEASE SAVEPOINT {name}"), Vec::new()).await?;
+            for sql in [format!("ROLLBACK TO SAVEPOINT {name}"), format!("RELEASE SAVEPOINT {name}")] {
+                if let Err(error) = tx.execute(&sql, Vec::new()).await {
+                    self.poisoned.store(true, Ordering::SeqCst);
+                    return Err(error);
+                }
+            }
         }
         Ok(tx)
     }
@@ -148,6 +184,8 @@ impl SqlUnit {
             writing: Arc::default(),
             abandoned: std::sync::Mutex::default(),
             next_savepoint: AtomicU64::new(0),
+            ended: AtomicBool::new(false),
+            poisoned: AtomicBool::new(false),
         });
         let store = Arc::new(SqlStore { pools: Pools::Bound(bound.clone()), dialect });
         SqlUnit { bound, store }
@@ -188,8 +226,9 @@ impl StoreTransaction for SqlUnit {
 impl Drop for SqlUnit {
     fn drop(&mut self) {
         // Roll back now rather than when the last clone of the bound store goes: on SQLite the
-        // open transaction holds the database's write lock. A call still running on the unit
-        // keeps it locked; its transaction then ends with that call.
+        // open transaction holds the database's write lock. If a statement is running, the
+        // transaction ends at the next one instead, which fails.
+        self.bound.ended.store(true, Ordering::SeqCst);
         if let Ok(mut tx) = self.bound.tx.try_lock() {
             tx.take();
         }
