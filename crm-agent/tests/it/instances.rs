@@ -70,6 +70,7 @@ async fn two_instances_on_one_database_share_actions_limits_and_revocations() {
     let small =
         SeedOptions { customers: 3, leads: 1, deals: 1, issues: 1, orders: 1, activities: 1, ..Default::default() };
     seed_demo(&store, &small).await.unwrap();
+    store.optimize().await.unwrap();
     let token = |user: &'static str| {
         let store = store.clone();
         async move {
