@@ -63,10 +63,17 @@ fn in_order(a: &Value, b: &Value) -> bool {
         (Value::Null, Value::Null) => true,
         (Value::Null, _) => false,
         (_, Value::Null) => true,
-        (Value::String(x), Value::String(y)) => match (x.parse::<f64>(), y.parse::<f64>()) {
-            (Ok(x), Ok(y)) => x <= y,
-            _ => x <= y,
-        },
+        (Value::String(x), Value::String(y)) => {
+            // Times print as many fraction digits as they need (`…:10.5Z`, `…:10.123456Z`), so
+            // as text `…:10.5Z` would sort after `…:10.512Z`: compare them as times.
+            if let (Ok(x), Ok(y)) = (chrono::DateTime::parse_from_rfc3339(x), chrono::DateTime::parse_from_rfc3339(y)) {
+                return x <= y;
+            }
+            match (x.parse::<f64>(), y.parse::<f64>()) {
+                (Ok(x), Ok(y)) => x <= y,
+                _ => x <= y,
+            }
+        }
         (Value::Number(x), Value::Number(y)) => x.as_f64() <= y.as_f64(),
         _ => panic!("cannot compare {a} and {b}"),
     }
