@@ -161,3 +161,44 @@ pub(crate) fn rate_limited(what: &str, budget: RateBudget, wait: Duration) -> Er
         wait.as_secs() + u64::from(wait.subsec_nanos() > 0)
     ))
 }
+
+#[cfg(all(test, feature = "sqlite"))]
+mod tests {
+    use super::*;
+    use crate::context::Role;
+
+    fn user(id: &str) -> UserContext {
+        UserContext::new(id, "org_limits", Role::Employee)
+    }
+
+    /// Two limiters over one store (two processes on one database) share each user's budget:
+    /// a burst spent through one leaves nothing for the other, and other users are untouched.
+    #[tokio::test]
+    async fn processes_on_one_store_share_a_users_budget() {
+        let store: Arc<dyn Store> = Arc::new(crate::SqlStore::open("sqlite::memory:").await.unwrap());
+        let budget = RateBudget::per_minute(60);
+        let first = RateLimiter::new(store.clone(), "calls", budget, 10);
+        let second = RateLimiter::new(store.clone(), "calls", budget, 10);
+        let rep = user("rep");
+        for i in 0..budget.burst {
+            assert!(first.check(&rep).await.is_ok(), "call {i} of the burst");
+        }
+        let refused = |result: std::result::Result<(), Result<Duration>>| matches!(result, Err(Ok(wait)) if wait > Duration::ZERO);
+        assert!(refused(first.check(&rep).await));
+        assert!(refused(second.check(&rep).await));
+        assert!(second.check(&user("owner")).await.is_ok());
+    }
+
+    /// A store that keeps no budgets gets the same limit kept in the process.
+    #[tokio::test]
+    async fn a_store_without_budgets_is_limited_here() {
+        struct NoBudgets;
+        impl Store for NoBudgets {}
+        let limiter = RateLimiter::new(Arc::new(NoBudgets), "calls", RateBudget { per_minute: 60, burst: 3 }, 1);
+        let rep = user("rep");
+        for _ in 0..3 {
+            assert!(limiter.check(&rep).await.is_ok());
+        }
+        assert!(matches!(limiter.check(&rep).await, Err(Ok(wait)) if wait <= Duration::from_secs(1)));
+    }
+}

@@ -243,19 +243,13 @@ fn a_killed_seed_is_refused_with_a_way_to_recover() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_confirmed_write_killed_mid_run_leaves_its_action_pending() {
     use crm_agent::domain::*;
-    use crm_agent::seed::{SeedOptions, seed_demo};
-    use crm_agent::{SqlStore, SqlStoreOptions, Store, UserContext};
+    use crm_agent::{Store, UserContext};
     use sqlx::{Connection, Row};
 
     let Some(url) = crate::common::postgres_url("a_confirmed_write_killed_mid_run_leaves_its_action_pending") else {
         return;
     };
-    let schema = crate::common::fresh_schema();
-    let store = SqlStore::connect_with(SqlStoreOptions::new(&url).schema(&schema)).await.unwrap();
-    store.migrate().await.unwrap();
-    let small =
-        SeedOptions { customers: 3, leads: 1, deals: 1, issues: 1, orders: 1, activities: 1, ..Default::default() };
-    seed_demo(&store, &small).await.unwrap();
+    let (store, schema) = crate::common::small_demo_on_postgres(&url).await;
     let owner = UserContext::resolve(&store, "acme-owner", None).await.unwrap();
     let scope = owner.scope().unwrap();
     let target = store.list_customers(&scope, &CustomerFilter::default(), &PageRequest::first(1)).await.unwrap().items;
@@ -273,9 +267,8 @@ async fn a_confirmed_write_killed_mid_run_leaves_its_action_pending() {
     let action = store.create_pending_action(&scope, rename).await.unwrap();
 
     // The command's connections name themselves, so the test can see them wait.
-    let separator = if url.contains('?') { '&' } else { '?' };
     let application = format!("confirm_{schema}");
-    let db = format!("{url}{separator}options=-c%20search_path%3D{schema}&application_name={application}");
+    let db = format!("{}&application_name={application}", crate::common::url_of_schema(&url, &schema));
     let mut locker = sqlx::PgConnection::connect(&db).await.unwrap();
     let mut lock = locker.begin().await.unwrap();
     sqlx::query("SELECT id FROM customers WHERE id = $1 FOR UPDATE")

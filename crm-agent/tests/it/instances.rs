@@ -6,9 +6,8 @@ use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
+use crm_agent::UserContext;
 use crm_agent::auth::create_token;
-use crm_agent::seed::{SeedOptions, seed_demo};
-use crm_agent::{SqlStore, SqlStoreOptions, UserContext};
 use serde_json::{Value, json};
 
 /// A running `serve`; killed when dropped.
@@ -64,12 +63,7 @@ async fn two_instances_on_one_database_share_actions_limits_and_revocations() {
     else {
         return;
     };
-    let schema = crate::common::fresh_schema();
-    let store = SqlStore::connect_with(SqlStoreOptions::new(&url).schema(&schema)).await.unwrap();
-    store.migrate().await.unwrap();
-    let small =
-        SeedOptions { customers: 3, leads: 1, deals: 1, issues: 1, orders: 1, activities: 1, ..Default::default() };
-    seed_demo(&store, &small).await.unwrap();
+    let (store, schema) = crate::common::small_demo_on_postgres(&url).await;
     store.optimize().await.unwrap();
     let token = |user: &'static str| {
         let store = store.clone();
@@ -87,8 +81,7 @@ async fn two_instances_on_one_database_share_actions_limits_and_revocations() {
     ]});
     let fake =
         fake_gemini::FakeGemini::start(fake_gemini::Script::from_json(&script.to_string()).unwrap()).await.unwrap();
-    let separator = if url.contains('?') { '&' } else { '?' };
-    let db = format!("{url}{separator}options=-c%20search_path%3D{schema}");
+    let db = crate::common::url_of_schema(&url, &schema);
     let (a, b) = tokio::task::spawn_blocking({
         let (db, model) = (db.clone(), fake.base_url());
         move || (start(&db, &model), start(&db, &model))

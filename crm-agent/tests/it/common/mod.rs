@@ -50,6 +50,26 @@ pub async fn postgres_store(url: &str) -> SqlStore {
     store
 }
 
+/// A migrated PostgreSQL store in a fresh schema with a small demo seed (`acme` and `globex`,
+/// their users, a few records each), and the schema's name.
+pub async fn small_demo_on_postgres(url: &str) -> (SqlStore, String) {
+    use crm_agent::seed::{SeedOptions, seed_demo};
+    let schema = fresh_schema();
+    let store = SqlStore::connect_with(SqlStoreOptions::new(url).schema(&schema)).await.expect("connect postgres");
+    store.migrate().await.expect("migrate postgres");
+    let small =
+        SeedOptions { customers: 3, leads: 1, deals: 1, issues: 1, orders: 1, activities: 1, ..Default::default() };
+    seed_demo(&store, &small).await.expect("seed postgres");
+    (store, schema)
+}
+
+/// The URL with which another process (`crm-agent --db …`) opens `schema` of the database at
+/// `url`: the schema as its search path.
+pub fn url_of_schema(url: &str, schema: &str) -> String {
+    let separator = if url.contains('?') { '&' } else { '?' };
+    format!("{url}{separator}options=-c%20search_path%3D{schema}")
+}
+
 /// Factory of SQLite stores, one temporary file each (files live until the process exits).
 pub fn sqlite_factory() -> StoreFactory {
     Arc::new(|| {
