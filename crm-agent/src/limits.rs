@@ -158,8 +158,13 @@ pub(crate) fn rate_limited(what: &str, budget: RateBudget, wait: Duration) -> Er
     Error::Unavailable(format!(
         "rate limit: at most {} {what} a minute per user; try again in {} s",
         budget.per_minute,
-        wait.as_secs() + u64::from(wait.subsec_nanos() > 0)
+        whole_seconds(wait)
     ))
+}
+
+/// `wait` in whole seconds, rounded up: what a refused caller is told to wait.
+pub(crate) fn whole_seconds(wait: Duration) -> u64 {
+    wait.as_secs() + u64::from(wait.subsec_nanos() > 0)
 }
 
 #[cfg(all(test, feature = "sqlite"))]

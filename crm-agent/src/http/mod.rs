@@ -295,7 +295,7 @@ async fn start_turn(
     }
     match state.limiter.check(user).await {
         Ok(()) => {}
-        Err(Ok(wait)) => return Err(ApiError::rate_limited(wait.as_secs() + u64::from(wait.subsec_nanos() > 0))),
+        Err(Ok(wait)) => return Err(ApiError::rate_limited(crate::limits::whole_seconds(wait))),
         Err(Err(error)) => return Err(error.into()),
     }
     let events = state.agent.chat(user, request.message, request.conversation_id);
