@@ -90,6 +90,59 @@ impl Source {
     }
 }
 
+/// The `WHERE` clause on `deal_close_totals` (migration 15: deals counted and their values
+/// summed per organization, day of closing, status and currency) for `query`, when that table
+/// answers it exactly: deals of the whole organization (not a customer's, whose scope is
+/// narrower), filtered on status and close dates only, grouped by close date, status or
+/// currency, measuring a count or the value's sum or average.
+fn deal_close_rollup(dialect: super::Dialect, scope: &Scope, query: &AggregateQuery) -> Option<Where> {
+    let RecordFilter::Deals(filter) = &query.filter else { return None };
+    let DealFilter {
+        status,
+        stage_id: None,
+        pipeline_id: None,
+        priority: None,
+        assigned_to: None,
+        customer_id: None,
+        min_value: None,
+        max_value: None,
+        search: None,
+        custom_fields,
+        created,
+        updated,
+        expected_close,
+        closed,
+        sort: _,
+    } = filter
+    else {
+        return None;
+    };
+    let others_unset =
+        custom_fields.is_empty() && created.is_open() && updated.is_open() && expected_close.is_open();
+    let grouped_as_kept = query.group_by.iter().all(|group| match group {
+        GroupBy::Bucket(field, _) => field.name == "actual_close_date",
+        GroupBy::Value(field) => matches!(field.name, "status" | "currency"),
+    });
+    let measured_as_kept = match (query.measure, query.field) {
+        (Measure::Count, None) => true,
+        (Measure::Count | Measure::Sum | Measure::Avg, Some(field)) => field.name == "value",
+        _ => false,
+    };
+    if scope.customer_id().is_some() || !others_unset || !grouped_as_kept || !measured_as_kept {
+        return None;
+    }
+    let mut filter = Where::scoped(dialect, scope, e::DEALS.visibility);
+    filter.eq("status", status.map(codec::text));
+    if !closed.is_open() {
+        // A deal that has not closed is kept under '', which sorts before every date.
+        filter.push("close_day <> ''", []);
+        filter.date_range("close_day", closed);
+    }
+    // Groups whose deals were all deleted or moved stay behind with n = 0.
+    filter.push("n > 0", []);
+    Some(filter)
+}
+
 /// Σ(value_cents × probability) per currency, summed exactly before it becomes money.
 #[derive(Default)]
 struct WeightedSums(std::collections::BTreeMap<String, i64>);
@@ -132,7 +185,13 @@ impl SqlStore {
     /// organization's buckets (a few thousand rows at most, where the table has hundreds of
     /// thousands).
     pub(super) async fn sql_aggregate_records(&self, scope: &Scope, query: &AggregateQuery) -> Result<AggregateAnswer> {
-        let (table, filter) = self.aggregate_source(scope, &query.filter)?;
+        let (table, filter, rollup) = match deal_close_rollup(self.dialect, scope, query) {
+            Some(filter) => ("deal_close_totals", filter, true),
+            None => {
+                let (table, filter) = self.aggregate_source(scope, &query.filter)?;
+                (table.name, filter, false)
+            }
+        };
         let slot = instant_slot_micros(query.time_zone);
         let mut select: Vec<String> = query
             .group_by
@@ -140,7 +199,10 @@ impl SqlStore {
             .enumerate()
             .map(|(i, group)| {
                 let field = group.field();
-                let column = field.name;
+                let column = match field.name {
+                    "actual_close_date" if rollup => "NULLIF(close_day, '')",
+                    name => name,
+                };
                 let expression = match (group, field.kind) {
                     (_, FieldKind::Flag) => format!("CASE WHEN {column} THEN 'true' ELSE 'false' END"),
                     (GroupBy::Bucket(..), FieldKind::Instant) => format!("({column} / {slot}) * {slot}"),
@@ -149,12 +211,13 @@ impl SqlStore {
                 format!("{expression} AS k{i}")
             })
             .collect();
-        select.push("COUNT(*) AS n".to_owned());
+        let count = if rollup { sum("n") } else { "COUNT(*)".to_owned() };
+        select.push(format!("{count} AS n"));
         // Only what the measure needs: each aggregate is work on every row read.
         if let Some(field) = query.field {
-            let column = field.name;
+            let column = if rollup { "value_sum" } else { field.name };
             // A field every record has is measured on every row counted.
-            let measured = if field.optional { format!("COUNT({column})") } else { "COUNT(*)".to_owned() };
+            let measured = if field.optional { format!("COUNT({column})") } else { count };
             select.push(format!("{measured} AS m"));
             select.push(match query.measure {
                 Measure::Count | Measure::Sum | Measure::Avg => format!("{} AS s", sum(column)),
@@ -162,7 +225,7 @@ impl SqlStore {
                 Measure::Max => format!("MAX({column}) AS hi"),
             });
         }
-        let mut sql = format!("SELECT {} FROM {} WHERE {}", select.join(", "), table.name, filter.sql());
+        let mut sql = format!("SELECT {} FROM {table} WHERE {}", select.join(", "), filter.sql());
         if !query.group_by.is_empty() {
             let positions: Vec<String> = (1..=query.group_by.len()).map(|i| i.to_string()).collect();
             sql.push_str(&format!(" GROUP BY {}", positions.join(", ")));

@@ -470,6 +470,18 @@ static MIGRATIONS: &[Migration] = &[
     },
     Migration::shared(13, "audit records", include_str!("../../../migrations/0013_audit_records.sql")),
     Migration::shared(14, "rate limits", include_str!("../../../migrations/0014_rate_limits.sql")),
+    Migration {
+        version: 15,
+        description: "deal close totals",
+        sqlite: concat!(
+            include_str!("../../../migrations/0015_deal_close_totals.sql"),
+            include_str!("../../../migrations/0015_deal_close_totals_triggers.sqlite.sql")
+        ),
+        postgres: concat!(
+            include_str!("../../../migrations/0015_deal_close_totals.sql"),
+            include_str!("../../../migrations/0015_deal_close_totals_triggers.postgres.sql")
+        ),
+    },
 ];
 
 #[cfg(feature = "postgres")]
