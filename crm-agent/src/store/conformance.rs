@@ -962,7 +962,7 @@ async fn aggregate_records_match_reference(store: Arc<dyn Store>) -> CheckResult
     let moved = |close: Option<chrono::NaiveDate>, status| DealPatch {
         actual_close_date: close.map_or(Change::Clear, Change::Set),
         status: Some(status),
-        value: Some(Money::new(123_45, 2)),
+        value: Some(Money::new(12_345, 2)),
         ..Default::default()
     };
     // Reopened (no close date any more), closed on another day, and one of a new currency.
