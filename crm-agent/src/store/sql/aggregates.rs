@@ -117,8 +117,7 @@ fn deal_close_rollup(dialect: super::Dialect, scope: &Scope, query: &AggregateQu
     else {
         return None;
     };
-    let others_unset =
-        custom_fields.is_empty() && created.is_open() && updated.is_open() && expected_close.is_open();
+    let others_unset = custom_fields.is_empty() && created.is_open() && updated.is_open() && expected_close.is_open();
     let grouped_as_kept = query.group_by.iter().all(|group| match group {
         GroupBy::Bucket(field, _) => field.name == "actual_close_date",
         GroupBy::Value(field) => matches!(field.name, "status" | "currency"),
