@@ -110,6 +110,9 @@ struct McpExposure {
     /// database so that every process on it shares the limit (0: no limit).
     #[arg(long, env = "CRM_AGENT_MCP_CALLS_PER_MINUTE", default_value_t = crm_agent::mcp::DEFAULT_CALLS_PER_MINUTE)]
     mcp_calls_per_minute: u32,
+    /// MCP `tools/list`: tools per page, continued with `nextCursor` (default: all on one page).
+    #[arg(long, value_parser = clap::value_parser!(u32).range(1..))]
+    mcp_tools_page_size: Option<u32>,
 }
 
 impl McpExposure {
@@ -120,6 +123,7 @@ impl McpExposure {
             mcp.unconfirmable_writes = crm_agent::mcp::UnconfirmableWrites::TrustClient;
         }
         mcp.calls_per_minute = (self.mcp_calls_per_minute > 0).then_some(self.mcp_calls_per_minute);
+        mcp.tools_page_size = self.mcp_tools_page_size.map(|size| size as usize);
     }
 }
 

@@ -21,10 +21,12 @@ use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex};
 
 use rmcp::model::{
-    CacheScope, CallToolRequestParams, CallToolResponse, CallToolResult, ContentBlock, ElicitRequest,
-    ElicitRequestParams, ElicitResult, ElicitationAction, ElicitationSchema, Implementation, InputRequest,
-    InputRequiredResult, ListToolsResult, PaginatedRequestParams, ProtocolVersion, ServerCapabilities, ServerConfig,
-    ServerResult, Tool as McpTool, ToolAnnotations,
+    CacheScope, CallToolRequestParams, CallToolResponse, CallToolResult, CompleteRequestParams, CompleteResult,
+    CompletionInfo, ContentBlock, ElicitRequest, ElicitRequestParams, ElicitResult, ElicitationAction,
+    ElicitationSchema, GetPromptRequestParams, GetPromptResponse, Implementation, InputRequest, InputRequiredResult,
+    ListPromptsResult, ListResourceTemplatesResult, ListResourcesResult, ListToolsResult, PaginatedRequestParams,
+    ProtocolVersion, ReadResourceRequestParams, ReadResourceResponse, ReadResourceResult, Reference, ResourceContents,
+    ServerCapabilities, ServerConfig, ServerResult, Tool as McpTool, ToolAnnotations,
 };
 use rmcp::service::RequestContext;
 use rmcp::{ErrorData as McpError, RoleServer, ServerHandler};
@@ -42,6 +44,8 @@ use crate::tools::{Tool, ToolRegistry};
 mod connections;
 pub mod http;
 mod jsonrpc;
+mod prompts;
+mod resources;
 mod stateless;
 
 /// What to do with a write that needs confirmation when the client cannot ask its user
@@ -68,6 +72,9 @@ pub struct McpOptions {
     /// the store so that every process on one database shares the limit; `None`: no limit.
     /// A call past it is a tool error of kind `unavailable` saying when to try again.
     pub calls_per_minute: Option<u32>,
+    /// Tools per page of `tools/list`; `None` (the default): every tool on one page. With a
+    /// size, an answer with more tools after it carries a `nextCursor` to continue from.
+    pub tools_page_size: Option<usize>,
 }
 
 impl Default for McpOptions {
@@ -76,6 +83,7 @@ impl Default for McpOptions {
             confirmation: None,
             unconfirmable_writes: UnconfirmableWrites::default(),
             calls_per_minute: Some(DEFAULT_CALLS_PER_MINUTE),
+            tools_page_size: None,
         }
     }
 }
@@ -140,6 +148,9 @@ impl std::fmt::Debug for McpServer {
         f.debug_struct("McpServer").field("options", &self.inner.options).finish_non_exhaustive()
     }
 }
+
+/// How a `tools/list` cursor begins (the rest is the last tool name of the page before).
+const TOOLS_CURSOR: &str = "after:";
 
 /// The elicitation field a user answers to approve a write.
 const APPROVE: &str = "approve";
@@ -227,13 +238,40 @@ impl McpServer {
     /// What `tools/list` answers for `listed` (see [`Self::listed`]), marked private for
     /// caching because it differs per caller.
     fn tool_list(&self, listed: &Listed) -> ListToolsResult {
-        let tools = listed
-            .names
+        self.tool_page(listed, &listed.names)
+    }
+
+    fn tool_page(&self, listed: &Listed, names: &[&'static str]) -> ListToolsResult {
+        let tools = names
             .iter()
             .filter_map(|name| self.inner.declarations.get(name))
             .map(|d| d.import_tool.as_ref().filter(|_| listed.importing).unwrap_or(&d.tool).clone())
             .collect();
         ListToolsResult::with_all_items(tools).with_ttl_ms(0).with_cache_scope(CacheScope::Private)
+    }
+
+    /// The page of `tools/list` after `cursor` (see [`McpOptions::tools_page_size`]). A cursor
+    /// names the last tool of the page before it, so it stays valid when the caller's tools
+    /// change between pages: the next page starts after that name.
+    fn paged_tool_list(&self, listed: &Listed, cursor: Option<&str>) -> Result<ListToolsResult, McpError> {
+        let start = match cursor {
+            None => 0,
+            Some(cursor) => {
+                let after = cursor
+                    .strip_prefix(TOOLS_CURSOR)
+                    .filter(|name| self.inner.declarations.contains_key(name))
+                    .ok_or_else(|| McpError::invalid_params(format!("`{cursor}` is not a tools/list cursor"), None))?;
+                listed.names.partition_point(|name| *name <= after)
+            }
+        };
+        let size = self.inner.options.tools_page_size.unwrap_or(usize::MAX).max(1);
+        let names = &listed.names[start..];
+        let page = &names[..names.len().min(size)];
+        let mut result = self.tool_page(listed, page);
+        if page.len() < names.len() {
+            result.next_cursor = page.last().map(|last| format!("{TOOLS_CURSOR}{last}"));
+        }
+        Ok(result)
     }
 
     /// The tools `user` may use: exactly `ToolRegistry::list(user)`, in its (name) order, and
@@ -468,6 +506,21 @@ fn tool_error(error: &Error) -> CallToolResult {
     failed
 }
 
+/// A failed prompt, completion or resource read as a JSON-RPC error: those requests have no
+/// error results of their own.
+fn request_error(error: Error) -> McpError {
+    let message = format!("{}: {}", error.kind(), error.public_detail());
+    match error.kind() {
+        ErrorKind::InvalidArgument => McpError::invalid_params(message, None),
+        ErrorKind::Unauthenticated | ErrorKind::PermissionDenied => McpError::invalid_request(message, None),
+        _ => McpError::internal_error(message, None),
+    }
+}
+
+fn record_id(record: &Value) -> Option<String> {
+    record.get("id").and_then(Value::as_str).map(str::to_owned)
+}
+
 fn protocol_error(error: Error) -> McpError {
     match error.kind() {
         ErrorKind::Unauthenticated | ErrorKind::PermissionDenied => McpError::invalid_request(error.to_string(), None),
@@ -514,7 +567,13 @@ fn declaration(tool: &Tool) -> Declaration {
 
 impl ServerHandler for McpServer {
     fn get_info(&self) -> ServerConfig {
-        ServerConfig::new(ServerCapabilities::builder().enable_tools().build())
+        let capabilities = ServerCapabilities::builder()
+            .enable_tools()
+            .enable_prompts()
+            .enable_resources()
+            .enable_completions()
+            .build();
+        ServerConfig::new(capabilities)
             .with_server_info(Implementation::new("crm-agent", env!("CARGO_PKG_VERSION")))
             .with_instructions(
                 "CRM tools acting as the token's user, inside their organization and permissions. \
@@ -524,11 +583,119 @@ impl ServerHandler for McpServer {
 
     async fn list_tools(
         &self,
-        _request: Option<PaginatedRequestParams>,
+        request: Option<PaginatedRequestParams>,
         context: RequestContext<RoleServer>,
     ) -> Result<ListToolsResult, McpError> {
         let user = self.user(&context).await?;
-        Ok(self.tool_list(&self.listed(&user)))
+        let cursor = request.as_ref().and_then(|r| r.cursor.as_deref());
+        self.paged_tool_list(&self.listed(&user), cursor)
+    }
+
+    async fn list_prompts(
+        &self,
+        _request: Option<PaginatedRequestParams>,
+        context: RequestContext<RoleServer>,
+    ) -> Result<ListPromptsResult, McpError> {
+        let user = self.user(&context).await?;
+        let prompts = prompts::listed(&self.inner.registry, &user);
+        Ok(ListPromptsResult::with_all_items(prompts).with_ttl_ms(0).with_cache_scope(CacheScope::Private))
+    }
+
+    async fn get_prompt(
+        &self,
+        request: GetPromptRequestParams,
+        context: RequestContext<RoleServer>,
+    ) -> Result<GetPromptResponse, McpError> {
+        let user = self.user(&context).await?;
+        let prompt = prompts::get(&self.inner.registry, &user, &request.name, request.arguments.as_ref());
+        prompt.map(Into::into).map_err(request_error)
+    }
+
+    async fn complete(
+        &self,
+        request: CompleteRequestParams,
+        context: RequestContext<RoleServer>,
+    ) -> Result<CompleteResult, McpError> {
+        let user = self.user(&context).await?;
+        let registry = &self.inner.registry;
+        let values = match &request.r#ref {
+            Reference::Prompt(prompt) => {
+                prompts::values_of(registry, &user, &prompt.name, &request.argument.name).map_err(request_error)?
+            }
+            Reference::Resource(template) => {
+                let kind = resources::kind_of_template(&template.uri).filter(|_| request.argument.name == "id");
+                let kind = kind.ok_or_else(|| {
+                    McpError::invalid_params(
+                        format!(
+                            "no resource template `{}` with the argument `{}`",
+                            template.uri, request.argument.name
+                        ),
+                        None,
+                    )
+                })?;
+                prompts::Values::Record { tool: kind.list_tool, label: record_id }
+            }
+            _ => return Err(McpError::invalid_params("completions are for prompts and resource templates", None)),
+        };
+        if let Err(refused) = self.spend_call(&user).await {
+            return Err(request_error(refused));
+        }
+        let (values, total) = match prompts::complete(registry, &user, values, &request.argument.value).await {
+            Ok(found) => found,
+            // Records the user may not list complete nothing: the argument is still free text.
+            Err(error) if error.kind() == ErrorKind::PermissionDenied => (Vec::new(), Some(0)),
+            Err(error) => return Err(request_error(error)),
+        };
+        let has_more = total.is_some_and(|total| total > values.len() as u64);
+        let total = total.map(|t| u32::try_from(t).unwrap_or(u32::MAX));
+        let completion = CompletionInfo::with_pagination(values, total, has_more)
+            .map_err(|e| McpError::internal_error(format!("cannot answer the completion: {e}"), None))?;
+        Ok(CompleteResult::new(completion))
+    }
+
+    async fn list_resources(
+        &self,
+        _request: Option<PaginatedRequestParams>,
+        context: RequestContext<RoleServer>,
+    ) -> Result<ListResourcesResult, McpError> {
+        let user = self.user(&context).await?;
+        let resources = resources::listed(&self.inner.registry, &user);
+        Ok(ListResourcesResult::with_all_items(resources).with_ttl_ms(0).with_cache_scope(CacheScope::Private))
+    }
+
+    async fn list_resource_templates(
+        &self,
+        _request: Option<PaginatedRequestParams>,
+        context: RequestContext<RoleServer>,
+    ) -> Result<ListResourceTemplatesResult, McpError> {
+        let user = self.user(&context).await?;
+        let templates = resources::templates(&self.inner.registry, &user);
+        Ok(ListResourceTemplatesResult::with_all_items(templates).with_ttl_ms(0).with_cache_scope(CacheScope::Private))
+    }
+
+    async fn read_resource(
+        &self,
+        request: ReadResourceRequestParams,
+        context: RequestContext<RoleServer>,
+    ) -> Result<ReadResourceResponse, McpError> {
+        let user = self.user(&context).await?;
+        let uri = request.uri;
+        // rmcp answers this code as the protocol version asks: -32002 before 2026-07-28,
+        // -32602 (invalid params) from it on; `data.uri` names the resource either way.
+        let not_found = |uri: &str| McpError::resource_not_found("resource not found", Some(json!({ "uri": uri })));
+        let Some((tool, args)) = resources::call_for(&uri) else { return Err(not_found(&uri)) };
+        if let Err(refused) = self.spend_call(&user).await {
+            return Err(request_error(refused));
+        }
+        match self.inner.registry.call(&user, tool, args).await {
+            Ok(record) => {
+                let contents = ResourceContents::text(record.to_string(), uri).with_mime_type("application/json");
+                Ok(ReadResourceResult::new(vec![contents]).with_ttl_ms(0).with_cache_scope(CacheScope::Private).into())
+            }
+            // Another organization's record, or another customer's, is not found either.
+            Err(error) if error.kind() == ErrorKind::NotFound => Err(not_found(&uri)),
+            Err(error) => Err(request_error(error)),
+        }
     }
 
     fn get_tool(&self, name: &str) -> Option<McpTool> {

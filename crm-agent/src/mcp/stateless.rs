@@ -105,7 +105,8 @@ impl DirectPath {
         }
         let params = message.params.as_deref().map(RawValue::get);
         match message.method.as_str() {
-            "tools/list" => {
+            // Pages (see `McpOptions::tools_page_size`) are rmcp's path.
+            "tools/list" if self.server.inner.options.tools_page_size.is_none() => {
                 if let Some(params) = params {
                     serde_json::from_str::<NoParams>(params).ok()?;
                 }
