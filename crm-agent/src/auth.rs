@@ -21,7 +21,7 @@ use rand::Rng;
 use sha2::{Digest, Sha256};
 
 use crate::context::UserContext;
-use crate::domain::{ApiToken, ApiTokenId, NewApiToken};
+use crate::domain::{ApiToken, ApiTokenId, NewApiToken, ToolLimits};
 use crate::error::{Error, ErrorKind, Result};
 use crate::store::Store;
 
@@ -49,6 +49,28 @@ pub async fn create_token(
     name: &str,
     expires_in: Option<chrono::Duration>,
 ) -> Result<IssuedToken> {
+    create_limited_token(store, ctx, name, expires_in, ToolLimits::default()).await
+}
+
+/// [`create_token`] for a token that may do less than `ctx`'s user: only read, or only use
+/// some toolsets. Whoever presents it gets a context with these `limits`.
+///
+/// A token is never more than the context that creates it: a context that is itself limited
+/// passes its limits on, combined with `limits`.
+pub async fn create_limited_token(
+    store: &dyn Store,
+    ctx: &UserContext,
+    name: &str,
+    expires_in: Option<chrono::Duration>,
+    limits: ToolLimits,
+) -> Result<IssuedToken> {
+    let limits = ToolLimits {
+        read_only: limits.read_only || ctx.limits.read_only,
+        toolsets: match (limits.toolsets, &ctx.limits.toolsets) {
+            (Some(asked), Some(held)) => Some(asked.intersection(held).copied().collect()),
+            (asked, held) => asked.or_else(|| held.clone()),
+        },
+    };
     let mut bytes = [0u8; 32];
     rand::rng().fill(&mut bytes);
     let secret = format!("{SECRET_PREFIX}{}", hex::encode(bytes));
@@ -63,8 +85,14 @@ pub async fn create_token(
         prefix: secret[..SECRET_PREFIX.len() + 8].to_owned(),
         created_at: now,
         expires_at: expires_in.map(|d| now + d),
+        limits: limits.clone(),
     };
     let token = store.create_api_token(&ctx.scope()?, new).await?;
+    if token.limits != limits {
+        // A store that drops the limits would hand out a token worth more than asked.
+        store.revoke_api_token(&ctx.scope()?, &ctx.user_id, &token.id, now).await?;
+        return Err(Error::Unsupported("this store does not keep API token limits".into()));
+    }
     Ok(IssuedToken { secret, token })
 }
 
@@ -134,13 +162,14 @@ impl TokenAuthenticator {
         if !token.is_active(chrono::Utc::now()) {
             return Err(unknown());
         }
-        let ctx = match UserContext::resolve(self.store.as_ref(), &token.user_id, Some(token.organization_id.as_str()))
-            .await
-        {
-            Ok(ctx) => ctx,
-            Err(e) if e.kind() == ErrorKind::NotFound => return Err(unknown()),
-            Err(e) => return Err(e),
-        };
+        let mut ctx =
+            match UserContext::resolve(self.store.as_ref(), &token.user_id, Some(token.organization_id.as_str())).await
+            {
+                Ok(ctx) => ctx,
+                Err(e) if e.kind() == ErrorKind::NotFound => return Err(unknown()),
+                Err(e) => return Err(e),
+            };
+        ctx.limits = token.limits;
         if !self.ttl.is_zero() {
             let mut cache = self.cache.lock().unwrap_or_else(|p| p.into_inner());
             if cache.len() >= MAX_CACHED {

@@ -7,7 +7,7 @@ use std::collections::BTreeSet;
 
 use serde::{Deserialize, Serialize};
 
-use crate::domain::{CustomerId, EmployeeId, OrganizationId};
+use crate::domain::{CustomerId, EmployeeId, OrganizationId, ToolLimits};
 use crate::error::{Error, Result};
 use crate::policy::Grant;
 use crate::store::{Scope, Store};
@@ -107,6 +107,10 @@ pub struct UserContext {
     /// A human-readable name for prompts and audit displays.
     #[serde(default)]
     pub display_name: Option<String>,
+    /// What the credential this request came with is limited to (a read-only or toolset-bound
+    /// API token); tools outside it are refused whatever the user's permissions.
+    #[serde(default, skip_serializing_if = "ToolLimits::is_none")]
+    pub limits: ToolLimits,
 }
 
 impl UserContext {
@@ -120,6 +124,7 @@ impl UserContext {
             customer_id: None,
             grants: BTreeSet::new(),
             display_name: None,
+            limits: ToolLimits::default(),
         }
     }
 
@@ -177,6 +182,7 @@ impl UserContext {
             customer_id: member.customer_id,
             grants: BTreeSet::new(),
             display_name: Some(member.display_name),
+            limits: ToolLimits::default(),
         };
         if let (Role::Employee, Some(employee_id)) = (ctx.role, &ctx.employee_id) {
             let scope = ctx.scope()?;

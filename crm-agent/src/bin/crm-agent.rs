@@ -331,6 +331,13 @@ enum TokenAction {
         /// Expire after this many days (default: never).
         #[arg(long)]
         expires: Option<u32>,
+        /// Only tools that change nothing (whatever USER may do).
+        #[arg(long)]
+        read_only: bool,
+        /// Only tools of this toolset (repeatable): customers, sales, support, activities,
+        /// analytics, admin, general.
+        #[arg(long = "toolset")]
+        toolsets: Vec<crm_agent::domain::Toolset>,
     },
     /// List USER's tokens (never their secrets).
     List {
@@ -520,10 +527,13 @@ async fn run(cli: Cli) -> crm_agent::Result<()> {
             }
         }
         Command::Token { action } => match action {
-            TokenAction::Create { who, name, expires } => {
+            TokenAction::Create { who, name, expires, read_only, toolsets } => {
                 let (store, ctx) = who.open().await?;
                 let expires = expires.map(|days| chrono::Duration::days(i64::from(days)));
-                let issued = crm_agent::auth::create_token(store.as_ref(), &ctx, &name, expires).await?;
+                let toolsets = (!toolsets.is_empty()).then(|| toolsets.into_iter().collect());
+                let limits = crm_agent::domain::ToolLimits { read_only, toolsets };
+                let issued =
+                    crm_agent::auth::create_limited_token(store.as_ref(), &ctx, &name, expires, limits).await?;
                 eprintln!(
                     "token {} for {} in {} — the secret is shown only now:",
                     issued.token.id, ctx.user_id, ctx.organization_id

@@ -26,6 +26,7 @@ mod pipeline;
 mod query;
 mod stats;
 mod token;
+mod toolset;
 
 pub use activity::*;
 pub use aggregate::*;
@@ -41,6 +42,7 @@ pub use pipeline::*;
 pub use query::*;
 pub use stats::*;
 pub use token::*;
+pub use toolset::*;
 
 pub use rust_decimal::Decimal as Money;
 

@@ -6,7 +6,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::{OrganizationId, Timestamp, check, id_type};
+use super::{OrganizationId, Timestamp, ToolLimits, check, id_type};
 use crate::error::{Error, Result};
 
 id_type!(
@@ -33,6 +33,9 @@ pub struct ApiToken {
     pub expires_at: Option<Timestamp>,
     /// When it was revoked, if it was.
     pub revoked_at: Option<Timestamp>,
+    /// Less than its user may do: only reads, or only some toolsets.
+    #[serde(default, skip_serializing_if = "ToolLimits::is_none")]
+    pub limits: ToolLimits,
 }
 
 impl ApiToken {
@@ -57,6 +60,9 @@ pub struct NewApiToken {
     pub created_at: Timestamp,
     /// When it expires.
     pub expires_at: Option<Timestamp>,
+    /// What it is limited to.
+    #[serde(default, skip_serializing_if = "ToolLimits::is_none")]
+    pub limits: ToolLimits,
 }
 
 impl NewApiToken {
@@ -70,6 +76,9 @@ impl NewApiToken {
         }
         if self.expires_at.is_some_and(|expiry| expiry <= self.created_at) {
             return Err(Error::invalid("a token must expire after it is created"));
+        }
+        if self.limits.toolsets.as_ref().is_some_and(|sets| sets.is_empty()) {
+            return Err(Error::invalid("a token limited to toolsets needs at least one"));
         }
         Ok(())
     }

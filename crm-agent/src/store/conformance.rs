@@ -3401,6 +3401,7 @@ fn new_token(user: &str, name: &str, created_at: Timestamp) -> NewApiToken {
         secret_hash,
         created_at,
         expires_at: None,
+        limits: ToolLimits::default(),
     }
 }
 
@@ -3422,8 +3423,12 @@ async fn api_tokens_round_trip(store: Arc<dyn Store>) -> CheckResult {
 
     let mut second_new = new_token("u1", "CI", t0 + Duration::seconds(1));
     second_new.expires_at = Some(t0 + Duration::days(30));
+    // Limits are kept as given: a store that dropped them would widen the token.
+    second_new.limits = ToolLimits { read_only: true, toolsets: Some([Toolset::Sales, Toolset::Support].into()) };
     let second = store.create_api_token(&scope, second_new.clone()).await.step("create expiring")?;
     ensure_eq!((second.created_at, second.expires_at), (second_new.created_at, second_new.expires_at));
+    ensure_eq!(second.limits, second_new.limits);
+    ensure_eq!(first.limits, ToolLimits::default());
     let third = store
         .create_api_token(&scope, new_token("u1", "Laptop", t0 + Duration::seconds(2)))
         .await

@@ -52,38 +52,7 @@ mod search;
 pub use args::{Paging, ToolPage};
 pub use docs::tools_markdown;
 
-/// Groups of tools a host can expose on their own.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, JsonSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum Toolset {
-    /// Customers.
-    Customers,
-    /// Leads, deals and pipelines.
-    Sales,
-    /// Issues, orders and payments.
-    Support,
-    /// Activities.
-    Activities,
-    /// Stats and analytics.
-    Analytics,
-    /// Organization, people and roles.
-    Admin,
-    /// Cross-entity search and the caller's own context.
-    General,
-}
-
-impl Toolset {
-    /// Every toolset.
-    pub const ALL: &'static [Toolset] = &[
-        Toolset::Customers,
-        Toolset::Sales,
-        Toolset::Support,
-        Toolset::Activities,
-        Toolset::Analytics,
-        Toolset::Admin,
-        Toolset::General,
-    ];
-}
+pub use crate::domain::{ToolLimits, Toolset};
 
 /// Hints for clients (MCP `annotations`): whether a tool only reads, may destroy, or can be
 /// repeated safely.
@@ -253,6 +222,9 @@ impl Tool {
     pub fn authorize(&self, policy: &Policy, ctx: &UserContext) -> Result<()> {
         if ctx.role == Role::Customer && !self.spec.customers_allowed {
             return Err(Error::PermissionDenied(format!("`{}` is not available to customers", self.spec.name)));
+        }
+        if let Some(refusal) = ctx.limits.refusal(self.spec.name, self.spec.writes, &self.spec.toolsets) {
+            return Err(Error::PermissionDenied(refusal));
         }
         match &self.spec.access {
             Access::All(permissions) => permissions.iter().try_for_each(|p| policy.decide(ctx, *p).into_result()),

@@ -6,7 +6,7 @@ use crate::common;
 use std::sync::Arc;
 use std::time::Duration;
 
-use crm_agent::auth::{TokenAuthenticator, create_token, hash_secret};
+use crm_agent::auth::{TokenAuthenticator, create_limited_token, create_token, hash_secret};
 use crm_agent::domain::*;
 use crm_agent::seed::{SeedOptions, seed_demo};
 use crm_agent::{ErrorKind, Role, Store, UserContext};
@@ -93,6 +93,7 @@ async fn unknown_revoked_and_expired_tokens_are_unauthenticated() {
                 prefix: secret[..12].into(),
                 created_at: past,
                 expires_at: Some(past + chrono::Duration::days(1)),
+                limits: Default::default(),
             },
         )
         .await
@@ -129,4 +130,43 @@ async fn a_role_change_applies_at_once_in_the_process_that_made_it() {
     let after = auth.authenticate(&issued.secret).await.unwrap();
     let refused = registry.check(&after, "update_customer", &rename).unwrap_err();
     assert_eq!(refused.kind(), ErrorKind::PermissionDenied, "{refused}");
+}
+
+#[tokio::test]
+async fn a_limited_token_reaches_only_its_tools_and_never_more_than_its_user() {
+    let (store, _dir) = seeded().await;
+    let registry = crm_agent::ToolRegistry::new(store.clone());
+    let auth = TokenAuthenticator::new(store.clone());
+    let owner = UserContext::resolve(&*store, "acme-owner", None).await.unwrap();
+    let rep = UserContext::resolve(&*store, "acme-rep", None).await.unwrap();
+    let names = |ctx: &UserContext| registry.list(ctx).iter().map(|t| t.name()).collect::<Vec<_>>();
+
+    let read_only = ToolLimits { read_only: true, toolsets: None };
+    let issued = create_limited_token(store.as_ref(), &owner, "reader", None, read_only.clone()).await.unwrap();
+    assert_eq!(issued.token.limits, read_only);
+    let reader = auth.authenticate(&issued.secret).await.unwrap();
+    let listed = names(&reader);
+    let reads: Vec<&str> = names(&owner).into_iter().filter(|n| !registry.get(n).unwrap().writes()).collect();
+    assert_eq!(listed, reads, "exactly the owner's tools that change nothing");
+    let refused = registry.call(&reader, "create_customer", serde_json::json!({"name": "Nope"})).await.unwrap_err();
+    assert_eq!(refused.kind(), ErrorKind::PermissionDenied);
+    assert!(refused.to_string().contains("may only read"), "{refused}");
+    registry.call(&reader, "list_customers", serde_json::json!({})).await.expect("reads work");
+
+    let sales = ToolLimits { read_only: false, toolsets: Some([Toolset::Sales].into()) };
+    let issued = create_limited_token(store.as_ref(), &rep, "sales", None, sales).await.unwrap();
+    let seller = auth.authenticate(&issued.secret).await.unwrap();
+    let listed = names(&seller);
+    assert!(listed.contains(&"create_deal") && !listed.contains(&"list_issues"), "{listed:?}");
+    // The rep's own permissions still apply inside the toolset.
+    assert!(listed.iter().all(|n| names(&rep).contains(n)), "{listed:?}");
+    assert!(!listed.contains(&"create_role"));
+
+    // A token made with a limited context keeps those limits too.
+    let inherited =
+        create_limited_token(store.as_ref(), &reader, "from reader", None, ToolLimits::default()).await.unwrap();
+    assert!(inherited.token.limits.read_only);
+    let both = ToolLimits { read_only: false, toolsets: Some([Toolset::Support].into()) };
+    let disjoint = create_limited_token(store.as_ref(), &seller, "elsewhere", None, both).await.unwrap_err();
+    assert_eq!(disjoint.kind(), ErrorKind::InvalidArgument, "{disjoint}");
 }

@@ -7,7 +7,7 @@ import json
 import httpx2
 import mcp.types as types
 import pytest
-from conftest import Demo, bearer_client, http_session, start_http
+from conftest import Demo, bearer_client, crm_agent, http_session, start_http
 from mcp import Client
 from mcp.client.streamable_http import streamable_http_client
 from mcp.shared.exceptions import MCPError
@@ -190,3 +190,25 @@ async def test_tools_list_pages_when_the_server_is_given_a_page_size(demo: Demo)
             with pytest.raises(MCPError) as refused:
                 await session.list_tools(params=types.PaginatedRequestParams(cursor="not-a-cursor"))
             assert refused.value.code == INVALID_PARAMS
+
+
+async def test_a_limited_token_lists_and_calls_only_what_it_is_limited_to(demo: Demo, http_url: str) -> None:
+    reader = crm_agent("token", "create", "--db", demo.db, "--user", "acme-owner", "--read-only").strip()
+    seller = crm_agent("token", "create", "--db", demo.db, "--user", "acme-rep", "--toolset", "sales").strip()
+    async with http_session(http_url, demo.tokens["acme-owner"]) as owner:
+        everything = (await owner.list_tools()).tools
+    async with http_session(http_url, reader) as session:
+        listed = [t.name for t in (await session.list_tools()).tools]
+        assert listed == [t.name for t in everything if t.annotations.read_only_hint]
+        refused = await session.call_tool("create_customer", {"name": "Not Written"})
+        assert refused.is_error and "permission_denied" in refused.content[0].text
+        assert "may only read" in refused.content[0].text
+        assert not (await session.call_tool("list_customers", {})).is_error
+        # Prompts follow the tools: a read-only token still gets the reviews, which only read.
+        assert [p.name for p in (await session.list_prompts()).prompts] == sorted(PROMPT_TOOLS)
+    async with http_session(http_url, seller) as session:
+        listed = [t.name for t in (await session.list_tools()).tools]
+        assert "create_deal" in listed and "list_issues" not in listed and "list_customers" not in listed
+        assert set(listed) <= set(demo.tool_names("acme-rep"))
+        refused = await session.call_tool("list_issues", {})
+        assert refused.is_error and "toolsets sales" in refused.content[0].text

@@ -1208,7 +1208,7 @@ pub(crate) const API_TOKENS: Table = Table {
     name: "api_tokens",
     entity: "API token",
     visibility: Visibility::UserOwned,
-    columns: "id, organization_id, user_id, name, prefix, created_at, expires_at, revoked_at",
+    columns: "id, organization_id, user_id, name, prefix, created_at, expires_at, revoked_at, limits",
     id_prefix: "tok",
 };
 
@@ -1222,5 +1222,6 @@ pub(crate) fn api_token_from_row(r: &Row) -> Result<ApiToken> {
         created_at: r.ts("created_at")?,
         expires_at: r.opt_ts("expires_at")?,
         revoked_at: r.opt_ts("revoked_at")?,
+        limits: r.opt_json("limits")?.unwrap_or_default(),
     })
 }

@@ -482,6 +482,7 @@ static MIGRATIONS: &[Migration] = &[
             include_str!("../../../migrations/0015_deal_close_totals_triggers.postgres.sql")
         ),
     },
+    Migration::shared(16, "token limits", include_str!("../../../migrations/0016_token_limits.sql")),
 ];
 
 #[cfg(feature = "postgres")]

@@ -1501,6 +1501,7 @@ impl Store for SqlStore {
             ("secret_hash", new.secret_hash.into()),
             ("expires_at", codec::opt_ts(new.expires_at.map(codec::truncate))),
             ("revoked_at", SqlValue::Int(None)),
+            ("limits", if new.limits.is_none() { SqlValue::Text(None) } else { codec::json(&new.limits)? }),
         ];
         let mut tx = self.begin().await?;
         // `secret_hash` is the table's only unique column besides the fresh id: a conflict here
