@@ -3,7 +3,7 @@
 //! Out (Rust → JS): a crm-agent error becomes a rejected promise (or a throw) whose message is
 //! a tagged JSON payload `{code, message, retryable}`; `index.cjs` recognises the tag and
 //! throws the matching `CrmAgentError` subclass with the core's message. A host error (a JS
-//! store's exception, kept by [`crate::host`]) goes back as the very value the store threw.
+//! store's exception, kept as a [`JsException`]) goes back as the very value the store threw.
 //!
 //! In (JS → Rust): a host exception's `code` property, when it is one of the codes below (or an
 //! [`ErrorKind`] name), tells the core what kind of error it is.
@@ -55,7 +55,7 @@ pub(crate) fn kind_of_code(code: &str) -> ErrorKind {
 pub(crate) fn to_napi(error: Error) -> napi::Error {
     match error {
         // The host's own exception travels back unchanged (same object in JS).
-        Error::Host { source, kind } => match source.downcast::<crate::host::JsException>() {
+        Error::Host { source, kind } => match source.downcast::<JsException>() {
             Ok(exception) => exception.value,
             Err(source) => encode(code(kind), &source.to_string(), kind == ErrorKind::Unavailable),
         },
@@ -78,3 +78,24 @@ pub(crate) fn encode(code: &str, message: &str, retryable: bool) -> napi::Error 
 pub(crate) fn invalid(message: impl Into<String>) -> napi::Error {
     to_napi(Error::invalid(message))
 }
+
+/// A JavaScript exception inside a crm-agent error: shows its message, and gives the original
+/// value back at the boundary ([`to_napi`]).
+pub(crate) struct JsException {
+    pub(crate) message: String,
+    pub(crate) value: napi::Error,
+}
+
+impl std::fmt::Debug for JsException {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("JsException").field("message", &self.message).finish_non_exhaustive()
+    }
+}
+
+impl std::fmt::Display for JsException {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+impl std::error::Error for JsException {}

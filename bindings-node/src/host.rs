@@ -70,27 +70,6 @@ impl FromNapiValue for HostReply {
     }
 }
 
-/// A JavaScript exception inside a crm-agent error: shows its message, and gives the original
-/// value back at the boundary ([`errors::to_napi`]).
-pub(crate) struct JsException {
-    message: String,
-    pub(crate) value: napi::Error,
-}
-
-impl std::fmt::Debug for JsException {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("JsException").field("message", &self.message).finish_non_exhaustive()
-    }
-}
-
-impl std::fmt::Display for JsException {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(&self.message)
-    }
-}
-
-impl std::error::Error for JsException {}
-
 /// One JavaScript store behind the shared dispatch function.
 pub(crate) struct JsBackend {
     dispatch: Arc<Dispatch>,
@@ -123,12 +102,12 @@ impl HostBackend for JsBackend {
                 .map_err(|e| Error::Store(format!("the host store's `{method}` answered invalid JSON: {e}"))),
             Ok(HostReply::Failed { code, message, error }) => {
                 let kind = code.as_deref().map_or(ErrorKind::External, errors::kind_of_code);
-                Err(Error::host(kind, Box::new(JsException { message, value: error })))
+                Err(Error::host(kind, Box::new(crate::errors::JsException { message, value: error })))
             }
             // `index.cjs` never rejects; should it, the rejection is still the host's value.
             Err(error) => {
                 let message = error.reason.clone();
-                Err(Error::host(ErrorKind::External, Box::new(JsException { message, value: error })))
+                Err(Error::host(ErrorKind::External, Box::new(crate::errors::JsException { message, value: error })))
             }
         }
     }
