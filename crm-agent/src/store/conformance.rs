@@ -2276,6 +2276,94 @@ async fn concurrent_numbers(store: Arc<dyn Store>) -> CheckResult {
 /// statuses, in opposite directions at once (as two people dragging cards across a pipeline
 /// board do): every move succeeds, and the counts per group add up afterwards. A store that keeps
 /// per-group totals must not deadlock on them here.
+/// A deal created closed on a day no deal closed on yet, while another deal is closed on that
+/// day: the first creates the day's totals row, the second moves into the same stage totals.
+/// On PostgreSQL the totals rows are created and locked in one order by both writes (migration
+/// 15), where creating the day's row after the stage's lock was taken made them wait on each
+/// other.
+async fn closing_on_a_new_day_at_once(store: Arc<dyn Store>) -> CheckResult {
+    const DAYS: u32 = 150;
+    let (_, scope) = tenant(&*store, "closings").await?;
+    let pipe = pipeline(&*store, &scope).await?;
+    let (open_stage, won) = (stage(&pipe, "Proposal")?.id.clone(), stage(&pipe, "Closed Won")?.id.clone());
+    let first_day = chrono::NaiveDate::from_ymd_opt(2031, 1, 1).ok_or("a day")?;
+    let day = move |n: u32| first_day + chrono::Days::new(u64::from(n));
+    let open = NewDeal::new("Closer", pipe.id.clone(), open_stage.clone(), Money::new(500, 0));
+    let closer = store.create_deal(&scope, open).await.step("create the closer")?.id;
+    // Both start each day's write together, to meet inside the triggers as often as they can.
+    let together = Arc::new(tokio::sync::Barrier::new(2));
+    let creator = {
+        let (store, scope, pipe, won) = (store.clone(), scope.clone(), pipe.id.clone(), won.clone());
+        let together = together.clone();
+        async move {
+            // A failure is kept, not returned: the other side must not wait at the barrier forever.
+            let mut first_failure = Ok(());
+            for n in 0..DAYS {
+                together.wait().await;
+                let mut new = NewDeal::new(format!("Won {n}"), pipe.clone(), won.clone(), Money::new(100, 0));
+                (new.status, new.probability, new.actual_close_date) = (DealStatus::Won, 100, Some(day(n)));
+                if let Err(error) = store.create_deal(&scope, new).await {
+                    first_failure = first_failure.and(Err(error));
+                }
+            }
+            first_failure
+        }
+    };
+    let closing = {
+        let (store, scope, closer) = (store.clone(), scope.clone(), closer.clone());
+        async move {
+            let mut first_failure = Ok(());
+            for n in 0..DAYS {
+                together.wait().await;
+                let close = DealPatch {
+                    stage_id: Some(won.clone()),
+                    status: Some(DealStatus::Won),
+                    actual_close_date: Change::Set(day(n)),
+                    ..Default::default()
+                };
+                let reopen = DealPatch {
+                    stage_id: Some(open_stage.clone()),
+                    status: Some(DealStatus::Open),
+                    actual_close_date: Change::Clear,
+                    ..Default::default()
+                };
+                let moved = match store.update_deal(&scope, &closer, close).await {
+                    Ok(_) => store.update_deal(&scope, &closer, reopen).await.map(drop),
+                    Err(error) => Err(error),
+                };
+                first_failure = first_failure.and(moved);
+            }
+            first_failure
+        }
+    };
+    let (created, closed) = futures::join!(creator, closing);
+    created.step("creating closed deals")?;
+    closed.step("closing and reopening")?;
+    let group_by = ["actual_close_date:year".to_owned(), "status".to_owned()];
+    let query = AggregateQuery::new(
+        RecordFilter::Deals(DealFilter::default()),
+        Measure::Count,
+        None,
+        &group_by,
+        chrono_tz::UTC,
+    )
+    .step("query")?;
+    let answer = store.aggregate_records(&scope, &query).await.step("aggregate")?;
+    let counts: Vec<(serde_json::Value, serde_json::Value, u64)> = answer
+        .groups
+        .iter()
+        .map(|g| (g.key["actual_close_date:year"].clone(), g.key["status"].clone(), g.count))
+        .collect();
+    ensure_eq!(
+        counts,
+        vec![
+            (serde_json::json!("2031"), serde_json::json!("won"), u64::from(DAYS)),
+            (serde_json::Value::Null, serde_json::json!("open"), 1)
+        ]
+    );
+    Ok(())
+}
+
 async fn opposite_moves_at_once(store: Arc<dyn Store>) -> CheckResult {
     /// Round trips per mover. Without migration 9's ordered locks, PostgreSQL's totals
     /// triggers deadlocked within these in each of three runs.
@@ -3833,6 +3921,7 @@ pub fn cases() -> Vec<Case> {
             opposite_moves_at_once,
             [Organizations, ReadDeals, WriteDeals, ReadPipelines, ReadCustomers, WriteCustomers]
         ),
+        case!(closing_on_a_new_day_at_once, [Organizations, ReadDeals, WriteDeals, ReadPipelines]),
         case!(
             failed_multi_row_writes_roll_back,
             [Organizations, ReadLeads, WriteLeads, ConvertLeads, ReadCustomers, WriteEmployees, ReadPipelines]
