@@ -633,11 +633,18 @@ impl ServerHandler for McpServer {
                         None,
                     )
                 })?;
-                prompts::Values::Record { tool: kind.list_tool, label: record_id }
+                let Some(tool) = kind.search_tool else {
+                    // Records whose list has no text search (payments) complete nothing.
+                    return Ok(CompleteResult::new(CompletionInfo::default()));
+                };
+                prompts::Values::Record { tool, label: record_id }
             }
             _ => return Err(McpError::invalid_params("completions are for prompts and resource templates", None)),
         };
-        if let Err(refused) = self.spend_call(&user).await {
+        // A completion from the records is a tool call, and spends one like any other.
+        if matches!(values, prompts::Values::Record { .. })
+            && let Err(refused) = self.spend_call(&user).await
+        {
             return Err(request_error(refused));
         }
         let (values, total) = match prompts::complete(registry, &user, values, &request.argument.value).await {

@@ -342,15 +342,21 @@ mod tests {
         assert_eq!(period_days("this_year", today), (day(2026, 1, 1), day(2026, 12, 31)));
     }
 
-    #[test]
-    fn every_prompt_names_only_tools_of_the_catalogue() {
+    /// Every tool a prompt names exists, and each completion is a call its tool accepts.
+    #[cfg(feature = "sqlite")]
+    #[tokio::test]
+    async fn every_prompt_names_tools_that_take_its_calls() {
+        let store = std::sync::Arc::new(crate::SqlStore::open("sqlite::memory:").await.unwrap());
+        let registry = ToolRegistry::new(store);
+        let owner = UserContext::new("owner", "org_x", crate::context::Role::Owner);
         for prompt in &PROMPTS {
             for tool in prompt.tools {
-                assert!(crate::tools::catalogue().iter().any(|t| t.name() == *tool), "{tool}");
+                assert!(registry.get(tool).is_some(), "{tool}");
             }
             for argument in prompt.arguments {
                 if let Values::Record { tool, .. } = argument.values {
-                    assert!(crate::tools::catalogue().iter().any(|t| t.name() == tool), "{tool}");
+                    let args = json!({"limit": MAX_COMPLETIONS, "search": "x"});
+                    registry.check(&owner, tool, &args).unwrap_or_else(|e| panic!("{tool}: {e}"));
                 }
             }
         }

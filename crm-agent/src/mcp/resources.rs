@@ -23,8 +23,8 @@ pub(super) struct RecordKind {
     /// The tool that reads one, and its id argument.
     tool: &'static str,
     id_argument: &'static str,
-    /// The tool whose text search completes an id.
-    pub(super) list_tool: &'static str,
+    /// The list tool whose text search completes an id (`None`: its list has no search).
+    pub(super) search_tool: Option<&'static str>,
 }
 
 const fn kind(
@@ -32,20 +32,20 @@ const fn kind(
     title: &'static str,
     tool: &'static str,
     id_argument: &'static str,
-    list_tool: &'static str,
+    search_tool: Option<&'static str>,
 ) -> RecordKind {
-    RecordKind { segment, title, tool, id_argument, list_tool }
+    RecordKind { segment, title, tool, id_argument, search_tool }
 }
 
 pub(super) static RECORD_KINDS: [RecordKind; 8] = [
-    kind("customers", "Customer", "get_customer", "customer_id", "list_customers"),
-    kind("leads", "Lead", "get_lead", "lead_id", "list_leads"),
-    kind("deals", "Deal", "get_deal", "deal_id", "list_deals"),
-    kind("issues", "Support issue", "get_issue", "issue_id", "list_issues"),
-    kind("orders", "Order", "get_order", "order_id", "list_orders"),
-    kind("payments", "Payment", "get_payment", "payment_id", "list_payments"),
-    kind("activities", "Activity", "get_activity", "activity_id", "list_activities"),
-    kind("employees", "Employee", "get_employee", "employee_id", "list_employees"),
+    kind("customers", "Customer", "get_customer", "customer_id", Some("list_customers")),
+    kind("leads", "Lead", "get_lead", "lead_id", Some("list_leads")),
+    kind("deals", "Deal", "get_deal", "deal_id", Some("list_deals")),
+    kind("issues", "Support issue", "get_issue", "issue_id", Some("list_issues")),
+    kind("orders", "Order", "get_order", "order_id", Some("list_orders")),
+    kind("payments", "Payment", "get_payment", "payment_id", None),
+    kind("activities", "Activity", "get_activity", "activity_id", Some("list_activities")),
+    kind("employees", "Employee", "get_employee", "employee_id", Some("list_employees")),
 ];
 
 /// Resources with a fixed URI: (path, title, description, tool).
@@ -132,13 +132,25 @@ mod tests {
         assert_eq!(call_for(&format!("crm://deals/{}", "x".repeat(101))), None);
     }
 
-    #[test]
-    fn every_resource_reads_through_a_tool_of_the_catalogue() {
-        let exists = |name: &str| crate::tools::catalogue().iter().any(|t| t.name() == name);
+    /// Each read and each completion is a call its tool's input schema accepts.
+    #[cfg(feature = "sqlite")]
+    #[tokio::test]
+    async fn every_resource_reads_and_completes_through_calls_its_tools_accept() {
+        let store = std::sync::Arc::new(crate::SqlStore::open("sqlite::memory:").await.unwrap());
+        let registry = ToolRegistry::new(store);
+        let owner = UserContext::new("owner", "org_x", crate::context::Role::Owner);
         for kind in &RECORD_KINDS {
-            assert!(exists(kind.tool) && exists(kind.list_tool), "{}", kind.segment);
+            let (tool, args) = call_for(&format!("crm://{}/x_1", kind.segment)).expect("a record URI");
+            registry.check(&owner, tool, &args).unwrap_or_else(|e| panic!("{}: {e}", kind.segment));
+            if let Some(search) = kind.search_tool {
+                let args = json!({"limit": super::super::prompts::MAX_COMPLETIONS, "search": "x"});
+                registry.check(&owner, search, &args).unwrap_or_else(|e| panic!("{search}: {e}"));
+            }
             assert_eq!(kind_of_template(&template_uri(kind)).map(|k| k.segment), Some(kind.segment));
         }
-        assert!(FIXED.iter().all(|(_, _, _, tool)| exists(tool)));
+        for (path, ..) in FIXED {
+            let (tool, args) = call_for(&format!("crm://{path}")).expect("a fixed URI");
+            registry.check(&owner, tool, &args).unwrap_or_else(|e| panic!("{path}: {e}"));
+        }
     }
 }

@@ -1,4 +1,5 @@
-"""Prompts, completions, resources and paged tool lists, through the official MCP Python client."""
+"""Prompts, completions, resources, paged tool lists and limited tokens, through the official MCP
+Python client."""
 
 from __future__ import annotations
 
@@ -21,6 +22,12 @@ PROMPT_TOOLS = {
     "pipeline_review": {"list_deals", "aggregate_records"},
 }
 INVALID_PARAMS = -32602
+# The headers of a request the stateless server's direct path would take.
+DIRECT_HEADERS = {
+    "Accept": "application/json, text/event-stream",
+    "Content-Type": "application/json",
+    "MCP-Protocol-Version": "2025-11-25",
+}
 RESOURCE_NOT_FOUND = -32002
 
 
@@ -80,9 +87,12 @@ async def test_prompt_arguments_complete_within_what_the_user_may_see(demo: Demo
     async with http_session(http_url, demo.tokens["acme-customer"]) as customer:
         me = (await customer.call_tool("list_customers", {})).structured_content["items"]
         assert len(me) == 1
-        # Typing another customer's name completes nothing: the search runs in the user's scope.
-        others = await customer.complete(briefing, {"name": "customer", "value": target[:6]})
-        assert set(others.completion.values) <= {me[0]["name"]}
+        own = await customer.complete(briefing, {"name": "customer", "value": me[0]["name"]})
+        assert own.completion.values == [me[0]["name"]] and own.completion.total == 1
+        # The search runs in the user's scope: another customer's name completes to nothing.
+        other = next(c["name"] for c in customers if c["name"] != me[0]["name"])
+        others = await customer.complete(briefing, {"name": "customer", "value": other})
+        assert others.completion.values == [], others.completion
 
     # Another organization's owner completes ids among their own records only.
     async with http_session(http_url, demo.tokens["globex-owner"]) as globex:
@@ -113,6 +123,16 @@ async def test_records_read_as_resources_with_the_tools_permissions(demo: Demo, 
             {"name": "id", "value": customer["name"]},
         )
         assert customer["id"] in by_name.completion.values
+        # Payments have no text search to complete from.
+        payments = await owner.complete(
+            types.ResourceTemplateReference(type="ref/resource", uri="crm://payments/{id}"),
+            {"name": "id", "value": "PAY"},
+        )
+        assert payments.completion.values == []
+        for segment in ["leads", "deals", "issues", "orders", "activities", "employees"]:
+            template = types.ResourceTemplateReference(type="ref/resource", uri=f"crm://{segment}/{{id}}")
+            answer = await owner.complete(template, {"name": "id", "value": ""})
+            assert all(isinstance(v, str) for v in answer.completion.values), segment
 
         for missing in ["crm://customers/cus_missing", "crm://planets/1", "https://example.com/x"]:
             with pytest.raises(MCPError) as refused:
@@ -149,11 +169,9 @@ async def test_2026_07_28_a_missing_resource_is_invalid_params_naming_its_uri(de
                 await client.read_resource("crm://deals/deal_missing")
             assert refused.value.code == INVALID_PARAMS
             assert refused.value.data == {"uri": "crm://deals/deal_missing"}
-            # A second listing is fetched again, not served from the client's cache: every
-            # list answers a time to live of 0, private to the user.
-            first = await client.list_prompts()
-            again = await client.list_prompts()
-            assert first.ttl_ms == again.ttl_ms == 0 and first.cache_scope == "private"
+            # Lists answer a time to live of 0, private to the user, on this version too.
+            listed = await client.list_prompts()
+            assert listed.ttl_ms == 0 and listed.cache_scope == "private"
 
 
 async def test_lists_and_reads_carry_private_caching_hints(demo: Demo, stateless_url: str) -> None:
@@ -173,9 +191,11 @@ async def test_lists_and_reads_carry_private_caching_hints(demo: Demo, stateless
             assert result["ttlMs"] == 0 and result["cacheScope"] == "private", (method, result)
 
 
-async def test_tools_list_pages_when_the_server_is_given_a_page_size(demo: Demo) -> None:
+@pytest.mark.parametrize("stateless", [False, True])
+async def test_tools_list_pages_when_the_server_is_given_a_page_size(demo: Demo, stateless: bool) -> None:
     expected = demo.tool_names("acme-owner")
-    for url in start_http(demo, "--mcp-tools-page-size", "7"):
+    extra = ("--stateless",) if stateless else ()
+    for url in start_http(demo, "--mcp-tools-page-size", "7", *extra):
         async with http_session(url, demo.tokens["acme-owner"]) as session:
             names, cursor, pages = [], None, 0
             while True:
@@ -190,6 +210,14 @@ async def test_tools_list_pages_when_the_server_is_given_a_page_size(demo: Demo)
             with pytest.raises(MCPError) as refused:
                 await session.list_tools(params=types.PaginatedRequestParams(cursor="not-a-cursor"))
             assert refused.value.code == INVALID_PARAMS
+        if stateless:
+            # A bare request of the kind the stateless server otherwise answers from its cached
+            # whole list gets the first page too.
+            headers = {**DIRECT_HEADERS, "Authorization": f"Bearer {demo.tokens['acme-owner']}"}
+            async with httpx2.AsyncClient(timeout=10) as raw:
+                body = {"jsonrpc": "2.0", "id": 1, "method": "tools/list"}
+                answer = (await raw.post(url, json=body, headers=headers)).json()["result"]
+            assert [t["name"] for t in answer["tools"]] == expected[:7] and answer["nextCursor"]
 
 
 async def test_a_limited_token_lists_and_calls_only_what_it_is_limited_to(demo: Demo, http_url: str) -> None:
