@@ -132,7 +132,7 @@ pub(super) fn tools() -> Vec<Tool> {
         Tool::builder("create_activity", "Log or schedule an activity. `activity_type` and `title` are required; status defaults to scheduled. Link it to a customer, lead or deal by id.")
             .record(super::history::RecordKind::Activity)
             .permission(activity(Action::Create))
-            .writes(false)
+            .writes()
             .toolsets(sets)
             .needs(&[StoreOp::WriteActivities])
             .imports()
@@ -140,7 +140,7 @@ pub(super) fn tools() -> Vec<Tool> {
         Tool::builder("update_activity", "Change an activity's fields. Only the fields given change; name fields in `clear` to leave them without a value. To mark one done use complete_activity.")
             .record(super::history::RecordKind::Activity)
             .permission(activity(Action::Update))
-            .writes(true)
+            .writes().idempotent()
             .toolsets(sets)
             .needs(&[StoreOp::WriteActivities])
             .handler(|cx: ToolContext, args: UpdateActivity| async move {
@@ -149,7 +149,7 @@ pub(super) fn tools() -> Vec<Tool> {
         Tool::builder("complete_activity", "Mark an activity completed now, optionally with its outcome. Completing a completed activity changes nothing; a cancelled one cannot be completed. Returns the activity.")
             .record(super::history::RecordKind::Activity)
             .permission(activity(Action::Update))
-            .writes(true)
+            .writes().idempotent()
             .toolsets(sets)
             .needs(&[StoreOp::ReadActivities, StoreOp::WriteActivities])
             .handler(|cx: ToolContext, args: CompleteActivity| async move { complete(&cx, args).await }),

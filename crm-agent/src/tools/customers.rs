@@ -117,7 +117,7 @@ pub(super) fn tools() -> Vec<Tool> {
         Tool::builder("create_customer", "Create a customer. Only `name` is required; type defaults to individual and status to active.")
             .record(super::history::RecordKind::Customer)
             .permission(customer(Action::Create))
-            .writes(false)
+            .writes()
             .toolsets(sets)
             .needs(&[StoreOp::WriteCustomers])
             .imports()
@@ -132,7 +132,7 @@ pub(super) fn tools() -> Vec<Tool> {
         Tool::builder("update_customer", "Change a customer's fields. Only the fields given change; name fields in `clear` to leave them without a value.")
             .record(super::history::RecordKind::Customer)
             .permission(customer(Action::Update))
-            .writes(true)
+            .writes().idempotent()
             .toolsets(sets)
             .needs(&[StoreOp::WriteCustomers])
             .handler(|cx: ToolContext, args: UpdateCustomer| async move {

@@ -335,10 +335,15 @@ impl ToolBuilder {
         self.spec.customers_allowed = true;
         self
     }
-    /// It changes data; `idempotent` says whether repeating it changes nothing more.
-    pub fn writes(mut self, idempotent: bool) -> Self {
+    /// It changes data (and repeating it may change more: see [`Self::idempotent`]).
+    pub fn writes(mut self) -> Self {
         self.spec.writes = true;
-        self.spec.annotations = Annotations { read_only: false, destructive: false, idempotent };
+        self.spec.annotations = Annotations { read_only: false, destructive: false, idempotent: false };
+        self
+    }
+    /// Repeating it with the same arguments changes nothing more (reads always are).
+    pub fn idempotent(mut self) -> Self {
+        self.spec.annotations.idempotent = true;
         self
     }
     /// It changes data and may close or remove something.

@@ -172,7 +172,7 @@ pub(super) fn tools() -> Vec<Tool> {
             .handler(|cx: ToolContext, _: NoArgs| async move { cx.store.list_roles(&cx.scope).await }),
         Tool::builder("create_role", "Create a custom role granting the given permissions. You can only grant permissions you hold yourself.")
             .permission(role(Action::Create))
-            .writes(false)
+            .writes()
             .toolsets(admin)
             .needs(&[StoreOp::Roles])
             .handler(|cx: ToolContext, args: CreateRole| async move {
@@ -186,7 +186,7 @@ pub(super) fn tools() -> Vec<Tool> {
             }),
         Tool::builder("update_role_permissions", "Replace the permissions of a role. You can only grant permissions you hold yourself.")
             .permission(role(Action::Update))
-            .writes(true)
+            .writes().idempotent()
             .toolsets(admin)
             .needs(&[StoreOp::Roles])
             .handler(|cx: ToolContext, args: UpdateRolePermissions| async move {
@@ -196,7 +196,7 @@ pub(super) fn tools() -> Vec<Tool> {
         Tool::builder("assign_role_to_employee", "Give an employee a role (repeating it changes nothing). You can only assign roles whose permissions you hold yourself.")
             .record(super::history::RecordKind::Employee)
             .permission(role(Action::Update))
-            .writes(true)
+            .writes().idempotent()
             .toolsets(admin)
             .needs(&[StoreOp::Roles, StoreOp::ReadEmployees])
             .handler(|cx: ToolContext, args: AssignRole| async move {
