@@ -607,7 +607,14 @@ impl ServerHandler for McpServer {
         context: RequestContext<RoleServer>,
     ) -> Result<GetPromptResponse, McpError> {
         let user = self.user(&context).await?;
-        let prompt = prompts::get(&self.inner.registry, &user, &request.name, request.arguments.as_ref());
+        // The organization's own zone, as the tools read dates; UTC when it cannot be read.
+        let zone = match user.scope() {
+            Ok(scope) => self.inner.registry.store().get_organization(&scope).await.ok(),
+            Err(_) => None,
+        };
+        let zone = zone.and_then(|o| o.settings.time_zone().ok()).unwrap_or(chrono_tz::UTC);
+        let today = prompts::Today::in_zone(zone);
+        let prompt = prompts::get(&self.inner.registry, &user, &request.name, request.arguments.as_ref(), &today);
         prompt.map(Into::into).map_err(request_error)
     }
 

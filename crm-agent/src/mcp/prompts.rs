@@ -16,6 +16,26 @@ use crate::domain::{IssueCategory, Priority};
 use crate::error::{Error, Result};
 use crate::tools::ToolRegistry;
 
+/// Today in the organization's time zone: the day the prompts' periods and "overdue" count from,
+/// as the date filters of the tools read days in that zone.
+pub(super) struct Today {
+    pub(super) day: NaiveDate,
+    pub(super) zone: chrono_tz::Tz,
+}
+
+impl Today {
+    /// Now, in `zone`.
+    pub(super) fn in_zone(zone: chrono_tz::Tz) -> Today {
+        Today { day: Utc::now().with_timezone(&zone).date_naive(), zone }
+    }
+}
+
+impl std::fmt::Display for Today {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "today is {} in the organization's time zone, {}", self.day, self.zone)
+    }
+}
+
 /// Longest argument value taken into a prompt.
 const MAX_ARGUMENT_CHARS: usize = 200;
 
@@ -31,7 +51,7 @@ struct PromptSpec {
     /// Listed only to users who may use all of these.
     tools: &'static [&'static str],
     /// The instructions, from the checked arguments (absent optional ones left out).
-    text: fn(&Map<String, Value>, NaiveDate) -> String,
+    text: fn(&Map<String, Value>, &Today) -> String,
 }
 
 struct ArgumentSpec {
@@ -154,6 +174,7 @@ pub(super) fn get(
     user: &UserContext,
     name: &str,
     arguments: Option<&Map<String, Value>>,
+    today: &Today,
 ) -> Result<GetPromptResult> {
     let prompt = find(registry, user, name)?;
     let empty = Map::new();
@@ -195,7 +216,7 @@ pub(super) fn get(
         }
         checked.insert(argument.name.to_owned(), Value::String(value.to_owned()));
     }
-    let text = (prompt.text)(&checked, Utc::now().date_naive());
+    let text = (prompt.text)(&checked, today);
     Ok(GetPromptResult::new(vec![PromptMessage::new_text(Role::User, text)]).with_description(prompt.description))
 }
 
@@ -273,8 +294,9 @@ fn period_days(period: &str, today: NaiveDate) -> (NaiveDate, NaiveDate) {
     (start, end)
 }
 
-fn pipeline_review(arguments: &Map<String, Value>, today: NaiveDate) -> String {
+fn pipeline_review(arguments: &Map<String, Value>, now: &Today) -> String {
     let period = argument(arguments, "period").unwrap_or("this_month");
+    let today = now.day;
     let (first, last) = period_days(period, today);
     let owner = argument(arguments, "owner").map_or(String::new(), |owner| {
         format!(
@@ -283,7 +305,7 @@ fn pipeline_review(arguments: &Map<String, Value>, today: NaiveDate) -> String {
         )
     });
     format!(
-        "Review the sales pipeline for {period} ({first} to {last}; today is {today}, UTC).{owner}\n\n\
+        "Review the sales pipeline for {period} ({first} to {last}; {now}).{owner}\n\n\
          1. Value of the open deals per stage: aggregate_records with entity deals, measure sum, field value, \
          group_by [\"stage_id\"] and filter {{\"status\": \"open\", \"expected_close_after\": \"{first}\", \
          \"expected_close_before\": \"{last}\"}}. Money comes per currency: never add currencies together.\n\
@@ -296,10 +318,10 @@ fn pipeline_review(arguments: &Map<String, Value>, today: NaiveDate) -> String {
     )
 }
 
-fn customer_briefing(arguments: &Map<String, Value>, today: NaiveDate) -> String {
+fn customer_briefing(arguments: &Map<String, Value>, now: &Today) -> String {
     let customer = argument(arguments, "customer").unwrap_or_default();
     format!(
-        "Prepare a briefing on the customer \"{customer}\" (today is {today}, UTC). If that is not an id, find \
+        "Prepare a briefing on the customer \"{customer}\" ({now}). If that is not an id, find \
          the customer with list_customers (search); if several match, list them and ask which one is meant.\n\n\
          Cover, with the tools you have: who they are and their status (get_customer); their open deals with \
          value and stage (list_deals with customer_id and status open); their open issues (list_issues with \
@@ -309,7 +331,7 @@ fn customer_briefing(arguments: &Map<String, Value>, today: NaiveDate) -> String
     )
 }
 
-fn issue_triage(arguments: &Map<String, Value>, today: NaiveDate) -> String {
+fn issue_triage(arguments: &Map<String, Value>, now: &Today) -> String {
     let mut filter = String::new();
     if let Some(priority) = argument(arguments, "priority") {
         filter.push_str(&format!(", priority {priority}"));
@@ -318,7 +340,7 @@ fn issue_triage(arguments: &Map<String, Value>, today: NaiveDate) -> String {
         filter.push_str(&format!(", category {category}"));
     }
     format!(
-        "Triage the open support issues (today is {today}, UTC). Use list_issues with status open, then with \
+        "Triage the open support issues ({now}). Use list_issues with status open, then with \
          status in_progress{filter}, sort created_at (oldest first); page on with next_cursor while there are \
          more.\n\n\
          Group the answer by urgency. For each issue that is urgent, unassigned or open for more than three \
@@ -330,6 +352,20 @@ fn issue_triage(arguments: &Map<String, Value>, today: NaiveDate) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn prompts_state_today_in_the_organizations_zone() {
+        let today = Today { day: NaiveDate::from_ymd_opt(2026, 12, 31).expect("a day"), zone: chrono_tz::Asia::Tokyo };
+        let text = pipeline_review(&Map::new(), &today);
+        assert!(
+            text.contains("2026-12-01 to 2026-12-31; today is 2026-12-31 in the organization's time zone, Asia/Tokyo")
+        );
+        for prompt in &PROMPTS {
+            let mut arguments = Map::new();
+            arguments.insert("customer".into(), json!("Acme"));
+            assert!((prompt.text)(&arguments, &today).contains("Asia/Tokyo"), "{}", prompt.name);
+        }
+    }
 
     #[test]
     fn periods_are_whole_months_quarters_and_years() {
