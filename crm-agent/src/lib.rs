@@ -74,6 +74,7 @@
 //! | `gemini` | yes | `model::GeminiClient` (reqwest with rustls), the default model of [`CrmAgent`] |
 //! | `postgres` | | `SqlStore` on PostgreSQL (sqlx) |
 //! | `mcp` | | `mcp`: the MCP server on stdio, and as an axum router for Streamable HTTP (rmcp, axum) |
+//! | `oauth` | | `auth::oauth`: OAuth 2.1 access tokens on `/mcp` and `/api` (JWTs checked against the issuer's keys with jsonwebtoken, opaque ones by introspection; implies `mcp`) |
 //! | `http` | | `http`: the HTTP service of `crm-agent serve` and its web chat page (implies `mcp`) |
 //! | `demo` | | `seed`: the deterministic demo organizations |
 //! | `cli` | | the `crm-agent` binary (clap, indicatif, tracing-subscriber; implies all of the above) |
@@ -102,6 +103,8 @@ pub mod provision;
 #[cfg(feature = "demo")]
 pub mod seed;
 pub mod store;
+#[cfg(any(feature = "gemini", feature = "oauth"))]
+mod tls;
 pub mod tools;
 
 pub use agent::{AgentOptions, ChatEvent, ChatStream, CrmAgent, sse_encode};

@@ -113,10 +113,14 @@ struct McpExposure {
     /// MCP `tools/list`: tools per page, continued with `nextCursor` (default: all on one page).
     #[arg(long, value_parser = clap::value_parser!(u32).range(1..))]
     mcp_tools_page_size: Option<u32>,
+    #[command(flatten)]
+    oauth: OAuthArgs,
 }
 
 impl McpExposure {
-    fn apply(self, http: &mut crm_agent::mcp::http::McpHttpOptions, mcp: &mut crm_agent::mcp::McpOptions) {
+    /// Sets the options; what is left is the OAuth setup, which needs the store and the bound
+    /// address ([`OAuthArgs::authenticator`]).
+    fn apply(self, http: &mut crm_agent::mcp::http::McpHttpOptions, mcp: &mut crm_agent::mcp::McpOptions) -> OAuthArgs {
         http.allowed_origins.extend(self.allow_origins);
         http.allowed_hosts.extend(self.allow_hosts);
         if self.trust_client_approval {
@@ -124,6 +128,69 @@ impl McpExposure {
         }
         mcp.calls_per_minute = (self.mcp_calls_per_minute > 0).then_some(self.mcp_calls_per_minute);
         mcp.tools_page_size = self.mcp_tools_page_size.map(|size| size as usize);
+        self.oauth
+    }
+}
+
+/// OAuth access tokens on the HTTP endpoints (`serve`, `mcp --http`); see docs/mcp.md.
+#[derive(clap::Args)]
+struct OAuthArgs {
+    /// Accept OAuth access tokens from this authorization server (its issuer URL), beside API
+    /// tokens; clients find it in /.well-known/oauth-protected-resource.
+    #[arg(long, env = "CRM_AGENT_OAUTH_ISSUER")]
+    oauth_issuer: Option<String>,
+    /// The MCP endpoint's URL as clients reach it (default: http://ADDR/mcp).
+    #[arg(long, env = "CRM_AGENT_OAUTH_RESOURCE", requires = "oauth_issuer")]
+    oauth_resource: Option<String>,
+    /// The audience tokens must name (default: the resource URL).
+    #[arg(long, env = "CRM_AGENT_OAUTH_AUDIENCE", requires = "oauth_issuer")]
+    oauth_audience: Option<String>,
+    /// The token claim holding the member's user id.
+    #[arg(long, env = "CRM_AGENT_OAUTH_USER_CLAIM", default_value = "sub")]
+    oauth_user_claim: String,
+    /// The token claim holding the organization (id or slug); without it a user must belong to
+    /// one organization.
+    #[arg(long, env = "CRM_AGENT_OAUTH_ORGANIZATION_CLAIM")]
+    oauth_organization_claim: Option<String>,
+    /// The scope that allows the read-only tools.
+    #[arg(long, env = "CRM_AGENT_OAUTH_READ_SCOPE", default_value = "crm:read")]
+    oauth_read_scope: String,
+    /// The scope that allows everything the member may do.
+    #[arg(long, env = "CRM_AGENT_OAUTH_WRITE_SCOPE", default_value = "crm:write")]
+    oauth_write_scope: String,
+    /// crm-agent's client id at the authorization server, to introspect tokens that are not JWTs.
+    #[arg(long, env = "CRM_AGENT_OAUTH_CLIENT_ID", requires = "oauth_client_secret")]
+    oauth_client_id: Option<String>,
+    /// The secret of --oauth-client-id.
+    #[arg(long, env = "CRM_AGENT_OAUTH_CLIENT_SECRET", requires = "oauth_client_id", hide_env_values = true)]
+    oauth_client_secret: Option<String>,
+}
+
+impl OAuthArgs {
+    /// The authenticator of the HTTP endpoints: API tokens, and OAuth tokens with
+    /// --oauth-issuer (whose server is asked about itself now, so a wrong issuer fails here).
+    async fn authenticator(
+        self,
+        store: std::sync::Arc<SqlStore>,
+        bound: std::net::SocketAddr,
+    ) -> crm_agent::Result<std::sync::Arc<dyn crm_agent::auth::RequestAuthenticator>> {
+        use crm_agent::auth::oauth::{ClientCredentials, OAuthAuthenticator, OAuthConfig};
+        let Some(issuer) = self.oauth_issuer else {
+            return Ok(std::sync::Arc::new(crm_agent::auth::TokenAuthenticator::new(store)));
+        };
+        let resource = self.oauth_resource.unwrap_or_else(|| format!("http://{bound}/mcp"));
+        let mut config = OAuthConfig::new(issuer, resource);
+        config.audience = self.oauth_audience;
+        config.user_claim = self.oauth_user_claim;
+        config.organization_claim = self.oauth_organization_claim;
+        config.read_scope = self.oauth_read_scope;
+        config.write_scope = self.oauth_write_scope;
+        if let (Some(id), Some(secret)) = (self.oauth_client_id, self.oauth_client_secret) {
+            config.introspection_client = Some(ClientCredentials { id, secret });
+        }
+        let authenticator = OAuthAuthenticator::discover(config, store).await?;
+        eprintln!("OAuth: tokens from {} for {}", authenticator.config().issuer, authenticator.config().resource);
+        Ok(std::sync::Arc::new(authenticator))
     }
 }
 
@@ -367,7 +434,8 @@ enum Entity {
 #[tokio::main]
 async fn main() -> ExitCode {
     let cli = Cli::parse();
-    match run(cli).await {
+    // Boxed: every command's state lives in this one future, too large for the stack.
+    match Box::pin(run(cli)).await {
         Ok(()) => ExitCode::SUCCESS,
         Err(err) => {
             eprintln!("error ({}): {}", err.kind(), err.detail());
@@ -497,12 +565,15 @@ async fn run(cli: Cli) -> crm_agent::Result<()> {
             };
             let store = std::sync::Arc::new(SqlStore::open(&db).await?);
             let registry = crm_agent::ToolRegistry::new(store.clone());
-            let authenticator = crm_agent::auth::TokenAuthenticator::new(store);
+            let authenticator = crm_agent::auth::TokenAuthenticator::new(store.clone());
             let mut options = McpOptions::default();
             let mut http_options = crm_agent::mcp::http::McpHttpOptions { stateless, ..Default::default() };
-            exposure.apply(&mut http_options, &mut options);
+            let oauth = exposure.apply(&mut http_options, &mut options);
             match listener {
                 None => {
+                    if oauth.oauth_issuer.is_some() {
+                        return Err(crm_agent::Error::invalid("--oauth-issuer needs --http (stdio acts with --token)"));
+                    }
                     let token = token.unwrap_or_default();
                     // Fail at start, not on the first request, when the token is wrong.
                     let ctx = authenticator.authenticate(&token).await?;
@@ -513,9 +584,10 @@ async fn run(cli: Cli) -> crm_agent::Result<()> {
                     served?;
                 }
                 Some(listener) => {
-                    let server = McpServer::per_request(registry.clone(), options);
-                    let app = crm_agent::mcp::http::router(server, std::sync::Arc::new(authenticator), http_options);
                     let bound = listener.local_addr().map_err(|e| crm_agent::Error::Internal(e.to_string()))?;
+                    let authenticator = oauth.authenticator(store, bound).await?;
+                    let server = McpServer::per_request(registry.clone(), options);
+                    let app = crm_agent::mcp::http::router(server, authenticator, http_options);
                     out!("MCP_URL=http://{bound}/mcp");
                     use std::io::Write as _;
                     let _ = std::io::stdout().flush();
@@ -717,13 +789,13 @@ async fn serve(
         demo_for_any_client: demo_mode.any_client,
         ..HttpOptions::default()
     };
-    exposure.apply(&mut options.mcp_http, &mut options.mcp);
+    let oauth = exposure.apply(&mut options.mcp_http, &mut options.mcp);
     options.mcp_http.stateless = mcp_stateless;
     let model_name = agent.model().model_name().to_owned();
     let configured = agent.model().is_configured();
-    let (state, shutdown) = HttpState::new(agent.clone(), authenticator, options);
-    let app = crm_agent::http::router(state);
     let bound = listener.local_addr().map_err(|e| crm_agent::Error::Internal(e.to_string()))?;
+    let (state, shutdown) = HttpState::new(agent.clone(), oauth.authenticator(store, bound).await?, options);
+    let app = crm_agent::http::router(state);
     let url = format!("http://{bound}");
     out!("crm-agent serving {} on {url}", redact(&db));
     out!(

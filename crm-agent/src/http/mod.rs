@@ -254,10 +254,8 @@ impl FromRequestParts<HttpState> for Caller {
                 tracing::Span::current().record("user", user.user_id.as_str());
                 Ok(Caller(user))
             }
-            Err(error) if error.kind() == crate::ErrorKind::Unauthenticated => {
-                Err(crate::mcp::http::unauthorized(state.authenticator.as_ref(), parts, &error.to_string()))
-            }
-            Err(error) => Err(ApiError::from(error).into_response()),
+            Err(error) => Err(crate::mcp::http::credentials_refused(state.authenticator.as_ref(), parts, &error)
+                .unwrap_or_else(|| ApiError::from(error).into_response())),
         }
     }
 }

@@ -78,9 +78,15 @@ pub fn router(server: McpServer, authenticator: Arc<dyn RequestAuthenticator>, o
         .with_max_request_body_bytes(options.max_body_bytes)
         .with_legacy_session_mode(!options.stateless)
         .with_json_response(options.stateless);
+    let metadata = guard.authenticator.protected_resource_metadata();
     let service =
         StreamableHttpService::new(move || Ok(server.clone()), Arc::new(LocalSessionManager::default()), config);
-    Router::new().nest_service("/mcp", service).layer(middleware::from_fn_with_state(guard, guard_request))
+    let router =
+        Router::new().nest_service("/mcp", service).layer(middleware::from_fn_with_state(guard, guard_request));
+    match metadata {
+        Some(metadata) => router.merge(resource_metadata_router(metadata)),
+        None => router,
+    }
 }
 
 /// The request's authenticator, handed to the handler beside the [`UserContext`](crate::UserContext)
@@ -122,10 +128,10 @@ async fn guard_request(State(guard): State<Guard>, request: Request, next: Next)
     let (mut parts, body) = request.into_parts();
     let user = match guard.authenticator.authenticate_request(&parts).await {
         Ok(user) => user,
-        Err(error) if error.kind() == ErrorKind::Unauthenticated => {
-            return unauthorized(guard.authenticator.as_ref(), &parts, &error.to_string());
-        }
         Err(error) => {
+            if let Some(refused) = credentials_refused(guard.authenticator.as_ref(), &parts, &error) {
+                return refused;
+            }
             tracing::error!(%error, "could not authenticate an MCP request");
             let body = serde_json::json!({"error": {"code": error.kind().as_str(), "message": "authentication is unavailable"}});
             let status =
@@ -352,20 +358,59 @@ fn is_priming(event: &[u8]) -> bool {
     primes
 }
 
-/// A 401 with the same error code as the rest of the HTTP API (`unauthenticated`) and the
-/// authenticator's challenge; RFC 6750's `error="invalid_token"` is added when the request did
-/// send credentials.
-pub(crate) fn unauthorized(authenticator: &dyn RequestAuthenticator, request: &Parts, message: &str) -> Response {
-    let mut challenge = authenticator.challenge();
-    if request.headers.contains_key(header::AUTHORIZATION) {
-        challenge.push_str(", error=\"invalid_token\"");
-    }
-    let body = serde_json::json!({"error": {"code": ErrorKind::Unauthenticated.as_str(), "message": message}});
-    let mut response = (StatusCode::UNAUTHORIZED, axum::Json(body)).into_response();
-    if let Ok(value) = HeaderValue::from_str(&challenge) {
+/// The answer to credentials the authenticator refused, with the same error codes as the rest
+/// of the HTTP API; `None` for other errors (the check itself failed).
+///
+/// - [`Unauthenticated`](ErrorKind::Unauthenticated): 401 with the authenticator's challenge,
+///   and RFC 6750's `error="invalid_token"` when the request did send credentials.
+/// - [`PermissionDenied`](ErrorKind::PermissionDenied): 403, with the authenticator's
+///   `insufficient_scope` challenge if it has one.
+pub(crate) fn credentials_refused(
+    authenticator: &dyn RequestAuthenticator,
+    request: &Parts,
+    error: &crate::Error,
+) -> Option<Response> {
+    let (status, challenge) = match error.kind() {
+        ErrorKind::Unauthenticated => {
+            let mut challenge = authenticator.challenge();
+            if request.headers.contains_key(header::AUTHORIZATION) {
+                challenge.push_str(", error=\"invalid_token\"");
+            }
+            (StatusCode::UNAUTHORIZED, Some(challenge))
+        }
+        ErrorKind::PermissionDenied => (StatusCode::FORBIDDEN, authenticator.forbidden_challenge()),
+        _ => return None,
+    };
+    let body = serde_json::json!({"error": {"code": error.kind().as_str(), "message": error.to_string()}});
+    let mut response = (status, axum::Json(body)).into_response();
+    if let Some(value) = challenge.and_then(|c| HeaderValue::from_str(&c).ok()) {
         response.headers_mut().insert(header::WWW_AUTHENTICATE, value);
     }
-    response
+    Some(response)
+}
+
+/// RFC 9728's protected-resource metadata, at `/.well-known/oauth-protected-resource` and at
+/// that path followed by the resource's own (`…/mcp`), for clients that read either.
+fn resource_metadata_router(metadata: serde_json::Value) -> Router {
+    let path = metadata.get("resource").and_then(|r| r.as_str()).and_then(url_path).unwrap_or_default();
+    let document = axum::Json(metadata);
+    let serve = move || {
+        let document = document.clone();
+        async move { ([(header::CACHE_CONTROL, "max-age=3600")], document) }
+    };
+    let mut router = Router::new().route("/.well-known/oauth-protected-resource", axum::routing::get(serve.clone()));
+    if !path.is_empty() && path != "/" {
+        router = router.route(&format!("/.well-known/oauth-protected-resource{path}"), axum::routing::get(serve));
+    }
+    router
+}
+
+/// The path of an absolute URL (`https://host:port/mcp` → `/mcp`), without a trailing slash.
+fn url_path(url: &str) -> Option<String> {
+    let after_scheme = url.split_once("://")?.1;
+    let path = after_scheme.find('/').map_or("", |at| &after_scheme[at..]);
+    let path = path.split(['?', '#']).next().unwrap_or_default();
+    Some(path.trim_end_matches('/').to_owned())
 }
 
 /// Serves `app` on `listener` until `shutdown` resolves, within `limits`: a header that does not

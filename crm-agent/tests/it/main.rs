@@ -25,6 +25,8 @@ mod http;
 mod instances;
 mod isolation;
 mod list_queries;
+#[cfg(feature = "oauth")]
+mod oauth;
 mod policy;
 mod seed;
 mod tools;

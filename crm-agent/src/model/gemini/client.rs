@@ -1,7 +1,7 @@
 //! [`GeminiClient`]: requests, retries, timeouts and error mapping over reqwest.
 
 use std::collections::VecDeque;
-use std::sync::{Arc, Once};
+use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
@@ -159,19 +159,10 @@ impl std::fmt::Debug for GeminiClient {
     }
 }
 
-/// rustls needs a process-wide crypto provider; crm-agent uses ring (it builds much faster
-/// than aws-lc-rs). A host that installed its own keeps it.
-fn install_crypto_provider() {
-    static ONCE: Once = Once::new();
-    ONCE.call_once(|| {
-        let _ = rustls::crypto::ring::default_provider().install_default();
-    });
-}
-
 impl GeminiClient {
     /// A client for `config`.
     pub fn new(config: GeminiConfig) -> Result<Self> {
-        install_crypto_provider();
+        crate::tls::install_crypto_provider();
         let http = reqwest::Client::builder()
             .connect_timeout(config.connect_timeout)
             .tcp_nodelay(true)

@@ -25,6 +25,9 @@ use crate::domain::{ApiToken, ApiTokenId, NewApiToken, ToolLimits};
 use crate::error::{Error, ErrorKind, Result};
 use crate::store::Store;
 
+#[cfg(feature = "oauth")]
+pub mod oauth;
+
 /// What every crm-agent secret starts with (so leaked ones are easy to grep for).
 pub const SECRET_PREFIX: &str = "crm_";
 
@@ -105,12 +108,13 @@ pub(crate) fn identities_changed() {
     IDENTITY_CHANGES.fetch_add(1, Ordering::SeqCst);
 }
 
-/// Turns bearer tokens into user contexts, with a short cache. Cheap to clone.
+/// Identities resolved from credentials, each kept until its time is up or until who someone
+/// is changes in this process (see the [module docs](self)). Keyed by a hash of the
+/// credential, never the credential itself. Cheap to clone.
 #[derive(Clone)]
-pub struct TokenAuthenticator {
-    store: Arc<dyn Store>,
+pub(crate) struct IdentityCache {
     ttl: Duration,
-    cache: Arc<Mutex<HashMap<String, Cached>>>,
+    entries: Arc<Mutex<HashMap<String, Cached>>>,
 }
 
 /// A resolved identity, until when it may be used, and the count of identity changes it saw.
@@ -121,14 +125,66 @@ struct Cached {
     changes: u64,
 }
 
-impl std::fmt::Debug for TokenAuthenticator {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("TokenAuthenticator").field("ttl", &self.ttl).finish_non_exhaustive()
+/// Most cached identities; past it the cache is cleared (it refills from the store).
+const MAX_CACHED: usize = 10_000;
+
+impl IdentityCache {
+    /// A cache keeping identities for `ttl` (zero: keeps nothing).
+    pub(crate) fn new(ttl: Duration) -> Self {
+        IdentityCache { ttl, entries: Arc::default() }
+    }
+
+    pub(crate) fn ttl(&self) -> Duration {
+        self.ttl
+    }
+
+    /// What to pass to [`insert`](Self::insert): read it *before* resolving an identity, so
+    /// that a change made meanwhile leaves the entry stale.
+    pub(crate) fn generation() -> u64 {
+        IDENTITY_CHANGES.load(Ordering::SeqCst)
+    }
+
+    /// The identity cached under `key`, unless it is out of date.
+    pub(crate) fn get(&self, key: &str) -> Option<UserContext> {
+        let mut entries = self.entries.lock().unwrap_or_else(|p| p.into_inner());
+        let changes = IDENTITY_CHANGES.load(Ordering::SeqCst);
+        match entries.get(key) {
+            Some(entry) if Instant::now() < entry.until && entry.changes == changes => Some(entry.ctx.clone()),
+            Some(_) => {
+                entries.remove(key);
+                None
+            }
+            None => None,
+        }
+    }
+
+    /// Keeps `ctx` under `key` for the cache's time, or until `expires` if that is sooner.
+    pub(crate) fn insert(&self, key: String, ctx: &UserContext, generation: u64, expires: Option<Instant>) {
+        if self.ttl.is_zero() {
+            return;
+        }
+        let until = Instant::now() + self.ttl;
+        let until = expires.map_or(until, |expires| expires.min(until));
+        let mut entries = self.entries.lock().unwrap_or_else(|p| p.into_inner());
+        if entries.len() >= MAX_CACHED {
+            entries.clear();
+        }
+        entries.insert(key, Cached { ctx: ctx.clone(), until, changes: generation });
     }
 }
 
-/// Most cached identities; past it the cache is cleared (it refills from the store).
-const MAX_CACHED: usize = 10_000;
+/// Turns bearer tokens into user contexts, with a short cache. Cheap to clone.
+#[derive(Clone)]
+pub struct TokenAuthenticator {
+    store: Arc<dyn Store>,
+    cache: IdentityCache,
+}
+
+impl std::fmt::Debug for TokenAuthenticator {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TokenAuthenticator").field("ttl", &self.cache.ttl()).finish_non_exhaustive()
+    }
+}
 
 impl TokenAuthenticator {
     /// An authenticator over `store`, caching identities for 5 seconds.
@@ -138,7 +194,7 @@ impl TokenAuthenticator {
 
     /// An authenticator caching identities for `ttl` (zero: no cache).
     pub fn with_ttl(store: Arc<dyn Store>, ttl: Duration) -> Self {
-        TokenAuthenticator { store, ttl, cache: Arc::new(Mutex::new(HashMap::new())) }
+        TokenAuthenticator { store, cache: IdentityCache::new(ttl) }
     }
 
     /// The user `secret` acts as. Unknown, revoked or expired tokens, and tokens whose user is
@@ -149,11 +205,10 @@ impl TokenAuthenticator {
             return Err(unknown());
         }
         let hash = hash_secret(secret);
-        if let Some(ctx) = self.cached(&hash) {
+        if let Some(ctx) = self.cache.get(&hash) {
             return Ok(ctx);
         }
-        // Read before resolving: a change made meanwhile leaves this entry stale.
-        let changes = IDENTITY_CHANGES.load(Ordering::SeqCst);
+        let generation = IdentityCache::generation();
         let token = match self.store.find_api_token(&hash).await {
             Ok(token) => token,
             Err(e) if e.kind() == ErrorKind::NotFound => return Err(unknown()),
@@ -170,27 +225,8 @@ impl TokenAuthenticator {
                 Err(e) => return Err(e),
             };
         ctx.limits = token.limits;
-        if !self.ttl.is_zero() {
-            let mut cache = self.cache.lock().unwrap_or_else(|p| p.into_inner());
-            if cache.len() >= MAX_CACHED {
-                cache.clear();
-            }
-            cache.insert(hash, Cached { ctx: ctx.clone(), until: Instant::now() + self.ttl, changes });
-        }
+        self.cache.insert(hash, &ctx, generation, None);
         Ok(ctx)
-    }
-
-    fn cached(&self, hash: &str) -> Option<UserContext> {
-        let mut cache = self.cache.lock().unwrap_or_else(|p| p.into_inner());
-        let changes = IDENTITY_CHANGES.load(Ordering::SeqCst);
-        match cache.get(hash) {
-            Some(entry) if Instant::now() < entry.until && entry.changes == changes => Some(entry.ctx.clone()),
-            Some(_) => {
-                cache.remove(hash);
-                None
-            }
-            None => None,
-        }
     }
 
     /// Revokes one of `ctx`'s tokens; it stops working at once in this process.
@@ -231,6 +267,20 @@ pub trait RequestAuthenticator: Send + Sync + 'static {
     fn challenge(&self) -> String {
         "Bearer realm=\"crm-agent\"".to_owned()
     }
+
+    /// The `WWW-Authenticate` challenge of a `403` answer: the credentials are good but allow
+    /// too little ([`Error::PermissionDenied`] from [`authenticate_request`](Self::authenticate_request),
+    /// RFC 6750's `insufficient_scope`). `None`: no challenge.
+    fn forbidden_challenge(&self) -> Option<String> {
+        None
+    }
+
+    /// The OAuth protected-resource metadata (RFC 9728) the MCP router serves at
+    /// `/.well-known/oauth-protected-resource`, when clients are to get tokens from an
+    /// authorization server ([`oauth::OAuthAuthenticator`]).
+    fn protected_resource_metadata(&self) -> Option<serde_json::Value> {
+        None
+    }
 }
 
 /// A shared authenticator (the host keeps using it too, e.g. for its sign-in routes).
@@ -244,6 +294,14 @@ impl<T: RequestAuthenticator + ?Sized> RequestAuthenticator for Arc<T> {
     fn challenge(&self) -> String {
         (**self).challenge()
     }
+
+    fn forbidden_challenge(&self) -> Option<String> {
+        (**self).forbidden_challenge()
+    }
+
+    fn protected_resource_metadata(&self) -> Option<serde_json::Value> {
+        (**self).protected_resource_metadata()
+    }
 }
 
 /// Reads `Authorization: Bearer TOKEN`, or Django REST Framework's `Authorization: Token TOKEN`
@@ -252,16 +310,20 @@ impl<T: RequestAuthenticator + ?Sized> RequestAuthenticator for Arc<T> {
 #[async_trait::async_trait]
 impl RequestAuthenticator for TokenAuthenticator {
     async fn authenticate_request(&self, request: &::http::request::Parts) -> Result<UserContext> {
-        let header = request.headers.get(::http::header::AUTHORIZATION).and_then(|v| v.to_str().ok());
-        let token = header.and_then(|h| {
-            let (scheme, token) = h.split_once(' ')?;
-            (scheme.eq_ignore_ascii_case("bearer") || scheme.eq_ignore_ascii_case("token")).then_some(token)
-        });
-        match token {
+        match bearer_token(request, true) {
             Some(token) => self.authenticate(token).await,
             None => Err(Error::Unauthenticated(
                 "send `Authorization: Bearer TOKEN` (create one with `crm-agent token create`)".into(),
             )),
         }
     }
+}
+
+/// The token of `Authorization: Bearer TOKEN` (and, with `token_scheme`, of Django REST
+/// Framework's `Authorization: Token TOKEN`).
+#[cfg(feature = "mcp")]
+pub(crate) fn bearer_token(request: &::http::request::Parts, token_scheme: bool) -> Option<&str> {
+    let header = request.headers.get(::http::header::AUTHORIZATION)?.to_str().ok()?;
+    let (scheme, token) = header.split_once(' ')?;
+    (scheme.eq_ignore_ascii_case("bearer") || (token_scheme && scheme.eq_ignore_ascii_case("token"))).then_some(token)
 }
