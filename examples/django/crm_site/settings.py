@@ -25,6 +25,9 @@ INSTALLED_APPS = [
     # /api/gemini/ routes (crm.compat) authenticate with them.
     "rest_framework",
     "rest_framework.authtoken",
+    # django-oauth-toolkit: the site is the OAuth authorization server MCP clients get tokens
+    # from for `crm-agent serve --oauth-issuer http://…/o` (docs/mcp.md of crm-agent).
+    "oauth2_provider",
     "crm",
 ]
 
@@ -109,3 +112,21 @@ CRM_AGENT_MODEL = os.environ.get("CRM_AGENT_MODEL")
 # This site is one crm-agent organization; a multi-tenant site would pick one per request.
 CRM_AGENT_ORGANIZATION = os.environ.get("CRM_AGENT_ORGANIZATION", "acme")
 CRM_AGENT_ORGANIZATION_NAME = os.environ.get("CRM_AGENT_ORGANIZATION_NAME", "Acme Inc")
+
+# --- OAuth for MCP clients (django-oauth-toolkit) -------------------------------------------------
+
+# MCP clients register themselves (RFC 7591: nobody hands them a client id), use the
+# authorization code flow with PKCE, and name crm-agent's /mcp as the resource (RFC 8707), which
+# the token's introspection answer then carries as its audience. crm-agent introspects tokens
+# as a confidential client of its own (an Application with the client-credentials grant).
+OAUTH2_PROVIDER = {
+    "SCOPES": {
+        "crm:read": "Read your CRM records through the assistant's tools",
+        "crm:write": "Change your CRM records through the assistant's tools",
+    },
+    "DEFAULT_SCOPES": ["crm:read"],
+    "PKCE_REQUIRED": True,
+    "DCR_ENABLED": True,
+    "DCR_REGISTRATION_PERMISSION_CLASSES": ("oauth2_provider.dcr.AllowAllDCRPermission",),
+    "ACCESS_TOKEN_EXPIRE_SECONDS": 3600,
+}
