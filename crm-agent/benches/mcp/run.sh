@@ -7,8 +7,10 @@
 #
 # Prints requests/s and latency percentiles for `tools/call get_customer` and `tools/list`
 # (plain, then with `Accept-Encoding: gzip` as the official Python client sends it) on
-# crm-agent (stateless JSON mode, as a horizontally scaled deployment runs it), then the same
-# `tools/call` on the FastMCP peer, and the ratio.
+# crm-agent (stateless JSON mode, as a horizontally scaled deployment runs it); the same
+# `tools/call` with an OAuth JWT instead of an API token (a local issuer, issuer.py); the same
+# HTTP server answering a canned copy of that answer (the ceiling: HTTP alone); then the same
+# `tools/call` on the FastMCP peer; and the ratios.
 #
 # Two load generators, for two questions. wrk (closed loop: each connection sends its next
 # request when the last answer arrives) finds the most requests/s the server takes; its
@@ -145,12 +147,48 @@ MCP_ACCEPT_ENCODING=gzip load "crm-agent tools/list, Accept-Encoding: gzip" "$ur
 echo "== crm-agent at a fixed $RATE requests/s (oha, $CONNECTIONS connections, latency from each request's due time)"
 at_rate "crm-agent tools/call get_customer" "$url" "$call_body" "${pids[0]}"
 at_rate "crm-agent tools/list, no compression" "$url" "$list_body" "${pids[0]}"
+# One real answer, the canned body of the ceiling below.
+canned=$PWD/target/bench-data/get_customer-answer.json
+curl -s -H 'Content-Type: application/json' -H 'Accept: application/json, text/event-stream' \
+    -H 'MCP-Protocol-Version: 2025-06-18' -H "Authorization: Bearer $token" --data "$call_body" "$url" >"$canned"
+kill "${pids[0]}"; pids=()
+
+# The issuer and the FastMCP peer get their own virtualenv: FastMCP pins its own MCP SDK.
+if [ ! -x .venv-bench/bin/python ]; then python3 -m venv .venv-bench; fi
+.venv-bench/bin/python -m pip install -q -r "$here/requirements.txt"
+
+echo "== crm-agent with OAuth: the same calls with an RS256 JWT from a local issuer (issuer.py)"
+issuer_port=18804
+oauth_port=18803
+issued=$PWD/target/bench-data/issuer.out
+rm -f "$issued"
+.venv-bench/bin/python "$here/issuer.py" --port $issuer_port --resource "http://127.0.0.1:$oauth_port/mcp" >"$issued" 2>&1 &
+pids+=($!)
+wait_for_port $issuer_port
+api_token=$token
+token=$(head -n1 "$issued")
+"$bin" mcp --db "$db" --http "127.0.0.1:$oauth_port" --stateless --mcp-calls-per-minute 0 \
+    --oauth-issuer "http://127.0.0.1:$issuer_port" >/dev/null 2>&1 &
+pids+=($!)
+wait_for_port $oauth_port
+oauth_url=http://127.0.0.1:$oauth_port/mcp
+check "$oauth_url" "$call_body"
+with_jwt=$(load "crm-agent tools/call get_customer, OAuth JWT" "$oauth_url" "$call_body" "${pids[1]}")
+python3 -c "print(f'ratio OAuth JWT / API token (tools/call get_customer): {float($with_jwt) / float($ours):.2f}')"
+kill "${pids[@]}"; pids=()
+token=$api_token
+
+echo "== the ceiling: the same HTTP server answering every POST with that answer's $(wc -c <"$canned") bytes"
+cargo build --release --locked -q -p crm-agent --features mcp --example canned_http
+ceiling_port=18805
+"$CARGO_TARGET_DIR/$CARGO_BUILD_TARGET/release/examples/canned_http" "127.0.0.1:$ceiling_port" "$canned" &
+pids+=($!)
+wait_for_port $ceiling_port
+ceiling=$(load "canned answer (HTTP only)" "http://127.0.0.1:$ceiling_port/mcp" "$call_body" "${pids[0]}")
+python3 -c "print(f'ratio crm-agent / ceiling (tools/call get_customer): API token {float($ours) / float($ceiling):.2f}, OAuth JWT {float($with_jwt) / float($ceiling):.2f}')"
 kill "${pids[0]}"; pids=()
 
 echo "== FastMCP peer (Python) over the same file"
-# The peer gets its own virtualenv: FastMCP pins its own MCP SDK.
-if [ ! -x .venv-bench/bin/python ]; then python3 -m venv .venv-bench; fi
-.venv-bench/bin/python -m pip install -q -r "$here/requirements.txt"
 peer_port=18802
 .venv-bench/bin/python "$here/fastmcp_peer.py" --db "$db_file" --port $peer_port >/dev/null 2>&1 &
 pids+=($!)
