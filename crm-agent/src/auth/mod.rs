@@ -67,13 +67,7 @@ pub async fn create_limited_token(
     expires_in: Option<chrono::Duration>,
     limits: ToolLimits,
 ) -> Result<IssuedToken> {
-    let limits = ToolLimits {
-        read_only: limits.read_only || ctx.limits.read_only,
-        toolsets: match (limits.toolsets, &ctx.limits.toolsets) {
-            (Some(asked), Some(held)) => Some(asked.intersection(held).copied().collect()),
-            (asked, held) => asked.or_else(|| held.clone()),
-        },
-    };
+    let limits = limits.and(&ctx.limits);
     let mut bytes = [0u8; 32];
     rand::rng().fill(&mut bytes);
     let secret = format!("{SECRET_PREFIX}{}", hex::encode(bytes));

@@ -73,6 +73,18 @@ impl ToolLimits {
         !self.read_only && self.toolsets.is_none()
     }
 
+    /// Both limits at once: what is inside these *and* inside `other` (read-only if either is,
+    /// only the toolsets both allow). Combining never allows more than either alone.
+    pub fn and(self, other: &ToolLimits) -> ToolLimits {
+        ToolLimits {
+            read_only: self.read_only || other.read_only,
+            toolsets: match (self.toolsets, &other.toolsets) {
+                (Some(mine), Some(theirs)) => Some(mine.intersection(theirs).copied().collect()),
+                (mine, theirs) => mine.or_else(|| theirs.clone()),
+            },
+        }
+    }
+
     /// Why a tool called `name`, in `toolsets`, that writes when `writes`, is outside these
     /// limits, if it is.
     pub fn refusal(&self, name: &str, writes: bool, toolsets: &[Toolset]) -> Option<String> {
@@ -103,6 +115,18 @@ mod tests {
         assert!("sales".parse::<Toolset>().is_ok());
         let error = "billing".parse::<Toolset>().unwrap_err().to_string();
         assert!(error.contains("customers, sales, support"), "{error}");
+    }
+
+    #[test]
+    fn combined_limits_allow_only_what_both_allow() {
+        let sales_and_support =
+            ToolLimits { read_only: false, toolsets: Some([Toolset::Sales, Toolset::Support].into_iter().collect()) };
+        let read_sales = ToolLimits { read_only: true, toolsets: Some([Toolset::Sales].into_iter().collect()) };
+        let both = sales_and_support.clone().and(&read_sales);
+        assert!(both.read_only);
+        assert_eq!(both.toolsets, Some([Toolset::Sales].into_iter().collect()));
+        assert_eq!(ToolLimits::default().and(&sales_and_support), sales_and_support);
+        assert_eq!(sales_and_support.clone().and(&ToolLimits::default()), sales_and_support);
     }
 
     #[test]
