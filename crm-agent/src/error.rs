@@ -37,8 +37,9 @@ pub enum Error {
     /// The store (or model) does not implement this operation.
     #[error("unsupported: {0}")]
     Unsupported(String),
-    /// The database is temporarily unavailable (locked, down, pool exhausted). Retryable.
-    #[error("store unavailable: {0}")]
+    /// Something crm-agent depends on is temporarily unavailable: the database (locked, down,
+    /// pool exhausted), the OAuth authorization server, a port. Retryable.
+    #[error("unavailable: {0}")]
     Unavailable(String),
     /// Any other persistence failure.
     #[error("store error: {0}")]

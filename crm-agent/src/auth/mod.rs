@@ -252,8 +252,10 @@ fn unknown() -> Error {
 #[async_trait::async_trait]
 pub trait RequestAuthenticator: Send + Sync + 'static {
     /// The user `request` acts for. A request without acceptable credentials is
-    /// [`Error::Unauthenticated`] (answered `401`); any other error means the check itself
-    /// failed (a store that is down: `503`).
+    /// [`Error::Unauthenticated`] (answered `401`); credentials that are good but allow too
+    /// little are [`Error::PermissionDenied`] (`403`, with [`forbidden_challenge`](Self::forbidden_challenge));
+    /// any other error means the check itself failed (a store that is down: `503`, its details
+    /// only in the log).
     async fn authenticate_request(&self, request: &::http::request::Parts) -> Result<UserContext>;
 
     /// The `WWW-Authenticate` challenge of a `401` answer (RFC 6750 form; crm-agent adds

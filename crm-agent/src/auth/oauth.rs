@@ -19,11 +19,15 @@
 //! what the member may do; the read scope (`crm:read`) only the read-only tools (as a read-only
 //! API token does); neither is `403 insufficient_scope`.
 //!
-//! A token checked once is not checked again for a few seconds (the identity cache of
-//! [`TokenAuthenticator`], capped at the token's expiry), so signatures are not verified per
-//! request. An unknown signing key (`kid`) refetches the key set, at most every 30 seconds.
+//! A token checked once is not checked again for a few seconds (an identity cache, capped at
+//! the token's expiry), so signatures are not verified per request; a refused token is refused
+//! again from memory for as long, so that garbage cannot make crm-agent flood the authorization
+//! server, and at most a few introspections run at once. The key set is read again every hour
+//! (keeping the one it has while the server cannot be reached), and when a token names a key
+//! (`kid`) the set lacks, at most every 30 seconds.
 
-use std::sync::{Arc, RwLock};
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, RwLock};
 use std::time::{Duration, Instant};
 
 use jsonwebtoken::jwk::{AlgorithmParameters, EllipticCurve, JwkSet, KeyAlgorithm};
@@ -107,20 +111,31 @@ impl OAuthConfig {
 /// At most one refetch of the key set in this time, however many unknown `kid`s arrive.
 const KEY_REFETCH_INTERVAL: Duration = Duration::from_secs(30);
 
+/// How long a key set is used before it is read again (keys the server dropped stop working).
+const KEY_MAX_AGE: Duration = Duration::from_secs(3600);
+
 /// How long a call to the authorization server may take.
 const SERVER_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Most introspection requests in flight at once; more wait their turn.
+const MAX_CONCURRENT_INTROSPECTIONS: usize = 8;
+
+/// Most remembered refusals; past it they are forgotten (each is then checked once more).
+const MAX_REFUSALS: usize = 10_000;
 
 /// The authorization server as its metadata describes it.
 #[derive(Debug, Clone)]
 struct ServerMetadata {
+    /// The issuer identifier exactly as the server writes it (tokens carry this spelling).
+    issuer: String,
     jwks_uri: Option<String>,
     introspection_endpoint: Option<String>,
 }
 
-/// The verification keys of the authorization server, by `kid`.
-#[derive(Default)]
+/// The verification keys of the authorization server, by `kid`, and when they were read.
 struct KeySet {
     keys: Vec<(Option<String>, Algorithm, Arc<DecodingKey>)>,
+    fetched: Instant,
 }
 
 impl KeySet {
@@ -155,7 +170,10 @@ struct Inner {
     /// When the key set was last fetched for an unknown `kid` (not at discovery: keys rotated
     /// just after start are found at once); held while refetching, so one request fetches.
     keys_refetched: tokio::sync::Mutex<Option<Instant>>,
+    introspections: tokio::sync::Semaphore,
     cache: IdentityCache,
+    /// Tokens refused lately (by hash): until when, and the refusal.
+    refusals: Mutex<HashMap<String, (Instant, ErrorKind, String)>>,
     /// The metadata document served at `/.well-known/oauth-protected-resource`.
     resource_metadata: Value,
     challenge: String,
@@ -176,8 +194,8 @@ impl OAuthAuthenticator {
     /// discovery) and its key set. Fails when the server cannot be reached, its metadata names
     /// another issuer, or it offers neither keys nor (with client credentials) introspection.
     pub async fn discover(config: OAuthConfig, store: Arc<dyn Store>) -> Result<Self> {
-        let issuer = parse_url("--oauth-issuer", &config.issuer)?;
-        let resource = parse_url("the resource URL", &config.resource)?;
+        let issuer = parse_url("the issuer", &config.issuer)?;
+        let resource = parse_url("the resource", &config.resource)?;
         crate::tls::install_crypto_provider();
         let http = reqwest::Client::builder()
             .timeout(SERVER_TIMEOUT)
@@ -196,12 +214,12 @@ impl OAuthAuthenticator {
         }
         let keys = match &metadata.jwks_uri {
             Some(uri) => fetch_keys(&http, uri).await?,
-            None => KeySet::default(),
+            None => KeySet { keys: Vec::new(), fetched: Instant::now() },
         };
         let scopes = [config.read_scope.as_str(), config.write_scope.as_str()];
         let resource_metadata = serde_json::json!({
             "resource": config.resource,
-            "authorization_servers": [config.issuer],
+            "authorization_servers": [metadata.issuer],
             "scopes_supported": scopes,
             "bearer_methods_supported": ["header"],
             "resource_name": "crm-agent",
@@ -222,6 +240,8 @@ impl OAuthAuthenticator {
                 http,
                 keys: RwLock::new(Arc::new(keys)),
                 keys_refetched: tokio::sync::Mutex::new(None),
+                introspections: tokio::sync::Semaphore::new(MAX_CONCURRENT_INTROSPECTIONS),
+                refusals: Mutex::default(),
                 resource_metadata,
                 challenge,
                 forbidden_challenge,
@@ -249,7 +269,24 @@ impl OAuthAuthenticator {
         if let Some(ctx) = self.inner.cache.get(&key) {
             return Ok(ctx);
         }
+        if let Some(refusal) = self.refused_lately(&key) {
+            return Err(refusal);
+        }
         let generation = IdentityCache::generation();
+        match self.check(token).await {
+            Ok((ctx, expires)) => {
+                self.inner.cache.insert(key, &ctx, generation, expires);
+                Ok(ctx)
+            }
+            Err(error) => {
+                self.remember_refusal(key, &error);
+                Err(error)
+            }
+        }
+    }
+
+    /// Verifies or introspects a token: its member, and when it expires.
+    async fn check(&self, token: &str) -> Result<(UserContext, Option<Instant>)> {
         let claims = if looks_like_jwt(token) && self.inner.metadata.jwks_uri.is_some() {
             self.verify_jwt(token).await?
         } else {
@@ -260,8 +297,42 @@ impl OAuthAuthenticator {
             let left = exp.saturating_sub(chrono::Utc::now().timestamp());
             Instant::now().checked_add(Duration::from_secs(u64::try_from(left).unwrap_or(0)))
         });
-        self.inner.cache.insert(key, &ctx, generation, expires);
-        Ok(ctx)
+        Ok((ctx, expires))
+    }
+
+    fn refused_lately(&self, key: &str) -> Option<Error> {
+        let mut refusals = self.inner.refusals.lock().unwrap_or_else(|p| p.into_inner());
+        match refusals.get(key) {
+            Some((until, kind, reason)) if Instant::now() < *until => Some(match kind {
+                ErrorKind::PermissionDenied => Error::PermissionDenied(reason.clone()),
+                _ => Error::Unauthenticated(reason.clone()),
+            }),
+            Some(_) => {
+                refusals.remove(key);
+                None
+            }
+            None => None,
+        }
+    }
+
+    /// Remembers a refusal for the cache's time, unless the check itself failed (the server
+    /// was unreachable): that token may be good.
+    fn remember_refusal(&self, key: String, error: &Error) {
+        let kind = error.kind();
+        if !matches!(kind, ErrorKind::Unauthenticated | ErrorKind::PermissionDenied)
+            || self.inner.config.cache_ttl.is_zero()
+        {
+            return;
+        }
+        let mut refusals = self.inner.refusals.lock().unwrap_or_else(|p| p.into_inner());
+        if refusals.len() >= MAX_REFUSALS {
+            refusals.clear();
+        }
+        let reason = match error {
+            Error::Unauthenticated(reason) | Error::PermissionDenied(reason) => reason.clone(),
+            other => other.to_string(),
+        };
+        refusals.insert(key, (Instant::now() + self.inner.config.cache_ttl, kind, reason));
     }
 
     async fn verify_jwt(&self, token: &str) -> Result<Map<String, Value>> {
@@ -272,7 +343,7 @@ impl OAuthAuthenticator {
         let key = self.key(header.kid.as_deref(), header.alg).await?;
         let config = &self.inner.config;
         let mut validation = Validation::new(header.alg);
-        validation.set_issuer(&[&config.issuer]);
+        validation.set_issuer(&[&self.inner.metadata.issuer]);
         validation.set_audience(&[config.audience()]);
         validation.set_required_spec_claims(&["exp", "iss", "aud"]);
         validation.leeway = config.leeway.as_secs();
@@ -292,16 +363,28 @@ impl OAuthAuthenticator {
         Ok(data.claims)
     }
 
-    /// The key that signed a token, refetching the key set (at most every
-    /// [`KEY_REFETCH_INTERVAL`]) when it does not know the `kid`: the server rotated its keys.
+    /// The key that signed a token. The key set is read again when it is older than
+    /// [`KEY_MAX_AGE`] (the server may have dropped a key), and when it does not know the `kid`
+    /// (the server rotated its keys; at most every [`KEY_REFETCH_INTERVAL`]).
     async fn key(&self, kid: Option<&str>, alg: Algorithm) -> Result<Arc<DecodingKey>> {
-        let known = || self.inner.keys.read().unwrap_or_else(|p| p.into_inner()).find(kid, alg);
-        if let Some(key) = known() {
-            return Ok(key);
-        }
         let Some(uri) = &self.inner.metadata.jwks_uri else {
             return Err(invalid_token("the token's signing key is unknown"));
         };
+        let current = || self.inner.keys.read().unwrap_or_else(|p| p.into_inner()).clone();
+        if current().fetched.elapsed() >= KEY_MAX_AGE {
+            let _refetching = self.inner.keys_refetched.lock().await;
+            if current().fetched.elapsed() >= KEY_MAX_AGE {
+                match fetch_keys(&self.inner.http, uri).await {
+                    Ok(keys) => *self.inner.keys.write().unwrap_or_else(|p| p.into_inner()) = Arc::new(keys),
+                    // Keys that verified an hour ago beat refusing everyone while it is down.
+                    Err(error) => tracing::warn!(%error, "could not read the authorization server's keys again"),
+                }
+            }
+        }
+        let known = || current().find(kid, alg);
+        if let Some(key) = known() {
+            return Ok(key);
+        }
         let mut refetched = self.inner.keys_refetched.lock().await;
         // Another request may have refetched while this one waited.
         if let Some(key) = known() {
@@ -325,6 +408,12 @@ impl OAuthAuthenticator {
             return Err(invalid_token("the token is not a JWT, and crm-agent is not set up to introspect tokens"));
         };
         let body = format!("token={}&token_type_hint=access_token", form_encode(token));
+        let _turn = self
+            .inner
+            .introspections
+            .acquire()
+            .await
+            .map_err(|_| Error::Internal("the introspection limiter is closed".into()))?;
         let response = self
             .inner
             .http
@@ -351,7 +440,7 @@ impl OAuthAuthenticator {
         if answer.get("exp").and_then(Value::as_i64).is_some_and(|exp| exp.saturating_add(leeway) <= now) {
             return Err(invalid_token("the token has expired"));
         }
-        if answer.get("iss").and_then(Value::as_str).is_some_and(|iss| !same_issuer(iss, &config.issuer)) {
+        if answer.get("iss").and_then(Value::as_str).is_some_and(|iss| !same_issuer(iss, &self.inner.metadata.issuer)) {
             return Err(invalid_token("the token is from another issuer"));
         }
         // An answer without an audience could be for any resource of the server: refused, as
@@ -376,8 +465,13 @@ impl OAuthAuthenticator {
         let organization = config.organization_claim.as_deref().and_then(|claim| claim_text(claims, claim));
         let mut ctx = match UserContext::resolve(self.inner.store.as_ref(), &user, organization.as_deref()).await {
             Ok(ctx) => ctx,
-            Err(e) if matches!(e.kind(), ErrorKind::NotFound | ErrorKind::InvalidArgument) => {
+            Err(e) if e.kind() == ErrorKind::NotFound => {
                 return Err(invalid_token("the token's user is not a member of an organization here"));
+            }
+            Err(e) if e.kind() == ErrorKind::InvalidArgument => {
+                return Err(invalid_token(
+                    "the token's user belongs to several organizations, and the token names none of them",
+                ));
             }
             Err(e) => return Err(e),
         };
@@ -456,17 +550,26 @@ async fn fetch_server_metadata(http: &reqwest::Client, url: &reqwest::Url, issue
             tried.push(format!("{candidate} ({})", response.status()));
             continue;
         }
-        let document: Map<String, Value> = response.json().await.map_err(|e| server_unavailable("metadata", &e))?;
+        let Ok(document) = response.json::<Map<String, Value>>().await else {
+            tried.push(format!("{candidate} (not a JSON object)"));
+            continue;
+        };
         let named = document.get("issuer").and_then(Value::as_str).unwrap_or_default();
         if !same_issuer(named, issuer) {
             return Err(Error::invalid(format!(
                 "the authorization server's metadata at {candidate} names the issuer `{named}`, not `{issuer}`"
             )));
         }
-        let text = |key: &str| document.get(key).and_then(Value::as_str).map(str::to_owned);
+        let endpoint = |key: &str| -> Result<Option<String>> {
+            match document.get(key).and_then(Value::as_str) {
+                Some(url) => Ok(Some(parse_url(key, url)?.to_string())),
+                None => Ok(None),
+            }
+        };
         return Ok(ServerMetadata {
-            jwks_uri: text("jwks_uri"),
-            introspection_endpoint: text("introspection_endpoint"),
+            issuer: named.to_owned(),
+            jwks_uri: endpoint("jwks_uri")?,
+            introspection_endpoint: endpoint("introspection_endpoint")?,
         });
     }
     Err(Error::Unavailable(format!("no authorization server metadata for {issuer}: tried {}", tried.join(", "))))
@@ -504,7 +607,7 @@ async fn fetch_keys(http: &reqwest::Client, uri: &str) -> Result<KeySet> {
             keys.push((jwk.common.key_id.clone(), alg, Arc::new(key)));
         }
     }
-    Ok(KeySet { keys })
+    Ok(KeySet { keys, fetched: Instant::now() })
 }
 
 fn parse_url(what: &str, url: &str) -> Result<reqwest::Url> {

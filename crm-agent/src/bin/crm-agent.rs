@@ -139,7 +139,8 @@ struct OAuthArgs {
     /// tokens; clients find it in /.well-known/oauth-protected-resource.
     #[arg(long, env = "CRM_AGENT_OAUTH_ISSUER")]
     oauth_issuer: Option<String>,
-    /// The MCP endpoint's URL as clients reach it (default: http://ADDR/mcp).
+    /// The MCP endpoint's URL as clients reach it, https (default, on a loopback address only:
+    /// http://ADDR/mcp).
     #[arg(long, env = "CRM_AGENT_OAUTH_RESOURCE", requires = "oauth_issuer")]
     oauth_resource: Option<String>,
     /// The audience tokens must name (default: the resource URL).
@@ -150,7 +151,7 @@ struct OAuthArgs {
     oauth_user_claim: String,
     /// The token claim holding the organization (id or slug); without it a user must belong to
     /// one organization.
-    #[arg(long, env = "CRM_AGENT_OAUTH_ORGANIZATION_CLAIM")]
+    #[arg(long, env = "CRM_AGENT_OAUTH_ORGANIZATION_CLAIM", requires = "oauth_issuer")]
     oauth_organization_claim: Option<String>,
     /// The scope that allows the read-only tools.
     #[arg(long, env = "CRM_AGENT_OAUTH_READ_SCOPE", default_value = "crm:read")]
@@ -159,7 +160,7 @@ struct OAuthArgs {
     #[arg(long, env = "CRM_AGENT_OAUTH_WRITE_SCOPE", default_value = "crm:write")]
     oauth_write_scope: String,
     /// crm-agent's client id at the authorization server, to introspect tokens that are not JWTs.
-    #[arg(long, env = "CRM_AGENT_OAUTH_CLIENT_ID", requires = "oauth_client_secret")]
+    #[arg(long, env = "CRM_AGENT_OAUTH_CLIENT_ID", requires_all = ["oauth_client_secret", "oauth_issuer"])]
     oauth_client_id: Option<String>,
     /// The secret of --oauth-client-id.
     #[arg(long, env = "CRM_AGENT_OAUTH_CLIENT_SECRET", requires = "oauth_client_id", hide_env_values = true)]
@@ -178,7 +179,15 @@ impl OAuthArgs {
         let Some(issuer) = self.oauth_issuer else {
             return Ok(std::sync::Arc::new(crm_agent::auth::TokenAuthenticator::new(store)));
         };
-        let resource = self.oauth_resource.unwrap_or_else(|| format!("http://{bound}/mcp"));
+        let resource = match self.oauth_resource {
+            Some(resource) => resource,
+            None if bound.ip().is_loopback() => format!("http://{bound}/mcp"),
+            None => {
+                return Err(crm_agent::Error::invalid(format!(
+                    "--oauth-issuer on {bound} needs --oauth-resource: the https URL clients reach /mcp at"
+                )));
+            }
+        };
         let mut config = OAuthConfig::new(issuer, resource);
         config.audience = self.oauth_audience;
         config.user_claim = self.oauth_user_claim;

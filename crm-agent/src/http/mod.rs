@@ -254,8 +254,7 @@ impl FromRequestParts<HttpState> for Caller {
                 tracing::Span::current().record("user", user.user_id.as_str());
                 Ok(Caller(user))
             }
-            Err(error) => Err(crate::mcp::http::credentials_refused(state.authenticator.as_ref(), parts, &error)
-                .unwrap_or_else(|| ApiError::from(error).into_response())),
+            Err(error) => Err(crate::mcp::http::authentication_failed(state.authenticator.as_ref(), parts, &error)),
         }
     }
 }

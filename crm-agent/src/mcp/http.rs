@@ -128,16 +128,7 @@ async fn guard_request(State(guard): State<Guard>, request: Request, next: Next)
     let (mut parts, body) = request.into_parts();
     let user = match guard.authenticator.authenticate_request(&parts).await {
         Ok(user) => user,
-        Err(error) => {
-            if let Some(refused) = credentials_refused(guard.authenticator.as_ref(), &parts, &error) {
-                return refused;
-            }
-            tracing::error!(%error, "could not authenticate an MCP request");
-            let body = serde_json::json!({"error": {"code": error.kind().as_str(), "message": "authentication is unavailable"}});
-            let status =
-                if error.is_retryable() { StatusCode::SERVICE_UNAVAILABLE } else { StatusCode::INTERNAL_SERVER_ERROR };
-            return (status, axum::Json(body)).into_response();
-        }
+        Err(error) => return authentication_failed(guard.authenticator.as_ref(), &parts, &error),
     };
     let session = parts.headers.get(SESSION_HEADER).and_then(|v| v.to_str().ok()).map(str::to_owned);
     if let Some(session) = &session {
@@ -358,18 +349,20 @@ fn is_priming(event: &[u8]) -> bool {
     primes
 }
 
-/// The answer to credentials the authenticator refused, with the same error codes as the rest
-/// of the HTTP API; `None` for other errors (the check itself failed).
+/// The answer to a request the authenticator did not resolve to a user, with the same error
+/// codes as the rest of the HTTP API:
 ///
 /// - [`Unauthenticated`](ErrorKind::Unauthenticated): 401 with the authenticator's challenge,
 ///   and RFC 6750's `error="invalid_token"` when the request did send credentials.
 /// - [`PermissionDenied`](ErrorKind::PermissionDenied): 403, with the authenticator's
 ///   `insufficient_scope` challenge if it has one.
-pub(crate) fn credentials_refused(
+/// - anything else, the check itself failed (a store or an authorization server that is down):
+///   503 or 500, its details only in the log (they name internal URLs and hosts).
+pub(crate) fn authentication_failed(
     authenticator: &dyn RequestAuthenticator,
     request: &Parts,
     error: &crate::Error,
-) -> Option<Response> {
+) -> Response {
     let (status, challenge) = match error.kind() {
         ErrorKind::Unauthenticated => {
             let mut challenge = authenticator.challenge();
@@ -379,14 +372,20 @@ pub(crate) fn credentials_refused(
             (StatusCode::UNAUTHORIZED, Some(challenge))
         }
         ErrorKind::PermissionDenied => (StatusCode::FORBIDDEN, authenticator.forbidden_challenge()),
-        _ => return None,
+        _ => {
+            tracing::error!(%error, "could not authenticate a request");
+            let body = serde_json::json!({"error": {"code": error.kind().as_str(), "message": "authentication is unavailable"}});
+            let status =
+                if error.is_retryable() { StatusCode::SERVICE_UNAVAILABLE } else { StatusCode::INTERNAL_SERVER_ERROR };
+            return (status, axum::Json(body)).into_response();
+        }
     };
     let body = serde_json::json!({"error": {"code": error.kind().as_str(), "message": error.to_string()}});
     let mut response = (status, axum::Json(body)).into_response();
     if let Some(value) = challenge.and_then(|c| HeaderValue::from_str(&c).ok()) {
         response.headers_mut().insert(header::WWW_AUTHENTICATE, value);
     }
-    Some(response)
+    response
 }
 
 /// RFC 9728's protected-resource metadata, at `/.well-known/oauth-protected-resource` and at

@@ -9,8 +9,8 @@ use std::sync::{Arc, Mutex};
 
 use axum::extract::State;
 use axum::routing::{get, post};
+use crm_agent::auth::create_token;
 use crm_agent::auth::oauth::{ClientCredentials, OAuthAuthenticator, OAuthConfig};
-use crm_agent::auth::{RequestAuthenticator, create_token};
 use crm_agent::mcp::McpServer;
 use crm_agent::{ErrorKind, UserContext};
 use jsonwebtoken::jwk::{Jwk, JwkSet};
@@ -32,6 +32,7 @@ struct Issuer {
     keys: Arc<Mutex<Vec<Jwk>>>,
     key_fetches: Arc<AtomicUsize>,
     opaque: Arc<Mutex<Vec<(String, Value)>>>,
+    introspections: Arc<AtomicUsize>,
 }
 
 fn public_jwk(pem: &str, alg: Algorithm, kid: &str) -> Jwk {
@@ -71,6 +72,7 @@ async fn introspect(
     body: String,
 ) -> axum::response::Response {
     use axum::response::IntoResponse;
+    issuer.introspections.fetch_add(1, Ordering::SeqCst);
     let expected = "Basic Y3JtLWFnZW50OnMzY3JldA=="; // crm-agent:s3cret
     if headers.get("authorization").and_then(|v| v.to_str().ok()) != Some(expected) {
         return (axum::http::StatusCode::UNAUTHORIZED, "client authentication failed").into_response();
@@ -174,6 +176,15 @@ async fn a_jwt_from_the_issuer_acts_as_its_member_narrowed_by_its_scopes() {
     assert_eq!(by_name.user_id, "acme-support");
     let api_token = create_token(f.store.as_ref(), &f.rep, "beside oauth", None).await.unwrap().secret;
     assert_eq!(auth.authenticate(&api_token).await.unwrap().user_id, "acme-rep");
+
+    // An issuer configured with a trailing slash still accepts tokens naming the issuer as its
+    // metadata spells it; a token without a `kid` is checked with the only key of its algorithm.
+    let auth = authenticator(&issuer, &f, |c| c.issuer.push('/')).await;
+    let now = chrono::Utc::now().timestamp();
+    let claims = json!({"iss": issuer.url(), "aud": RESOURCE, "exp": now + 60, "sub": "acme-rep", "scope": "crm:read"});
+    let no_kid =
+        jsonwebtoken::encode(&Header::new(Algorithm::RS256), &claims, &encoding_key(RSA, Algorithm::RS256)).unwrap();
+    assert_eq!(auth.authenticate(&no_kid).await.unwrap().user_id, "acme-rep");
 }
 
 #[tokio::test]
@@ -198,7 +209,26 @@ async fn bad_tokens_are_refused_each_for_its_reason() {
     for (token, reason) in cases {
         refused(auth.authenticate(&token).await, ErrorKind::Unauthenticated, reason);
     }
-    // A symmetric (HS256) token signed with the public key's bytes: the classic confusion.
+    // Tokens lacking what every access token must name.
+    for missing in ["exp", "aud", "iss"] {
+        let mut claims =
+            json!({"iss": issuer.url(), "aud": RESOURCE, "exp": now + 60, "sub": "acme-rep", "scope": "crm:write"});
+        claims.as_object_mut().unwrap().remove(missing);
+        let mut header = Header::new(Algorithm::RS256);
+        header.kid = Some("rsa-1".into());
+        let token = jsonwebtoken::encode(&header, &claims, &encoding_key(RSA, Algorithm::RS256)).unwrap();
+        refused(auth.authenticate(&token).await, ErrorKind::Unauthenticated, "lacks exp, iss or aud");
+    }
+    // `alg: none`, unsigned.
+    let b64 = |v: Value| base64url(v.to_string().as_bytes());
+    let unsigned = format!(
+        "{}.{}.",
+        b64(json!({"alg": "none", "typ": "JWT"})),
+        b64(json!({"iss": issuer.url(), "aud": RESOURCE, "exp": now + 60, "sub": "acme-owner", "scope": "crm:write"}))
+    );
+    assert!(auth.authenticate(&unsigned).await.is_err(), "an unsigned token is refused");
+    // A symmetric (HS256) token, as in the attack that signs with the public key as an HMAC
+    // secret: refused for its algorithm before any key is looked at.
     let hs = jsonwebtoken::encode(
         &Header::new(Algorithm::HS256),
         &json!({"sub": "acme-owner", "iss": issuer.url(), "aud": RESOURCE, "exp": now + 60}),
@@ -212,6 +242,56 @@ async fn bad_tokens_are_refused_each_for_its_reason() {
         ErrorKind::PermissionDenied,
         "neither",
     );
+}
+
+#[tokio::test]
+async fn a_checked_token_is_trusted_until_its_expiry_only() {
+    let f = fixture().await;
+    let issuer = start_issuer().await;
+    let auth = authenticator(&issuer, &f, |c| {
+        c.leeway = std::time::Duration::ZERO;
+        c.cache_ttl = std::time::Duration::from_secs(60);
+    })
+    .await;
+    let exp = chrono::Utc::now().timestamp() + 2;
+    let token = issuer.rsa(json!({"sub": "acme-rep", "exp": exp}));
+    assert_eq!(auth.authenticate(&token).await.unwrap().user_id, "acme-rep");
+    // Past its expiry the cached identity is gone, though the cache keeps others for a minute.
+    while chrono::Utc::now().timestamp() <= exp {
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    refused(auth.authenticate(&token).await, ErrorKind::Unauthenticated, "expired");
+}
+
+#[tokio::test]
+async fn refusals_are_remembered_so_garbage_does_not_reach_the_issuer() {
+    let f = fixture().await;
+    let issuer = start_issuer().await;
+    let auth = authenticator(&issuer, &f, |_| {}).await;
+    for _ in 0..20 {
+        refused(auth.authenticate("opaque-garbage").await, ErrorKind::Unauthenticated, "not active");
+    }
+    assert_eq!(issuer.introspections.load(Ordering::SeqCst), 1, "one introspection for twenty tries");
+    let unscoped = issuer.rsa(json!({"sub": "acme-rep", "scope": "openid"}));
+    for _ in 0..3 {
+        refused(auth.authenticate(&unscoped).await, ErrorKind::PermissionDenied, "neither");
+    }
+}
+
+#[tokio::test]
+async fn concurrent_unknown_keys_fetch_the_key_set_once() {
+    let f = fixture().await;
+    let issuer = start_issuer().await;
+    let auth = authenticator(&issuer, &f, |_| {}).await;
+    issuer.keys.lock().unwrap().push(public_jwk(RSA_FOREIGN, Algorithm::RS256, "rsa-2"));
+    let tokens: Vec<String> = (0..10)
+        .map(|i| issuer.sign(RSA_FOREIGN, Algorithm::RS256, "rsa-2", json!({"sub": "acme-rep", "jti": i})))
+        .collect();
+    let checks = tokens.iter().map(|token| auth.authenticate(token));
+    for result in futures::future::join_all(checks).await {
+        assert_eq!(result.unwrap().user_id, "acme-rep");
+    }
+    assert_eq!(issuer.key_fetches.load(Ordering::SeqCst), 2, "discovery, then one refetch for all ten");
 }
 
 #[tokio::test]
@@ -323,6 +403,47 @@ async fn mcp_points_clients_at_the_issuer_and_refuses_with_oauth_challenges() {
     assert_eq!(good.status(), 200);
     let api_token = create_token(f.store.as_ref(), &f.rep, "beside oauth", None).await.unwrap().secret;
     assert_eq!(post(Some(api_token)).send().await.unwrap().status(), 200);
-    // The `/api` routes and `/mcp` share the authenticator; its challenge names the metadata.
-    assert!(auth.challenge().contains(metadata_url));
+}
+
+#[tokio::test]
+async fn the_api_routes_take_oauth_tokens_with_the_same_answers() {
+    let f = fixture().await;
+    let issuer = start_issuer().await;
+    let auth = authenticator(&issuer, &f, |_| {}).await;
+    let agent = crm_agent::CrmAgent::builder(f.store.clone()).build().unwrap();
+    let (state, _shutdown) = crm_agent::http::HttpState::new(agent, auth, Default::default());
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    let app = crm_agent::http::router(state);
+    tokio::spawn(crm_agent::mcp::http::serve(listener, app, Default::default(), std::future::pending()));
+    let tools = |token: String| reqwest::Client::new().get(format!("{base}/api/tools")).bearer_auth(token).send();
+
+    let reader = tools(issuer.rsa(json!({"sub": "acme-owner", "scope": "crm:read"}))).await.unwrap();
+    assert_eq!(reader.status(), 200);
+    let names: Vec<String> =
+        reader.json::<Vec<Value>>().await.unwrap().iter().map(|t| t["name"].as_str().unwrap().to_owned()).collect();
+    assert!(names.contains(&"list_customers".to_owned()) && !names.contains(&"create_customer".to_owned()));
+
+    let expired =
+        tools(issuer.rsa(json!({"sub": "acme-rep", "exp": chrono::Utc::now().timestamp() - 120}))).await.unwrap();
+    assert_eq!(expired.status(), 401);
+    let challenge = expired.headers()["www-authenticate"].to_str().unwrap().to_owned();
+    assert!(challenge.contains("resource_metadata=") && challenge.contains("invalid_token"), "{challenge}");
+
+    let unscoped = tools(issuer.rsa(json!({"sub": "acme-rep", "scope": "openid"}))).await.unwrap();
+    assert_eq!(unscoped.status(), 403);
+    assert!(unscoped.headers()["www-authenticate"].to_str().unwrap().contains("insufficient_scope"));
+}
+
+/// Base64url without padding (RFC 4648 §5), as JWS segments are written.
+fn base64url(bytes: &[u8]) -> String {
+    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+    let mut out = String::new();
+    for chunk in bytes.chunks(3) {
+        let n = chunk.iter().enumerate().fold(0u32, |n, (i, b)| n | u32::from(*b) << (16 - 8 * i));
+        for i in 0..=chunk.len() {
+            out.push(char::from(ALPHABET[(n >> (18 - 6 * i) & 63) as usize]));
+        }
+    }
+    out
 }
