@@ -7,84 +7,10 @@ use std::collections::BTreeSet;
 
 use serde::{Deserialize, Serialize};
 
-use crate::domain::{CustomerId, EmployeeId, OrganizationId, ToolLimits};
+pub use crate::domain::Role;
+use crate::domain::{CustomerId, EmployeeId, Grant, OrganizationId, ToolLimits};
 use crate::error::{Error, Result};
-use crate::policy::Grant;
 use crate::store::{Scope, Store};
-
-/// The kind of principal; what each may do is in `docs/policy.md`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Role {
-    /// Owns the organization: every permission inside it. Older Django CRMs call this "vendor".
-    Owner,
-    /// Works for the organization: exactly the permissions of their roles.
-    Employee,
-    /// A customer of the organization: only their own records.
-    Customer,
-    /// Operator of the platform (`superuser`/`staff` in older Django CRMs); still acts inside one
-    /// organization.
-    PlatformAdmin,
-}
-
-impl Role {
-    /// Every role.
-    pub const ALL: &'static [Role] = &[Role::Owner, Role::Employee, Role::Customer, Role::PlatformAdmin];
-
-    /// The canonical spelling.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Role::Owner => "owner",
-            Role::Employee => "employee",
-            Role::Customer => "customer",
-            Role::PlatformAdmin => "platform_admin",
-        }
-    }
-}
-
-impl std::fmt::Display for Role {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl std::str::FromStr for Role {
-    type Err = Error;
-
-    /// Accepts the canonical names and older Django CRMs' role names (`vendor`, `superuser`, `staff`).
-    fn from_str(s: &str) -> Result<Self> {
-        match s {
-            "owner" | "vendor" => Ok(Role::Owner),
-            "employee" => Ok(Role::Employee),
-            "customer" => Ok(Role::Customer),
-            "platform_admin" | "superuser" | "staff" => Ok(Role::PlatformAdmin),
-            other => Err(Error::invalid(format!(
-                "`{other}` is not a valid role; allowed values: owner, employee, customer, platform_admin (aliases: vendor, superuser, staff)"
-            ))),
-        }
-    }
-}
-
-impl schemars::JsonSchema for Role {
-    fn schema_name() -> std::borrow::Cow<'static, str> {
-        "Role".into()
-    }
-
-    fn inline_schema() -> bool {
-        true
-    }
-
-    fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
-        schemars::json_schema!({ "type": "string", "enum": ["owner", "employee", "customer", "platform_admin"] })
-    }
-}
-
-impl<'de> Deserialize<'de> for Role {
-    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let s = <std::borrow::Cow<'de, str>>::deserialize(d)?;
-        s.parse().map_err(|e: Error| serde::de::Error::custom(e.to_string()))
-    }
-}
 
 /// The identity every call carries.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]

@@ -12,6 +12,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
 
+mod access;
 mod activity;
 mod aggregate;
 mod conversation;
@@ -28,6 +29,7 @@ mod stats;
 mod token;
 mod toolset;
 
+pub use access::*;
 pub use activity::*;
 pub use aggregate::*;
 pub use conversation::*;

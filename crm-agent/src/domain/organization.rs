@@ -1,9 +1,7 @@
 use serde::{Deserialize, Serialize};
 
-use super::{Change, CustomerId, EmployeeId, OrganizationId, RoleId, Timestamp, check, string_enum};
-use crate::context::Role;
+use super::{Change, CustomerId, EmployeeId, Grant, OrganizationId, Role, RoleId, Timestamp, check, string_enum};
 use crate::error::{Error, Result};
-use crate::policy::Grant;
 
 string_enum! {
     /// When a write the assistant wants to make needs a human's confirmation first.

@@ -8,9 +8,8 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use serde::Deserialize;
 
-use super::{Grant, Permission};
-use crate::context::{Role, UserContext};
-use crate::domain::NewRoleDefinition;
+use crate::context::UserContext;
+use crate::domain::{Grant, NewRoleDefinition, Permission, Role};
 use crate::error::{Error, Result};
 
 /// The outcome of [`Policy::decide`].

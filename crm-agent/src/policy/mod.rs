@@ -5,11 +5,10 @@
 //! permission. Nothing in the tool layer matches permission strings by hand.
 
 mod engine;
-mod permission;
 mod visibility;
 
+pub use crate::domain::{Action, Grant, Permission, Resource};
 pub use engine::{BUILTIN_POLICY, Decision, Policy, SystemRole};
-pub use permission::{Action, Grant, Permission, Resource};
 pub use visibility::{
     CustomerRecord, Shape, check_customer_arguments, check_customer_field, hide_staff_fields, staff_fields_optional,
 };
