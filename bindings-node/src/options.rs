@@ -100,7 +100,10 @@ impl OpenOptions {
         if let Some(bytes) = self.max_tool_result_bytes {
             options.max_tool_result_bytes = bytes as usize;
         }
-        options.temperature = self.temperature.map(|t| t as f32);
+        // JavaScript numbers are f64; the model takes an f32, rounded to the nearest.
+        #[allow(clippy::cast_possible_truncation)]
+        let temperature = self.temperature.map(|t| t as f32);
+        options.temperature = temperature;
         Ok(options)
     }
 

@@ -562,19 +562,13 @@ async fn build_segments(shared: &Shared, reply: &Reply, model: &str, prompt: u64
     let text_chunks = |chunks: &mut Vec<Value>, produced: &mut u64, text: &str, size: Option<usize>| {
         for delta in wire::split_text(text, size) {
             *produced += wire::tokens(&delta);
-            chunks.push(wire::chunk(vec![json!({ "text": delta })], None, wire::usage(prompt, *produced), model, &rid));
+            chunks.push(wire::chunk(&[json!({ "text": delta })], None, &wire::usage(prompt, *produced), model, &rid));
         }
     };
     match &reply.kind {
         ReplyKind::Text { text, chunk_size } => {
             text_chunks(&mut chunks, &mut produced, text, *chunk_size);
-            chunks.push(wire::chunk(
-                vec![json!({"text": ""})],
-                Some("STOP"),
-                wire::usage(prompt, produced),
-                model,
-                &rid,
-            ));
+            chunks.push(wire::chunk(&[json!({"text": ""})], Some("STOP"), &wire::usage(prompt, produced), model, &rid));
         }
         ReplyKind::FunctionCalls { calls, text, chunk_size, signatures } => {
             if let Some(text) = text {
@@ -593,15 +587,9 @@ async fn build_segments(shared: &Shared, reply: &Reply, model: &str, prompt: u64
                 })
                 .collect();
             if !parts.is_empty() {
-                chunks.push(wire::chunk(parts, None, wire::usage(prompt, produced), model, &rid));
+                chunks.push(wire::chunk(&parts, None, &wire::usage(prompt, produced), model, &rid));
             }
-            chunks.push(wire::chunk(
-                vec![json!({"text": ""})],
-                Some("STOP"),
-                wire::usage(prompt, produced),
-                model,
-                &rid,
-            ));
+            chunks.push(wire::chunk(&[json!({"text": ""})], Some("STOP"), &wire::usage(prompt, produced), model, &rid));
         }
         ReplyKind::Chunks { chunks: raw, finish_reason, usage } => {
             let n = raw.len().max(1);
@@ -614,7 +602,7 @@ async fn build_segments(shared: &Shared, reply: &Reply, model: &str, prompt: u64
                     _ => wire::usage(prompt, produced),
                 };
                 let finish = if last { finish_reason.as_deref() } else { None };
-                chunks.push(wire::chunk(parts, finish, u, model, &rid));
+                chunks.push(wire::chunk(&parts, finish, &u, model, &rid));
             }
         }
         ReplyKind::Blocked { reason } => {
@@ -688,7 +676,7 @@ async fn control_unused_turns(State(shared): State<Arc<Shared>>) -> Response {
     json_response(StatusCode::OK, JSON, &json!({ "unused_turns": n }))
 }
 
-fn bad_control(message: String) -> Response {
+fn bad_control(message: &str) -> Response {
     json_response(StatusCode::BAD_REQUEST, JSON, &json!({ "error": message }))
 }
 
@@ -700,7 +688,7 @@ async fn control_turns(State(shared): State<Arc<Shared>>, body: Bytes) -> Respon
     };
     let turns = match turns {
         Ok(t) => t,
-        Err(e) => return bad_control(format!("invalid turn(s): {e}")),
+        Err(e) => return bad_control(&format!("invalid turn(s): {e}")),
     };
     let added = turns.len();
     let mut s = lock(&shared.script);
@@ -716,7 +704,7 @@ async fn control_reset(State(shared): State<Arc<Shared>>, body: Bytes) -> Respon
     } else {
         match serde_json::from_slice::<Script>(&body) {
             Ok(s) => s,
-            Err(e) => return bad_control(format!("invalid script: {e}")),
+            Err(e) => return bad_control(&format!("invalid script: {e}")),
         }
     };
     shared.reset(script);

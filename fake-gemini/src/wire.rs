@@ -96,7 +96,7 @@ impl IdGen {
     pub(crate) fn new() -> Self {
         let nanos = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
-            .map(|d| d.as_nanos() as u64)
+            .map(|d| u64::try_from(d.as_nanos()).unwrap_or(u64::MAX))
             .unwrap_or(0);
         // Unique across instances in one process too: a process-wide instance counter.
         static INSTANCES: AtomicU64 = AtomicU64::new(0);
@@ -232,7 +232,7 @@ pub(crate) fn usage(prompt: u64, candidates: u64) -> Value {
 }
 
 /// Builds one GenerateContentResponse chunk.
-pub(crate) fn chunk(parts: Vec<Value>, finish: Option<&str>, usage: Value, model: &str, response_id: &str) -> Value {
+pub(crate) fn chunk(parts: &[Value], finish: Option<&str>, usage: &Value, model: &str, response_id: &str) -> Value {
     let mut candidate = Map::new();
     candidate.insert("content".into(), json!({ "parts": parts, "role": "model" }));
     if let Some(f) = finish {
@@ -496,9 +496,9 @@ mod tests {
 
     #[test]
     fn merge_concatenates_text_and_drops_closing_empty_text() {
-        let a = chunk(vec![json!({"text":"Hel"})], None, usage(1, 1), "m", "r");
-        let b = chunk(vec![json!({"text":"lo"})], None, usage(1, 2), "m", "r");
-        let c = chunk(vec![json!({"text":""})], Some("STOP"), usage(1, 2), "m", "r");
+        let a = chunk(&[json!({"text":"Hel"})], None, &usage(1, 1), "m", "r");
+        let b = chunk(&[json!({"text":"lo"})], None, &usage(1, 2), "m", "r");
+        let c = chunk(&[json!({"text":""})], Some("STOP"), &usage(1, 2), "m", "r");
         let merged = merge_chunks([&a, &b, &c]);
         assert_eq!(merged.pointer("/candidates/0/content/parts"), Some(&json!([{"text":"Hello"}])));
         assert_eq!(merged.pointer("/candidates/0/finishReason"), Some(&json!("STOP")));

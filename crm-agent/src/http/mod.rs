@@ -157,11 +157,12 @@ impl HttpState {
 pub fn router(state: HttpState) -> Router {
     let mcp = McpServer::per_request(state.agent.registry().clone(), state.options.mcp.clone());
     let allowed_hosts = Arc::new(state.options.mcp_http.allowed_hosts.clone());
+    let mcp = crate::mcp::http::router(mcp, state.authenticator.clone(), state.options.mcp_http.clone());
     Router::new()
         .route("/healthz", get(|| async { "ok" }))
         .merge(assets::router())
-        .merge(api_router(state.clone()))
-        .merge(crate::mcp::http::router(mcp, state.authenticator.clone(), state.options.mcp_http.clone()))
+        .merge(api_router(state))
+        .merge(mcp)
         .layer(middleware::from_fn_with_state(allowed_hosts, check_host))
         .layer(middleware::from_fn(request_span))
 }
@@ -228,7 +229,7 @@ async fn request_span(request: Request, next: Next) -> Response {
     span.in_scope(|| {
         tracing::info!(
             status = response.status().as_u16(),
-            duration_us = started.elapsed().as_micros() as u64,
+            duration_us = u64::try_from(started.elapsed().as_micros()).unwrap_or(u64::MAX),
             "request"
         )
     });

@@ -156,7 +156,7 @@ async fn guard_request(State(guard): State<Guard>, request: Request, next: Next)
                 return (StatusCode::BAD_REQUEST, axum::Json(jsonrpc::parse_error())).into_response();
             }
             jsonrpc::Checked::InvalidParams { id, message } => {
-                let answer = jsonrpc::error_message(id, jsonrpc::INVALID_PARAMS, &message);
+                let answer = jsonrpc::error_message(&id, jsonrpc::INVALID_PARAMS, &message);
                 return (StatusCode::OK, axum::Json(answer)).into_response();
             }
             jsonrpc::Checked::Pass { initialize_version, progress_token } => {

@@ -131,13 +131,13 @@ fn kind(value: &Value) -> &'static str {
 }
 
 /// A JSON-RPC error message answering `id` (`null` when the request's id is unknown).
-pub(crate) fn error_message(id: Value, code: i64, message: &str) -> Value {
+pub(crate) fn error_message(id: &Value, code: i64, message: &str) -> Value {
     json!({"jsonrpc": "2.0", "id": id, "error": {"code": code, "message": message}})
 }
 
 /// The answer to a message that is not JSON.
 pub(crate) fn parse_error() -> Value {
-    error_message(Value::Null, PARSE_ERROR, "Parse error: the message is not valid JSON")
+    error_message(&Value::Null, PARSE_ERROR, "Parse error: the message is not valid JSON")
 }
 
 #[cfg(test)]

@@ -202,7 +202,9 @@ impl McpServer {
 
     async fn user(&self, context: &RequestContext<RoleServer>) -> Result<UserContext, McpError> {
         match &self.inner.identity {
-            Identity::Token(authenticator, secret) => authenticator.authenticate(secret).await.map_err(protocol_error),
+            Identity::Token(authenticator, secret) => {
+                authenticator.authenticate(secret).await.map_err(|e| protocol_error(&e))
+            }
             Identity::PerRequest => context
                 .extensions
                 .get::<::http::request::Parts>()
@@ -508,7 +510,7 @@ fn tool_error(error: &Error) -> CallToolResult {
 
 /// A failed prompt, completion or resource read as a JSON-RPC error: those requests have no
 /// error results of their own.
-fn request_error(error: Error) -> McpError {
+fn request_error(error: &Error) -> McpError {
     let message = format!("{}: {}", error.kind(), error.public_detail());
     match error.kind() {
         ErrorKind::InvalidArgument => McpError::invalid_params(message, None),
@@ -521,7 +523,7 @@ fn record_id(record: &Value) -> Option<String> {
     record.get("id").and_then(Value::as_str).map(str::to_owned)
 }
 
-fn protocol_error(error: Error) -> McpError {
+fn protocol_error(error: &Error) -> McpError {
     match error.kind() {
         ErrorKind::Unauthenticated | ErrorKind::PermissionDenied => McpError::invalid_request(error.to_string(), None),
         _ => McpError::internal_error(error.to_string(), None),
@@ -615,7 +617,7 @@ impl ServerHandler for McpServer {
         let zone = zone.and_then(|o| o.settings.time_zone().ok()).unwrap_or(chrono_tz::UTC);
         let today = prompts::Today::in_zone(zone);
         let prompt = prompts::get(&self.inner.registry, &user, &request.name, request.arguments.as_ref(), &today);
-        prompt.map(Into::into).map_err(request_error)
+        prompt.map(Into::into).map_err(|e| request_error(&e))
     }
 
     async fn complete(
@@ -626,9 +628,8 @@ impl ServerHandler for McpServer {
         let user = self.user(&context).await?;
         let registry = &self.inner.registry;
         let values = match &request.r#ref {
-            Reference::Prompt(prompt) => {
-                prompts::values_of(registry, &user, &prompt.name, &request.argument.name).map_err(request_error)?
-            }
+            Reference::Prompt(prompt) => prompts::values_of(registry, &user, &prompt.name, &request.argument.name)
+                .map_err(|e| request_error(&e))?,
             Reference::Resource(template) => {
                 let kind = resources::kind_of_template(&template.uri).filter(|_| request.argument.name == "id");
                 let kind = kind.ok_or_else(|| {
@@ -652,13 +653,13 @@ impl ServerHandler for McpServer {
         if matches!(values, prompts::Values::Record { .. })
             && let Err(refused) = self.spend_call(&user).await
         {
-            return Err(request_error(refused));
+            return Err(request_error(&refused));
         }
         let (values, total) = match prompts::complete(registry, &user, values, &request.argument.value).await {
             Ok(found) => found,
             // Records the user may not list complete nothing: the argument is still free text.
             Err(error) if error.kind() == ErrorKind::PermissionDenied => (Vec::new(), Some(0)),
-            Err(error) => return Err(request_error(error)),
+            Err(error) => return Err(request_error(&error)),
         };
         let has_more = total.is_some_and(|total| total > values.len() as u64);
         let total = total.map(|t| u32::try_from(t).unwrap_or(u32::MAX));
@@ -699,7 +700,7 @@ impl ServerHandler for McpServer {
         let not_found = |uri: &str| McpError::resource_not_found("resource not found", Some(json!({ "uri": uri })));
         let Some((tool, args)) = resources::call_for(&uri) else { return Err(not_found(&uri)) };
         if let Err(refused) = self.spend_call(&user).await {
-            return Err(request_error(refused));
+            return Err(request_error(&refused));
         }
         match self.inner.registry.call(&user, tool, args).await {
             Ok(record) => {
@@ -708,7 +709,7 @@ impl ServerHandler for McpServer {
             }
             // Another organization's record, or another customer's, is not found either.
             Err(error) if error.kind() == ErrorKind::NotFound => Err(not_found(&uri)),
-            Err(error) => Err(request_error(error)),
+            Err(error) => Err(request_error(&error)),
         }
     }
 
@@ -781,7 +782,7 @@ async fn serve_lines(
             let answer = match jsonrpc::check(line.as_bytes()) {
                 jsonrpc::Checked::NotJson => Some(jsonrpc::parse_error()),
                 jsonrpc::Checked::InvalidParams { id, message } => {
-                    Some(jsonrpc::error_message(id, jsonrpc::INVALID_PARAMS, &message))
+                    Some(jsonrpc::error_message(&id, jsonrpc::INVALID_PARAMS, &message))
                 }
                 jsonrpc::Checked::Pass { progress_token, .. } => {
                     if progress_token {

@@ -217,7 +217,9 @@ impl ListAnswer {
             deflate(&end, FlushCompress::Finish, &mut last)?;
             last.extend_from_slice(&checksum.finalize().to_le_bytes());
             // ISIZE: the uncompressed length modulo 2^32.
-            last.extend_from_slice(&((self.json.len() + end.len()) as u32).to_le_bytes());
+            #[allow(clippy::cast_possible_truncation, reason = "ISIZE is the length modulo 2^32")]
+            let isize = (self.json.len() + end.len()) as u32;
+            last.extend_from_slice(&isize.to_le_bytes());
             (self.gzip.clone(), last)
         } else {
             (self.json.clone(), end)
@@ -241,9 +243,10 @@ fn deflate(input: &[u8], flush: FlushCompress, out: &mut Vec<u8>) -> std::io::Re
     let mut compress = Compress::new(Compression::default(), false);
     loop {
         out.reserve(input.len() / 4 + 64);
-        let consumed = compress.total_in() as usize;
+        // What the compressor took, at most `input.len()`: a usize.
+        let consumed = usize::try_from(compress.total_in()).unwrap_or(usize::MAX).min(input.len());
         let status = compress.compress_vec(&input[consumed..], out, flush)?;
-        let all_in = compress.total_in() as usize == input.len();
+        let all_in = usize::try_from(compress.total_in()).is_ok_and(|taken| taken == input.len());
         let done = match flush {
             FlushCompress::Finish => status == Status::StreamEnd,
             // Flushed once the compressor stopped short of filling the space it had.

@@ -740,9 +740,9 @@ async fn customer_dates_and_orders(store: Arc<dyn Store>) -> CheckResult {
     let (_, scope) = tenant(&*store, "order").await?;
     // Created a day apart from 1 January, in this name order: E, A, C, B, D.
     let mut made = Vec::new();
-    for (i, name) in ["Cust E", "Cust A", "Cust C", "Cust B", "Cust D"].iter().enumerate() {
-        let mut new = NewCustomer::named(*name);
-        new.created_at = Some(day_2026(1, 1 + i as u32, 6));
+    for (i, name) in (0u32..).zip(["Cust E", "Cust A", "Cust C", "Cust B", "Cust D"]) {
+        let mut new = NewCustomer::named(name);
+        new.created_at = Some(day_2026(1, 1 + i, 6));
         made.push(store.create_customer(&scope, new).await.step("create")?);
     }
     let ids = |items: &[Customer]| items.iter().map(|c| c.id.clone()).collect::<Vec<_>>();
@@ -808,12 +808,10 @@ async fn deal_dates_and_orders(store: Arc<dyn Store>) -> CheckResult {
     let proposal = stage(&pipe, "Proposal")?;
     let day = |d: u32| chrono::NaiveDate::from_ymd_opt(2026, 12, d);
     let mut made = Vec::new();
-    for (i, (close, value)) in
-        [(day(20), 500), (None, 900), (day(5), 100), (None, 300), (day(20), 700)].into_iter().enumerate()
-    {
+    for (i, (close, value)) in (0u32..).zip([(day(20), 500), (None, 900), (day(5), 100), (None, 300), (day(20), 700)]) {
         let mut new = NewDeal::new(format!("Deal {i}"), pipe.id.clone(), proposal.id.clone(), Money::new(value, 0));
         new.expected_close_date = close;
-        new.created_at = Some(day_2026(2, 1 + i as u32, 0));
+        new.created_at = Some(day_2026(2, 1 + i, 0));
         made.push(store.create_deal(&scope, new).await.step("create deal")?);
     }
     let ids = |items: &[Deal]| items.iter().map(|d| d.title.clone()).collect::<Vec<_>>();
@@ -1496,7 +1494,7 @@ async fn populate(store: &dyn Store, scope: &Scope, label: &str) -> std::result:
         new.status = *status;
         new.customer_type = if i % 2 == 0 { CustomerType::Business } else { CustomerType::Individual };
         new.assigned_to = Some(if i % 2 == 0 { rep.id.clone() } else { other.id.clone() });
-        new.created_at = Some(Utc::now() - Duration::days(i as i64 * 20));
+        new.created_at = Some(Utc::now() - Duration::days(small(i) * 20));
         customers.push(store.create_customer(scope, new).await.step("populate customer")?);
     }
     for i in 0..6u8 {
@@ -1522,7 +1520,7 @@ async fn populate(store: &dyn Store, scope: &Scope, label: &str) -> std::result:
             format!("{label} deal {i}"),
             pipe.id.clone(),
             stage.id.clone(),
-            Money::new(1_000_033 * (i as i64 + 1), 2),
+            Money::new(1_000_033 * (small(i) + 1), 2),
         );
         new.probability = stage.probability;
         new.status = if stage.is_closed_won {
@@ -1533,7 +1531,7 @@ async fn populate(store: &dyn Store, scope: &Scope, label: &str) -> std::result:
             DealStatus::Open
         };
         if new.status != DealStatus::Open {
-            new.actual_close_date = Some(today - Duration::days(40 * i as i64));
+            new.actual_close_date = Some(today - Duration::days(40 * small(i)));
         }
         new.customer_id = Some(customers[i % customers.len()].id.clone());
         new.assigned_to = Some(if i % 2 == 0 { rep.id.clone() } else { other.id.clone() });
@@ -1578,13 +1576,11 @@ async fn populate(store: &dyn Store, scope: &Scope, label: &str) -> std::result:
             .await
             .step("populate comment")?;
     }
-    for (i, c) in customers.iter().take(2).enumerate() {
-        let order = store
-            .create_order(scope, new_order(&c.id, &[(1, 10_000 * (i as i64 + 1))]))
-            .await
-            .step("populate order")?;
+    for (i, c) in (0i64..).zip(customers.iter().take(2)) {
+        let order =
+            store.create_order(scope, new_order(&c.id, &[(1, 10_000 * (i + 1))])).await.step("populate order")?;
         store
-            .create_payment(scope, new_payment(&c.id, Some(&order.id), 10_000 * (i as i64 + 1)))
+            .create_payment(scope, new_payment(&c.id, Some(&order.id), 10_000 * (i + 1)))
             .await
             .step("populate payment")?;
     }
@@ -1690,9 +1686,9 @@ async fn aggregates_follow_updates(store: Arc<dyn Store>) -> CheckResult {
         };
         store.update_customer(&scope, &c.id, patch).await.step("update customer")?;
     }
-    for (i, l) in leads.iter().filter(|l| !l.converted).take(2).enumerate() {
+    for (i, l) in (0u8..).zip(leads.iter().filter(|l| !l.converted).take(2)) {
         let patch = LeadPatch {
-            score: Some(90 - i as u8),
+            score: Some(90 - i),
             estimated_value: if i == 0 { Change::Clear } else { Change::Set(Money::new(123_456, 2)) },
             qualification_status: Some(QualificationStatus::Qualified),
             source: Some(LeadSource::Partner),
@@ -3968,4 +3964,9 @@ pub async fn run_cases(factory: StoreFactory, cases: Vec<Case>) -> Report {
         report.cases.push(CaseResult { name: case.name, outcome });
     }
     report
+}
+
+/// A loop index of the fixtures as an `i64` (they count to a handful).
+fn small(i: usize) -> i64 {
+    i64::try_from(i).expect("fixture counts are small")
 }

@@ -181,7 +181,7 @@ async fn sqlite_search_lists_agree_with_like_for_few_and_many_matches() {
                         |row| row.get(0),
                     )
                     .unwrap();
-                assert_eq!(listed.total as i64, scanned_total, "total of {text:?} ({status:?})");
+                assert_eq!(i64::try_from(listed.total).unwrap(), scanned_total, "total of {text:?} ({status:?})");
                 match listed.next_cursor {
                     Some(cursor) => page = PageRequest { cursor: Some(cursor), ..page },
                     None => break,

@@ -165,7 +165,7 @@ async fn status_and_tools() {
     assert_eq!(status["model_reachable"], true);
     assert_eq!(status["demo"], false);
     let tools: Vec<Value> = s.get("/api/tools", &s.customer).send().await.unwrap().json().await.unwrap();
-    assert_eq!(tools.len(), status["tool_count"].as_u64().unwrap() as usize);
+    assert_eq!(tools.len() as u64, status["tool_count"].as_u64().unwrap());
     assert!(tools.iter().all(|t| t["name"] != "list_leads"));
     assert!(tools.iter().any(|t| t["name"] == "create_issue" && t["annotations"]["read_only"] == false));
     let legacy: Value = s.get("/api/gemini/status/", &s.owner).send().await.unwrap().json().await.unwrap();

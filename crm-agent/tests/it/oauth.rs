@@ -108,8 +108,9 @@ impl Issuer {
     fn sign(&self, pem: &str, alg: Algorithm, kid: &str, claims: Value) -> String {
         let now = chrono::Utc::now().timestamp();
         let mut all = json!({"iss": self.url(), "aud": RESOURCE, "exp": now + 3600, "iat": now, "scope": "crm:write"});
-        for (k, v) in claims.as_object().unwrap() {
-            all[k] = v.clone();
+        let Value::Object(claims) = claims else { panic!("claims are an object") };
+        for (k, v) in claims {
+            all[k] = v;
         }
         let mut header = Header::new(alg);
         header.kid = Some(kid.to_owned());

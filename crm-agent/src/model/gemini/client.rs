@@ -223,7 +223,7 @@ impl GeminiClient {
                 let message = format!("{} (the API asks to retry in {}s)", failure.error, wait.as_secs());
                 return Err(model_error(message, true));
             }
-            tracing::warn!(attempt, wait_ms = wait.as_millis() as u64, error = %failure.error, "retrying the model request");
+            tracing::warn!(attempt, wait_ms = u64::try_from(wait.as_millis()).unwrap_or(u64::MAX), error = %failure.error, "retrying the model request");
             tokio::time::sleep(wait).await;
             attempt += 1;
         }

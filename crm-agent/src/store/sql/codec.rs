@@ -88,6 +88,11 @@ pub(crate) fn from_cents(cents: i64) -> Money {
     Money::new(cents, 2)
 }
 
+/// A count or position held in memory (a `usize`), as the INTEGER column it is stored in.
+pub(crate) fn count(n: usize) -> SqlValue {
+    SqlValue::from(i64::try_from(n).unwrap_or(i64::MAX))
+}
+
 pub(crate) fn ts(value: Timestamp) -> SqlValue {
     SqlValue::Int(Some(value.timestamp_micros()))
 }
@@ -200,7 +205,9 @@ impl LocalRow {
         match self.value(column)? {
             Value::Null => Ok(None),
             Value::Integer(i) => Ok(Some(*i)),
-            // SQLite's own conversion of a REAL read as an integer (e.g. an aggregate of REALs).
+            // SQLite's own conversion of a REAL read as an integer (e.g. an aggregate of REALs),
+            // which truncates toward zero and saturates as `as` does.
+            #[allow(clippy::cast_possible_truncation)]
             Value::Real(r) => Ok(Some(*r as i64)),
             Value::Text(s) => s
                 .trim()
@@ -213,7 +220,7 @@ impl LocalRow {
 }
 
 #[cfg(feature = "postgres")]
-fn decode_error(column: &str, err: sqlx::Error) -> Error {
+fn decode_error(column: &str, err: &sqlx::Error) -> Error {
     Error::Store(format!("cannot read column `{column}`: {err}"))
 }
 
@@ -223,7 +230,7 @@ impl Row {
             #[cfg(feature = "sqlite")]
             Row::Local(r) => r.opt_text(column),
             #[cfg(feature = "postgres")]
-            Row::Pg(r) => r.try_get(column).map_err(|e| decode_error(column, e)),
+            Row::Pg(r) => r.try_get(column).map_err(|e| decode_error(column, &e)),
         }
     }
 
@@ -236,7 +243,7 @@ impl Row {
             #[cfg(feature = "sqlite")]
             Row::Local(r) => r.opt_int(column),
             #[cfg(feature = "postgres")]
-            Row::Pg(r) => r.try_get(column).map_err(|e| decode_error(column, e)),
+            Row::Pg(r) => r.try_get(column).map_err(|e| decode_error(column, &e)),
         }
     }
 
@@ -256,7 +263,7 @@ impl Row {
                 Ok(r.opt_int(column)?.ok_or_else(|| Error::Store(format!("column `{column}` is NULL")))? != 0)
             }
             #[cfg(feature = "postgres")]
-            Row::Pg(r) => r.try_get(column).map_err(|e| decode_error(column, e)),
+            Row::Pg(r) => r.try_get(column).map_err(|e| decode_error(column, &e)),
         }
     }
 
@@ -353,7 +360,8 @@ pub(crate) fn new_id(prefix: &str, created_at: Timestamp) -> String {
 /// The 112 bits after the prefix (see [`new_id`]).
 fn id_bits(created_at: Timestamp) -> u128 {
     const COUNTER_BITS: u32 = 53;
-    let micros = created_at.timestamp_micros().max(0) as u64;
+    // Before 1970 (never, for a record made now): the first id of 1970.
+    let micros = u64::try_from(created_at.timestamp_micros()).unwrap_or(0);
     let (millis, within) = (micros / 1000, micros % 1000);
     let counter = ID_COUNTER
         .get_or_init(|| std::sync::atomic::AtomicU64::new(rand::random::<u64>()))

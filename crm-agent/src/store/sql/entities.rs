@@ -362,7 +362,8 @@ pub(crate) fn stage_from_row(r: &Row) -> Result<PipelineStage> {
         id: r.id("id")?,
         pipeline_id: r.id("pipeline_id")?,
         name: r.text("name")?,
-        position: r.int("position")? as i32,
+        position: i32::try_from(r.int("position")?)
+            .map_err(|_| crate::Error::Store("a stage's position is out of range".into()))?,
         probability: r.small("probability")?,
         is_closed_won: r.boolean("is_closed_won")?,
         is_closed_lost: r.boolean("is_closed_lost")?,

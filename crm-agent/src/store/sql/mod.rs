@@ -529,6 +529,7 @@ fn map_connect_error(err: sqlx::Error) -> Error {
 
 /// Maps a sqlx (PostgreSQL) error onto the crate's error kinds.
 #[cfg(feature = "postgres")]
+#[allow(clippy::needless_pass_by_value, reason = "used as `map_err(map_error)`, which passes the error by value")]
 pub(crate) fn map_error(err: sqlx::Error) -> Error {
     match &err {
         sqlx::Error::Database(db) => {

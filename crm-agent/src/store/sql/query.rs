@@ -204,7 +204,8 @@ impl Where {
     /// `codec::new_id`), so the span also bounds `id`: the list then reads only the span's part
     /// of the `(organization_id, id)` index, where it would otherwise test every row in scope.
     pub(crate) fn created(&mut self, id_prefix: &str, range: &TimeRange) {
-        let id_at_millis = |millis: i64| format!("{id_prefix}_{:028x}", u128::from(millis.max(0) as u64) << 64);
+        let id_at_millis =
+            |millis: i64| format!("{id_prefix}_{:028x}", u128::from(u64::try_from(millis).unwrap_or(0)) << 64);
         if let Some(after) = range.after {
             self.push("id >= ?", [SqlValue::from(id_at_millis(after.timestamp_micros().div_euclid(1000)))]);
         }
@@ -699,7 +700,7 @@ impl Tx {
             .map(|r| r.int("last_value"))
             .transpose()?
             .ok_or_else(|| Error::Internal("no number allocated".into()))?;
-        Ok(value as u64)
+        u64::try_from(value).map_err(|_| Error::Internal(format!("the number sequence gave {value}")))
     }
 }
 

@@ -457,6 +457,7 @@ fn is_busy(err: &rusqlite::Error) -> bool {
 }
 
 /// Maps a SQLite error onto the crate's error kinds (the same kinds the PostgreSQL side uses).
+#[allow(clippy::needless_pass_by_value, reason = "used as `map_err(map_error)`, which passes the error by value")]
 pub(crate) fn map_error(err: rusqlite::Error) -> Error {
     if let rusqlite::Error::SqliteFailure(failure, message) = &err {
         let message = message.clone().unwrap_or_else(|| failure.to_string());

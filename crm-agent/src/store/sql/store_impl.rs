@@ -1082,7 +1082,7 @@ impl Store for SqlStore {
                 ("id", SqlValue::from(codec::new_id("itm", created_at))),
                 ("organization_id", scope.organization_id().as_str().into()),
                 ("order_id", id.as_str().into()),
-                ("position", (position as i64).into()),
+                ("position", codec::count(position)),
                 ("product", item.product.as_str().into()),
                 ("sku", item.sku.clone().into()),
                 ("quantity", i64::from(item.quantity).into()),
@@ -1317,7 +1317,7 @@ impl Store for SqlStore {
         // locks it, so concurrent appends to one conversation take turns.
         let mut w = owned(tx.dialect(), scope, table, user_id);
         w.push("id = ?", [id.as_str().into()]);
-        let mut args: Vec<SqlValue> = vec![(messages.len() as i64).into(), codec::ts(now)];
+        let mut args: Vec<SqlValue> = vec![codec::count(messages.len()), codec::ts(now)];
         // One round trip: the bump also returns the conversation's newest message id, after
         // which the new ids must sort, whatever clock wrote it.
         let sql = format!(
