@@ -103,7 +103,7 @@ impl NativeAgent {
     /// The agent, unless closed.
     pub(crate) fn agent(&self) -> napi::Result<CrmAgent> {
         let guard = self.agent.read().unwrap_or_else(|p| p.into_inner());
-        guard.clone().ok_or_else(|| errors::to_napi(crm_agent::Error::Unavailable("the agent is closed".into())))
+        guard.clone().ok_or_else(|| errors::to_napi(crm_agent::Error::unavailable("the agent is closed")))
     }
 
     /// The agent, and the caller's context (JSON text) read under the agent's policy.

@@ -102,5 +102,5 @@ pub fn store_conformance_cases() -> Vec<String> {
 }
 
 fn host_factory_error(error: napi::Error) -> crm_agent::Error {
-    crm_agent::Error::Store(format!("the store factory failed: {}", error.reason))
+    crm_agent::Error::store(format!("the store factory failed: {}", error.reason))
 }

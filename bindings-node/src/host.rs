@@ -99,7 +99,7 @@ impl HostBackend for JsBackend {
             .map_err(|e| unreachable_host(method, e))?;
         match promise.await {
             Ok(HostReply::Value(text)) => serde_json::from_str(&text)
-                .map_err(|e| Error::Store(format!("the host store's `{method}` answered invalid JSON: {e}"))),
+                .map_err(|e| Error::store(format!("the host store's `{method}` answered invalid JSON: {e}"))),
             Ok(HostReply::Failed { code, message, error }) => {
                 let kind = code.as_deref().map_or(ErrorKind::External, errors::kind_of_code);
                 Err(Error::host(kind, Box::new(crate::errors::JsException { message, value: error })))
@@ -115,5 +115,5 @@ impl HostBackend for JsBackend {
 
 /// The dispatch function could not be called at all (Node is shutting down).
 fn unreachable_host(method: &str, error: napi::Error) -> Error {
-    Error::Unavailable(format!("cannot call the host store's `{method}`: {}", error.reason))
+    Error::unavailable(format!("cannot call the host store's `{method}`: {}", error.reason))
 }

@@ -25,7 +25,7 @@ pub(crate) fn run_store_conformance(py: Python<'_>, factory: Py<PyAny>) -> PyRes
                     let store = factory.bind(py).call0().map_err(|e| from_python(py, e))?;
                     PythonStore::new(&store).map_err(|e| from_python(py, e))
                 })
-                .unwrap_or_else(|| Err(crm_agent::Error::Unavailable("the Python interpreter is exiting".into())))
+                .unwrap_or_else(|| Err(crm_agent::Error::unavailable("the Python interpreter is exiting")))
             })
             .await
             .map_err(|e| crm_agent::Error::Internal(e.to_string()))??;

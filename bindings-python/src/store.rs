@@ -105,7 +105,7 @@ impl HostBackend for PythonStore {
 
 /// Why a store call made while the interpreter exits does not run.
 fn interpreter_exiting(method: &str) -> Error {
-    Error::Unavailable(format!("the Python interpreter is exiting: the store's `{method}` was not called"))
+    Error::unavailable(format!("the Python interpreter is exiting: the store's `{method}` was not called"))
 }
 
 /// A sync method's answer, or where an async one's will arrive.

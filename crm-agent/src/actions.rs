@@ -165,7 +165,7 @@ async fn run_then_record(
             (finished(&result), outcome(&result), result)
         }
         Err(_) => {
-            let cut_off = Error::Unavailable(format!(
+            let cut_off = Error::unavailable(format!(
                 "this change did not finish within {} s and was given up: check the record before asking for it again",
                 run_limit.as_secs()
             ));

@@ -8,6 +8,9 @@ use std::fmt;
 /// `Result` with the crate's [`Error`] as the default error type.
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
+/// An underlying error kept as an [`Error`]'s source.
+pub type Source = Box<dyn std::error::Error + Send + Sync + 'static>;
+
 /// Everything that can go wrong inside crm-agent.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
@@ -39,11 +42,23 @@ pub enum Error {
     Unsupported(String),
     /// Something crm-agent depends on is temporarily unavailable: the database (locked, down,
     /// pool exhausted), the OAuth authorization server, a port. Retryable.
-    #[error("unavailable: {0}")]
-    Unavailable(String),
+    #[error("unavailable: {message}")]
+    Unavailable {
+        /// What is unavailable, in words.
+        message: String,
+        /// The error that said so (the database driver's, the HTTP client's), if any.
+        #[source]
+        source: Option<Source>,
+    },
     /// Any other persistence failure.
-    #[error("store error: {0}")]
-    Store(String),
+    #[error("store error: {message}")]
+    Store {
+        /// What failed, in words.
+        message: String,
+        /// The database driver's error, if any.
+        #[source]
+        source: Option<Source>,
+    },
     /// The language model failed.
     #[error("model error: {message}")]
     Model {
@@ -135,8 +150,8 @@ impl Error {
             Error::InvalidArgument(_) => ErrorKind::InvalidArgument,
             Error::Conflict(_) => ErrorKind::Conflict,
             Error::Unsupported(_) => ErrorKind::Unsupported,
-            Error::Unavailable(_) => ErrorKind::Unavailable,
-            Error::Store(_) => ErrorKind::Store,
+            Error::Unavailable { .. } => ErrorKind::Unavailable,
+            Error::Store { .. } => ErrorKind::Store,
             Error::Model { .. } => ErrorKind::Model,
             Error::External(_) => ErrorKind::External,
             Error::Host { kind, .. } => *kind,
@@ -154,8 +169,8 @@ impl Error {
             | Error::InvalidArgument(message)
             | Error::Conflict(message)
             | Error::Unsupported(message)
-            | Error::Unavailable(message)
-            | Error::Store(message)
+            | Error::Unavailable { message, .. }
+            | Error::Store { message, .. }
             | Error::Internal(message)
             | Error::Model { message, .. } => message.clone(),
             Error::NotFound { .. } | Error::External(_) | Error::Host { .. } => self.to_string(),
@@ -178,7 +193,7 @@ impl Error {
     /// Whether the same call may succeed if tried again later.
     pub fn is_retryable(&self) -> bool {
         match self {
-            Error::Unavailable(_) | Error::Host { kind: ErrorKind::Unavailable, .. } => true,
+            Error::Unavailable { .. } | Error::Host { kind: ErrorKind::Unavailable, .. } => true,
             Error::Model { retryable, .. } => *retryable,
             _ => false,
         }
@@ -209,6 +224,27 @@ impl Error {
     pub fn unsupported(operation: impl Into<String>) -> Self {
         Error::Unsupported(operation.into())
     }
+
+    /// An [`Error::Store`] without a source ([`because`](Self::because) adds one).
+    pub fn store(message: impl Into<String>) -> Self {
+        Error::Store { message: message.into(), source: None }
+    }
+
+    /// An [`Error::Unavailable`] without a source ([`because`](Self::because) adds one).
+    pub fn unavailable(message: impl Into<String>) -> Self {
+        Error::Unavailable { message: message.into(), source: None }
+    }
+
+    /// Keeps `cause` as the source of a store or unavailable error, so a host can walk down to
+    /// the driver's own error (`std::error::Error::source`). Other errors are returned as they
+    /// are: their message is all there is.
+    #[must_use]
+    pub fn because(mut self, cause: impl Into<Source>) -> Self {
+        if let Error::Store { source, .. } | Error::Unavailable { source, .. } = &mut self {
+            *source = Some(cause.into());
+        }
+        self
+    }
 }
 
 impl From<serde_json::Error> for Error {
@@ -224,12 +260,23 @@ mod tests {
     #[test]
     fn store_and_internal_texts_never_reach_the_caller() {
         let raw = r#"invalid byte sequence for encoding "UTF8": 0x00 (SELECT * FROM customers)"#;
-        for error in [Error::Store(raw.into()), Error::Internal(raw.into())] {
+        for error in [Error::store(raw), Error::Internal(raw.into())] {
             let shown = error.public_detail();
             assert!(!shown.contains("UTF8") && !shown.contains("SELECT"), "{shown}");
             assert_eq!(error.detail(), raw, "the log and the CLI keep the whole text");
         }
         let invalid = Error::invalid("`name` is required");
         assert_eq!(invalid.public_detail(), invalid.detail());
+    }
+
+    #[test]
+    fn store_errors_keep_the_drivers_error_as_their_source() {
+        use std::error::Error as _;
+        let driver = std::io::Error::other("disk I/O error");
+        let error = Error::store("cannot write the customer").because(driver);
+        assert_eq!(error.to_string(), "store error: cannot write the customer");
+        assert_eq!(error.source().map(ToString::to_string).as_deref(), Some("disk I/O error"));
+        assert!(Error::unavailable("locked").because(std::io::Error::other("busy")).source().is_some());
+        assert!(Error::invalid("x").because(std::io::Error::other("ignored")).source().is_none());
     }
 }

@@ -155,7 +155,7 @@ impl RateLimiter {
 
 /// The error of a call refused by a rate limit: try again after `wait`.
 pub(crate) fn rate_limited(what: &str, budget: RateBudget, wait: Duration) -> Error {
-    Error::Unavailable(format!(
+    Error::unavailable(format!(
         "rate limit: at most {} {what} a minute per user; try again in {} s",
         budget.per_minute,
         whole_seconds(wait)

@@ -56,7 +56,7 @@ pub(crate) fn message(role: MessageRole, parts: &[Part]) -> Result<NewMessage> {
 /// turns (the Gemini API has only `user` and `model`).
 fn content_of(message: &Message) -> Result<Content> {
     let parts: Vec<Part> = serde_json::from_value(message.parts.clone())
-        .map_err(|e| Error::Store(format!("message {} has unreadable parts: {e}", message.id)))?;
+        .map_err(|e| Error::store(format!("message {} has unreadable parts: {e}", message.id)))?;
     let role = match message.role {
         MessageRole::Model => "model",
         MessageRole::User | MessageRole::Tool | MessageRole::System => "user",

@@ -424,14 +424,14 @@ impl OAuthAuthenticator {
             .body(body)
             .send()
             .await
-            .map_err(|e| server_unavailable("introspection", &e))?;
+            .map_err(|e| server_unavailable("introspection", e))?;
         let status = response.status();
         if !status.is_success() {
-            return Err(Error::Unavailable(format!(
+            return Err(Error::unavailable(format!(
                 "the authorization server's introspection endpoint answered {status}"
             )));
         }
-        let answer: Map<String, Value> = response.json().await.map_err(|e| server_unavailable("introspection", &e))?;
+        let answer: Map<String, Value> = response.json().await.map_err(|e| server_unavailable("introspection", e))?;
         if answer.get("active") != Some(&Value::Bool(true)) {
             return Err(invalid_token("the token is not active"));
         }
@@ -545,7 +545,7 @@ async fn fetch_server_metadata(http: &reqwest::Client, url: &reqwest::Url, issue
             .header(reqwest::header::ACCEPT, "application/json")
             .send()
             .await
-            .map_err(|e| server_unavailable("metadata", &e))?;
+            .map_err(|e| server_unavailable("metadata", e))?;
         if !response.status().is_success() {
             tried.push(format!("{candidate} ({})", response.status()));
             continue;
@@ -572,17 +572,17 @@ async fn fetch_server_metadata(http: &reqwest::Client, url: &reqwest::Url, issue
             introspection_endpoint: endpoint("introspection_endpoint")?,
         });
     }
-    Err(Error::Unavailable(format!("no authorization server metadata for {issuer}: tried {}", tried.join(", "))))
+    Err(Error::unavailable(format!("no authorization server metadata for {issuer}: tried {}", tried.join(", "))))
 }
 
 /// The server's RS256 and ES256 signing keys; others (encryption keys, other algorithms) are
 /// skipped.
 async fn fetch_keys(http: &reqwest::Client, uri: &str) -> Result<KeySet> {
-    let response = http.get(uri).send().await.map_err(|e| server_unavailable("key set", &e))?;
+    let response = http.get(uri).send().await.map_err(|e| server_unavailable("key set", e))?;
     if !response.status().is_success() {
-        return Err(Error::Unavailable(format!("the authorization server's key set answered {}", response.status())));
+        return Err(Error::unavailable(format!("the authorization server's key set answered {}", response.status())));
     }
-    let set: JwkSet = response.json().await.map_err(|e| server_unavailable("key set", &e))?;
+    let set: JwkSet = response.json().await.map_err(|e| server_unavailable("key set", e))?;
     let mut keys = Vec::new();
     for jwk in &set.keys {
         if jwk.common.public_key_use.as_ref().is_some_and(|u| *u != jsonwebtoken::jwk::PublicKeyUse::Signature) {
@@ -673,8 +673,8 @@ fn invalid_token(reason: &str) -> Error {
     Error::Unauthenticated(reason.to_owned())
 }
 
-fn server_unavailable(what: &str, error: &reqwest::Error) -> Error {
-    Error::Unavailable(format!("cannot read the authorization server's {what}: {error}"))
+fn server_unavailable(what: &str, error: reqwest::Error) -> Error {
+    Error::unavailable(format!("cannot read the authorization server's {what}: {error}")).because(error)
 }
 
 #[cfg(test)]

@@ -725,7 +725,7 @@ async fn listen(addr: std::net::SocketAddr) -> crm_agent::Result<tokio::net::Tcp
             std::io::ErrorKind::AddrInUse => "the address is already in use (is another server running?)".to_owned(),
             _ => e.to_string(),
         };
-        crm_agent::Error::Unavailable(format!("cannot listen on {addr}: {reason}"))
+        crm_agent::Error::unavailable(format!("cannot listen on {addr}: {reason}"))
     })
 }
 

@@ -340,7 +340,7 @@ pub(crate) fn partials_of_records(
 }
 
 fn unreadable(field: &str, value: &serde_json::Value) -> crate::Error {
-    crate::Error::Store(format!("a record's `{field}` is not what its kind holds: {value}"))
+    crate::Error::store(format!("a record's `{field}` is not what its kind holds: {value}"))
 }
 
 fn raw_key(group: &GroupBy, value: &serde_json::Value) -> crate::Result<RawKey> {

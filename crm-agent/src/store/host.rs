@@ -126,7 +126,7 @@ impl<B: HostBackend> HostStore<B> {
         }
         let answer = self.backend.call(method, args).await?;
         serde_json::from_value(answer)
-            .map_err(|e| Error::Store(format!("the host store's `{method}` answered an unexpected shape: {e}")))
+            .map_err(|e| Error::store(format!("the host store's `{method}` answered an unexpected shape: {e}")))
     }
 
     /// Like [`invoke`](Self::invoke) for methods that answer nothing.

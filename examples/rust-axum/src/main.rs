@@ -12,7 +12,7 @@ async fn main() -> crm_agent::Result<()> {
     let (app, shutdown) = app(agent.clone(), example_users()).await?;
     let listener = tokio::net::TcpListener::bind(&addr)
         .await
-        .map_err(|e| crm_agent::Error::Unavailable(format!("cannot listen on {addr}: {e}")))?;
+        .map_err(|e| crm_agent::Error::unavailable(format!("cannot listen on {addr}: {e}")))?;
     println!("listening on http://{addr}: POST /login {{\"username\": \"alice\", \"password\": \"alice-password\"}}");
     let stop = async move {
         let _ = tokio::signal::ctrl_c().await;

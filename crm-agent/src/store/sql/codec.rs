@@ -186,7 +186,7 @@ impl LocalRow {
             .iter()
             .position(|c| c == column)
             .map(|i| &self.values[i])
-            .ok_or_else(|| Error::Store(format!("no column `{column}` in the result")))
+            .ok_or_else(|| Error::store(format!("no column `{column}` in the result")))
     }
 
     fn opt_text(&self, column: &str) -> Result<Option<String>> {
@@ -197,7 +197,7 @@ impl LocalRow {
             Value::Real(r) => Ok(Some(r.to_string())),
             Value::Blob(b) => String::from_utf8(b.clone())
                 .map(Some)
-                .map_err(|_| Error::Store(format!("column `{column}` holds bytes that are not text"))),
+                .map_err(|_| Error::store(format!("column `{column}` holds bytes that are not text"))),
         }
     }
 
@@ -213,15 +213,15 @@ impl LocalRow {
                 .trim()
                 .parse()
                 .map(Some)
-                .map_err(|_| Error::Store(format!("column `{column}` holds `{s}`, not a number"))),
-            Value::Blob(_) => Err(Error::Store(format!("column `{column}` holds bytes, not a number"))),
+                .map_err(|_| Error::store(format!("column `{column}` holds `{s}`, not a number"))),
+            Value::Blob(_) => Err(Error::store(format!("column `{column}` holds bytes, not a number"))),
         }
     }
 }
 
 #[cfg(feature = "postgres")]
-fn decode_error(column: &str, err: &sqlx::Error) -> Error {
-    Error::Store(format!("cannot read column `{column}`: {err}"))
+fn decode_error(column: &str, err: sqlx::Error) -> Error {
+    Error::store(format!("cannot read column `{column}`: {err}")).because(err)
 }
 
 impl Row {
@@ -230,12 +230,12 @@ impl Row {
             #[cfg(feature = "sqlite")]
             Row::Local(r) => r.opt_text(column),
             #[cfg(feature = "postgres")]
-            Row::Pg(r) => r.try_get(column).map_err(|e| decode_error(column, &e)),
+            Row::Pg(r) => r.try_get(column).map_err(|e| decode_error(column, e)),
         }
     }
 
     pub(crate) fn text(&self, column: &str) -> Result<String> {
-        self.opt_text(column)?.ok_or_else(|| Error::Store(format!("column `{column}` is NULL")))
+        self.opt_text(column)?.ok_or_else(|| Error::store(format!("column `{column}` is NULL")))
     }
 
     pub(crate) fn opt_int(&self, column: &str) -> Result<Option<i64>> {
@@ -243,7 +243,7 @@ impl Row {
             #[cfg(feature = "sqlite")]
             Row::Local(r) => r.opt_int(column),
             #[cfg(feature = "postgres")]
-            Row::Pg(r) => r.try_get(column).map_err(|e| decode_error(column, &e)),
+            Row::Pg(r) => r.try_get(column).map_err(|e| decode_error(column, e)),
         }
     }
 
@@ -260,10 +260,10 @@ impl Row {
             // SQLite keeps booleans as integers.
             #[cfg(feature = "sqlite")]
             Row::Local(r) => {
-                Ok(r.opt_int(column)?.ok_or_else(|| Error::Store(format!("column `{column}` is NULL")))? != 0)
+                Ok(r.opt_int(column)?.ok_or_else(|| Error::store(format!("column `{column}` is NULL")))? != 0)
             }
             #[cfg(feature = "postgres")]
-            Row::Pg(r) => r.try_get(column).map_err(|e| decode_error(column, &e)),
+            Row::Pg(r) => r.try_get(column).map_err(|e| decode_error(column, e)),
         }
     }
 
@@ -276,52 +276,52 @@ impl Row {
     }
 
     pub(crate) fn small(&self, column: &str) -> Result<u8> {
-        u8::try_from(self.int(column)?).map_err(|_| Error::Store(format!("column `{column}` is out of range")))
+        u8::try_from(self.int(column)?).map_err(|_| Error::store(format!("column `{column}` is out of range")))
     }
 
     pub(crate) fn opt_small(&self, column: &str) -> Result<Option<u8>> {
         self.opt_int(column)?
-            .map(|v| u8::try_from(v).map_err(|_| Error::Store(format!("column `{column}` is out of range"))))
+            .map(|v| u8::try_from(v).map_err(|_| Error::store(format!("column `{column}` is out of range"))))
             .transpose()
     }
 
     pub(crate) fn opt_u32(&self, column: &str) -> Result<Option<u32>> {
         self.opt_int(column)?
-            .map(|v| u32::try_from(v).map_err(|_| Error::Store(format!("column `{column}` is out of range"))))
+            .map(|v| u32::try_from(v).map_err(|_| Error::store(format!("column `{column}` is out of range"))))
             .transpose()
     }
 
     pub(crate) fn ts(&self, column: &str) -> Result<Timestamp> {
-        self.opt_ts(column)?.ok_or_else(|| Error::Store(format!("column `{column}` is NULL")))
+        self.opt_ts(column)?.ok_or_else(|| Error::store(format!("column `{column}` is NULL")))
     }
 
     pub(crate) fn opt_ts(&self, column: &str) -> Result<Option<Timestamp>> {
         self.opt_int(column)?
             .map(|micros| {
                 Timestamp::from_timestamp_micros(micros)
-                    .ok_or_else(|| Error::Store(format!("column `{column}` is not a time")))
+                    .ok_or_else(|| Error::store(format!("column `{column}` is not a time")))
             })
             .transpose()
     }
 
     pub(crate) fn date(&self, column: &str) -> Result<Date> {
-        self.opt_date(column)?.ok_or_else(|| Error::Store(format!("column `{column}` is NULL")))
+        self.opt_date(column)?.ok_or_else(|| Error::store(format!("column `{column}` is NULL")))
     }
 
     pub(crate) fn opt_date(&self, column: &str) -> Result<Option<Date>> {
         self.opt_text(column)?
-            .map(|s| Date::parse_from_str(&s, "%Y-%m-%d").map_err(|e| Error::Store(format!("column `{column}`: {e}"))))
+            .map(|s| Date::parse_from_str(&s, "%Y-%m-%d").map_err(|e| Error::store(format!("column `{column}`: {e}"))))
             .transpose()
     }
 
     pub(crate) fn json<T: DeserializeOwned>(&self, column: &str) -> Result<T> {
-        self.opt_json(column)?.ok_or_else(|| Error::Store(format!("column `{column}` is NULL")))
+        self.opt_json(column)?.ok_or_else(|| Error::store(format!("column `{column}` is NULL")))
     }
 
     pub(crate) fn opt_json<T: DeserializeOwned>(&self, column: &str) -> Result<Option<T>> {
         self.opt_text(column)?
             .map(|text| {
-                serde_json::from_str(&text).map_err(|e| Error::Store(format!("column `{column}` holds bad JSON: {e}")))
+                serde_json::from_str(&text).map_err(|e| Error::store(format!("column `{column}` holds bad JSON: {e}")))
             })
             .transpose()
     }
@@ -332,7 +332,7 @@ impl Row {
         T::Err: std::fmt::Display,
     {
         let text = self.text(column)?;
-        text.parse().map_err(|e| Error::Store(format!("column `{column}` holds `{text}`: {e}")))
+        text.parse().map_err(|e| Error::store(format!("column `{column}` holds `{text}`: {e}")))
     }
 
     pub(crate) fn id<T: From<String>>(&self, column: &str) -> Result<T> {

@@ -363,7 +363,7 @@ pub(crate) fn stage_from_row(r: &Row) -> Result<PipelineStage> {
         pipeline_id: r.id("pipeline_id")?,
         name: r.text("name")?,
         position: i32::try_from(r.int("position")?)
-            .map_err(|_| crate::Error::Store("a stage's position is out of range".into()))?,
+            .map_err(|_| crate::Error::store("a stage's position is out of range"))?,
         probability: r.small("probability")?,
         is_closed_won: r.boolean("is_closed_won")?,
         is_closed_lost: r.boolean("is_closed_lost")?,

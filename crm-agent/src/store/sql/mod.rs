@@ -207,7 +207,7 @@ impl SqlStore {
             #[cfg(feature = "postgres")]
             Pools::Postgres(pool) => postgres_migrator().run(pool).await.map_err(|e| match e {
                 sqlx::migrate::MigrateError::Execute(inner) => map_error(inner),
-                other => Error::Store(format!("migration failed: {other}")),
+                other => Error::store(format!("migration failed: {other}")),
             }),
             Pools::Bound(_) => Err(inside_unit("migrate")),
         }
@@ -522,16 +522,18 @@ pub fn redact_url(url: &str) -> String {
 #[cfg(feature = "postgres")]
 fn map_connect_error(err: sqlx::Error) -> Error {
     match map_error(err) {
-        Error::Store(message) => Error::Unavailable(format!("cannot connect to the database: {message}")),
+        Error::Store { message, source } => {
+            Error::Unavailable { message: format!("cannot connect to the database: {message}"), source }
+        }
         other => other,
     }
 }
 
-/// Maps a sqlx (PostgreSQL) error onto the crate's error kinds.
+/// Maps a sqlx (PostgreSQL) error onto the crate's error kinds, keeping it as the source of
+/// store and unavailable errors.
 #[cfg(feature = "postgres")]
-#[allow(clippy::needless_pass_by_value, reason = "used as `map_err(map_error)`, which passes the error by value")]
 pub(crate) fn map_error(err: sqlx::Error) -> Error {
-    match &err {
+    let mapped = match &err {
         sqlx::Error::Database(db) => {
             let code = db.code().map(|c| c.into_owned()).unwrap_or_default();
             let message = db.message().to_owned();
@@ -544,17 +546,18 @@ pub(crate) fn map_error(err: sqlx::Error) -> Error {
                 }
                 // PostgreSQL: shutting down, too many connections, read-only, serialization.
                 c if c.starts_with("57P") || c.starts_with("53") || c == "25006" || c == "40001" || c == "40P01" => {
-                    Error::Unavailable(message)
+                    Error::unavailable(message)
                 }
-                _ => Error::Store(message),
+                _ => Error::store(message),
             }
         }
         sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed | sqlx::Error::Io(_) | sqlx::Error::Tls(_) => {
-            Error::Unavailable(err.to_string())
+            Error::unavailable(err.to_string())
         }
-        sqlx::Error::WorkerCrashed => Error::Unavailable(err.to_string()),
-        _ => Error::Store(err.to_string()),
-    }
+        sqlx::Error::WorkerCrashed => Error::unavailable(err.to_string()),
+        _ => Error::store(err.to_string()),
+    };
+    mapped.because(err)
 }
 
 #[cfg(test)]

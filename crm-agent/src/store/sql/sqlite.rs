@@ -207,7 +207,7 @@ impl SqliteDb {
 
     async fn lock_writer(&self) -> Result<OwnedMutexGuard<Option<Connection>>> {
         tokio::time::timeout(self.acquire_timeout, self.writer.clone().lock_owned()).await.map_err(|_| {
-            Error::Unavailable(format!(
+            Error::unavailable(format!(
                 "timed out after {:?} waiting for the database's writer connection",
                 self.acquire_timeout
             ))
@@ -218,7 +218,7 @@ impl SqliteDb {
         let permit = tokio::time::timeout(self.acquire_timeout, readers.permits.clone().acquire_owned())
             .await
             .map_err(|_| {
-                Error::Unavailable(format!(
+                Error::unavailable(format!(
                     "timed out after {:?} waiting for a database connection",
                     self.acquire_timeout
                 ))
@@ -346,7 +346,9 @@ fn open_connection(uri: &str, role: Role, busy_timeout: Duration) -> Result<Conn
     // NO_MUTEX: a connection is only ever used by one thread at a time (it moves between them).
     let flags = access | OpenFlags::SQLITE_OPEN_URI | OpenFlags::SQLITE_OPEN_NO_MUTEX;
     let conn = Connection::open_with_flags(uri, flags).map_err(|e| match map_error(e) {
-        Error::Store(message) => Error::Unavailable(format!("cannot open the database: {message}")),
+        Error::Store { message, source } => {
+            Error::Unavailable { message: format!("cannot open the database: {message}"), source }
+        }
         other => other,
     })?;
     // Every distinct statement of the store stays prepared (there are a few hundred).
@@ -411,7 +413,7 @@ fn connection(guard: &OwnedMutexGuard<Option<Connection>>) -> Result<&Connection
 }
 
 fn closed() -> Error {
-    Error::Unavailable("the store is closed".into())
+    Error::unavailable("the store is closed")
 }
 
 /// Runs `work` on tokio's blocking pool.
@@ -456,22 +458,24 @@ fn is_busy(err: &rusqlite::Error) -> bool {
     matches!(err.sqlite_error_code(), Some(rusqlite::ErrorCode::DatabaseBusy | rusqlite::ErrorCode::DatabaseLocked))
 }
 
-/// Maps a SQLite error onto the crate's error kinds (the same kinds the PostgreSQL side uses).
-#[allow(clippy::needless_pass_by_value, reason = "used as `map_err(map_error)`, which passes the error by value")]
+/// Maps a SQLite error onto the crate's error kinds (the same kinds the PostgreSQL side uses),
+/// keeping it as the source of store and unavailable errors.
 pub(crate) fn map_error(err: rusqlite::Error) -> Error {
-    if let rusqlite::Error::SqliteFailure(failure, message) = &err {
+    let mapped = if let rusqlite::Error::SqliteFailure(failure, message) = &err {
         let message = message.clone().unwrap_or_else(|| failure.to_string());
-        return match failure.extended_code {
+        match failure.extended_code {
             // BUSY, LOCKED and their extended codes: the file is locked by someone else.
-            code if matches!(code & 0xff, 5 | 6) => Error::Unavailable(format!("the database is locked: {message}")),
+            code if matches!(code & 0xff, 5 | 6) => Error::unavailable(format!("the database is locked: {message}")),
             // UNIQUE and PRIMARY KEY violations.
             2067 | 1555 => Error::Conflict(format!("a record with the same key already exists ({message})")),
             // CHECK and NOT NULL violations.
             275 | 1299 => Error::InvalidArgument(format!("the value breaks a rule of the database: {message}")),
-            _ => Error::Store(message),
-        };
-    }
-    Error::Store(err.to_string())
+            _ => Error::store(message),
+        }
+    } else {
+        Error::store(err.to_string())
+    };
+    mapped.because(err)
 }
 
 fn run_migrations(conn: &Connection, migrations: &[Migration]) -> Result<()> {
@@ -498,18 +502,18 @@ fn run_migrations(conn: &Connection, migrations: &[Migration]) -> Result<()> {
     };
     for (version, success, checksum) in &applied {
         if !success {
-            return Err(Error::Store(format!(
+            return Err(Error::store(format!(
                 "migration {version} failed part-way earlier; the database needs repair"
             )));
         }
         match migrations.iter().find(|m| m.version == *version) {
             None => {
-                return Err(Error::Store(format!(
+                return Err(Error::store(format!(
                     "the database has migration {version}, which this crm-agent does not know (a newer version made it)"
                 )));
             }
             Some(m) if Sha384::digest(m.sqlite.as_bytes()).as_slice() != checksum.as_slice() => {
-                return Err(Error::Store(format!(
+                return Err(Error::store(format!(
                     "migration {version} ({}) changed after it was applied",
                     m.description
                 )));
@@ -536,7 +540,7 @@ fn run_migrations(conn: &Connection, migrations: &[Migration]) -> Result<()> {
             Ok(()) => {}
             Err(err) => {
                 let _ = conn.execute_batch("ROLLBACK");
-                return Err(Error::Store(format!(
+                return Err(Error::store(format!(
                     "migration {} ({}) failed: {}",
                     m.version,
                     m.description,

@@ -1657,7 +1657,7 @@ impl Store for SqlStore {
             }
             match row.opt_text("result")? {
                 Some(result) if row.text("status")? == "done" => {
-                    IdempotencyClaim::Done(serde_json::from_str(&result).map_err(|e| Error::Store(e.to_string()))?)
+                    IdempotencyClaim::Done(serde_json::from_str(&result).map_err(|e| Error::store(e.to_string()))?)
                 }
                 _ => IdempotencyClaim::InProgress,
             }

@@ -106,7 +106,7 @@ impl Bound {
             slot.take();
         }
         if self.poisoned.load(Ordering::SeqCst) {
-            return Err(Error::Store("an earlier failure left this unit of work unusable; none of it is kept".into()));
+            return Err(Error::store("an earlier failure left this unit of work unusable; none of it is kept"));
         }
         let tx = slot.as_mut().ok_or_else(|| Error::Internal("this unit of work has ended".into()))?;
         let abandoned = std::mem::take(&mut *self.abandoned.lock().unwrap_or_else(|e| e.into_inner()));
