@@ -2,7 +2,7 @@
 
 use std::sync::Arc;
 
-use crm_agent::store::conformance::{Outcome, StoreFactory, cases, run_cases};
+use crm_agent::conformance::{Outcome, StoreFactory, cases, run_cases};
 use crm_agent::store::host::{HostStore, with_bookkeeping};
 use crm_agent::{SqlStore, Store};
 use napi::Status;

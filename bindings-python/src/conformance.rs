@@ -2,7 +2,7 @@
 
 use std::sync::Arc;
 
-use crm_agent::store::conformance::{Outcome, StoreFactory, run};
+use crm_agent::conformance::{Outcome, StoreFactory, run};
 use crm_agent::{SqlStore, Store};
 use pyo3::prelude::*;
 use pyo3::types::PyDict;

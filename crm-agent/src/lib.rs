@@ -79,7 +79,7 @@
 //! | `demo` | | `seed`: the deterministic demo organizations |
 //! | `cli` | | the `crm-agent` binary (clap, indicatif, tracing-subscriber; implies all of the above) |
 //! | `cli-sqlite` | | the `crm-agent` binary without PostgreSQL (all of the above but `postgres`) |
-//! | `conformance` | | `store::conformance`: the suite every [`Store`] must pass, for host stores |
+//! | `conformance` | | `conformance`: the suite every [`Store`] must pass, for host stores |
 //!
 //! `--no-default-features --features sqlite` builds the store, policy, tools and agent loop
 //! with neither an HTTP client nor a server; the host then passes a model of its own to
@@ -88,6 +88,8 @@
 mod actions;
 pub mod agent;
 pub mod auth;
+#[cfg(any(test, feature = "conformance"))]
+pub mod conformance;
 pub mod context;
 pub mod domain;
 pub mod error;

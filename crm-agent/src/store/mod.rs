@@ -19,8 +19,6 @@ use crate::domain::*;
 use crate::error::{Error, Result};
 
 pub(crate) mod aggregate;
-#[cfg(any(test, feature = "conformance"))]
-pub mod conformance;
 pub mod host;
 #[cfg(any(feature = "sqlite", feature = "postgres"))]
 pub mod sql;

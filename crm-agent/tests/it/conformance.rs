@@ -2,7 +2,7 @@
 
 use crate::common;
 
-use crm_agent::store::conformance::run;
+use crm_agent::conformance::run;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sql_store_conforms_on_sqlite() {
@@ -23,7 +23,7 @@ async fn sql_store_conforms_on_postgres() {
 /// report `Unsupported`.
 #[tokio::test]
 async fn an_empty_store_is_reported_unsupported() {
-    use crm_agent::store::conformance::{Outcome, run};
+    use crm_agent::conformance::{Outcome, run};
     use crm_agent::{Store, StoreOp};
     use std::sync::Arc;
 

@@ -6,8 +6,8 @@
 use std::sync::Arc;
 
 use async_trait::async_trait;
+use crm_agent::conformance::{Outcome, run};
 use crm_agent::domain::*;
-use crm_agent::store::conformance::{Outcome, run};
 use crm_agent::store::host::{HostBackend, HostStore, with_bookkeeping};
 use crm_agent::{Error, ErrorKind, Result, Scope, SqlStore, Store, StoreOp};
 use serde::de::DeserializeOwned;

@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 pub mod fixture;
 
-use crm_agent::store::conformance::StoreFactory;
+use crm_agent::conformance::StoreFactory;
 use crm_agent::{SqlStore, SqlStoreOptions, Store};
 
 /// The PostgreSQL URL from `CRM_AGENT_TEST_POSTGRES`, or `None` after printing why the
