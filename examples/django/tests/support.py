@@ -26,10 +26,16 @@ from django.test import TransactionTestCase, override_settings
 REPO = Path(__file__).resolve().parents[3]
 
 
-def fake_gemini_bin() -> str:
+def workspace_bin(name: str, override: str) -> str:
+    """A binary of the workspace: ``$override`` if set, else the debug build's (``run-tests``
+    sets both variables)."""
     target = Path(os.environ.get("CARGO_TARGET_DIR", REPO / "target"))
     bin_dir = Path(os.environ.get("CRM_AGENT_BIN_DIR", target / "debug"))
-    return os.environ.get("FAKE_GEMINI_BIN", str(bin_dir / "fake-gemini"))
+    return os.environ.get(override, str(bin_dir / name))
+
+
+def fake_gemini_bin() -> str:
+    return workspace_bin("fake-gemini", "FAKE_GEMINI_BIN")
 
 
 class FakeGemini:

@@ -31,16 +31,9 @@ from mcp.client.streamable_http import streamable_http_client
 from mcp.shared.auth import AuthorizationCodeResult, OAuthClientInformationFull, OAuthClientMetadata, OAuthToken
 from oauth2_provider.models import AccessToken, Application
 
-from tests.support import REPO
+from tests.support import workspace_bin
 
 INTROSPECTION_CLIENT = ("crm-agent", "introspection-secret")
-
-
-def crm_agent_bin() -> str:
-    """The crm-agent binary (``run-tests`` sets ``CRM_AGENT_BIN``)."""
-    target = Path(os.environ.get("CARGO_TARGET_DIR", REPO / "target"))
-    bin_dir = Path(os.environ.get("CRM_AGENT_BIN_DIR", target / "debug"))
-    return os.environ.get("CRM_AGENT_BIN", str(bin_dir / "crm-agent"))
 
 
 class MemoryStorage:
@@ -75,7 +68,7 @@ class OAuthMcpTests(LiveServerTestCase):
         super().setUpClass()
         cls.folder = tempfile.TemporaryDirectory()
         db = f"sqlite://{Path(cls.folder.name) / 'crm.db'}"
-        binary = crm_agent_bin()
+        binary = workspace_bin("crm-agent", "CRM_AGENT_BIN")
         seed = [binary, "seed", "--db", db, "--quiet", "--customers", "12", "--leads", "4", "--deals", "4"]
         subprocess.run(seed, check=True, capture_output=True, timeout=120)
         cls.crm_agent = subprocess.Popen(
