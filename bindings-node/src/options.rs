@@ -101,7 +101,7 @@ impl OpenOptions {
             options.max_tool_result_bytes = bytes as usize;
         }
         // JavaScript numbers are f64; the model takes an f32, rounded to the nearest.
-        #[allow(clippy::cast_possible_truncation)]
+        #[allow(clippy::cast_possible_truncation, reason = "the model's temperature is an f32")]
         let temperature = self.temperature.map(|t| t as f32);
         options.temperature = temperature;
         Ok(options)

@@ -236,8 +236,9 @@ impl Error {
     }
 
     /// Keeps `cause` as the source of a store or unavailable error, so a host can walk down to
-    /// the driver's own error (`std::error::Error::source`). Other errors are returned as they
-    /// are: their message is all there is.
+    /// the driver's own error (`std::error::Error::source`). The message usually quotes the
+    /// cause too, since most logs print only the message. Other errors are returned as they are:
+    /// their message is all there is.
     #[must_use]
     pub fn because(mut self, cause: impl Into<Source>) -> Self {
         if let Error::Store { source, .. } | Error::Unavailable { source, .. } = &mut self {

@@ -110,8 +110,9 @@ fn write_canonical(v: &Value, out: &mut String) {
         }
         Value::Number(n) => match n.as_f64() {
             Some(f) if n.is_f64() && f.fract() == 0.0 && f.abs() < 9.0e15 => {
-                // Integral and below 2^53: printed without a fraction, as an integer would be.
-                let _ = write!(out, "{f:.0}");
+                // Integral and below 2^53: printed without a fraction, as an integer would be
+                // (adding 0.0 turns -0.0 into 0, which prints without a sign).
+                let _ = write!(out, "{:.0}", f + 0.0);
             }
             _ => out.push_str(&n.to_string()),
         },

@@ -26,15 +26,11 @@ pub(super) async fn concurrent_numbers(store: Arc<dyn Store>) -> CheckResult {
     Ok(())
 }
 
-/// Two deals moved between the same two stages, and two customers between the same two
-/// statuses, in opposite directions at once (as two people dragging cards across a pipeline
-/// board do): every move succeeds, and the counts per group add up afterwards. A store that keeps
-/// per-group totals must not deadlock on them here.
 /// A deal created closed on a day no deal closed on yet, while another deal is closed on that
 /// day: the first creates the day's totals row, the second moves into the same stage totals.
-/// On PostgreSQL the totals rows are created and locked in one order by both writes (migration
-/// 15), where creating the day's row after the stage's lock was taken made them wait on each
-/// other.
+/// Both must succeed: a store that keeps totals must take their rows in one order in every
+/// write (on PostgreSQL, migration 15 creates and locks them in key order), or the two wait on
+/// each other.
 pub(super) async fn closing_on_a_new_day_at_once(store: Arc<dyn Store>) -> CheckResult {
     const DAYS: u32 = 150;
     let (_, scope) = tenant(&*store, "closings").await?;
@@ -118,6 +114,10 @@ pub(super) async fn closing_on_a_new_day_at_once(store: Arc<dyn Store>) -> Check
     Ok(())
 }
 
+/// Two deals moved between the same two stages, and two customers between the same two
+/// statuses, in opposite directions at once (as two people dragging cards across a pipeline
+/// board do): every move succeeds, and the counts per group add up afterwards. A store that keeps
+/// per-group totals must not deadlock on them here.
 pub(super) async fn opposite_moves_at_once(store: Arc<dyn Store>) -> CheckResult {
     /// Round trips per mover. Without migration 9's ordered locks, PostgreSQL's totals
     /// triggers deadlocked within these in each of three runs.

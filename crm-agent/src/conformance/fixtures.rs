@@ -1,4 +1,7 @@
-//! What the cases share: the check macros, fresh organizations and records, `populate`.
+//! What the cases share: the check macros, fresh organizations and records, `populate`, and the
+//! assistant's records (conversations, messages, pending actions, timestamps as stores keep them).
+
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use super::*;
 
@@ -45,7 +48,6 @@ pub(super) fn expect_kind<T: std::fmt::Debug>(result: Result<T>, kind: ErrorKind
     }
 }
 
-use std::sync::atomic::{AtomicU64, Ordering};
 pub(super) static UNIQUE: AtomicU64 = AtomicU64::new(0);
 
 /// A fresh organization with defaults, plus its scope.
@@ -321,4 +323,41 @@ macro_rules! pages_of {
         ensure_eq!(total.unwrap_or(0), items.len() as u64, "total of every page");
         items
     }};
+}
+
+/// Now, to the microsecond (what a store keeps), so values read back compare equal.
+pub(super) fn micros_now() -> Timestamp {
+    let now = Utc::now();
+    Timestamp::from_timestamp_micros(now.timestamp_micros()).unwrap_or(now)
+}
+
+pub(super) fn new_conversation(user: &str, title: &str) -> NewConversation {
+    NewConversation { user_id: user.into(), title: title.into() }
+}
+
+pub(super) fn message(role: MessageRole, text: &str) -> NewMessage {
+    NewMessage { role, parts: serde_json::json!([{ "text": text }]) }
+}
+
+pub(super) fn new_action(user: &str, conversation: Option<&ConversationId>, created_at: Timestamp) -> NewPendingAction {
+    NewPendingAction {
+        user_id: user.into(),
+        conversation_id: conversation.cloned(),
+        tool: "create_customer".into(),
+        arguments: serde_json::json!({ "name": "Acme", "tags": ["vip"] }),
+        summary: "Create customer Acme".into(),
+        created_at,
+        expires_at: created_at + PENDING_ACTION_TTL,
+    }
+}
+
+/// Checks that `result` is a conflict whose message mentions `needle`.
+pub(super) fn expect_conflict<T: std::fmt::Debug>(result: Result<T>, needle: &str, what: &str) -> CheckResult {
+    match result {
+        Err(e) if e.kind() == ErrorKind::Conflict => {
+            ensure!(e.to_string().contains(needle), "{what}: the conflict should say `{needle}`: {e}");
+            Ok(())
+        }
+        other => expect_kind(other, ErrorKind::Conflict, what),
+    }
 }

@@ -3,6 +3,18 @@
 
 use super::*;
 
+/// Serializes anything for leak checks.
+mod erased {
+    pub(super) trait Json {
+        fn json(&self) -> String;
+    }
+    impl<T: serde::Serialize> Json for T {
+        fn json(&self) -> String {
+            serde_json::to_string(self).unwrap_or_default()
+        }
+    }
+}
+
 /// Every way organization A could see or touch organization B's data.
 pub(super) async fn tenant_isolation(store: Arc<dyn Store>) -> CheckResult {
     let (org_a, a) = tenant(&*store, "iso-a").await?;

@@ -128,18 +128,6 @@ pub struct Case {
     run: fn(Arc<dyn Store>) -> CaseFuture,
 }
 
-/// Serializes anything for leak checks.
-mod erased {
-    pub(super) trait Json {
-        fn json(&self) -> String;
-    }
-    impl<T: serde::Serialize> Json for T {
-        fn json(&self) -> String {
-            serde_json::to_string(self).unwrap_or_default()
-        }
-    }
-}
-
 macro_rules! case {
     ($name:ident, [$($op:ident),* $(,)?]) => {
         Case { name: stringify!($name), needs: &[$(StoreOp::$op),*], run: |store| Box::pin($name(store)) }

@@ -207,7 +207,7 @@ impl LocalRow {
             Value::Integer(i) => Ok(Some(*i)),
             // SQLite's own conversion of a REAL read as an integer (e.g. an aggregate of REALs),
             // which truncates toward zero and saturates as `as` does.
-            #[allow(clippy::cast_possible_truncation)]
+            #[allow(clippy::cast_possible_truncation, reason = "SQLite's REAL to INTEGER conversion truncates")]
             Value::Real(r) => Ok(Some(*r as i64)),
             Value::Text(s) => s
                 .trim()

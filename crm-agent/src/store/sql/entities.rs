@@ -358,12 +358,15 @@ pub(crate) fn customer_refs<'a>(assigned_to: Option<&'a EmployeeId>, lead: Optio
 pub(crate) const STAGE_COLUMNS: &str = "id, pipeline_id, name, position, probability, is_closed_won, is_closed_lost";
 
 pub(crate) fn stage_from_row(r: &Row) -> Result<PipelineStage> {
+    let id = r.id("id")?;
+    let position = r.int("position")?;
+    let position = i32::try_from(position)
+        .map_err(|_| crate::Error::store(format!("stage {id} holds the position {position}, out of range")))?;
     Ok(PipelineStage {
-        id: r.id("id")?,
+        id,
         pipeline_id: r.id("pipeline_id")?,
         name: r.text("name")?,
-        position: i32::try_from(r.int("position")?)
-            .map_err(|_| crate::Error::store("a stage's position is out of range"))?,
+        position,
         probability: r.small("probability")?,
         is_closed_won: r.boolean("is_closed_won")?,
         is_closed_lost: r.boolean("is_closed_lost")?,

@@ -700,7 +700,7 @@ impl Tx {
             .map(|r| r.int("last_value"))
             .transpose()?
             .ok_or_else(|| Error::Internal("no number allocated".into()))?;
-        u64::try_from(value).map_err(|_| Error::Internal(format!("the number sequence gave {value}")))
+        u64::try_from(value).map_err(|_| Error::store(format!("the number sequence holds {value}, not a count")))
     }
 }
 
