@@ -378,13 +378,13 @@ function sseEncode(event) {
 }
 
 /** The event in the older Django frontend's encoding (`connected`, `message`, `completed`, `error`), or null. */
-function legacyEncode(event) {
-  return run(() => native.legacyEncode(JSON.stringify(event)));
+function compatEncode(event) {
+  return run(() => native.compatEncode(JSON.stringify(event)));
 }
 
 /** A `status()` answer in the shape the older Django frontend reads from `/api/gemini/status/`. */
-function legacyStatus(status) {
-  return run(() => native.legacyStatus(JSON.stringify(status)));
+function compatStatus(status) {
+  return run(() => native.compatStatus(JSON.stringify(status)));
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -427,8 +427,8 @@ module.exports = {
   _internal,
   Agent,
   sseEncode,
-  legacyEncode,
-  legacyStatus,
+  compatEncode,
+  compatStatus,
   runStoreConformance,
   storeConformanceCases,
   CrmAgentError,

@@ -276,12 +276,12 @@ export declare class Agent {
 /** One event as a Server-Sent Event: `event: TYPE\ndata: JSON\n\n`. */
 export declare function sseEncode(event: ChatEvent): string;
 /** The event in the older Django frontend's encoding (`connected`, `message`, `completed`, `error`), or null. */
-export declare function legacyEncode(event: ChatEvent): JsonObject | null;
+export declare function compatEncode(event: ChatEvent): JsonObject | null;
 /** A `status()` answer in the shape the older Django frontend reads from `/api/gemini/status/`. */
-export declare function legacyStatus(status: AgentStatus): LegacyStatus;
+export declare function compatStatus(status: AgentStatus): CompatStatus;
 
 /** What the older Django frontend reads from `/api/gemini/status/`. */
-export interface LegacyStatus {
+export interface CompatStatus {
   available: boolean;
   model: string;
   api_key_configured: boolean;

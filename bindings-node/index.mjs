@@ -7,8 +7,8 @@ const crmAgent = require('./index.cjs');
 export const {
   Agent,
   sseEncode,
-  legacyEncode,
-  legacyStatus,
+  compatEncode,
+  compatStatus,
   runStoreConformance,
   storeConformanceCases,
   CrmAgentError,

@@ -13,8 +13,8 @@ import {
   NotFoundError,
   PermissionDeniedError,
   UnavailableError,
-  legacyEncode,
-  legacyStatus,
+  compatEncode,
+  compatStatus,
   sseEncode,
 } from '../index.mjs';
 import { seededAgent } from './helpers.mjs';
@@ -198,22 +198,22 @@ describe('context, status, conversations, actions', () => {
   });
 });
 
-describe('sseEncode and legacyEncode', () => {
+describe('sseEncode and compatEncode', () => {
   test('the core\'s encodings', () => {
     assert.equal(sseEncode({ type: 'text', delta: 'a\nb' }), 'event: text\ndata: {"type":"text","delta":"a\\nb"}\n\n');
     const done = { type: 'done', usage: { prompt_tokens: 1, output_tokens: 2, total_tokens: 3, steps: 1 } };
     assert.equal(sseEncode(done), `event: done\ndata: ${JSON.stringify(done)}\n\n`);
-    assert.deepEqual(legacyEncode({ type: 'text', delta: 'hi' }), { type: 'message', content: 'hi' });
-    assert.equal(legacyEncode({ type: 'tool_result', id: '1', name: 'x', ok: true, summary: 's' }), null);
+    assert.deepEqual(compatEncode({ type: 'text', delta: 'hi' }), { type: 'message', content: 'hi' });
+    assert.equal(compatEncode({ type: 'tool_result', id: '1', name: 'x', ok: true, summary: 's' }), null);
     assert.throws(() => sseEncode({ type: 'nonsense' }), InvalidArgumentError);
   });
 
   test('the older frontend\'s status', async () => {
-    const status = legacyStatus(await agent.status(ctx.rep));
+    const status = compatStatus(await agent.status(ctx.rep));
     assert.deepEqual(Object.keys(status).sort(), ['api_key_configured', 'available', 'model', 'user_context']);
     assert.equal(status.user_context.role, 'employee');
     assert.ok(status.user_context.permissions_count > 0 && status.user_context.permissions_count < 52);
-    assert.throws(() => legacyStatus({ model: 'm' }), InvalidArgumentError);
+    assert.throws(() => compatStatus({ model: 'm' }), InvalidArgumentError);
   });
 });
 

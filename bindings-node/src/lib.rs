@@ -32,17 +32,17 @@ pub fn sse_encode(event_json: String) -> napi::Result<String> {
 /// The event in the stream encoding of the older Django frontend (`connected`, `message`,
 /// `completed`, `error`), or `null` for events that have no counterpart there.
 #[napi_derive::napi]
-pub fn legacy_encode(event_json: String) -> napi::Result<Option<serde_json::Value>> {
+pub fn compat_encode(event_json: String) -> napi::Result<Option<serde_json::Value>> {
     let event: crm_agent::ChatEvent = serde_json::from_str(&event_json)
         .map_err(|e| errors::to_napi(crm_agent::Error::invalid(format!("not a chat event: {e}"))))?;
-    Ok(event.to_legacy())
+    Ok(event.to_compat())
 }
 
 /// A `status()` answer (as JSON text) in the shape the older Django frontend reads from
 /// `/api/gemini/status/`.
 #[napi_derive::napi]
-pub fn legacy_status(status_json: String) -> napi::Result<serde_json::Value> {
+pub fn compat_status(status_json: String) -> napi::Result<serde_json::Value> {
     let status: crm_agent::agent::AgentStatus = serde_json::from_str(&status_json)
         .map_err(|e| errors::to_napi(crm_agent::Error::invalid(format!("not a status: {e}"))))?;
-    Ok(status.to_legacy())
+    Ok(status.to_compat())
 }

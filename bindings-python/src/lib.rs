@@ -26,20 +26,20 @@ fn sse_encode(event: &Bound<'_, PyAny>) -> PyResult<String> {
 /// One chat event in the stream encoding of the older Django frontend (`connected`,
 /// `message`, `completed`, `error`), or `None` for an event it has no counterpart for.
 #[pyfunction]
-fn legacy_encode(py: Python<'_>, event: &Bound<'_, PyAny>) -> PyResult<Option<Py<PyAny>>> {
+fn compat_encode(py: Python<'_>, event: &Bound<'_, PyAny>) -> PyResult<Option<Py<PyAny>>> {
     let value = convert::from_py(event)?;
     let event: crm_agent::ChatEvent = serde_json::from_value(value)
         .map_err(|e| errors::to_python(py, crm_agent::Error::invalid(format!("not a chat event: {e}"))))?;
-    event.to_legacy().map(|legacy| convert::to_py(py, &legacy).map(Bound::unbind)).transpose()
+    event.to_compat().map(|encoded| convert::to_py(py, &encoded).map(Bound::unbind)).transpose()
 }
 
 /// A `status()` answer in the shape the older Django frontend reads from
 /// `/api/gemini/status/`.
 #[pyfunction]
-fn legacy_status(py: Python<'_>, status: &Bound<'_, PyAny>) -> PyResult<Py<PyAny>> {
+fn compat_status(py: Python<'_>, status: &Bound<'_, PyAny>) -> PyResult<Py<PyAny>> {
     let status: crm_agent::agent::AgentStatus = serde_json::from_value(convert::from_py(status)?)
         .map_err(|e| errors::to_python(py, crm_agent::Error::invalid(format!("not a status: {e}"))))?;
-    Ok(convert::to_py(py, &status.to_legacy())?.unbind())
+    Ok(convert::to_py(py, &status.to_compat())?.unbind())
 }
 
 /// Longest the exit hook waits for queued audit events to be written.
@@ -62,8 +62,8 @@ fn _native(module: &Bound<'_, PyModule>) -> PyResult<()> {
     module.add_class::<context::PyUserContext>()?;
     module.add_class::<stream::PyChatStream>()?;
     module.add_function(wrap_pyfunction!(sse_encode, module)?)?;
-    module.add_function(wrap_pyfunction!(legacy_encode, module)?)?;
-    module.add_function(wrap_pyfunction!(legacy_status, module)?)?;
+    module.add_function(wrap_pyfunction!(compat_encode, module)?)?;
+    module.add_function(wrap_pyfunction!(compat_status, module)?)?;
     module.add_function(wrap_pyfunction!(agent::_before_fork, module)?)?;
     module.add_function(wrap_pyfunction!(_at_exit, module)?)?;
     module.add_function(wrap_pyfunction!(conformance::run_store_conformance, module)?)?;

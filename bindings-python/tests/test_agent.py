@@ -237,15 +237,15 @@ def test_sse_encode(demo: Demo) -> None:
 
 
 def test_the_older_frontends_encodings(demo: Demo) -> None:
-    assert crm_agent.legacy_encode({"type": "text", "delta": "hi"}) == {"type": "message", "content": "hi"}
-    assert crm_agent.legacy_encode({"type": "tool_call", "id": "1", "name": "x", "args": {}}) is None
-    status = crm_agent.legacy_status(demo.agent.status(demo.rep))
+    assert crm_agent.compat_encode({"type": "text", "delta": "hi"}) == {"type": "message", "content": "hi"}
+    assert crm_agent.compat_encode({"type": "tool_call", "id": "1", "name": "x", "args": {}}) is None
+    status = crm_agent.compat_status(demo.agent.status(demo.rep))
     assert set(status) == {"available", "model", "api_key_configured", "user_context"}
     context = status["user_context"]
     assert (context["user_id"], context["role"]) == ("acme-rep", "employee")
     assert 0 < context["permissions_count"] < 52, "a sales rep holds some permissions, not all"
     with pytest.raises(crm_agent.InvalidArgument):
-        crm_agent.legacy_status({"model": "m"})
+        crm_agent.compat_status({"model": "m"})
 
 
 async def test_many_concurrent_chats_in_one_event_loop(demo: Demo) -> None:

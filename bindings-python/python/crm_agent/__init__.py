@@ -24,8 +24,8 @@ from crm_agent._native import (
     Unsupported,
     UserContext,
     __version__,
-    legacy_encode,
-    legacy_status,
+    compat_encode,
+    compat_status,
     sse_encode,
 )
 from crm_agent.store import Store
@@ -60,7 +60,7 @@ __all__ = [
     "Unsupported",
     "UserContext",
     "__version__",
-    "legacy_encode",
-    "legacy_status",
+    "compat_encode",
+    "compat_status",
     "sse_encode",
 ]

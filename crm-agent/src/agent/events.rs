@@ -122,7 +122,7 @@ impl ChatEvent {
     /// over unchanged: `connected` (with the conversation id), `message` (text deltas as
     /// `content`), `completed`, `error`. Tool activity has no counterpart there and yields
     /// `None`; a confirmation becomes a `message` telling the user to confirm.
-    pub fn to_legacy(&self) -> Option<Value> {
+    pub fn to_compat(&self) -> Option<Value> {
         use serde_json::json;
         match self {
             ChatEvent::Started { conversation_id } => {

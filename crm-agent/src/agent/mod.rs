@@ -220,7 +220,7 @@ impl AgentStatus {
     /// `available`, `model`, `api_key_configured`, and `user_context` with `user_id`,
     /// `organization_id`, `role` and `permissions_count` (plus the display and organization
     /// names and the tool count, which it ignores).
-    pub fn to_legacy(&self) -> Value {
+    pub fn to_compat(&self) -> Value {
         serde_json::json!({
             "available": self.available,
             "model": self.model,

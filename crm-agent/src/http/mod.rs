@@ -319,7 +319,7 @@ async fn legacy_chat(
 ) -> Result<Response, ApiError> {
     let stream = start_turn(&state, &user, request)
         .await?
-        .filter_map(|event| async move { event.to_legacy() })
+        .filter_map(|event| async move { event.to_compat() })
         .map(|legacy| Ok::<_, Infallible>(Event::default().data(legacy.to_string())));
     Ok(sse_response(stream, state.options.keep_alive))
 }
@@ -389,7 +389,7 @@ async fn status(
 }
 
 async fn legacy_status(State(state): State<HttpState>, Caller(user): Caller) -> Result<Json<Value>, ApiError> {
-    Ok(Json(state.agent.status(&user).await?.to_legacy()))
+    Ok(Json(state.agent.status(&user).await?.to_compat()))
 }
 
 #[derive(Debug, Deserialize)]

@@ -288,7 +288,7 @@ impl McpServer {
 
     /// The answer to `tools/list` for `user` as protocol versions before 2026-07-28 carry it,
     /// encoded (and compressed) once per set of tools.
-    fn legacy_tool_list(&self, user: &UserContext) -> Result<Arc<stateless::ListAnswer>, McpError> {
+    fn older_protocol_tool_list(&self, user: &UserContext) -> Result<Arc<stateless::ListAnswer>, McpError> {
         let listed = self.listed(user);
         let mut lists = self.inner.encoded_lists.lock().unwrap_or_else(|p| p.into_inner());
         if let Some(encoded) = lists.get(&listed) {
@@ -296,7 +296,7 @@ impl McpServer {
         }
         let cannot =
             |e: &dyn std::fmt::Display| McpError::internal_error(format!("cannot encode the tool list: {e}"), None);
-        let result = stateless::for_legacy_peer(ServerResult::ListToolsResult(self.tool_list(&listed)));
+        let result = stateless::for_older_protocol_peer(ServerResult::ListToolsResult(self.tool_list(&listed)));
         let result = serde_json::value::to_raw_value(&result).map_err(|e| cannot(&e))?;
         let encoded = Arc::new(stateless::ListAnswer::new(&result).map_err(|e| cannot(&e))?);
         if lists.len() >= MAX_ENCODED_LISTS {

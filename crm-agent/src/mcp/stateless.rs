@@ -6,7 +6,7 @@
 //! into the whole protocol's request enum. Profiled under load (`perf`, `benches/mcp/run.sh`),
 //! that machinery cost more server time per `tools/call get_customer` than the call itself.
 //! So [`http::router`](super::http::router) answers these two requests here, with the same
-//! handler code ([`McpServer::legacy_tool_list`], [`McpServer::call_read_only`]), rmcp's own
+//! handler code ([`McpServer::older_protocol_tool_list`], [`McpServer::call_read_only`]), rmcp's own
 //! result types, and the shaping rmcp gives a result for the request's protocol version: the
 //! answer is the one rmcp would give (the MCP tests compare the two, request by request).
 //!
@@ -41,7 +41,7 @@ use super::McpServer;
 use crate::context::UserContext;
 
 /// The protocol versions answered here: those before 2026-07-28, whose results rmcp shapes
-/// with [`for_legacy_peer`].
+/// with [`for_older_protocol_peer`].
 const VERSIONS: [ProtocolVersion; 4] = [
     ProtocolVersion::V_2024_11_05,
     ProtocolVersion::V_2025_03_26,
@@ -59,7 +59,7 @@ pub(crate) struct DirectPath {
 
 /// A result as rmcp gives it to a peer on a version before 2026-07-28 (no `resultType`, tool
 /// output only as objects).
-pub(super) fn for_legacy_peer(mut result: ServerResult) -> ServerResult {
+pub(super) fn for_older_protocol_peer(mut result: ServerResult) -> ServerResult {
     result.strip_result_type_for_legacy_peer();
     result.strip_non_object_output_for_legacy_peer();
     result
@@ -111,15 +111,17 @@ impl DirectPath {
                     serde_json::from_str::<NoParams>(params).ok()?;
                 }
                 // (Should encoding ever fail, rmcp's path answers with its error.)
-                let list = self.server.legacy_tool_list(user).ok()?;
+                let list = self.server.older_protocol_tool_list(user).ok()?;
                 list.answer(&message.id, gzip).ok()
             }
             "tools/call" => {
                 let call: CallParams = serde_json::from_str(params?).ok()?;
                 let args = Value::Object(call.arguments.unwrap_or_default());
                 let result = self.server.call_read_only(user, &call.name, args).await?;
-                let answer =
-                    ServerJsonRpcMessage::response(for_legacy_peer(ServerResult::CallToolResult(result)), message.id);
+                let answer = ServerJsonRpcMessage::response(
+                    for_older_protocol_peer(ServerResult::CallToolResult(result)),
+                    message.id,
+                );
                 let body = serde_json::to_vec(&answer).ok()?;
                 Some(([(header::CONTENT_TYPE, HeaderValue::from_static("application/json"))], body).into_response())
             }

@@ -168,10 +168,10 @@ async fn status_and_tools() {
     assert_eq!(tools.len() as u64, status["tool_count"].as_u64().unwrap());
     assert!(tools.iter().all(|t| t["name"] != "list_leads"));
     assert!(tools.iter().any(|t| t["name"] == "create_issue" && t["annotations"]["read_only"] == false));
-    let legacy: Value = s.get("/api/gemini/status/", &s.owner).send().await.unwrap().json().await.unwrap();
-    assert_eq!(legacy["available"], true);
-    assert_eq!(legacy["model"], "gemini-test");
-    assert_eq!(legacy["user_context"]["user_id"], "acme-owner");
+    let compat: Value = s.get("/api/gemini/status/", &s.owner).send().await.unwrap().json().await.unwrap();
+    assert_eq!(compat["available"], true);
+    assert_eq!(compat["model"], "gemini-test");
+    assert_eq!(compat["user_context"]["user_id"], "acme-owner");
 }
 
 #[tokio::test]

@@ -10,7 +10,7 @@
   (``crm.identity``): no role in the CRM is 403, another user's pending action 404.
 - A chat turn streams in that frontend's encoding: ``data: <json>`` frames, no ``event:`` line,
   the JSON being ``connected``, ``message`` (text deltas, and a proposed write with its
-  ``action_id``), then ``completed`` or ``error`` (``crm_agent.legacy_encode``).
+  ``action_id``), then ``completed`` or ``error`` (``crm_agent.compat_encode``).
 """
 
 from __future__ import annotations
@@ -63,12 +63,12 @@ def _challenge(view: AsyncView) -> AsyncView:
     return wrapper
 
 
-def _legacy_frame(event: dict[str, Any]) -> str | None:
-    legacy = crm_agent.legacy_encode(event)
-    if legacy is None:  # tool calls and results: that frontend has nothing to show for them
+def _compat_frame(event: dict[str, Any]) -> str | None:
+    frame = crm_agent.compat_encode(event)
+    if frame is None:  # tool calls and results: that frontend has nothing to show for them
         return None
     # That frontend reads each event's type from its JSON, so there is no `event:` line.
-    return f"data: {json.dumps(legacy, ensure_ascii=False, separators=(',', ':'))}\n\n"
+    return f"data: {json.dumps(frame, ensure_ascii=False, separators=(',', ':'))}\n\n"
 
 
 @csrf_exempt
@@ -80,7 +80,7 @@ async def chat(request: HttpRequest) -> HttpResponse:
     "conversation_id": …}`` (omit the id to start a conversation; ``connected`` carries it)."""
     agent, ctx = await _caller(request)
     message, conversation_id = chat_request(request.body)
-    return event_stream_response(agent.chat(ctx, message, conversation_id), _legacy_frame)
+    return event_stream_response(agent.chat(ctx, message, conversation_id), _compat_frame)
 
 
 @csrf_exempt
@@ -90,7 +90,7 @@ async def chat(request: HttpRequest) -> HttpResponse:
 async def status(request: HttpRequest) -> HttpResponse:
     """``{"available", "model", "api_key_configured", "user_context": {…}}``."""
     agent, ctx = await _caller(request)
-    return JsonResponse(crm_agent.legacy_status(await agent.status_async(ctx)))
+    return JsonResponse(crm_agent.compat_status(await agent.status_async(ctx)))
 
 
 @csrf_exempt

@@ -174,7 +174,7 @@ async def read_events(response: StreamingHttpResponse) -> list[dict[str, Any]]:
     return events
 
 
-async def read_legacy_events(response: StreamingHttpResponse) -> list[dict[str, Any]]:
+async def read_compat_events(response: StreamingHttpResponse) -> list[dict[str, Any]]:
     """The events of a stream in the older Django frontend's encoding: every frame is one
     ``data: <json>`` line, with no ``event:`` line."""
     body = b"".join([chunk async for chunk in response.streaming_content]).decode()

@@ -12,7 +12,7 @@ from django.contrib.auth.models import User
 from django.test import Client
 from rest_framework.authtoken.models import Token
 
-from tests.support import AssistantTestCase, read_legacy_events, tool_then_answer, types_of
+from tests.support import AssistantTestCase, read_compat_events, tool_then_answer, types_of
 
 ANSWER = "You have one customer: Initech."
 ELSEWHERE = "org_elsewhere"  # an organization this site does not serve
@@ -148,7 +148,7 @@ class CompatChatTests(AssistantTestCase):
         )
         self.assertEqual(response.status_code, 200)
         self.assertEqual(response["Content-Type"], "text/event-stream")
-        return await read_legacy_events(response)
+        return await read_compat_events(response)
 
     async def post(self, key: str, url: str) -> Any:
         return await self.async_client.post(url, headers=auth(key))
