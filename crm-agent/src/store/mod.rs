@@ -19,6 +19,7 @@ use crate::domain::*;
 use crate::error::{Error, Result};
 
 pub(crate) mod aggregate;
+mod bookkeeping;
 pub mod host;
 #[cfg(any(feature = "sqlite", feature = "postgres"))]
 pub mod sql;
@@ -26,141 +27,11 @@ pub mod sql;
 #[cfg(any(feature = "sqlite", feature = "postgres"))]
 pub use sql::SqlStore;
 
-/// Where a store call may look: one organization, and for customer users only their own records.
-///
-/// Built by the core from a [`crate::UserContext`]; tools never build one.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub struct Scope {
-    organization_id: OrganizationId,
-    customer_id: Option<CustomerId>,
-}
+mod ops;
+mod scope;
 
-impl Scope {
-    /// Everything inside `organization_id`.
-    pub fn organization(organization_id: OrganizationId) -> Self {
-        Scope { organization_id, customer_id: None }
-    }
-
-    /// Only the records of `customer_id` inside `organization_id`: their customer record, their
-    /// issues (and public comments), orders and payments. Leads, deals, activities, employees,
-    /// roles and audit events are invisible. A customer scope may raise issues for itself and
-    /// comment on them; every other write is refused.
-    pub fn customer(organization_id: OrganizationId, customer_id: CustomerId) -> Self {
-        Scope { organization_id, customer_id: Some(customer_id) }
-    }
-
-    /// The organization.
-    pub fn organization_id(&self) -> &OrganizationId {
-        &self.organization_id
-    }
-
-    /// The customer restriction, if any.
-    pub fn customer_id(&self) -> Option<&CustomerId> {
-        self.customer_id.as_ref()
-    }
-
-    /// Whether this scope is restricted to one customer.
-    pub fn is_customer(&self) -> bool {
-        self.customer_id.is_some()
-    }
-}
-
-/// Groups of store operations, for [`Store::supports`]. Tools declare the groups they need and
-/// are hidden when the store lacks one.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-#[non_exhaustive]
-pub enum StoreOp {
-    /// create/find/get/update organization.
-    Organizations,
-    /// add/get members, list a user's memberships.
-    Members,
-    /// list/create/update/assign roles.
-    Roles,
-    /// list/get employees.
-    ReadEmployees,
-    /// create/update employees.
-    WriteEmployees,
-    /// list/get customers.
-    ReadCustomers,
-    /// create/update customers.
-    WriteCustomers,
-    /// list/get leads and their history.
-    ReadLeads,
-    /// create/update leads.
-    WriteLeads,
-    /// convert a lead into a customer atomically.
-    ConvertLeads,
-    /// list pipelines.
-    ReadPipelines,
-    /// create pipelines.
-    WritePipelines,
-    /// list/get deals.
-    ReadDeals,
-    /// create/update deals.
-    WriteDeals,
-    /// list/get issues and their comments.
-    ReadIssues,
-    /// create/update issues, add comments.
-    WriteIssues,
-    /// list/get orders.
-    ReadOrders,
-    /// create orders.
-    WriteOrders,
-    /// list/get payments.
-    ReadPayments,
-    /// create payments.
-    WritePayments,
-    /// list/get activities.
-    ReadActivities,
-    /// create/update activities.
-    WriteActivities,
-    /// record and list audit events.
-    Audit,
-    /// claim, complete and release idempotency keys.
-    Idempotency,
-    /// the assistant's conversations and their messages.
-    Conversations,
-    /// the assistant's pending actions (writes waiting for confirmation).
-    PendingActions,
-    /// API tokens (MCP and other programs acting as a user).
-    ApiTokens,
-    /// Rate budgets shared by every process on the store.
-    RateLimits,
-}
-
-impl StoreOp {
-    /// Every group.
-    pub const ALL: &'static [StoreOp] = &[
-        StoreOp::Organizations,
-        StoreOp::Members,
-        StoreOp::Roles,
-        StoreOp::ReadEmployees,
-        StoreOp::WriteEmployees,
-        StoreOp::ReadCustomers,
-        StoreOp::WriteCustomers,
-        StoreOp::ReadLeads,
-        StoreOp::WriteLeads,
-        StoreOp::ConvertLeads,
-        StoreOp::ReadPipelines,
-        StoreOp::WritePipelines,
-        StoreOp::ReadDeals,
-        StoreOp::WriteDeals,
-        StoreOp::ReadIssues,
-        StoreOp::WriteIssues,
-        StoreOp::ReadOrders,
-        StoreOp::WriteOrders,
-        StoreOp::ReadPayments,
-        StoreOp::WritePayments,
-        StoreOp::ReadActivities,
-        StoreOp::WriteActivities,
-        StoreOp::Audit,
-        StoreOp::Idempotency,
-        StoreOp::Conversations,
-        StoreOp::PendingActions,
-        StoreOp::ApiTokens,
-        StoreOp::RateLimits,
-    ];
-}
+pub use ops::StoreOp;
+pub use scope::Scope;
 
 fn unsupported<T>(operation: &str) -> Result<T> {
     Err(Error::unsupported(format!("this store does not implement `{operation}`")))
