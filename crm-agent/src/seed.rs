@@ -374,6 +374,18 @@ impl OrgPlan {
     }
 }
 
+/// What every step of [`seed_organization`] works in: the store, the organization's scope, its
+/// plan, and the options saying how many records of each kind to make.
+#[derive(Clone, Copy)]
+struct OrgSeeding<'a> {
+    store: &'a dyn Store,
+    scope: &'a Scope,
+    plan: &'a OrgPlan,
+    options: &'a SeedOptions,
+}
+
+/// Seeds one organization as `plan` describes. Every random choice is drawn from one generator
+/// seeded with `seed`, by each step in turn, so the same options give the same records.
 async fn seed_organization(
     store: &dyn Store,
     plan: OrgPlan,
@@ -381,6 +393,34 @@ async fn seed_organization(
     seed: u64,
 ) -> Result<(Organization, Vec<DemoUser>)> {
     let mut g = Gen { rng: ChaCha8Rng::seed_from_u64(seed) };
+    let organization = provision_organization(store, &plan).await?;
+    let scope = Scope::organization(organization.id.clone());
+    let roles = store.list_roles(&scope).await?;
+    let pipeline = store
+        .list_pipelines(&scope)
+        .await?
+        .into_iter()
+        .next()
+        .ok_or_else(|| Error::Internal("no default pipeline".into()))?;
+    let mut users = Vec::new();
+    let step = OrgSeeding { store, scope: &scope, plan: &plan, options };
+
+    let employees = seed_employees(step, &mut g, &roles, &mut users).await?;
+    let sellers: Vec<EmployeeId> = employees.iter().map(|e| e.id.clone()).collect();
+    let customer_ids = seed_customers(step, &mut g, &sellers, &mut users).await?;
+    seed_leads(step, &mut g, &pipeline, &sellers).await?;
+    let today = Utc::now().date_naive();
+    seed_deals(step, &mut g, &pipeline, &customer_ids, &sellers, today).await?;
+    let order_ids = seed_orders(step, &mut g, &customer_ids).await?;
+    seed_issues(step, &mut g, &employees, &customer_ids, &order_ids).await?;
+    seed_activities(step, &mut g, &customer_ids, &sellers, today).await?;
+
+    Ok((organization, users))
+}
+
+/// Creates the organization `plan` describes, with the defaults provisioning gives it (the
+/// built-in roles and the default pipeline).
+async fn provision_organization(store: &dyn Store, plan: &OrgPlan) -> Result<Organization> {
     let organization = provision::create_organization(
         store,
         &crate::Policy::builtin(),
@@ -403,17 +443,17 @@ async fn seed_organization(
         },
     )
     .await?;
-    let scope = Scope::organization(organization.id.clone());
-    let roles = store.list_roles(&scope).await?;
-    let pipeline = store
-        .list_pipelines(&scope)
-        .await?
-        .into_iter()
-        .next()
-        .ok_or_else(|| Error::Internal("no default pipeline".into()))?;
-    let mut users = Vec::new();
+    Ok(organization)
+}
 
-    // Staff: the demo logins first, then colleagues.
+/// The staff: the demo logins of `plan` first (each a member, added to `users`), then colleagues.
+async fn seed_employees(
+    step: OrgSeeding<'_>,
+    g: &mut Gen,
+    roles: &[RoleDefinition],
+    users: &mut Vec<DemoUser>,
+) -> Result<Vec<Employee>> {
+    let OrgSeeding { store, scope, plan, .. } = step;
     let mut employees: Vec<Employee> = Vec::new();
     for StaffMember { user_id, role, employee_role, first, last, title, department } in &plan.staff {
         let mut new = NewEmployee::named(*first, *last, format!("{}@{}", user_id, plan.domain));
@@ -422,17 +462,17 @@ async fn seed_organization(
         new.department = Some((*department).into());
         new.hire_date = Some(Utc::now().date_naive() - Duration::days(g.rng.random_range(200..2000)));
         new.salary = Some(g.money(60_000, 140_000));
-        let mut employee = store.create_employee(&scope, new).await?;
+        let mut employee = store.create_employee(scope, new).await?;
         if let Some(role_name) = employee_role {
             let role = roles
                 .iter()
                 .find(|r| r.name == *role_name)
                 .ok_or_else(|| Error::Internal(format!("no role {role_name}")))?;
-            employee = store.assign_role(&scope, &employee.id, &role.id).await?;
+            employee = store.assign_role(scope, &employee.id, &role.id).await?;
         }
         store
             .put_member(
-                &scope,
+                scope,
                 NewMember {
                     user_id: (*user_id).into(),
                     role: *role,
@@ -463,16 +503,25 @@ async fn seed_organization(
         new.salary = Some(g.money(45_000, 120_000));
         new.commission_rate = Some(Money::new(g.rng.random_range(0..15) * 100, 2));
         new.manager_id = Some(employees[0].id.clone());
-        let employee = store.create_employee(&scope, new).await?;
+        let employee = store.create_employee(scope, new).await?;
         let role_name = *g.pick(&["sales_rep", "sales_manager", "support_agent", "viewer"]);
         if let Some(role) = roles.iter().find(|r| r.name == role_name) {
-            store.assign_role(&scope, &employee.id, &role.id).await?;
+            store.assign_role(scope, &employee.id, &role.id).await?;
         }
         employees.push(employee);
     }
-    let sellers: Vec<EmployeeId> = employees.iter().map(|e| e.id.clone()).collect();
+    Ok(employees)
+}
 
-    // Customers.
+/// Customers, in batches. The first is the customer login of `plan`, when it has one (a member,
+/// added to `users`).
+async fn seed_customers(
+    step: OrgSeeding<'_>,
+    g: &mut Gen,
+    sellers: &[EmployeeId],
+    users: &mut Vec<DemoUser>,
+) -> Result<Vec<CustomerId>> {
+    let OrgSeeding { store, scope, plan, options } = step;
     let mut bar = Progress::new(options, "customers", options.customers);
     let mut customer_ids: Vec<CustomerId> = Vec::with_capacity(options.customers);
     let mut made = 0;
@@ -500,7 +549,7 @@ async fn seed_organization(
                 CustomerStatus::Vip,
                 CustomerStatus::Inactive,
             ]);
-            new.assigned_to = g.chance(0.8).then(|| g.pick(&sellers).clone());
+            new.assigned_to = g.chance(0.8).then(|| g.pick(sellers).clone());
             new.credit_limit = g.chance(0.5).then(|| g.money(1_000, 50_000));
             new.source = Some((*g.pick(&["website", "referral", "event", "partner"])).into());
             new.tags = if g.chance(0.3) { vec!["key-account".into()] } else { Vec::new() };
@@ -515,16 +564,16 @@ async fn seed_organization(
             }
             batch.push(new);
         }
-        customer_ids.extend(store.import_customers(&scope, batch).await?);
+        customer_ids.extend(store.import_customers(scope, batch).await?);
         made += n;
         bar.set(made);
     }
     bar.finish();
     if let (Some(login), Some(first)) = (plan.customer_login, customer_ids.first()) {
-        let customer = store.get_customer(&scope, first).await?;
+        let customer = store.get_customer(scope, first).await?;
         store
             .put_member(
-                &scope,
+                scope,
                 NewMember {
                     user_id: login.into(),
                     role: Role::Customer,
@@ -541,8 +590,12 @@ async fn seed_organization(
             employee_role: None,
         });
     }
+    Ok(customer_ids)
+}
 
-    // Leads.
+/// Leads, in batches, at the open stages of `pipeline`; a few are then converted into customers.
+async fn seed_leads(step: OrgSeeding<'_>, g: &mut Gen, pipeline: &Pipeline, sellers: &[EmployeeId]) -> Result<()> {
+    let OrgSeeding { store, scope, options, .. } = step;
     let open_stages: Vec<&PipelineStage> = pipeline.stages.iter().filter(|s| !s.is_closed()).collect();
     let mut bar = Progress::new(options, "leads", options.leads);
     let mut lead_ids: Vec<LeadId> = Vec::with_capacity(options.leads);
@@ -568,12 +621,12 @@ async fn seed_organization(
             ]);
             new.score = g.rng.random_range(0..=100);
             new.estimated_value = Some(g.money(1_000, 80_000));
-            new.assigned_to = g.chance(0.85).then(|| g.pick(&sellers).clone());
+            new.assigned_to = g.chance(0.85).then(|| g.pick(sellers).clone());
             new.stage_id = Some(g.pick(&open_stages).id.clone());
             new.created_at = Some(g.days_ago(365));
             batch.push(new);
         }
-        lead_ids.extend(store.import_leads(&scope, batch).await?);
+        lead_ids.extend(store.import_leads(scope, batch).await?);
         made += n;
         bar.set(made);
     }
@@ -581,18 +634,28 @@ async fn seed_organization(
     // A few conversions, through the real (atomic, idempotent) path.
     let conversions = (options.leads / 20).min(200);
     for lead_id in lead_ids.iter().take(conversions) {
-        let lead = store.get_lead(&scope, lead_id).await?;
+        let lead = store.get_lead(scope, lead_id).await?;
         let mut customer = NewCustomer::named(lead.company.clone().unwrap_or_else(|| lead.name.clone()));
         customer.customer_type = CustomerType::Business;
         customer.email = lead.email.clone();
         customer.assigned_to = lead.assigned_to.clone();
-        store.convert_lead(&scope, lead_id, customer).await?;
+        store.convert_lead(scope, lead_id, customer).await?;
     }
+    Ok(())
+}
 
-    // Deals: status follows the stage.
+/// Deals, in batches, at the stages of `pipeline`: a deal's status follows its stage.
+async fn seed_deals(
+    step: OrgSeeding<'_>,
+    g: &mut Gen,
+    pipeline: &Pipeline,
+    customer_ids: &[CustomerId],
+    sellers: &[EmployeeId],
+    today: Date,
+) -> Result<()> {
+    let OrgSeeding { store, scope, options, .. } = step;
     let mut bar = Progress::new(options, "deals", options.deals);
     let mut made = 0;
-    let today = Utc::now().date_naive();
     while made < options.deals {
         let n = BATCH.min(options.deals - made);
         let mut batch = Vec::with_capacity(n);
@@ -604,10 +667,10 @@ async fn seed_organization(
                 stage.id.clone(),
                 g.money(500, 120_000),
             );
-            new.customer_id = (!customer_ids.is_empty()).then(|| g.pick(&customer_ids).clone());
+            new.customer_id = (!customer_ids.is_empty()).then(|| g.pick(customer_ids).clone());
             new.probability = stage.probability;
             new.priority = *g.pick(Priority::ALL);
-            new.assigned_to = g.chance(0.9).then(|| g.pick(&sellers).clone());
+            new.assigned_to = g.chance(0.9).then(|| g.pick(sellers).clone());
             new.expected_close_date = Some(today + Duration::days(g.rng.random_range(-60..180)));
             new.status = if stage.is_closed_won {
                 DealStatus::Won
@@ -625,17 +688,25 @@ async fn seed_organization(
             new.created_at = Some(g.days_ago(540));
             batch.push(new);
         }
-        store.import_deals(&scope, batch).await?;
+        store.import_deals(scope, batch).await?;
         made += n;
         bar.set(made);
     }
     bar.finish();
+    Ok(())
+}
 
-    // Orders with items; completed ones are paid.
+/// Orders with items, the first three of the first customer; completed ones are paid.
+async fn seed_orders(
+    step: OrgSeeding<'_>,
+    g: &mut Gen,
+    customer_ids: &[CustomerId],
+) -> Result<Vec<(OrderId, CustomerId)>> {
+    let OrgSeeding { store, scope, options, .. } = step;
     let mut bar = Progress::new(options, "orders", options.orders);
     let mut order_ids: Vec<(OrderId, CustomerId)> = Vec::new();
     for i in 0..options.orders {
-        let customer = if i < 3 { customer_ids[0].clone() } else { g.pick(&customer_ids).clone() };
+        let customer = if i < 3 { customer_ids[0].clone() } else { g.pick(customer_ids).clone() };
         let items = (0..g.rng.random_range(1..=3))
             .map(|_| {
                 let (product, sku, cents) = *g.pick(PRODUCTS);
@@ -658,7 +729,7 @@ async fn seed_organization(
         ]);
         let order = store
             .create_order(
-                &scope,
+                scope,
                 NewOrder {
                     customer_id: customer.clone(),
                     order_type: *g.pick(OrderType::ALL),
@@ -676,7 +747,7 @@ async fn seed_organization(
         if status == OrderStatus::Completed {
             store
                 .create_payment(
-                    &scope,
+                    scope,
                     NewPayment {
                         order_id: Some(order.id.clone()),
                         customer_id: customer.clone(),
@@ -697,8 +768,18 @@ async fn seed_organization(
         bar.inc();
     }
     bar.finish();
+    Ok(order_ids)
+}
 
-    // Issues with comments; the customer login raises the first few.
+/// Issues with comments; the customer login (the first customer) raises the first few.
+async fn seed_issues(
+    step: OrgSeeding<'_>,
+    g: &mut Gen,
+    employees: &[Employee],
+    customer_ids: &[CustomerId],
+    order_ids: &[(OrderId, CustomerId)],
+) -> Result<()> {
+    let OrgSeeding { store, scope, plan, options } = step;
     let support: Vec<EmployeeId> =
         employees.iter().filter(|e| e.department.as_deref() == Some("Support")).map(|e| e.id.clone()).collect();
     let mut bar = Progress::new(options, "issues", options.issues);
@@ -709,7 +790,7 @@ async fn seed_organization(
         } else {
             match order_ids.get(g.rng.random_range(0..order_ids.len().max(1))) {
                 Some((o, c)) if g.chance(0.5) => (Some(o.clone()), c.clone()),
-                _ => (None, g.pick(&customer_ids).clone()),
+                _ => (None, g.pick(customer_ids).clone()),
             }
         };
         let mut new = NewIssue::titled(*g.pick(ISSUE_TITLES));
@@ -727,11 +808,11 @@ async fn seed_organization(
             IssueStatus::Closed,
         ]);
         new.created_at = Some(g.days_ago(180));
-        let issue = store.create_issue(&scope, new).await?;
+        let issue = store.create_issue(scope, new).await?;
         if issue.status == IssueStatus::Resolved || issue.status == IssueStatus::Closed {
             store
                 .update_issue(
-                    &scope,
+                    scope,
                     &issue.id,
                     IssuePatch {
                         resolution_notes: Change::Set("Resolved with the customer.".into()),
@@ -745,7 +826,7 @@ async fn seed_organization(
         let (author, name) = (plan.staff.last().map(|s| s.user_id).unwrap_or("system"), "Support team");
         store
             .add_issue_comment(
-                &scope,
+                scope,
                 NewIssueComment {
                     issue_id: issue.id.clone(),
                     author_user_id: author.into(),
@@ -758,7 +839,7 @@ async fn seed_organization(
         if g.chance(0.5) {
             store
                 .add_issue_comment(
-                    &scope,
+                    scope,
                     NewIssueComment {
                         issue_id: issue.id,
                         author_user_id: author.into(),
@@ -772,14 +853,24 @@ async fn seed_organization(
         bar.inc();
     }
     bar.finish();
+    Ok(())
+}
 
-    // Activities.
+/// Activities with customers, assigned to `sellers`.
+async fn seed_activities(
+    step: OrgSeeding<'_>,
+    g: &mut Gen,
+    customer_ids: &[CustomerId],
+    sellers: &[EmployeeId],
+    today: Date,
+) -> Result<()> {
+    let OrgSeeding { store, scope, plan, options } = step;
     let mut bar = Progress::new(options, "activities", options.activities);
     for _ in 0..options.activities {
         let activity_type = *g.pick(ActivityType::ALL);
         let mut new = NewActivity::new(activity_type, format!("{} with {}", activity_type, g.company()));
-        new.customer_id = Some(g.pick(&customer_ids).clone());
-        new.assigned_to = Some(g.pick(&sellers).clone());
+        new.customer_id = Some(g.pick(customer_ids).clone());
+        new.assigned_to = Some(g.pick(sellers).clone());
         new.status = *g.pick(&[
             ActivityStatus::Scheduled,
             ActivityStatus::Completed,
@@ -801,10 +892,9 @@ async fn seed_organization(
             ActivityType::Note => {}
         }
         new.created_by = Some(plan.staff[0].user_id.into());
-        store.create_activity(&scope, new).await?;
+        store.create_activity(scope, new).await?;
         bar.inc();
     }
     bar.finish();
-
-    Ok((organization, users))
+    Ok(())
 }
