@@ -124,9 +124,29 @@ async fn health_page_and_auth() {
     assert_eq!(page.status(), 200);
     assert!(page.headers()["content-type"].to_str().unwrap().starts_with("text/html"));
     assert!(page.headers()["content-security-policy"].to_str().unwrap().contains("default-src 'self'"));
-    for asset in ["/assets/app.js", "/assets/app.css"] {
-        assert_eq!(s.http.get(format!("{}{asset}", s.url)).send().await.unwrap().status(), 200, "{asset}");
+    for asset in [
+        "/assets/app.css",
+        "/assets/app.js",
+        "/assets/api.js",
+        "/assets/dom.js",
+        "/assets/format.js",
+        "/assets/markdown.js",
+        "/assets/sse.js",
+    ] {
+        let response = s.http.get(format!("{}{asset}", s.url)).send().await.unwrap();
+        assert_eq!(response.status(), 200, "{asset}");
+        // Browsers refuse a module script served with another type.
+        if asset.ends_with(".js") {
+            assert_eq!(
+                response.headers()["content-type"].to_str().unwrap(),
+                "text/javascript; charset=utf-8",
+                "{asset}"
+            );
+        }
     }
+    // The node tests beside the modules are not part of the page.
+    let test_file = s.http.get(format!("{}/assets/tests/markdown.test.mjs", s.url)).send().await.unwrap();
+    assert_ne!(test_file.status(), 200);
 
     let missing = s.http.get(format!("{}/api/status", s.url)).send().await.unwrap();
     assert!(missing.headers()["www-authenticate"].to_str().unwrap().starts_with("Bearer"));
