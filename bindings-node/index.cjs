@@ -395,6 +395,7 @@ function compatStatus(status) {
  * empty store (an object, or a promise of one) for each case. Resolves to one result per case.
  */
 async function runStoreConformance(factory, options = {}) {
+  requireConformanceSuite();
   if (typeof factory !== 'function') throw new InvalidArgumentError('`factory` must be a function');
   const stores = new Map();
   let next = 0;
@@ -413,7 +414,17 @@ async function runStoreConformance(factory, options = {}) {
 
 /** The names of the conformance cases, in order. */
 function storeConformanceCases() {
+  requireConformanceSuite();
   return native.storeConformanceCases();
+}
+
+/** The published addon leaves the suite out: it is test code, and stores are tested at build time. */
+function requireConformanceSuite() {
+  if (typeof native.runStoreConformance !== 'function') {
+    throw new UnsupportedError(
+      'this build of the addon leaves out the store conformance suite; build it with `--features conformance` (docs/node.md)',
+    );
+  }
 }
 
 /** @private for bench/bench.mjs: an Agent over an addon agent built natively. */

@@ -1,5 +1,5 @@
 // Benchmark of the Node binding; prints its figures. Build the addon in release mode first:
-//   (cd bindings-node && npx napi build --platform --release --js native.cjs --dts native.d.ts)
+//   (cd bindings-node && npx napi build --platform --release --js native.cjs --dts native.d.ts -- --features bench)
 //   node bench/bench.mjs
 //
 // 1. callTool overhead: the same tool called N times (one at a time, then 8 loops at once), from JavaScript

@@ -12,8 +12,10 @@
 
 // Public so every `#[napi]` item is reachable (the addon exports them all to JavaScript).
 pub mod agent;
+#[cfg(feature = "bench")]
 pub mod bench;
 pub mod chat;
+#[cfg(feature = "conformance")]
 pub mod conformance;
 pub mod context;
 pub mod errors;

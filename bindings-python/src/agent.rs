@@ -9,7 +9,6 @@ use crm_agent::domain::{ActionId, ConfirmationMode, ConversationId, NewOrganizat
 use crm_agent::model::{GeminiClient, GeminiConfig};
 use crm_agent::tools::Toolset;
 use crm_agent::{CrmAgent, Error, Policy, SqlStore, SqlStoreOptions, Store, UserContext};
-use futures::StreamExt;
 use pyo3::prelude::*;
 use serde::Serialize;
 use serde_json::Value;
@@ -496,6 +495,7 @@ impl PyAgent {
     /// For the benchmark (`bindings-python/bench`): `iterations` calls of `name` made in Rust,
     /// one after another, with no Python in between; answers the mean seconds per call, the
     /// baseline the binding's overhead is measured against.
+    #[cfg(feature = "bench")]
     fn _time_call_tool_in_rust(
         &self,
         py: Python<'_>,
@@ -515,11 +515,12 @@ impl PyAgent {
     }
 
     /// For the benchmark: one chat turn consumed in Rust; answers (events, seconds).
+    #[cfg(feature = "bench")]
     fn _time_chat_in_rust(&self, py: Python<'_>, ctx: &PyUserContext, message: String) -> PyResult<(usize, f64)> {
         let (agent, ctx) = (self.agent(py)?, self.ctx(ctx)?);
         wait(py, async move {
             let started = std::time::Instant::now();
-            let events = agent.chat(&ctx, message, None).count().await;
+            let events = futures::StreamExt::count(agent.chat(&ctx, message, None)).await;
             Ok::<_, PyErr>((events, started.elapsed().as_secs_f64()))
         })
     }

@@ -3,6 +3,7 @@
 //! it; see `docs/python.md`.
 
 mod agent;
+#[cfg(feature = "conformance")]
 mod conformance;
 mod context;
 mod convert;
@@ -66,6 +67,7 @@ fn _native(module: &Bound<'_, PyModule>) -> PyResult<()> {
     module.add_function(wrap_pyfunction!(compat_status, module)?)?;
     module.add_function(wrap_pyfunction!(agent::_before_fork, module)?)?;
     module.add_function(wrap_pyfunction!(_at_exit, module)?)?;
+    #[cfg(feature = "conformance")]
     module.add_function(wrap_pyfunction!(conformance::run_store_conformance, module)?)?;
     errors::register(module)?;
     Ok(())

@@ -4,10 +4,26 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 
-from crm_agent._native import run_store_conformance
+from crm_agent import _native
+from crm_agent._native import Unsupported
 from crm_agent.store import Store
 
 __all__ = ["assert_store_conforms", "run_store_conformance"]
+
+
+def run_store_conformance(factory: Callable[[], Store]) -> list[dict]:
+    """Runs the core's store conformance suite with fresh stores from ``factory``; answers one
+    result per case (``name``, ``outcome``, ``message``).
+
+    The published wheel leaves the suite out (it is test code); a wheel built with the
+    ``conformance`` feature has it (see docs/python.md)."""
+    run = getattr(_native, "run_store_conformance", None)
+    if run is None:
+        raise Unsupported(
+            "this crm_agent wheel leaves out the store conformance suite; "
+            "build it with the `conformance` feature (docs/python.md)"
+        )
+    return run(factory)
 
 
 def assert_store_conforms(factory: Callable[[], Store], *, must_run: Iterable[str] = ()) -> list[dict]:
