@@ -387,6 +387,11 @@ function compatStatus(status) {
   return run(() => native.compatStatus(JSON.stringify(status)));
 }
 
+/** The store methods a host may implement, as the core lists them (`HostStoreMethods` in index.d.ts). */
+function hostStoreMethods() {
+  return native.hostStoreMethods();
+}
+
 // ---------------------------------------------------------------------------------------------
 // The store conformance suite.
 
@@ -440,6 +445,7 @@ module.exports = {
   sseEncode,
   compatEncode,
   compatStatus,
+  hostStoreMethods,
   runStoreConformance,
   storeConformanceCases,
   CrmAgentError,

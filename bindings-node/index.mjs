@@ -9,6 +9,7 @@ export const {
   sseEncode,
   compatEncode,
   compatStatus,
+  hostStoreMethods,
   runStoreConformance,
   storeConformanceCases,
   CrmAgentError,

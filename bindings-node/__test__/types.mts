@@ -68,15 +68,23 @@ export async function example(): Promise<void> {
   const count: number = status.tool_count;
 
   const store: HostStore = {
-    listCustomers: ({ scope }: { scope: { organization_id: string } }) => ({ items: [], total: 0, next_cursor: null }),
-    getCustomer: async () => ({}),
+    listCustomers: ({ scope }) => ({ items: [{ organization_id: scope.organization_id }], total: 1, next_cursor: null }),
+    getCustomer: async ({ id }) => ({ id }),
+  };
+  const wrongArguments: HostStore = {
+    // @ts-expect-error: a host method receives the core's arguments, and `getCustomer` has no `customer_id`
+    getCustomer: ({ customer_id }: { customer_id: string }) => ({ id: customer_id }),
+  };
+  const wrongAnswer: HostStore = {
+    // @ts-expect-error: a list method answers a page, not an array
+    listCustomers: () => [],
   };
   const results = await runStoreConformance(() => store, { cases: ['customer_isolation'] });
   const outcome: 'passed' | 'failed' | 'skipped' = results[0].outcome;
   await agent.close();
   // @ts-expect-error: events are typed, a misspelled type does not exist
   const wrong: ChatEvent = { type: 'texts', delta: 'x' };
-  void [first, line(), next, count, outcome, wrong];
+  void [first, line(), next, count, outcome, wrong, wrongArguments, wrongAnswer];
 }
 
 function line(): void {}

@@ -48,3 +48,12 @@ pub fn compat_status(status_json: String) -> napi::Result<serde_json::Value> {
         .map_err(|e| errors::to_napi(crm_agent::Error::invalid(format!("not a status: {e}"))))?;
     Ok(status.to_compat())
 }
+
+/// The store methods a host may implement, as the core lists them: each one's `name`
+/// (snake_case), `group`, `args` (`name` and Rust `type`) and `result` (its Rust type). The
+/// `HostStoreMethods` interface of `index.d.ts` is generated from this list
+/// (`scripts/host_contract.py`); `__test__/types.test.mjs` checks the two agree.
+#[napi_derive::napi]
+pub fn host_store_methods() -> serde_json::Value {
+    serde_json::Value::Array(crm_agent::store::host::HOST_METHODS.iter().map(|method| method.describe()).collect())
+}

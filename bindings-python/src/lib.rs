@@ -43,6 +43,15 @@ fn compat_status(py: Python<'_>, status: &Bound<'_, PyAny>) -> PyResult<Py<PyAny
     Ok(convert::to_py(py, &status.to_compat())?.unbind())
 }
 
+/// The store methods a host may implement, as the core lists them: each one's `name`,
+/// `group`, `args` (`name` and Rust `type`) and `result` (its Rust type). `crm_agent/store.pyi`
+/// is generated from this list (`scripts/host_contract.py`).
+#[pyfunction]
+fn host_store_methods(py: Python<'_>) -> PyResult<Py<PyAny>> {
+    let methods = crm_agent::store::host::HOST_METHODS.iter().map(|method| method.describe()).collect();
+    Ok(convert::to_py(py, &serde_json::Value::Array(methods))?.unbind())
+}
+
 /// Longest the exit hook waits for queued audit events to be written.
 const EXIT_FLUSH: std::time::Duration = std::time::Duration::from_secs(5);
 
@@ -65,6 +74,7 @@ fn _native(module: &Bound<'_, PyModule>) -> PyResult<()> {
     module.add_function(wrap_pyfunction!(sse_encode, module)?)?;
     module.add_function(wrap_pyfunction!(compat_encode, module)?)?;
     module.add_function(wrap_pyfunction!(compat_status, module)?)?;
+    module.add_function(wrap_pyfunction!(host_store_methods, module)?)?;
     module.add_function(wrap_pyfunction!(agent::_before_fork, module)?)?;
     module.add_function(wrap_pyfunction!(_at_exit, module)?)?;
     #[cfg(feature = "conformance")]

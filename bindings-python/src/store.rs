@@ -10,8 +10,8 @@ use std::collections::HashSet;
 use std::sync::Arc;
 
 use async_trait::async_trait;
-use crm_agent::store::host::{HostBackend, HostStore, methods_of, with_bookkeeping};
-use crm_agent::{Error, SqlStore, Store, StoreOp};
+use crm_agent::store::host::{HOST_METHODS, HostBackend, HostStore, with_bookkeeping};
+use crm_agent::{Error, SqlStore, Store};
 use pyo3::prelude::*;
 use pyo3::types::{PyCFunction, PyDict};
 use serde_json::Value;
@@ -35,17 +35,15 @@ impl PythonStore {
     pub(crate) fn new(object: &Bound<'_, PyAny>) -> PyResult<Self> {
         let inspect = object.py().import("inspect")?;
         let (mut sync_methods, mut async_methods) = (HashSet::new(), HashSet::new());
-        for op in StoreOp::ALL {
-            for &method in methods_of(*op) {
-                let Ok(attribute) = object.getattr(method) else { continue };
-                if attribute.is_none() || !attribute.is_callable() {
-                    continue;
-                }
-                if inspect.call_method1("iscoroutinefunction", (&attribute,))?.is_truthy()? {
-                    async_methods.insert(method);
-                } else {
-                    sync_methods.insert(method);
-                }
+        for method in HOST_METHODS.iter().map(|method| method.name) {
+            let Ok(attribute) = object.getattr(method) else { continue };
+            if attribute.is_none() || !attribute.is_callable() {
+                continue;
+            }
+            if inspect.call_method1("iscoroutinefunction", (&attribute,))?.is_truthy()? {
+                async_methods.insert(method);
+            } else {
+                sync_methods.insert(method);
             }
         }
         Ok(PythonStore { object: Arc::new(object.clone().unbind()), sync_methods, async_methods })

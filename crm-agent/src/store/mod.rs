@@ -21,6 +21,7 @@ use crate::error::{Error, Result};
 pub(crate) mod aggregate;
 mod bookkeeping;
 pub mod host;
+mod methods;
 #[cfg(any(feature = "sqlite", feature = "postgres"))]
 pub mod sql;
 
@@ -49,7 +50,7 @@ pub enum IdempotencyClaim {
 }
 
 /// A rate budget: `per_minute` units a minute, of which up to `burst` may be spent at once.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize)]
 pub struct RateBudget {
     /// Units a minute, over time.
     pub per_minute: u32,
