@@ -4,7 +4,6 @@
 
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { setTimeout as sleep } from 'node:timers/promises';
 
 import { ConflictError, NotFoundError, sseEncode } from '../index.mjs';
 import { collect, seededAgent, startFakeGemini, textOf } from './helpers.mjs';
@@ -146,8 +145,8 @@ describe('cancellation', () => {
       if (event.type === 'started') conversationId = event.conversation_id;
       if (event.type === 'text' && ++texts === 2) break;
     }
-    // The whole answer would take ~1 s to stream; wait past it.
-    await sleep(1_500);
+    // The turn is over once it has hung up on the model; only then can it be seen to store nothing.
+    await fake.waitForStream('abandoned');
     const detail = await agent.conversation(ctx.owner, conversationId);
     assert.deepEqual(detail.messages.map((m) => m.role), ['user'], 'the model\'s answer was never stored');
   });

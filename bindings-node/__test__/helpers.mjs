@@ -15,7 +15,7 @@ export const FAKE_GEMINI =
   process.env.FAKE_GEMINI_BIN || path.join(process.env.CRM_AGENT_BIN_DIR || path.join(TARGET, 'debug'), 'fake-gemini');
 
 /**
- * Starts `fake-gemini` with an empty script. Resolves to `{ url, setTurns, requests, violations, stop }`.
+ * Starts `fake-gemini` with an empty script. Resolves to `{ url, setTurns, addTurns, requests, violations, waitForStream, stop }`.
  * It exits when this process does (its stdin closes).
  */
 export async function startFakeGemini() {
@@ -58,6 +58,21 @@ export async function startFakeGemini() {
     addTurns: (turns) => control('turns', turns),
     requests: () => control('requests'),
     violations: () => control('violations'),
+    /**
+     * Waits until the latest streamed reply has reached `state` (`sending`, `sent`, `abandoned`)
+     * and resolves to its request: a cancelled turn has hung up on the model once its stream is
+     * `abandoned`, which is what to wait for before checking what the turn left behind.
+     */
+    async waitForStream(state, timeoutMs = 10_000) {
+      const deadline = Date.now() + timeoutMs;
+      for (;;) {
+        const streamed = (await control('requests')).filter((request) => request.stream);
+        const latest = streamed.at(-1);
+        if (latest?.stream === state) return latest;
+        if (Date.now() > deadline) throw new Error(`no streamed reply reached ${state} (the latest: ${latest?.stream})`);
+        await new Promise((resolve) => setTimeout(resolve, 10));
+      }
+    },
     stop() {
       child.stdin.end();
       child.kill();

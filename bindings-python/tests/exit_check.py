@@ -27,7 +27,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import concurrent.futures
-import json
 import os
 import pathlib
 import signal
@@ -35,7 +34,6 @@ import subprocess
 import sys
 import threading
 import time
-import urllib.request
 from collections.abc import Callable
 from typing import Any
 
@@ -233,33 +231,6 @@ SHAPES: dict[str, Callable[[str], None]] = {
 EXPECTED = {"sigint_sync": -signal.SIGINT, "sigint_async": -signal.SIGINT}
 
 
-class FakeGemini:
-    """The fake Gemini server, scripted with FAKE_TURNS."""
-
-    def __init__(self, directory: pathlib.Path) -> None:
-        script = directory / "script.json"
-        script.write_text(json.dumps({"turns": FAKE_TURNS}))
-        self.process = subprocess.Popen(
-            [FAKE_GEMINI_BIN, "--script", str(script), "--exit-on-stdin-eof"],
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            text=True,
-        )
-        assert self.process.stdout is not None
-        line = self.process.stdout.readline().strip()
-        assert line.startswith("FAKE_GEMINI_URL="), line
-        self.url = line.removeprefix("FAKE_GEMINI_URL=")
-        # The script file is read at start; make sure it is what the fake serves.
-        request = urllib.request.Request(self.url + "/_fake/reset", data=json.dumps({"turns": FAKE_TURNS}).encode())
-        request.add_header("content-type", "application/json")
-        urllib.request.urlopen(request, timeout=10).read()
-
-    def stop(self) -> None:
-        assert self.process.stdin is not None
-        self.process.stdin.close()
-        self.process.wait(timeout=10)
-
-
 def run_once(python: str, shape: str, url: str) -> tuple[int, str]:
     done = subprocess.run(
         [python, str(pathlib.Path(__file__).resolve()), "--child", shape, url],
@@ -303,14 +274,11 @@ def main() -> int:
         signal.signal(signal.SIGINT, signal.default_int_handler)
         SHAPES[shape](url)
         return 0
-    import tempfile
 
-    with tempfile.TemporaryDirectory() as directory:
-        fake = FakeGemini(pathlib.Path(directory))
-        try:
-            failures = check(args.shapes.split(","), args.runs, args.jobs, args.python, fake.url)
-        finally:
-            fake.stop()
+    from crm_agent.testing import FakeGemini
+
+    with FakeGemini(FAKE_GEMINI_BIN, turns=FAKE_TURNS) as fake:
+        failures = check(args.shapes.split(","), args.runs, args.jobs, args.python, fake.url)
     for failure in failures:
         print(failure, file=sys.stderr)
     return 1 if failures else 0

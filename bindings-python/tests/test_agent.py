@@ -134,9 +134,8 @@ def test_breaking_out_cancels_the_turn(demo: Demo) -> None:
         assert event["type"] == "text"
         break
     del stream
-    import time
-
-    time.sleep(0.5)
+    # The turn is over once it has hung up on the model; only then can it be seen to store nothing.
+    demo.fake.wait_for_stream("abandoned")
     # Only the question was stored: the cancelled answer left nothing half-written.
     detail = demo.agent.conversation(demo.owner, conversation)
     assert [m["role"] for m in detail["messages"]] == ["user"]
@@ -150,7 +149,7 @@ async def test_breaking_out_of_async_for_cancels_the_turn(demo: Demo) -> None:
                 conversation = event["conversation_id"]
             if event["type"] == "text":
                 break
-    await asyncio.sleep(0.5)
+    await asyncio.to_thread(demo.fake.wait_for_stream, "abandoned")
     detail = await demo.agent.conversation_async(demo.owner, conversation)
     assert [m["role"] for m in detail["messages"]] == ["user"]
 

@@ -20,7 +20,8 @@
 //!   endpoint with `content-type: text/event-stream` and a plain JSON body, like the real API.
 //! - CORS is open (`Access-Control-Allow-Origin: *`, preflights answered with 204) so a browser
 //!   test may call the fake directly.
-//! - Control (for tests in other languages): `GET /_fake/requests` (array of [`RecordedRequest`]),
+//! - Control (for tests in other languages): `GET /_fake/requests` (array of [`RecordedRequest`];
+//!   a streamed reply's `stream` is `sending`, then `sent`, or `abandoned` when the client hung up),
 //!   `GET /_fake/violations` (array of strings), `GET /_fake/unused_turns` (`{"unused_turns":N}`),
 //!   `POST /_fake/turns` (one turn or an array; appended), `POST /_fake/reset` (a new script, or an
 //!   empty body for an empty one; forgets requests, violations and emitted parts).
@@ -119,4 +120,4 @@ mod server;
 mod wire;
 
 pub use script::{ErrorReply, Fault, FaultKind, FunctionCall, Reply, ReplyKind, Script, Turn, When};
-pub use server::{FakeGemini, RecordedRequest};
+pub use server::{FakeGemini, RecordedRequest, StreamState};

@@ -37,6 +37,25 @@ pub struct RecordedRequest {
     pub api_key: Option<String>,
     /// The body as JSON (`null` when empty or not JSON).
     pub body: Value,
+    /// How its streamed reply went, for a `streamGenerateContent` request answered with a
+    /// stream (`null` otherwise): a test waits for `abandoned` to know the client hung up.
+    #[serde(default)]
+    pub stream: Option<StreamState>,
+    /// Told apart from every other request of this server, across resets.
+    #[serde(default)]
+    pub serial: u64,
+}
+
+/// How a streamed reply went.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum StreamState {
+    /// Still being sent.
+    Sending,
+    /// Sent to the end (including a scripted fault at its end).
+    Sent,
+    /// The client went away before the end: it dropped the response.
+    Abandoned,
 }
 
 /// A running fake Gemini server. Dropping it asks the server to shut down.
@@ -55,6 +74,7 @@ struct Shared {
     replays: Mutex<ReplayCache>,
     base_dir: PathBuf,
     ids: IdGen,
+    serials: std::sync::atomic::AtomicU64,
 }
 
 /// Replay files read so far, by path and whether they are JSONL.
@@ -124,6 +144,7 @@ impl FakeGemini {
             replays: Mutex::new(HashMap::new()),
             base_dir,
             ids: IdGen::new(),
+            serials: std::sync::atomic::AtomicU64::new(1),
         });
         let replies: Vec<Arc<Reply>> = lock(&shared.script).turns.iter().map(|s| s.reply.clone()).collect();
         for reply in replies {
@@ -189,6 +210,28 @@ impl FakeGemini {
     /// The requests received so far, in arrival order.
     pub fn requests(&self) -> Vec<RecordedRequest> {
         lock(&self.shared.requests).clone()
+    }
+
+    /// Waits until the latest request with a streamed reply has reached `state`, and answers
+    /// it: an event to wait for, where a test would otherwise sleep and hope (a client that
+    /// dropped a turn has hung up once its stream reads [`StreamState::Abandoned`]). Panics
+    /// after 10 s.
+    #[track_caller]
+    pub fn wait_for_stream(&self, state: StreamState) -> impl std::future::Future<Output = RecordedRequest> + '_ {
+        let caller = std::panic::Location::caller();
+        async move {
+            let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+            loop {
+                let latest = self.requests().into_iter().rev().find(|r| r.stream.is_some());
+                match latest {
+                    Some(request) if request.stream == Some(state) => return request,
+                    latest if tokio::time::Instant::now() >= deadline => {
+                        panic!("{caller}: no streamed reply reached {state:?} in 10 s; the latest: {latest:?}")
+                    }
+                    _ => tokio::time::sleep(Duration::from_millis(10)).await,
+                }
+            }
+        }
     }
 
     /// The violations recorded so far (client mistakes and unscripted requests).
@@ -396,6 +439,7 @@ async fn api(State(shared): State<Arc<Shared>>, method: Method, uri: Uri, header
         }
     };
     let record_bodies = lock(&shared.script).record_bodies;
+    let serial = shared.serials.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
     let number = {
         let mut requests = lock(&shared.requests);
         requests.push(RecordedRequest {
@@ -405,6 +449,8 @@ async fn api(State(shared): State<Arc<Shared>>, method: Method, uri: Uri, header
             model: Some(model.clone()),
             api_key: api_key.clone(),
             body: if record_bodies { parsed.clone() } else { Value::Null },
+            stream: None,
+            serial,
         });
         requests.len()
     };
@@ -523,8 +569,15 @@ async fn api(State(shared): State<Arc<Shared>>, method: Method, uri: Uri, header
             FaultKind::Error503 => Tail::Bytes(Bytes::from_static(wire::MIDSTREAM_503.as_bytes())),
             FaultKind::Malformed => Tail::Bytes(Bytes::from_static(wire::MALFORMED.as_bytes())),
         });
-        let body =
-            sse_body(BodyState { segments, limit, next: 0, delay: Duration::from_millis(reply.chunk_delay_ms), tail });
+        let watch = StreamWatch::start(shared.clone(), serial);
+        let body = sse_body(BodyState {
+            segments,
+            limit,
+            next: 0,
+            delay: Duration::from_millis(reply.chunk_delay_ms),
+            tail,
+            watch: Some(watch),
+        });
         let mut resp = Response::new(body);
         resp.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static(SSE));
         resp.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
@@ -534,8 +587,14 @@ async fn api(State(shared): State<Arc<Shared>>, method: Method, uri: Uri, header
     // Unary generateContent: everything merged into one response.
     match reply.fault.map(|f| f.kind) {
         Some(FaultKind::Cut) => {
-            let body =
-                sse_body(BodyState { segments, limit: 0, next: 0, delay: Duration::ZERO, tail: Some(Tail::Cut) });
+            let body = sse_body(BodyState {
+                segments,
+                limit: 0,
+                next: 0,
+                delay: Duration::ZERO,
+                tail: Some(Tail::Cut),
+                watch: None,
+            });
             let mut resp = Response::new(body);
             resp.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static(JSON));
             resp
@@ -631,6 +690,40 @@ struct BodyState {
     next: usize,
     delay: Duration,
     tail: Option<Tail>,
+    watch: Option<StreamWatch>,
+}
+
+/// Records how a streamed reply went in its request's [`RecordedRequest::stream`]: dropped
+/// before [`StreamWatch::finish`], the body was abandoned by the client.
+struct StreamWatch {
+    shared: Arc<Shared>,
+    serial: u64,
+    finished: bool,
+}
+
+impl StreamWatch {
+    fn start(shared: Arc<Shared>, serial: u64) -> Self {
+        let watch = StreamWatch { shared, serial, finished: false };
+        watch.record(StreamState::Sending);
+        watch
+    }
+
+    fn finish(&mut self) {
+        self.finished = true;
+    }
+
+    fn record(&self, state: StreamState) {
+        // A reset may have forgotten the request; then there is nothing to record.
+        if let Some(request) = lock(&self.shared.requests).iter_mut().find(|r| r.serial == self.serial) {
+            request.stream = Some(state);
+        }
+    }
+}
+
+impl Drop for StreamWatch {
+    fn drop(&mut self) {
+        self.record(if self.finished { StreamState::Sent } else { StreamState::Abandoned });
+    }
 }
 
 fn sse_body(state: BodyState) -> Body {
@@ -643,7 +736,16 @@ fn sse_body(state: BodyState) -> Body {
             st.next += 1;
             return Some((Ok(bytes), st));
         }
-        match st.tail.take()? {
+        let Some(tail) = st.tail.take() else {
+            if let Some(watch) = st.watch.as_mut() {
+                watch.finish();
+            }
+            return None;
+        };
+        if let Some(watch) = st.watch.as_mut() {
+            watch.finish();
+        }
+        match tail {
             Tail::Bytes(bytes) => {
                 if st.next > 0 && !st.delay.is_zero() {
                     tokio::time::sleep(st.delay).await;

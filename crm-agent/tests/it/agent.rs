@@ -12,7 +12,7 @@ use crm_agent::model::gemini::RetryPolicy;
 use crm_agent::model::{GeminiClient, GeminiConfig};
 use crm_agent::seed::{SeedOptions, seed_demo};
 use crm_agent::{CrmAgent, ErrorKind, SqlStore, Store, UserContext};
-use fake_gemini::{FakeGemini, Script};
+use fake_gemini::{FakeGemini, Script, StreamState};
 use futures::StreamExt;
 use serde_json::{Value, json};
 
@@ -525,7 +525,8 @@ async fn a_client_that_disconnects_cancels_the_turn_cleanly() {
     let first_text = stream.next().await.unwrap();
     assert_eq!(first_text.kind(), "text");
     drop(stream);
-    tokio::time::sleep(Duration::from_millis(400)).await;
+    // The turn is over once it has hung up on the model; only then can it be seen to store nothing.
+    s.fake.wait_for_stream(StreamState::Abandoned).await;
     // Only the question is stored: no half answer.
     assert_eq!(roles(&messages(&s, &s.owner, &conversation).await), [MessageRole::User]);
 }

@@ -12,7 +12,7 @@ use crm_agent::model::gemini::RetryPolicy;
 use crm_agent::model::{GeminiClient, GeminiConfig};
 use crm_agent::seed::{SeedOptions, seed_demo};
 use crm_agent::{CrmAgent, UserContext};
-use fake_gemini::{FakeGemini, Script};
+use fake_gemini::{FakeGemini, Script, StreamState};
 use futures::StreamExt;
 use serde_json::{Value, json};
 
@@ -458,7 +458,8 @@ async fn a_client_that_disconnects_leaves_a_consistent_conversation() {
         seen.push_str(std::str::from_utf8(&body.next().await.unwrap().unwrap()).unwrap());
     }
     drop(body);
-    tokio::time::sleep(Duration::from_millis(500)).await;
+    // The turn is over once it has hung up on the model; only then can it be seen to store nothing.
+    s.fake.wait_for_stream(StreamState::Abandoned).await;
     let list: Value = s.get("/api/conversations", &s.owner).send().await.unwrap().json().await.unwrap();
     let id = list["items"][0]["id"].as_str().unwrap();
     let detail: Value =

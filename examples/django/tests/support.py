@@ -11,14 +11,13 @@ from __future__ import annotations
 import atexit
 import json
 import os
-import subprocess
 import threading
-import urllib.request
 from pathlib import Path
 from typing import Any
 
 from crm.agent import organization_id
 from crm.models import Customer, Employee
+from crm_agent.testing import FakeGemini
 from django.contrib.auth.models import Group, User
 from django.http import StreamingHttpResponse
 from django.test import TransactionTestCase, override_settings
@@ -38,59 +37,6 @@ def fake_gemini_bin() -> str:
     return workspace_bin("fake-gemini", "FAKE_GEMINI_BIN")
 
 
-class FakeGemini:
-    """A running fake-gemini process and its control endpoints (``/_fake/…``)."""
-
-    def __init__(self) -> None:
-        binary = fake_gemini_bin()
-        if not os.access(binary, os.X_OK):
-            raise RuntimeError(f"fake-gemini not found at {binary}: build it or set FAKE_GEMINI_BIN")
-        # It exits when its stdin closes, so it never outlives the tests.
-        self.process = subprocess.Popen(
-            [binary, "--exit-on-stdin-eof"], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
-        )
-        assert self.process.stdout is not None
-        first = self.process.stdout.readline().strip()
-        if not first.startswith("FAKE_GEMINI_URL="):
-            raise RuntimeError(f"fake-gemini printed {first!r} instead of its URL")
-        self.url = first.removeprefix("FAKE_GEMINI_URL=")
-
-    def _call(self, method: str, path: str, body: Any = None) -> Any:
-        data = None if body is None else json.dumps(body).encode()
-        request = urllib.request.Request(self.url + path, data=data, method=method)
-        request.add_header("content-type", "application/json")
-        with urllib.request.urlopen(request, timeout=10) as response:
-            text = response.read().decode()
-        return json.loads(text) if text else None
-
-    def script(self, turns: list[dict[str, Any]]) -> None:
-        """Replaces the scripted answers, forgetting earlier requests and violations."""
-        self._call("POST", "/_fake/reset", {"turns": turns})
-
-    def requests(self) -> list[dict[str, Any]]:
-        """The requests the assistant made since the last ``script``."""
-        return self._call("GET", "/_fake/requests")
-
-    def violations(self) -> list[str]:
-        """Ways the assistant broke the Gemini protocol (none, we hope)."""
-        return self._call("GET", "/_fake/violations")
-
-    def function_responses(self) -> list[dict[str, Any]]:
-        """Every tool result the assistant sent back to the model, in order."""
-        return [
-            part["functionResponse"]
-            for request in self.requests()
-            for content in request["body"]["contents"]
-            for part in content["parts"]
-            if "functionResponse" in part
-        ]
-
-    def stop(self) -> None:
-        if self.process.stdin:
-            self.process.stdin.close()
-        self.process.wait(timeout=10)
-
-
 _fake: FakeGemini | None = None
 _fake_lock = threading.Lock()
 
@@ -100,7 +46,7 @@ def fake_gemini() -> FakeGemini:
     global _fake
     with _fake_lock:
         if _fake is None:
-            _fake = FakeGemini()
+            _fake = FakeGemini(fake_gemini_bin())
             atexit.register(_fake.stop)
         return _fake
 
