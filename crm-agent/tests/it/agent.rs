@@ -2,17 +2,17 @@
 //! protocol, real HTTP), over a real seeded SQLite store.
 
 use crate::common;
+use crate::common::fixture::Fixture;
 
 use std::sync::Arc;
 use std::time::Duration;
 
 use crm_agent::agent::{AgentOptions, ChatEvent};
 use crm_agent::domain::*;
-use crm_agent::model::gemini::RetryPolicy;
 use crm_agent::model::{GeminiClient, GeminiConfig};
-use crm_agent::seed::{SeedOptions, seed_demo};
+use crm_agent::seed::SeedOptions;
 use crm_agent::{CrmAgent, ErrorKind, SqlStore, Store, UserContext};
-use fake_gemini::{FakeGemini, Script, StreamState};
+use fake_gemini::{FakeGemini, StreamState};
 use futures::StreamExt;
 use serde_json::{Value, json};
 
@@ -27,16 +27,10 @@ struct Setup {
 }
 
 fn config(fake: &FakeGemini) -> GeminiConfig {
-    GeminiConfig::new("test-key").with_base_url(fake.base_url()).with_model("gemini-test").with_retry(RetryPolicy {
-        max_attempts: 3,
-        initial_backoff: Duration::from_millis(10),
-        max_backoff: Duration::from_millis(50),
-        max_retry_delay: Duration::from_secs(2),
-    })
+    common::fixture::gemini_config(fake)
 }
 
 async fn setup_with(script: Value, options: AgentOptions) -> Setup {
-    let (store, dir) = common::sqlite_store().await;
     let seed = SeedOptions {
         customers: 12,
         leads: 10,
@@ -46,19 +40,15 @@ async fn setup_with(script: Value, options: AgentOptions) -> Setup {
         activities: 4,
         ..SeedOptions::default()
     };
-    seed_demo(&store, &seed).await.unwrap();
-    let store = Arc::new(store);
-    let fake = FakeGemini::start(Script::from_json(&script.to_string()).unwrap()).await.unwrap();
-    let model = Arc::new(GeminiClient::new(config(&fake)).unwrap());
-    let agent = CrmAgent::builder(store.clone()).model(model).options(options).build().unwrap();
+    let f = Fixture::builder().seed(seed).model(script).agent_options(options).build().await;
     Setup {
-        owner: UserContext::resolve(&*store, "acme-owner", None).await.unwrap(),
-        customer: UserContext::resolve(&*store, "acme-customer", None).await.unwrap(),
-        rep: UserContext::resolve(&*store, "acme-rep", None).await.unwrap(),
-        fake,
-        agent,
-        store,
-        _dir: dir,
+        owner: f.owner,
+        customer: f.customer,
+        rep: f.rep,
+        fake: f.fake.unwrap(),
+        agent: f.agent.unwrap(),
+        store: f.store,
+        _dir: f.dir,
     }
 }
 
@@ -566,25 +556,10 @@ async fn bad_requests_are_clear_errors() {
 
 #[tokio::test]
 async fn without_a_key_chat_says_the_model_is_not_configured() {
-    let (store, _dir) = common::sqlite_store().await;
-    seed_demo(
-        &store,
-        &SeedOptions {
-            customers: 5,
-            leads: 2,
-            deals: 2,
-            issues: 1,
-            orders: 1,
-            activities: 1,
-            ..SeedOptions::default()
-        },
-    )
-    .await
-    .unwrap();
-    let store = Arc::new(store);
+    let f = Fixture::builder().seed(common::fixture::tiny_seed()).build().await;
+    let (store, owner) = (f.store, f.owner);
     let model = Arc::new(GeminiClient::new(GeminiConfig::default()).unwrap());
     let agent = CrmAgent::builder(store.clone()).model(model).build().unwrap();
-    let owner = UserContext::resolve(&*store, "acme-owner", None).await.unwrap();
     let events = run(&agent, &owner, "hello", None).await;
     assert_eq!(events.len(), 1);
     assert_eq!(error_of(&events), ("model_not_configured".into(), false));

@@ -8,15 +8,11 @@ use std::time::Duration;
 
 use crm_agent::auth::{TokenAuthenticator, create_limited_token, create_token, hash_secret};
 use crm_agent::domain::*;
-use crm_agent::seed::{SeedOptions, seed_demo};
 use crm_agent::{ErrorKind, Role, Store, UserContext};
 
 async fn seeded() -> (Arc<crm_agent::SqlStore>, tempfile::TempDir) {
-    let (store, dir) = common::sqlite_store().await;
-    let seed =
-        SeedOptions { customers: 5, leads: 2, deals: 2, issues: 1, orders: 1, activities: 1, ..SeedOptions::default() };
-    seed_demo(&store, &seed).await.unwrap();
-    (Arc::new(store), dir)
+    let f = common::fixture::Fixture::builder().seed(common::fixture::tiny_seed()).build().await;
+    (f.store, f.dir)
 }
 
 #[tokio::test]

@@ -2,6 +2,7 @@
 //! on a loopback port), with the fake Gemini server behind the agent.
 
 use crate::common;
+use crate::common::fixture::Fixture;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -10,9 +11,9 @@ use crm_agent::auth::{TokenAuthenticator, create_token};
 use crm_agent::http::{HttpOptions, HttpState, ShutdownTrigger};
 use crm_agent::model::gemini::RetryPolicy;
 use crm_agent::model::{GeminiClient, GeminiConfig};
-use crm_agent::seed::{SeedOptions, seed_demo};
+use crm_agent::seed::SeedOptions;
 use crm_agent::{CrmAgent, UserContext};
-use fake_gemini::{FakeGemini, Script, StreamState};
+use fake_gemini::{FakeGemini, StreamState};
 use futures::StreamExt;
 use serde_json::{Value, json};
 
@@ -28,7 +29,6 @@ struct Server {
 }
 
 async fn server_with(script: Value, configure: impl FnOnce(&mut HttpOptions)) -> Server {
-    let (store, dir) = common::sqlite_store().await;
     let seed = SeedOptions {
         customers: 10,
         leads: 5,
@@ -38,14 +38,13 @@ async fn server_with(script: Value, configure: impl FnOnce(&mut HttpOptions)) ->
         activities: 2,
         ..SeedOptions::default()
     };
-    seed_demo(&store, &seed).await.unwrap();
-    let store = Arc::new(store);
-    let fake = FakeGemini::start(Script::from_json(&script.to_string()).unwrap()).await.unwrap();
-    let config = GeminiConfig::new("test-key")
-        .with_base_url(fake.base_url())
-        .with_model("gemini-test")
-        .with_retry(RetryPolicy { max_attempts: 1, ..RetryPolicy::default() });
-    let agent = CrmAgent::builder(store.clone()).model(Arc::new(GeminiClient::new(config).unwrap())).build().unwrap();
+    let f = Fixture::builder()
+        .seed(seed)
+        .model(script)
+        .retry(RetryPolicy { max_attempts: 1, ..RetryPolicy::default() })
+        .build()
+        .await;
+    let (store, dir, fake, agent) = (f.store, f.dir, f.fake.unwrap(), f.agent.unwrap());
     let token = |user: &'static str| {
         let store = store.clone();
         async move {
@@ -523,11 +522,8 @@ async fn demo_users_status(app: &axum::Router, peer: Option<&str>) -> u16 {
 #[tokio::test]
 async fn demo_users_go_to_this_machine_only_and_survive_other_instances() {
     use crm_agent::http::demo;
-    let (store, _dir) = common::sqlite_store().await;
-    let seed =
-        SeedOptions { customers: 5, leads: 2, deals: 2, issues: 1, orders: 1, activities: 1, ..SeedOptions::default() };
-    seed_demo(&store, &seed).await.unwrap();
-    let store = Arc::new(store);
+    let f = Fixture::builder().seed(common::fixture::tiny_seed()).build().await;
+    let store = f.store;
     let authenticator = TokenAuthenticator::new(store.clone());
     // Two instances started on one database: the second leaves the first one's tokens working.
     let first = demo::demo_users(store.as_ref(), &authenticator).await.unwrap();
