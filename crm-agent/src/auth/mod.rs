@@ -274,9 +274,21 @@ pub trait RequestAuthenticator: Send + Sync + 'static {
     /// The OAuth protected-resource metadata (RFC 9728) the MCP router serves at
     /// `/.well-known/oauth-protected-resource`, when clients are to get tokens from an
     /// authorization server ([`oauth::OAuthAuthenticator`]).
-    fn protected_resource_metadata(&self) -> Option<serde_json::Value> {
+    fn protected_resource_metadata(&self) -> Option<ResourceMetadata> {
         None
     }
+}
+
+/// RFC 9728 protected-resource metadata, and where it is served.
+#[cfg(feature = "mcp")]
+#[derive(Debug, Clone, PartialEq)]
+pub struct ResourceMetadata {
+    /// The path of the resource it describes (`/mcp`), without a trailing slash; empty for a
+    /// resource at its origin's root. The document is also served at
+    /// `/.well-known/oauth-protected-resource` followed by this path.
+    pub resource_path: String,
+    /// The metadata document.
+    pub document: serde_json::Value,
 }
 
 /// A shared authenticator (the host keeps using it too, e.g. for its sign-in routes).
@@ -295,7 +307,7 @@ impl<T: RequestAuthenticator + ?Sized> RequestAuthenticator for Arc<T> {
         (**self).forbidden_challenge()
     }
 
-    fn protected_resource_metadata(&self) -> Option<serde_json::Value> {
+    fn protected_resource_metadata(&self) -> Option<ResourceMetadata> {
         (**self).protected_resource_metadata()
     }
 }

@@ -34,7 +34,9 @@ use jsonwebtoken::jwk::{AlgorithmParameters, EllipticCurve, JwkSet, KeyAlgorithm
 use jsonwebtoken::{Algorithm, DecodingKey, Validation};
 use serde_json::{Map, Value};
 
-use super::{IdentityCache, RequestAuthenticator, SECRET_PREFIX, TokenAuthenticator, bearer_token, hash_secret};
+use super::{
+    IdentityCache, RequestAuthenticator, ResourceMetadata, SECRET_PREFIX, TokenAuthenticator, bearer_token, hash_secret,
+};
 use crate::context::UserContext;
 use crate::domain::ToolLimits;
 use crate::error::{Error, ErrorKind, Result};
@@ -175,7 +177,7 @@ struct Inner {
     /// Tokens refused lately (by hash): until when, and the refusal.
     refusals: Mutex<HashMap<String, (Instant, ErrorKind, String)>>,
     /// The metadata document served at `/.well-known/oauth-protected-resource`.
-    resource_metadata: Value,
+    resource_metadata: ResourceMetadata,
     challenge: String,
     forbidden_challenge: String,
 }
@@ -217,13 +219,16 @@ impl OAuthAuthenticator {
             None => KeySet { keys: Vec::new(), fetched: Instant::now() },
         };
         let scopes = [config.read_scope.as_str(), config.write_scope.as_str()];
-        let resource_metadata = serde_json::json!({
-            "resource": config.resource,
-            "authorization_servers": [metadata.issuer],
-            "scopes_supported": scopes,
-            "bearer_methods_supported": ["header"],
-            "resource_name": "crm-agent",
-        });
+        let resource_metadata = ResourceMetadata {
+            resource_path: resource_path(&resource),
+            document: serde_json::json!({
+                "resource": config.resource,
+                "authorization_servers": [metadata.issuer],
+                "scopes_supported": scopes,
+                "bearer_methods_supported": ["header"],
+                "resource_name": "crm-agent",
+            }),
+        };
         let metadata_url = resource_metadata_url(&resource);
         let challenge = format!("Bearer resource_metadata=\"{metadata_url}\", scope=\"{}\"", scopes.join(" "));
         let forbidden_challenge = format!(
@@ -510,7 +515,7 @@ impl RequestAuthenticator for OAuthAuthenticator {
         Some(self.inner.forbidden_challenge.clone())
     }
 
-    fn protected_resource_metadata(&self) -> Option<Value> {
+    fn protected_resource_metadata(&self) -> Option<ResourceMetadata> {
         Some(self.inner.resource_metadata.clone())
     }
 }
@@ -518,8 +523,16 @@ impl RequestAuthenticator for OAuthAuthenticator {
 /// Where RFC 9728 puts a resource's metadata: `/.well-known/oauth-protected-resource` followed
 /// by the resource's path, on its origin.
 fn resource_metadata_url(resource: &reqwest::Url) -> String {
-    let path = resource.path().trim_end_matches('/');
-    format!("{}/.well-known/oauth-protected-resource{path}", resource.origin().ascii_serialization())
+    format!(
+        "{}/.well-known/oauth-protected-resource{}",
+        resource.origin().ascii_serialization(),
+        resource_path(resource)
+    )
+}
+
+/// The resource's path without a trailing slash (`https://host/mcp/` → `/mcp`; the root → ``).
+fn resource_path(resource: &reqwest::Url) -> String {
+    resource.path().trim_end_matches('/').to_owned()
 }
 
 /// The metadata documents tried for an issuer, in the order the MCP authorization spec gives:
@@ -709,6 +722,10 @@ mod tests {
             resource_metadata_url(&resource),
             "https://crm.example.com:8443/.well-known/oauth-protected-resource/mcp"
         );
+        assert_eq!(resource_path(&resource), "/mcp");
+        let root = reqwest::Url::parse("https://crm.example.com/").unwrap();
+        assert_eq!(resource_metadata_url(&root), "https://crm.example.com/.well-known/oauth-protected-resource");
+        assert_eq!(resource_path(&root), "");
     }
 
     #[test]

@@ -27,7 +27,7 @@ use rmcp::transport::{StreamableHttpServerConfig, StreamableHttpService};
 pub use super::connections::ConnectionLimits;
 use super::stateless::DirectPath;
 use super::{McpServer, jsonrpc};
-use crate::auth::RequestAuthenticator;
+use crate::auth::{RequestAuthenticator, ResourceMetadata};
 use crate::error::ErrorKind;
 
 /// How the HTTP endpoint is exposed.
@@ -390,9 +390,9 @@ pub(crate) fn authentication_failed(
 
 /// RFC 9728's protected-resource metadata, at `/.well-known/oauth-protected-resource` and at
 /// that path followed by the resource's own (`…/mcp`), for clients that read either.
-fn resource_metadata_router(metadata: serde_json::Value) -> Router {
-    let path = metadata.get("resource").and_then(|r| r.as_str()).and_then(url_path).unwrap_or_default();
-    let document = axum::Json(metadata);
+fn resource_metadata_router(metadata: ResourceMetadata) -> Router {
+    let ResourceMetadata { resource_path: path, document } = metadata;
+    let document = axum::Json(document);
     let serve = move || {
         let document = document.clone();
         async move { ([(header::CACHE_CONTROL, "max-age=3600")], document) }
@@ -402,14 +402,6 @@ fn resource_metadata_router(metadata: serde_json::Value) -> Router {
         router = router.route(&format!("/.well-known/oauth-protected-resource{path}"), axum::routing::get(serve));
     }
     router
-}
-
-/// The path of an absolute URL (`https://host:port/mcp` → `/mcp`), without a trailing slash.
-fn url_path(url: &str) -> Option<String> {
-    let after_scheme = url.split_once("://")?.1;
-    let path = after_scheme.find('/').map_or("", |at| &after_scheme[at..]);
-    let path = path.split(['?', '#']).next().unwrap_or_default();
-    Some(path.trim_end_matches('/').to_owned())
 }
 
 /// Serves `app` on `listener` until `shutdown` resolves, within `limits`: a header that does not
