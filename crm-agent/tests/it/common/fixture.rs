@@ -2,14 +2,21 @@
 //! tool registry, and on request an agent over the fake model ([`Fixture::builder`]).
 
 use std::sync::Arc;
+#[cfg(feature = "gemini")]
 use std::time::Duration;
 
+#[cfg(feature = "gemini")]
+use crm_agent::CrmAgent;
+#[cfg(feature = "gemini")]
 use crm_agent::agent::AgentOptions;
 use crm_agent::domain::*;
+#[cfg(feature = "gemini")]
 use crm_agent::model::gemini::RetryPolicy;
+#[cfg(feature = "gemini")]
 use crm_agent::model::{GeminiClient, GeminiConfig};
 use crm_agent::seed::{SeedOptions, seed_demo};
-use crm_agent::{CrmAgent, Role, SqlStore, Store, ToolRegistry, UserContext};
+use crm_agent::{Role, SqlStore, Store, ToolRegistry, UserContext};
+#[cfg(feature = "gemini")]
 use fake_gemini::{FakeGemini, Script};
 use serde_json::Value;
 
@@ -25,8 +32,10 @@ pub struct Fixture {
     /// otherwise a context of that name with no employee record).
     pub nobody: UserContext,
     /// The fake model, when the fixture was built with [`FixtureBuilder::model`].
+    #[cfg(feature = "gemini")]
     pub fake: Option<FakeGemini>,
     /// An agent over the fake model, when the fixture was built with [`FixtureBuilder::model`].
+    #[cfg(feature = "gemini")]
     pub agent: Option<CrmAgent>,
     pub dir: tempfile::TempDir,
 }
@@ -36,8 +45,11 @@ pub struct Fixture {
 pub struct FixtureBuilder {
     seed: SeedOptions,
     roleless_employee: bool,
+    #[cfg(feature = "gemini")]
     script: Option<Value>,
+    #[cfg(feature = "gemini")]
     retry: RetryPolicy,
+    #[cfg(feature = "gemini")]
     options: AgentOptions,
 }
 
@@ -55,18 +67,21 @@ impl FixtureBuilder {
     }
 
     /// Starts the fake model with this script and builds an agent over it.
+    #[cfg(feature = "gemini")]
     pub fn model(mut self, script: Value) -> Self {
         self.script = Some(script);
         self
     }
 
     /// How the agent's Gemini client retries (default: three quick attempts).
+    #[cfg(feature = "gemini")]
     pub fn retry(mut self, retry: RetryPolicy) -> Self {
         self.retry = retry;
         self
     }
 
     /// The agent's options.
+    #[cfg(feature = "gemini")]
     pub fn agent_options(mut self, options: AgentOptions) -> Self {
         self.options = options;
         self
@@ -89,6 +104,7 @@ impl FixtureBuilder {
                 .unwrap();
             nobody.employee_id = Some(employee.id);
         }
+        #[cfg(feature = "gemini")]
         let (fake, agent) = match self.script {
             Some(script) => {
                 let fake = FakeGemini::start(Script::from_json(&script.to_string()).unwrap()).await.unwrap();
@@ -106,7 +122,9 @@ impl FixtureBuilder {
             globex: user("globex-owner").await,
             owner,
             nobody,
+            #[cfg(feature = "gemini")]
             fake,
+            #[cfg(feature = "gemini")]
             agent,
             store,
             dir,
@@ -114,12 +132,14 @@ impl FixtureBuilder {
     }
 }
 
+#[cfg(feature = "gemini")]
 /// The Gemini client's settings for the fake model: its URL, a test key and model name, and
 /// [`quick_retry`].
 pub fn gemini_config(fake: &FakeGemini) -> GeminiConfig {
     GeminiConfig::new("test-key").with_base_url(fake.base_url()).with_model("gemini-test").with_retry(quick_retry())
 }
 
+#[cfg(feature = "gemini")]
 /// Three attempts with short pauses, so retry tests stay fast.
 pub fn quick_retry() -> RetryPolicy {
     RetryPolicy {
@@ -136,8 +156,11 @@ impl Fixture {
         FixtureBuilder {
             seed: SeedOptions::default(),
             roleless_employee: false,
+            #[cfg(feature = "gemini")]
             script: None,
+            #[cfg(feature = "gemini")]
             retry: quick_retry(),
+            #[cfg(feature = "gemini")]
             options: AgentOptions::default(),
         }
     }
