@@ -742,9 +742,6 @@ fn sse_body(state: BodyState) -> Body {
             }
             return None;
         };
-        if let Some(watch) = st.watch.as_mut() {
-            watch.finish();
-        }
         match tail {
             Tail::Bytes(bytes) => {
                 if st.next > 0 && !st.delay.is_zero() {
@@ -756,6 +753,10 @@ fn sse_body(state: BodyState) -> Body {
                 // Let hyper flush what was sent, then fail the body so it aborts the connection
                 // (no terminating chunk: the client sees an incomplete body, not a clean EOF).
                 tokio::time::sleep(Duration::from_millis(30)).await;
+                // The scripted end of this reply: hyper stops reading the body at the error.
+                if let Some(watch) = st.watch.as_mut() {
+                    watch.finish();
+                }
                 Some((Err(std::io::Error::new(std::io::ErrorKind::ConnectionAborted, "fake-gemini: cut fault")), st))
             }
         }

@@ -174,3 +174,24 @@ async fn binary_without_script_takes_pushed_turns_and_stops_on_sigterm() {
     let status = wait_exit(&mut child);
     assert!(status.success(), "clean shutdown on SIGTERM: {status:?}");
 }
+
+#[tokio::test]
+async fn a_streamed_reply_is_recorded_as_sent_or_abandoned() {
+    use fake_gemini::StreamState;
+    let slow = json!({ "text": "one two three four five six", "chunk_size": 4, "chunk_delay_ms": 100 });
+    let script = json!({ "turns": [{ "times": 0, "reply": slow }] });
+    let fake = FakeGemini::start(Script::from_json(&script.to_string()).unwrap()).await.unwrap();
+
+    // Read to the end: sent.
+    let whole = post_stream(&fake, "m", &ask("hi")).await.text().await.unwrap();
+    assert!(whole.contains("STOP"));
+    assert_eq!(fake.wait_for_stream(StreamState::Sent).await.stream, Some(StreamState::Sent));
+
+    // Hang up after the first chunk: abandoned.
+    let mut response = post_stream(&fake, "m", &ask("hi again")).await;
+    assert!(response.chunk().await.unwrap().is_some());
+    drop(response);
+    let abandoned = fake.wait_for_stream(StreamState::Abandoned).await;
+    assert_eq!(abandoned.body["contents"][0]["parts"][0]["text"], "hi again");
+    assert_eq!(fake.requests().len(), 2);
+}
