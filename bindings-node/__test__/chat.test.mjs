@@ -145,9 +145,15 @@ describe('cancellation', () => {
       if (event.type === 'started') conversationId = event.conversation_id;
       if (event.type === 'text' && ++texts === 2) break;
     }
-    // The turn is over once it has hung up on the model; only then can it be seen to store nothing.
+    // The cancelled turn hangs up on the model, then stores what it keeps in one write: wait for
+    // both, and that write must be the question alone.
     await fake.waitForStream('abandoned');
-    const detail = await agent.conversation(ctx.owner, conversationId);
+    const deadline = Date.now() + 10_000;
+    let detail = await agent.conversation(ctx.owner, conversationId);
+    while (detail.messages.length === 0 && Date.now() < deadline) {
+      await new Promise((resolve) => setTimeout(resolve, 10));
+      detail = await agent.conversation(ctx.owner, conversationId);
+    }
     assert.deepEqual(detail.messages.map((m) => m.role), ['user'], 'the model\'s answer was never stored');
   });
 

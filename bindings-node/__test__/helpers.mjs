@@ -61,7 +61,7 @@ export async function startFakeGemini() {
     /**
      * Waits until the latest streamed reply has reached `state` (`sending`, `sent`, `abandoned`)
      * and resolves to its request: a cancelled turn has hung up on the model once its stream is
-     * `abandoned`, which is what to wait for before checking what the turn left behind.
+     * `abandoned`; it then stores what it keeps, so a test waits for that write too.
      */
     async waitForStream(state, timeoutMs = 10_000) {
       const deadline = Date.now() + timeoutMs;

@@ -44,7 +44,7 @@ fn compat_status(py: Python<'_>, status: &Bound<'_, PyAny>) -> PyResult<Py<PyAny
 }
 
 /// The store methods a host may implement, as the core lists them: each one's `name`,
-/// `group`, `args` (`name` and Rust `type`) and `result` (its Rust type). `crm_agent/store.pyi`
+/// `group`, `args` (`name` and Rust `type`) and `result` (its Rust type). `crm_agent/store.py`
 /// is generated from this list (`scripts/host_contract.py`).
 #[pyfunction]
 fn host_store_methods(py: Python<'_>) -> PyResult<Py<PyAny>> {

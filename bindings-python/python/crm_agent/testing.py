@@ -115,8 +115,8 @@ class FakeGemini:
 
     def wait_for_stream(self, state: Literal["sending", "sent", "abandoned"], timeout: float = 10.0) -> dict[str, Any]:
         """Waits until the latest streamed reply has reached ``state`` and answers its request.
-        A turn that was cancelled has hung up on the model once its stream is ``abandoned``:
-        wait for that, rather than for some time, before checking what it left behind."""
+        A cancelled turn has hung up on the model once its stream is ``abandoned``; it then
+        stores what it keeps (the question), so wait for that write too before checking it."""
         deadline = time.monotonic() + timeout
         while True:
             streamed = [request for request in self.requests() if request.get("stream")]

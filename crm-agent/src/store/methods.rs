@@ -3,15 +3,15 @@
 //! [`with_host_methods!`] hands the list to a macro that writes code from it: the forwarding of
 //! [`HostStore`](super::host::HostStore), the bookkeeping router of
 //! [`with_bookkeeping`](super::host::with_bookkeeping), and [`HOST_METHODS`], the table the
-//! bindings and their typed host contracts (`crm_agent/store.pyi`, `index.d.ts`) are checked
-//! against. Each entry is a [`Store`](super::Store) method with its parameters by name and its
+//! bindings read and their typed host contracts (`crm_agent/store.py`, `index.d.ts`) are
+//! generated from. Each entry is a [`Store`](super::Store) method with its parameters by name and its
 //! result; the compiler holds every generated method to the trait's signature.
 //!
 //! The methods come in [`StoreOp`] groups. `forwarded` methods are passed to the host as
 //! they are (the arguments as one JSON object of named values, the answer decoded as the
 //! result); the two `handwritten` ones have answers of their own shape, written out in
-//! `host.rs`. The store's other methods (stats, imports, `aggregate_records`, `transaction`)
-//! are not a host's: the core computes them from these.
+//! `host.rs`. The store's other methods are not a host's: the core computes stats, imports,
+//! `aggregate_records` and `record_audits` from these, and a host store has no `transaction`.
 
 use super::StoreOp;
 

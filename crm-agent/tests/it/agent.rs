@@ -515,10 +515,18 @@ async fn a_client_that_disconnects_cancels_the_turn_cleanly() {
     let first_text = stream.next().await.unwrap();
     assert_eq!(first_text.kind(), "text");
     drop(stream);
-    // The turn is over once it has hung up on the model; only then can it be seen to store nothing.
+    // The cancelled turn hangs up on the model, then stores what it keeps in one write: wait for
+    // both, and that write must be the question alone, no half answer.
     s.fake.wait_for_stream(StreamState::Abandoned).await;
-    // Only the question is stored: no half answer.
-    assert_eq!(roles(&messages(&s, &s.owner, &conversation).await), [MessageRole::User]);
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    let stored = loop {
+        let stored = messages(&s, &s.owner, &conversation).await;
+        if !stored.is_empty() || tokio::time::Instant::now() > deadline {
+            break stored;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    };
+    assert_eq!(roles(&stored), [MessageRole::User]);
 }
 
 #[tokio::test]

@@ -457,12 +457,20 @@ async fn a_client_that_disconnects_leaves_a_consistent_conversation() {
         seen.push_str(std::str::from_utf8(&body.next().await.unwrap().unwrap()).unwrap());
     }
     drop(body);
-    // The turn is over once it has hung up on the model; only then can it be seen to store nothing.
+    // The cancelled turn hangs up on the model, then stores what it keeps in one write: wait for
+    // both, and that write must be the question alone, no half answer.
     s.fake.wait_for_stream(StreamState::Abandoned).await;
     let list: Value = s.get("/api/conversations", &s.owner).send().await.unwrap().json().await.unwrap();
     let id = list["items"][0]["id"].as_str().unwrap();
-    let detail: Value =
-        s.get(&format!("/api/conversations/{id}"), &s.owner).send().await.unwrap().json().await.unwrap();
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    let detail = loop {
+        let detail: Value =
+            s.get(&format!("/api/conversations/{id}"), &s.owner).send().await.unwrap().json().await.unwrap();
+        if detail["messages"].as_array().is_some_and(|m| !m.is_empty()) || tokio::time::Instant::now() > deadline {
+            break detail;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    };
     let roles: Vec<&str> = detail["messages"].as_array().unwrap().iter().map(|m| m["role"].as_str().unwrap()).collect();
     assert_eq!(roles, ["user"], "the question stays, no half answer");
 }

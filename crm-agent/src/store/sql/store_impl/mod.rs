@@ -1,6 +1,7 @@
 //! `impl Store for SqlStore`: each method is a short transaction script over the generic
 //! query shapes of `query.rs` and the mappings of `entities`, written in the module of its
-//! entity; this impl only routes to them.
+//! entity; this impl routes to them (it answers `transaction` and the analytics calls, one
+//! line each, itself).
 
 use async_trait::async_trait;
 
